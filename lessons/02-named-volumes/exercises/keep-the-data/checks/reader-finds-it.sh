@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+mounts=$(docker inspect --format '{{json .Mounts}}' reader 2>/dev/null) || { echo "There is no container named reader yet."; exit 1; }
+[ "$(docker inspect --format '{{.State.Running}}' reader)" = true ] || { echo "reader exists but is not running: give it a long-running command such as sleep 3600."; exit 1; }
+jq -e '.[] | select(.Type=="volume" and .Name=="app-data" and .Destination=="/data")' <<<"$mounts" >/dev/null || { echo "reader is running, but app-data is not mounted at /data in it (docker inspect reader shows its Mounts)."; exit 1; }
+docker exec reader test -s /data/greeting.txt 2>/dev/null || { echo "reader mounts app-data at /data, but /data/greeting.txt is not there: write it with the writer container first."; exit 1; }
