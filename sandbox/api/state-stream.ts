@@ -1,0 +1,67 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Engine } from "../docker/engine.ts";
+import type { Session } from "../sessions/session-manager.ts";
+import { LABEL_ANONYMOUS, LABEL_OWNER } from "../sessions/scope.ts";
+
+/** What the state panel draws: the student's containers, volumes and the mounts between them. */
+export interface SandboxState {
+  containers: { id: string; name: string; image: string; state: string; mounts: { type: string; source: string; target: string; readOnly: boolean }[] }[];
+  volumes: { name: string; anonymous: boolean; inUseBy: string[] }[];
+}
+
+export async function sandboxState(session: Session, engine: Engine): Promise<SandboxState> {
+  const filters = { label: [`${LABEL_OWNER}=${session.id}`] };
+  const [containers, volumeList] = await Promise.all([
+    engine.docker.listContainers({ all: true, filters }),
+    engine.docker.listVolumes({ filters }),
+  ]);
+  const view = (s: string) => session.view.text(s);
+  const shownContainers = containers.map((c) => ({
+    id: c.Id.slice(0, 12),
+    name: view(c.Names[0] ?? "").replace(/^\//, ""),
+    image: c.Image,
+    state: c.State,
+    mounts: (c.Mounts ?? []).map((m) => ({
+      type: m.Type,
+      source: view(m.Type === "volume" ? (m.Name ?? "") : m.Type === "bind" ? m.Source : ""),
+      target: m.Destination,
+      readOnly: !m.RW,
+    })),
+  }));
+  const volumes = (volumeList.Volumes ?? []).map((v) => {
+    const name = view(v.Name);
+    return {
+      name,
+      anonymous: (v.Labels ?? {})[LABEL_ANONYMOUS] === "1",
+      inUseBy: shownContainers.filter((c) => c.mounts.some((m) => m.type === "volume" && m.source === name)).map((c) => c.name),
+    };
+  });
+  return { containers: shownContainers, volumes };
+}
+
+/** Server-Sent Events: a snapshot on connect and after every Docker change in the session. */
+export function streamState(session: Session, engine: Engine, req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const send = async () => {
+    timer = undefined;
+    try {
+      const state = await sandboxState(session, engine);
+      if (!closed) res.write(`event: snapshot\ndata: ${JSON.stringify(state)}\n\n`);
+    } catch {
+      if (!closed) res.write(`event: error\ndata: ${JSON.stringify({ message: "the Docker engine is not answering" })}\n\n`);
+    }
+  };
+  // Bursts of events (docker run makes several) become one snapshot 150 ms later.
+  const schedule = () => (timer ??= setTimeout(() => void send(), 150));
+  const unsubscribe = session.onEvent(schedule);
+  const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 25_000);
+  req.on("close", () => {
+    closed = true;
+    unsubscribe();
+    clearInterval(keepAlive);
+    clearTimeout(timer);
+  });
+  void send();
+}

@@ -1,0 +1,46 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+
+/**
+ * Every setting of the server, read once from the environment and validated here.
+ * Names are STOWAGE_* except DOCKER_HOST, which names the engine as the docker CLI does.
+ */
+const ConfigSchema = z.object({
+  port: z.coerce.number().int().min(1).max(65535).default(4321).describe("STOWAGE_PORT: the HTTP port of the site, API and WebSockets"),
+  host: z.string().default("127.0.0.1").describe("STOWAGE_HOST: the address to listen on (0.0.0.0 to serve a class on the network)"),
+  dockerHost: z.string().default("unix:///var/run/docker.sock").describe("DOCKER_HOST: the Docker engine sessions run on (unix:///path or tcp://host:port)"),
+  dataDir: z.string().default(resolve(".data")).describe("STOWAGE_DATA_DIR: where workspaces, proxy sockets and the progress database live; must be on the engine's host"),
+  siteDir: z.string().default(resolve("dist")).describe("STOWAGE_SITE_DIR: the built site to serve"),
+  instance: z.string().regex(/^[a-z0-9-]{1,20}$/).default("main").describe("STOWAGE_INSTANCE: labels this server's objects, so cleanup on start removes only its own leftovers"),
+  idleTimeoutSeconds: z.coerce.number().int().min(10).default(30 * 60).describe("STOWAGE_IDLE_TIMEOUT: seconds without terminal input or API use before a session ends"),
+  maxLifetimeSeconds: z.coerce.number().int().min(30).default(2 * 60 * 60).describe("STOWAGE_MAX_LIFETIME: seconds after which a session ends regardless"),
+  maxSessions: z.coerce.number().int().min(1).default(300).describe("STOWAGE_MAX_SESSIONS: concurrent sessions on this server"),
+  createPerMinute: z.coerce.number().int().min(1).default(6).describe("STOWAGE_CREATE_PER_MINUTE: session creations allowed per client address per minute"),
+  instructorToken: z.string().min(16).optional().describe("STOWAGE_INSTRUCTOR_TOKEN: bearer token for the instructor view; unset disables it"),
+  allowedOrigins: z.string().optional().describe("STOWAGE_ALLOWED_ORIGINS: comma-separated extra Origins allowed to open terminals (the server's own is always allowed)"),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const parsed = ConfigSchema.safeParse({
+    port: env.STOWAGE_PORT,
+    host: env.STOWAGE_HOST,
+    dockerHost: env.DOCKER_HOST || undefined,
+    dataDir: env.STOWAGE_DATA_DIR,
+    siteDir: env.STOWAGE_SITE_DIR,
+    instance: env.STOWAGE_INSTANCE,
+    idleTimeoutSeconds: env.STOWAGE_IDLE_TIMEOUT,
+    maxLifetimeSeconds: env.STOWAGE_MAX_LIFETIME,
+    maxSessions: env.STOWAGE_MAX_SESSIONS,
+    createPerMinute: env.STOWAGE_CREATE_PER_MINUTE,
+    instructorToken: env.STOWAGE_INSTRUCTOR_TOKEN || undefined,
+    allowedOrigins: env.STOWAGE_ALLOWED_ORIGINS,
+    ...overrides,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`invalid configuration: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return parsed.data;
+}

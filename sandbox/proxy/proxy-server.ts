@@ -1,0 +1,695 @@
+/**
+ * The per-session Docker API proxy: a Unix socket mounted into the student's workstation as
+ * /var/run/docker.sock. Each request is matched against the policy (policy.ts), the objects it
+ * names are resolved to the session's own, and a new request built from validated fields goes to
+ * the engine; the answer is rewritten into the student's names and paths (rewrite.ts).
+ *
+ * Browser → server.ts (WebSocket) → terminal → workstation container → docker CLI
+ *   → THIS socket → policy.ts → engine-http.ts → the Docker engine
+ */
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { chmod, realpath, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import type { Engine } from "../docker/engine.ts";
+import type { Logger } from "../log.ts";
+import { LABEL_ANONYMOUS, LABEL_ANON_VOLUMES, LABEL_OWNER, type SessionScope } from "../sessions/scope.ts";
+import { engineJson, enginePath, engineRequest, readAll } from "./engine-http.ts";
+import {
+  LIMITS, PolicyError, matchEndpoint, planContainerCreate, planContainerUpdate, planExecCreate, planExecStart,
+  planNetworkConnect, planNetworkCreate, planVolumeCreate, scopedFilters, checkName, type SessionObjects,
+} from "./policy.ts";
+import { parseStrictJson } from "./strict-json.ts";
+import { StudentView } from "./rewrite.ts";
+import { workspaceHostPath } from "./workspace-paths.ts";
+
+type Json = Record<string, unknown>;
+interface ContainerSummary { Id: string; Names: string[]; Labels: Record<string, string> }
+interface VolumeSummary { Name: string; Labels: Record<string, string> | null }
+interface NetworkSummary { Id: string; Name: string; Containers?: Record<string, unknown> }
+
+export interface ProxyOptions {
+  scope: SessionScope;
+  engine: Engine;
+  log: Logger;
+  /** The engine's data root (e.g. /var/lib/docker/100000.100000), hidden from the student. */
+  engineRootDir?: string;
+  /** The workstation container, which the student never sees and which joins their networks. */
+  workstationId: () => string | undefined;
+}
+
+export class SandboxProxy implements SessionObjects {
+  readonly scope: SessionScope;
+  readonly execIds = new Set<string>();
+  private readonly engine: Engine;
+  private readonly log: Logger;
+  private readonly view: StudentView;
+  private readonly workstationId: () => string | undefined;
+  private readonly server: Server;
+
+  constructor(options: ProxyOptions) {
+    this.scope = options.scope;
+    this.engine = options.engine;
+    this.log = options.log.child({ session: options.scope.sessionId });
+    this.view = new StudentView(options.scope, options.engineRootDir);
+    this.workstationId = options.workstationId;
+    this.server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 0 }, (req, res) => void this.onRequest(req, res));
+    this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head));
+    this.server.on("clientError", (_err, socket) => socket.destroy());
+  }
+
+  async listen(): Promise<void> {
+    const path = this.scope.proxySocketPath;
+    await rm(path, { force: true });
+    await new Promise<void>((resolve, reject) => this.server.once("error", reject).listen(path, () => resolve()));
+    await chmod(path, 0o666); // the student's remapped uid must connect
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Requests
+  // -------------------------------------------------------------------------------------------
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const { path, query } = splitUrl(req.url ?? "/");
+      const encoding = req.headers["content-encoding"];
+      if (encoding && encoding !== "identity") throw new PolicyError(`this sandbox does not accept ${encoding}-encoded bodies`, 415);
+      const endpoint = matchEndpoint(req.method ?? "GET", path, query);
+      await this.handle(endpoint.kind, endpoint.params, endpoint.query, req, res, path);
+    } catch (error) {
+      this.fail(res, error);
+    }
+  }
+
+  private fail(res: ServerResponse, error: unknown): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    let status = 500;
+    let message = "internal error in the sandbox proxy";
+    if (error instanceof PolicyError) {
+      status = error.status;
+      message = error.message;
+    } else if ((error as { engineDown?: boolean }).engineDown) {
+      status = 503;
+      message = "the Docker engine is not answering right now; try again in a moment";
+    } else {
+      this.log.error({ err: error }, "proxy request failed");
+    }
+    sendJson(res, status, { message });
+  }
+
+  private async handle(kind: string, params: string[], query: URLSearchParams, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const [ref] = params;
+    switch (kind) {
+      case "ping":
+      case "version":
+        await this.noBody(req);
+        return this.relay(res, await engineRequest(this.engine, { method: req.method!, path }));
+      case "info":
+        await this.noBody(req);
+        return sendJson(res, 200, await this.info());
+      case "system.df":
+        await this.noBody(req);
+        return sendJson(res, 200, await this.systemDf());
+      case "events":
+        await this.noBody(req);
+        return this.events(query, res);
+
+      case "containers.list":
+        await this.noBody(req);
+        query.set("filters", scopedFilters(this, "containers", query.get("filters")));
+        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path, query }), (list) => (list as ContainerSummary[]).filter((c) => c.Labels?.[LABEL_OWNER] === this.scope.sessionId));
+      case "containers.create": {
+        const plan = await planContainerCreate(this, await this.jsonBody(req), query.get("name"));
+        const q = new URLSearchParams(plan.name ? { name: plan.name } : {});
+        return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path, query: q, json: plan.body }));
+      }
+      case "containers.prune":
+        await this.noBody(req);
+        query.set("filters", scopedFilters(this, "prune", query.get("filters")));
+        return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path, query }));
+      case "container.inspect":
+        await this.noBody(req);
+        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path: `/containers/${await this.containerId(ref!)}/json`, query }));
+      case "container.op":
+      case "container.stream": {
+        await this.noBody(req);
+        const id = await this.containerId(ref!);
+        const action = path.split("/").pop()!;
+        if (action === "start" || action === "restart") await this.recheckBinds(id);
+        const upstream = await engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/${action}`, query });
+        return action === "stats" ? this.relayLines(res, upstream) : this.relay(res, upstream);
+      }
+      case "container.rename": {
+        await this.noBody(req);
+        const id = await this.containerId(ref!);
+        const name = checkName("container", query.get("name") ?? "");
+        return this.relay(res, await engineRequest(this.engine, { method: "POST", path: `/containers/${id}/rename`, query: new URLSearchParams({ name: this.scope.engineName(name) }) }));
+      }
+      case "container.update": {
+        const id = await this.containerId(ref!);
+        return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path: `/containers/${id}/update`, json: planContainerUpdate(await this.jsonBody(req)) }));
+      }
+      case "container.delete": {
+        await this.noBody(req);
+        const id = await this.containerId(ref!);
+        const { body: info } = await engineJson<{ Config?: { Labels?: Record<string, string> } }>(this.engine, { method: "GET", path: `/containers/${id}/json` });
+        const upstream = await engineRequest(this.engine, { method: "DELETE", path: `/containers/${id}`, query });
+        if (upstream.statusCode === 204 && query.get("v") && ["1", "true"].includes(query.get("v")!)) {
+          await this.removeAnonymousVolumes(info.Config?.Labels?.[LABEL_ANON_VOLUMES]);
+        }
+        return this.relay(res, upstream);
+      }
+      case "container.archive": {
+        const id = await this.containerId(ref!);
+        if (req.method === "PUT") {
+          const upstream = await engineRequest(this.engine, { method: "PUT", path: `/containers/${id}/archive`, query, stream: limitStream(req, LIMITS.archiveBodyBytes), headers: { "content-type": "application/x-tar" } });
+          return this.relay(res, upstream);
+        }
+        await this.noBody(req);
+        return this.relay(res, await engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/archive`, query }));
+      }
+      case "container.attach":
+        throw new PolicyError("attach needs an upgraded connection (Connection: Upgrade)", 400);
+      case "exec.create": {
+        const id = await this.containerId(ref!);
+        const upstream = await engineJson<{ Id?: string }>(this.engine, { method: "POST", path: `/containers/${id}/exec`, json: planExecCreate(await this.jsonBody(req)) });
+        if (upstream.body?.Id) this.execIds.add(upstream.body.Id);
+        return sendJson(res, upstream.status, this.view.json(upstream.body));
+      }
+      case "exec.start": {
+        const body = planExecStart(await this.jsonBody(req));
+        if (!body.Detach) throw new PolicyError("an attached exec needs an upgraded connection (Connection: Upgrade)", 400);
+        return this.relay(res, await engineRequest(this.engine, { method: "POST", path: `/exec/${this.execId(ref!)}/start`, json: body }));
+      }
+      case "exec.op": {
+        await this.noBody(req);
+        const action = path.split("/").pop()!;
+        return this.relayJson(res, await engineRequest(this.engine, { method: req.method!, path: `/exec/${this.execId(ref!)}/${action}`, query }));
+      }
+
+      case "volumes.list":
+        await this.noBody(req);
+        query.set("filters", scopedFilters(this, "volumes", query.get("filters")));
+        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path, query }), (answer) => {
+          const a = answer as { Volumes?: VolumeSummary[] };
+          return { ...a, Volumes: (a.Volumes ?? []).filter((v) => v.Labels?.[LABEL_OWNER] === this.scope.sessionId) };
+        });
+      case "volumes.create": {
+        const plan = await planVolumeCreate(this, await this.jsonBody(req));
+        return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path, json: plan.body }));
+      }
+      case "volumes.prune":
+        await this.noBody(req);
+        query.set("filters", scopedFilters(this, "prune", query.get("filters")));
+        return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path, query }));
+      case "volume.inspect":
+        await this.noBody(req);
+        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path: `/volumes/${await this.volumeName(ref!)}` }));
+      case "volume.delete":
+        await this.noBody(req);
+        return this.relay(res, await engineRequest(this.engine, { method: "DELETE", path: `/volumes/${await this.volumeName(ref!)}`, query }));
+
+      case "networks.list":
+        await this.noBody(req);
+        query.set("filters", scopedFilters(this, "networks", query.get("filters")));
+        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path, query }), (list) => (list as NetworkSummary[]).map((n) => this.hideWorkstation(n)));
+      case "networks.create": {
+        const body = await planNetworkCreate(this, await this.jsonBody(req));
+        const created = await engineJson<{ Id?: string }>(this.engine, { method: "POST", path, json: body });
+        const workstation = this.workstationId();
+        if (created.body?.Id && workstation) {
+          // The student's shell joins every network they make, so `curl http://web` works there too.
+          await engineJson(this.engine, { method: "POST", path: `/networks/${created.body.Id}/connect`, json: { Container: workstation } });
+        }
+        return sendJson(res, created.status, this.view.json(created.body));
+      }
+      case "networks.prune":
+        await this.noBody(req);
+        return sendJson(res, 200, await this.pruneNetworks());
+      case "network.inspect":
+        await this.noBody(req);
+        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path: `/networks/${await this.networkName(ref!)}`, query }), (n) => this.hideWorkstation(n as NetworkSummary));
+      case "network.delete": {
+        await this.noBody(req);
+        const name = await this.networkName(ref!);
+        if (name === this.scope.networkName) throw new PolicyError("bridge is a pre-defined network and cannot be removed", 403);
+        await this.detachWorkstation(name);
+        return this.relay(res, await engineRequest(this.engine, { method: "DELETE", path: `/networks/${name}` }));
+      }
+      case "network.connect": {
+        const name = await this.networkName(ref!);
+        const disconnect = path.endsWith("/disconnect");
+        const body = await planNetworkConnect(this, await this.jsonBody(req), disconnect);
+        return this.relay(res, await engineRequest(this.engine, { method: "POST", path: `/networks/${name}/${disconnect ? "disconnect" : "connect"}`, json: body }));
+      }
+
+      case "images.list":
+        await this.noBody(req);
+        if (query.get("filters")) query.set("filters", scopedFilters(this, "images", query.get("filters"), false));
+        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path, query }));
+      case "image.inspect":
+        await this.noBody(req);
+        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path }));
+    }
+    throw new PolicyError(`unhandled endpoint ${kind}`, 500);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Upgraded streams: attach and exec start
+  // -------------------------------------------------------------------------------------------
+
+  private async onUpgrade(req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
+    client.on("error", () => client.destroy());
+    try {
+      const { path, query } = splitUrl(req.url ?? "/");
+      const endpoint = matchEndpoint(req.method ?? "GET", path, query);
+      let enginePathname: string;
+      let body: Json | undefined;
+      if (endpoint.kind === "container.attach") {
+        enginePathname = `/containers/${await this.containerId(endpoint.params[0]!)}/attach`;
+      } else if (endpoint.kind === "exec.start") {
+        const execId = this.execId(endpoint.params[0]!);
+        const { json, rest } = await readUpgradeBody(req, client, head);
+        head = rest;
+        body = planExecStart(json);
+        enginePathname = `/exec/${execId}/start`;
+      } else {
+        throw new PolicyError(`${req.method} ${path} cannot be upgraded`, 400);
+      }
+      const payload = body ? Buffer.from(JSON.stringify(body)) : undefined;
+      const upstream = request({
+        ...this.engine.httpTarget,
+        agent: false,
+        method: "POST",
+        path: enginePath(this.engine, enginePathname, endpoint.query),
+        headers: { host: "docker", connection: "Upgrade", upgrade: "tcp", ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}) },
+      });
+      upstream.on("upgrade", (res, engineSocket, engineHead) => {
+        const contentType = res.headers["content-type"] ?? "application/vnd.docker.raw-stream";
+        client.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+        if (engineHead.length) client.write(engineHead);
+        if (head.length) engineSocket.write(head);
+        // Bytes after the upgrade are the process's stdin: the engine never parses them as HTTP.
+        engineSocket.pipe(client, { end: false });
+        client.pipe(engineSocket, { end: false });
+        client.on("end", () => engineSocket.end()); // half-close: stdin done, output continues
+        engineSocket.on("end", () => client.end());
+        engineSocket.on("error", () => client.destroy());
+        client.on("close", () => engineSocket.destroy());
+        engineSocket.on("close", () => client.destroy());
+      });
+      upstream.on("response", async (res) => {
+        const text = (await readAll(res)).toString("utf8");
+        writeRawResponse(client, res.statusCode ?? 500, this.view.text(text), res.headers["content-type"] ?? "application/json");
+      });
+      upstream.on("error", () => writeRawResponse(client, 503, JSON.stringify({ message: "the Docker engine is not answering right now; try again in a moment" })));
+      upstream.end(payload);
+    } catch (error) {
+      const status = error instanceof PolicyError ? error.status : 500;
+      const message = error instanceof PolicyError ? error.message : "internal error in the sandbox proxy";
+      if (!(error instanceof PolicyError)) this.log.error({ err: error }, "upgrade failed");
+      writeRawResponse(client, status, JSON.stringify({ message }));
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // SessionObjects: the session's own objects, found by label
+  // -------------------------------------------------------------------------------------------
+
+  private async ownedContainers(): Promise<ContainerSummary[]> {
+    const query = new URLSearchParams({ all: "1", filters: JSON.stringify({ label: [this.scope.ownerFilter()] }) });
+    const { body } = await engineJson<ContainerSummary[]>(this.engine, { method: "GET", path: "/containers/json", query });
+    return (body ?? []).filter((c) => c.Labels?.[LABEL_OWNER] === this.scope.sessionId);
+  }
+
+  private async ownedVolumes(): Promise<VolumeSummary[]> {
+    const query = new URLSearchParams({ filters: JSON.stringify({ label: [this.scope.ownerFilter()] }) });
+    const { body } = await engineJson<{ Volumes?: VolumeSummary[] }>(this.engine, { method: "GET", path: "/volumes", query });
+    return (body?.Volumes ?? []).filter((v) => v.Labels?.[LABEL_OWNER] === this.scope.sessionId);
+  }
+
+  private async ownedNetworks(): Promise<NetworkSummary[]> {
+    const query = new URLSearchParams({ filters: JSON.stringify({ label: [this.scope.ownerFilter()] }) });
+    const { body } = await engineJson<(NetworkSummary & { Labels?: Record<string, string> })[]>(this.engine, { method: "GET", path: "/networks", query });
+    return (body ?? []).filter((n) => n.Labels?.[LABEL_OWNER] === this.scope.sessionId);
+  }
+
+  async containerId(ref: string): Promise<string> {
+    const containers = await this.ownedContainers();
+    const wanted = "/" + this.scope.engineName(ref);
+    const byName = containers.find((c) => c.Names.includes(wanted));
+    if (byName) return byName.Id;
+    if (/^[a-f0-9]{1,64}$/.test(ref)) {
+      const byId = containers.filter((c) => c.Id.startsWith(ref));
+      if (byId.length === 1) return byId[0]!.Id;
+      if (byId.length > 1) throw new PolicyError(`multiple containers match the ID prefix ${ref}`, 400);
+    }
+    throw new PolicyError(`No such container: ${ref}`, 404);
+  }
+
+  async volumeName(ref: string): Promise<string> {
+    const engineName = this.scope.engineName(ref);
+    if ((await this.ownedVolumes()).some((v) => v.Name === engineName)) return engineName;
+    throw new PolicyError(`get ${ref}: no such volume`, 404);
+  }
+
+  async volumeForMount(studentName: string): Promise<string> {
+    const engineName = this.scope.engineName(studentName);
+    const volumes = await this.ownedVolumes();
+    if (volumes.some((v) => v.Name === engineName)) return engineName;
+    if (volumes.length >= LIMITS.volumesPerSession) throw new PolicyError(`this sandbox holds at most ${LIMITS.volumesPerSession} volumes; remove some with docker volume rm`, 409);
+    await this.createVolume(engineName, {});
+    return engineName;
+  }
+
+  async anonymousVolume(): Promise<string> {
+    const engineName = this.scope.engineName(randomBytes(32).toString("hex"));
+    await this.createVolume(engineName, { [LABEL_ANONYMOUS]: "1" });
+    return engineName;
+  }
+
+  private async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    const { status, body } = await engineJson<{ message?: string }>(this.engine, { method: "POST", path: "/volumes/create", json: { Name: name, Driver: "local", Labels: { ...labels, ...this.scope.ownedLabels() } } });
+    if (status >= 300) throw new PolicyError(this.view.text(body?.message ?? "volume create failed"), status);
+  }
+
+  async networkName(ref: string): Promise<string> {
+    if (ref === "bridge" || ref === "default") return this.scope.networkName;
+    const networks = await this.ownedNetworks();
+    const byName = networks.find((n) => n.Name === this.scope.engineName(ref));
+    if (byName) return byName.Name;
+    const byId = /^[a-f0-9]{3,64}$/.test(ref) ? networks.filter((n) => n.Id.startsWith(ref)) : [];
+    if (byId.length === 1) return byId[0]!.Name;
+    throw new PolicyError(`network ${ref} not found`, 404);
+  }
+
+  async imageVolumes(image: string): Promise<string[]> {
+    const { status, body } = await engineJson<{ Config?: { Volumes?: Record<string, unknown> | null } }>(this.engine, { method: "GET", path: `/images/${encodeURIComponent(image)}/json` });
+    if (status === 404) throw new PolicyError(`No such image: ${image}`, 404);
+    if (status >= 300) throw new PolicyError(`cannot inspect the image ${image}`, status);
+    return Object.keys(body?.Config?.Volumes ?? {});
+  }
+
+  hostPath(studentPath: string): Promise<string | undefined> {
+    return workspaceHostPath(studentPath, this.scope.workspaceDir);
+  }
+
+  async counts(): Promise<{ containers: number; volumes: number; networks: number }> {
+    const [containers, volumes, networks] = await Promise.all([this.ownedContainers(), this.ownedVolumes(), this.ownedNetworks()]);
+    return { containers: containers.length, volumes: volumes.length, networks: networks.filter((n) => n.Name !== this.scope.networkName).length };
+  }
+
+  private execId(ref: string): string {
+    if (!this.execIds.has(ref)) throw new PolicyError(`No such exec instance: ${ref}`, 404);
+    return ref;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Helpers
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Bind sources were checked at create time, but the engine resolves them again at start: a
+   * student could swap a folder for a link in between. Every start checks them once more.
+   */
+  private async recheckBinds(id: string): Promise<void> {
+    const { body } = await engineJson<{ HostConfig?: { Binds?: string[] | null }; Mounts?: { Type: string; Source: string }[] }>(this.engine, { method: "GET", path: `/containers/${id}/json` });
+    const sources = (body.Mounts ?? []).filter((m) => m.Type === "bind").map((m) => m.Source);
+    for (const source of sources) {
+      if (source === this.scope.workspaceDir || source.startsWith(this.scope.workspaceDir + "/")) {
+        const real = await realpath(source).catch(() => source);
+        if (real === source) continue;
+      }
+      throw new PolicyError(`this sandbox does not allow starting this container: its bind mount ${this.view.text(source)} now leads outside your home (a link replaced a folder)`);
+    }
+  }
+
+  private async removeAnonymousVolumes(list: string | undefined): Promise<void> {
+    for (const name of (list ?? "").split(",").filter(Boolean)) {
+      if (!name.startsWith(this.scope.prefix)) continue;
+      await engineJson(this.engine, { method: "DELETE", path: `/volumes/${name}` }).catch(() => undefined);
+    }
+  }
+
+  private hideWorkstation<T extends NetworkSummary>(network: T): T {
+    const workstation = this.workstationId();
+    if (!network.Containers || !workstation) return network;
+    const containers = { ...network.Containers };
+    delete containers[workstation];
+    return { ...network, Containers: containers };
+  }
+
+  private async detachWorkstation(network: string): Promise<void> {
+    const workstation = this.workstationId();
+    if (workstation) await engineJson(this.engine, { method: "POST", path: `/networks/${network}/disconnect`, json: { Container: workstation, Force: true } }).catch(() => undefined);
+  }
+
+  private async pruneNetworks(): Promise<Json> {
+    const deleted: string[] = [];
+    const workstation = this.workstationId();
+    for (const network of await this.ownedNetworks()) {
+      if (network.Name === this.scope.networkName) continue;
+      const { body } = await engineJson<NetworkSummary>(this.engine, { method: "GET", path: `/networks/${network.Id}` });
+      const users = Object.keys(body.Containers ?? {}).filter((id) => id !== workstation);
+      if (users.length > 0) continue;
+      await this.detachWorkstation(network.Id);
+      const removed = await engineJson(this.engine, { method: "DELETE", path: `/networks/${network.Id}` });
+      if (removed.status < 300) deleted.push(this.view.text(network.Name));
+    }
+    return { NetworksDeleted: deleted };
+  }
+
+  private async info(): Promise<Json> {
+    const [{ body: info }, containers] = await Promise.all([engineJson<Json>(this.engine, { method: "GET", path: "/info" }), this.ownedContainers()]);
+    const { body: states } = await engineJson<{ Id: string; State: string }[]>(this.engine, {
+      method: "GET", path: "/containers/json",
+      query: new URLSearchParams({ all: "1", filters: JSON.stringify({ label: [this.scope.ownerFilter()] }) }),
+    });
+    const count = (state: string) => (states ?? []).filter((c) => c.State === state).length;
+    const pick = ["Driver", "MemoryLimit", "SwapLimit", "CpuCfsPeriod", "CpuCfsQuota", "KernelVersion", "OperatingSystem", "OSVersion", "OSType", "Architecture", "NCPU", "MemTotal", "ServerVersion", "SecurityOptions", "CgroupDriver", "CgroupVersion", "Images", "DefaultRuntime", "LoggingDriver"];
+    const out: Json = Object.fromEntries(pick.map((k) => [k, info[k]]));
+    return {
+      ...out,
+      ID: "stowage",
+      Name: "stowage",
+      Containers: containers.length,
+      ContainersRunning: count("running"),
+      ContainersPaused: count("paused"),
+      ContainersStopped: containers.length - count("running") - count("paused"),
+      DockerRootDir: "/var/lib/docker",
+      Plugins: { Volume: ["local"], Network: ["bridge", "null"], Log: ["json-file"] },
+      Swarm: { LocalNodeState: "inactive" },
+      Labels: [],
+      Warnings: null,
+    };
+  }
+
+  private async systemDf(): Promise<Json> {
+    const { body } = await engineJson<{ Containers?: ContainerSummary[]; Volumes?: VolumeSummary[]; Images?: unknown[]; LayersSize?: number }>(this.engine, { method: "GET", path: "/system/df" });
+    return this.view.json({
+      LayersSize: body.LayersSize ?? 0,
+      Images: body.Images ?? [],
+      Containers: (body.Containers ?? []).filter((c) => c.Labels?.[LABEL_OWNER] === this.scope.sessionId),
+      Volumes: (body.Volumes ?? []).filter((v) => v.Labels?.[LABEL_OWNER] === this.scope.sessionId),
+      BuildCache: [],
+    }) as Json;
+  }
+
+  /** Engine events, cut down to this session's objects and rewritten, then the student's filters. */
+  private async events(query: URLSearchParams, res: ServerResponse): Promise<void> {
+    const studentFilters = JSON.parse(scopedFilters(this, "events", query.get("filters"), false)) as Record<string, string[]>;
+    query.delete("filters");
+    const upstream = await engineRequest(this.engine, { method: "GET", path: "/events", query });
+    res.writeHead(upstream.statusCode ?? 200, { "content-type": "application/json" });
+    const workstation = this.workstationId();
+    let buffered = "";
+    upstream.setEncoding("utf8");
+    upstream.on("data", (chunk: string) => {
+      buffered += chunk;
+      let newline: number;
+      while ((newline = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        try {
+          const event = JSON.parse(line) as { Type: string; Action: string; Actor: { ID: string; Attributes?: Record<string, string> } };
+          if (!this.ownsEvent(event, workstation)) continue;
+          const shown = this.view.json(event) as typeof event;
+          if (!matchesEventFilters(shown, studentFilters)) continue;
+          res.write(JSON.stringify(shown) + "\n");
+        } catch {
+          // a line that is not an event is never passed on
+        }
+      }
+    });
+    upstream.on("end", () => res.end());
+    res.on("close", () => upstream.destroy());
+  }
+
+  ownsEvent(event: { Type: string; Actor: { ID: string; Attributes?: Record<string, string> } }, workstation = this.workstationId()): boolean {
+    const attributes = event.Actor.Attributes ?? {};
+    if (event.Type === "container") return attributes[LABEL_OWNER] === this.scope.sessionId;
+    if (event.Type === "volume") return event.Actor.ID.startsWith(this.scope.prefix);
+    if (event.Type === "network") return (attributes.name ?? "").startsWith(this.scope.prefix) && attributes.container !== workstation;
+    return false;
+  }
+
+  private async noBody(req: IncomingMessage): Promise<void> {
+    const body = await readBody(req, 1024);
+    if (body.length > 0) throw new PolicyError(`${req.method} ${req.url} takes no request body`, 400);
+  }
+
+  private async jsonBody(req: IncomingMessage): Promise<Json> {
+    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+    const body = await readBody(req, LIMITS.jsonBodyBytes);
+    if (body.length === 0) return {};
+    if (type !== "application/json") throw new PolicyError(`send the request body as application/json, not ${type || "no content type"}`, 415);
+    const value = parseStrictJson(body.toString("utf8"));
+    if (!value || typeof value !== "object" || Array.isArray(value)) throw new PolicyError("the request body must be a JSON object", 400);
+    return value as Json;
+  }
+
+  /** Passes an engine answer on; JSON answers are rewritten into the student's view. */
+  private async relay(res: ServerResponse, upstream: IncomingMessage): Promise<void> {
+    const type = upstream.headers["content-type"] ?? "";
+    if (type.startsWith("application/json") || (upstream.statusCode ?? 200) >= 400) {
+      return this.relayJson(res, upstream);
+    }
+    res.writeHead(upstream.statusCode ?? 200, pickHeaders(upstream));
+    res.flushHeaders();
+    upstream.pipe(res);
+    res.on("close", () => upstream.destroy());
+  }
+
+  private async relayJson(res: ServerResponse, upstream: IncomingMessage, select?: (value: unknown) => unknown): Promise<void> {
+    const text = (await readAll(upstream)).toString("utf8");
+    const status = upstream.statusCode ?? 200;
+    if (!text) {
+      res.writeHead(status, pickHeaders(upstream));
+      res.end();
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = status >= 400 ? { message: text.trim() } : undefined;
+      if (value === undefined) {
+        res.writeHead(status, pickHeaders(upstream));
+        res.end(this.view.text(text));
+        return;
+      }
+    }
+    if (select && status < 300) value = select(value);
+    sendJson(res, status, this.view.json(value), pickHeaders(upstream, ["content-type", "content-length"]));
+  }
+
+  /** Streams of JSON lines (stats): each line rewritten. */
+  private relayLines(res: ServerResponse, upstream: IncomingMessage): void {
+    res.writeHead(upstream.statusCode ?? 200, pickHeaders(upstream, ["content-length"]));
+    let buffered = "";
+    upstream.setEncoding("utf8");
+    upstream.on("data", (chunk: string) => {
+      buffered += chunk;
+      let newline: number;
+      while ((newline = buffered.indexOf("\n")) >= 0) {
+        res.write(this.view.text(buffered.slice(0, newline + 1)));
+        buffered = buffered.slice(newline + 1);
+      }
+    });
+    upstream.on("end", () => res.end(this.view.text(buffered)));
+    res.on("close", () => upstream.destroy());
+  }
+}
+
+function splitUrl(url: string): { path: string; query: URLSearchParams } {
+  const parsed = new URL(url, "http://docker");
+  // The CLI sends /v1.41/...; /_ping comes unversioned.
+  const path = parsed.pathname.replace(/^\/v\d+\.\d+(?=\/)/, "").replace(/\/+$/, "") || "/";
+  return { path, query: parsed.searchParams };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[] | undefined> = {}): void {
+  const text = JSON.stringify(body);
+  const clean = Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined)) as Record<string, string | string[]>;
+  res.writeHead(status, { ...clean, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const PASSED_HEADERS = ["content-type", "content-length", "api-version", "docker-experimental", "ostype", "server", "x-docker-container-path-stat", "cache-control", "pragma"];
+
+function pickHeaders(upstream: IncomingMessage, drop: string[] = []): Record<string, string | string[] | undefined> {
+  const out: Record<string, string | string[] | undefined> = {};
+  for (const name of PASSED_HEADERS) if (!drop.includes(name) && upstream.headers[name] !== undefined) out[name] = upstream.headers[name];
+  return out;
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new PolicyError(`the request body is larger than ${limit} bytes`, 413);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Passes a request body on, cutting it off past `limit` bytes. */
+function limitStream(req: IncomingMessage, limit: number): NodeJS.ReadableStream {
+  let size = 0;
+  req.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) req.destroy(new Error("archive too large"));
+  });
+  return req;
+}
+
+/** Reads the JSON body of an upgrade request (Content-Length bytes from head + socket). */
+async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ json: Json; rest: Buffer }> {
+  if (req.headers["transfer-encoding"]) throw new PolicyError("send exec start with a Content-Length body", 400);
+  const length = Number(req.headers["content-length"] ?? 0);
+  if (!Number.isInteger(length) || length < 0 || length > 4096) throw new PolicyError("exec start body must be at most 4096 bytes", 400);
+  let buffer = head;
+  while (buffer.length < length) {
+    const chunk = await new Promise<Buffer>((resolve, reject) => {
+      socket.once("data", resolve);
+      socket.once("error", reject);
+      socket.once("end", () => reject(new PolicyError("connection closed before the body", 400)));
+    });
+    buffer = Buffer.concat([buffer, chunk]);
+  }
+  socket.pause();
+  const text = buffer.subarray(0, length).toString("utf8");
+  const value = text ? parseStrictJson(text) : {};
+  if (!value || typeof value !== "object" || Array.isArray(value)) throw new PolicyError("the request body must be a JSON object", 400);
+  return { json: value as Json, rest: buffer.subarray(length) };
+}
+
+function writeRawResponse(socket: Duplex, status: number, body: string, type = "application/json"): void {
+  if (socket.destroyed) return;
+  socket.end(`HTTP/1.1 ${status} ${status < 400 ? "OK" : "Error"}\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+function matchesEventFilters(event: { Type: string; Action: string; Actor: { ID: string; Attributes?: Record<string, string> } }, filters: Record<string, string[]>): boolean {
+  const a = event.Actor.Attributes ?? {};
+  const test = (key: string, values: string[] | undefined, actual: string[]) => !values || values.some((v) => actual.includes(v));
+  return (
+    test("type", filters.type, [event.Type]) &&
+    test("event", filters.event, [event.Action, event.Action.split(":")[0]!]) &&
+    (!filters.container || (event.Type === "container" && test("container", filters.container.map((c) => c.replace(/^stw-[a-f0-9]+-/, "")), [event.Actor.ID, a.name ?? ""]))) &&
+    (!filters.volume || (event.Type === "volume" && test("volume", filters.volume, [event.Actor.ID]))) &&
+    (!filters.network || (event.Type === "network" && test("network", filters.network, [event.Actor.ID, a.name ?? ""]))) &&
+    (!filters.label || filters.label.every((l) => {
+      const [k, v] = l.split("=", 2) as [string, string?];
+      return v === undefined ? k in a : a[k] === v;
+    }))
+  );
+}

@@ -1,0 +1,110 @@
+/**
+ * The one server process: the built site, the HTTP API and the WebSockets on one port.
+ *
+ *   browser ──HTTP──> Router (/api/...) ──> SessionManager ──> engine
+ *   browser ──WS────> TerminalSockets ──> TerminalSession ──exec──> workstation (bash)
+ *   workstation's docker CLI ──unix socket──> SandboxProxy (proxy/) ──policy.ts──> engine
+ */
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import sirv from "sirv";
+import { loadConfig, type Config } from "./config.ts";
+import { engineFrom, type Engine } from "./docker/engine.ts";
+import { log } from "./log.ts";
+import { Router, sendJson } from "./http/router.ts";
+import { SessionManager } from "./sessions/session-manager.ts";
+import { registerSessionRoutes } from "./api/session-routes.ts";
+import { TerminalSockets } from "./terminal/terminal-socket.ts";
+import { registerExtensions } from "./api/extensions.ts";
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  server: Server;
+  sessions: SessionManager;
+  engine: Engine;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export async function startServer(overrides: Partial<Config> = {}): Promise<RunningServer> {
+  const config = loadConfig(process.env, overrides);
+  const engine = engineFrom(config.dockerHost);
+  const sessions = new SessionManager({ engine, config, log });
+  await sessions.start();
+
+  const router = new Router();
+  registerSessionRoutes(router, sessions, engine, config);
+  const extensions = await registerExtensions(router, { sessions, engine, config });
+
+  const site = existsSync(config.siteDir) ? sirv(config.siteDir, { etag: true, extensions: ["html"] }) : undefined;
+  const server = createServer(async (req, res) => {
+    try {
+      if (await router.handle(req, res)) return;
+      if (req.url?.startsWith("/api/")) return sendJson(res, 404, { error: `no API at ${req.url}` });
+      if (site) {
+        site(req, res, () => {
+          res.statusCode = 404;
+          const notFound = join(config.siteDir, "404.html");
+          if (existsSync(notFound)) return sirv(config.siteDir)(Object.assign(req, { url: "/404.html" }), res);
+          res.end("Not found");
+        });
+        return;
+      }
+      res.writeHead(503, { "content-type": "text/plain" }).end("The site is not built yet: run `npm run build`.");
+    } catch (error) {
+      log.error({ err: error, url: req.url }, "request failed");
+      if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+      else res.destroy();
+    }
+  });
+
+  const allowedOrigins = (req: IncomingMessage) => {
+    const origins = new Set((config.allowedOrigins ?? "").split(",").map((o) => o.trim()).filter(Boolean));
+    const host = req.headers.host;
+    if (host) {
+      origins.add(`http://${host}`);
+      origins.add(`https://${host}`);
+    }
+    return origins;
+  };
+  const terminals = new TerminalSockets(sessions, allowedOrigins);
+  server.on("upgrade", (req, socket, head) => {
+    socket.on("error", () => socket.destroy());
+    if (!terminals.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+  });
+
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.port, config.host, () => resolve()));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
+
+  return {
+    url,
+    port,
+    server,
+    sessions,
+    engine,
+    config,
+    async close() {
+      terminals.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await extensions.close();
+      await sessions.stop();
+    },
+  };
+}
+
+if (import.meta.main) {
+  const running = await startServer();
+  log.info(`Stowage is at ${running.url.replace("127.0.0.1", "localhost")}`);
+  process.stderr.write(`\n  Stowage is running at http://localhost:${running.port}\n\n`);
+  const stop = async () => {
+    await running.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop());
+  process.once("SIGTERM", () => void stop());
+}

@@ -1,0 +1,74 @@
+import { join } from "node:path";
+
+/** Labels every object the sandbox makes carries. */
+export const LABEL_INSTANCE = "stowage.instance"; // which server made it (cleanup on start)
+export const LABEL_SESSION = "stowage.session"; // which session it belongs to (cleanup on end)
+export const LABEL_OWNER = "stowage.owner"; // set only on the student's own objects (lists, ownership)
+export const LABEL_ANONYMOUS = "stowage.anonymous"; // a volume standing in for an anonymous one
+export const LABEL_ANON_VOLUMES = "stowage.anonymous-volumes"; // on a container: its anonymous volumes
+export const LABEL_AUTOREMOVE = "stowage.autoremove"; // on a container started with --rm
+export const LABEL_ROLE = "stowage.role"; // "workstation" for the student's shell container
+
+/** Where the student's home is, as the student sees it inside the workstation. */
+export const STUDENT_HOME = "/home/student";
+/** Where the session's proxy socket folder is mounted inside the workstation. */
+export const PROXY_SOCKET_DIR_IN_WORKSTATION = "/run/stowage";
+
+/**
+ * How one session's objects are named on the shared engine: the student says `app-data`,
+ * the engine holds `stw-<session>-app-data`. The prefix cannot be typed by a student as part of
+ * a name because every name they send gets the prefix added in front of it.
+ */
+export class SessionScope {
+  readonly sessionId: string;
+  readonly instance: string;
+  readonly prefix: string;
+  readonly workspaceDir: string;
+  readonly runDir: string;
+
+  constructor(sessionId: string, instance: string, sessionDir: string) {
+    this.sessionId = sessionId;
+    this.instance = instance;
+    this.prefix = `stw-${sessionId}-`;
+    this.workspaceDir = join(sessionDir, "home");
+    this.runDir = join(sessionDir, "run");
+  }
+
+  /** The engine's name for a name the student chose. */
+  engineName(studentName: string): string {
+    return this.prefix + studentName.replace(/^\//, "");
+  }
+
+  /** The student's name for an engine name, or undefined when it is not this session's. */
+  studentName(engineName: string): string | undefined {
+    const bare = engineName.replace(/^\//, "");
+    return bare.startsWith(this.prefix) ? bare.slice(this.prefix.length) : undefined;
+  }
+
+  get networkName(): string {
+    return this.engineName("bridge");
+  }
+
+  get workstationName(): string {
+    return `stw-${this.sessionId}--workstation`; // double dash: no student name maps to it
+  }
+
+  get proxySocketPath(): string {
+    return join(this.runDir, "docker.sock");
+  }
+
+  /** Labels for an object the student made. */
+  ownedLabels(): Record<string, string> {
+    return { [LABEL_INSTANCE]: this.instance, [LABEL_SESSION]: this.sessionId, [LABEL_OWNER]: this.sessionId };
+  }
+
+  /** Labels for the session's own infrastructure (workstation), which the student's lists never show. */
+  infraLabels(): Record<string, string> {
+    return { [LABEL_INSTANCE]: this.instance, [LABEL_SESSION]: this.sessionId };
+  }
+
+  /** The engine filter that selects exactly the student's objects. */
+  ownerFilter(): string {
+    return `${LABEL_OWNER}=${this.sessionId}`;
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * Sessions: one student's sandbox on the shared engine. A session is a private internal network
+ * (no route out), a workspace folder (the student's home), a Docker API proxy socket, and the
+ * workstation container where the student's shell runs. Ending a session removes all of it and
+ * everything the student made; starting the server removes what a previous run left behind.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, chmod } from "node:fs/promises";
+import { join } from "node:path";
+import type { Engine } from "../docker/engine.ts";
+import { EventHub, type EngineEvent } from "../docker/event-hub.ts";
+import type { Logger } from "../log.ts";
+import type { Config } from "../config.ts";
+import { SandboxProxy } from "../proxy/proxy-server.ts";
+import { StudentView } from "../proxy/rewrite.ts";
+import { TerminalSession } from "../terminal/terminal-session.ts";
+import { LABEL_INSTANCE, LABEL_ROLE, LABEL_SESSION, PROXY_SOCKET_DIR_IN_WORKSTATION, STUDENT_HOME, SessionScope } from "./scope.ts";
+import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts";
+import { WORKSTATION_IMAGE } from "../images/catalog.ts";
+
+/** An event as the student's checks and state panel see it: student names, when it happened. */
+export interface SessionEvent {
+  type: string;
+  action: string;
+  id: string;
+  name: string | undefined;
+  attributes: Record<string, string>;
+  time: number;
+}
+
+export class SessionBusyError extends Error {
+  readonly retryAfterSeconds: number;
+  readonly status: number;
+  constructor(message: string, retryAfterSeconds: number, status: number) {
+    super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
+    this.status = status;
+  }
+}
+
+/** The workstation's own limits: the student's shell, not their containers. */
+const WORKSTATION_LIMITS = { memoryBytes: 192 * 1024 * 1024, pids: 256, nanoCpus: 1_000_000_000 };
+const EVENT_HISTORY_LIMIT = 2000;
+
+export class Session {
+  readonly id: string;
+  readonly owner: string;
+  readonly scope: SessionScope;
+  readonly sessionDir: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  lastActiveAt: number;
+  workstationId: string | undefined;
+  proxy: SandboxProxy | undefined;
+  terminal: TerminalSession | undefined;
+  readonly view: StudentView;
+  /** The session's Docker events, oldest first, in the student's names (for checks). */
+  readonly history: SessionEvent[] = [];
+  private readonly listeners = new Set<(event: SessionEvent) => void>();
+
+  constructor(id: string, owner: string, scope: SessionScope, sessionDir: string, lifetimeSeconds: number, view: StudentView) {
+    this.id = id;
+    this.owner = owner;
+    this.scope = scope;
+    this.sessionDir = sessionDir;
+    this.createdAt = Date.now();
+    this.lastActiveAt = this.createdAt;
+    this.expiresAt = this.createdAt + lifetimeSeconds * 1000;
+    this.view = view;
+  }
+
+  touch(): void {
+    this.lastActiveAt = Date.now();
+  }
+
+  onEvent(listener: (event: SessionEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  record(event: SessionEvent): void {
+    this.history.push(event);
+    if (this.history.length > EVENT_HISTORY_LIMIT) this.history.splice(0, this.history.length - EVENT_HISTORY_LIMIT);
+    for (const listener of this.listeners) listener(event);
+  }
+
+  describe(): Record<string, unknown> {
+    return {
+      id: this.id,
+      state: "ready",
+      createdAt: new Date(this.createdAt).toISOString(),
+      expiresAt: new Date(this.expiresAt).toISOString(),
+      lastActiveAt: new Date(this.lastActiveAt).toISOString(),
+    };
+  }
+}
+
+export interface SessionManagerOptions {
+  engine: Engine;
+  config: Config;
+  log: Logger;
+}
+
+export class SessionManager {
+  private readonly sessions = new Map<string, Session>();
+  private readonly creating = new Map<string, Promise<Session>>();
+  private readonly createLog = new Map<string, number[]>();
+  private readonly engine: Engine;
+  private readonly config: Config;
+  private readonly log: Logger;
+  readonly events: EventHub;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private uidOffset = 0;
+  private engineRootDir: string | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(options: SessionManagerOptions) {
+    this.engine = options.engine;
+    this.config = options.config;
+    this.log = options.log;
+    this.events = new EventHub(this.engine, this.log);
+  }
+
+  get sessionsDir(): string {
+    return join(this.config.dataDir, "sessions");
+  }
+
+  get count(): number {
+    return this.sessions.size;
+  }
+
+  /** Reads the engine's setup, removes a previous run's leftovers, starts the clocks. */
+  async start(): Promise<void> {
+    await mkdir(this.sessionsDir, { recursive: true, mode: 0o700 });
+    await chmod(this.sessionsDir, 0o700);
+    try {
+      const info = (await this.engine.docker.info()) as { SecurityOptions?: string[]; DockerRootDir?: string };
+      this.uidOffset = await hostUidOffset((info.SecurityOptions ?? []).some((o) => o.includes("userns")));
+      this.engineRootDir = info.DockerRootDir;
+      await this.removeLeftovers();
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, "engine not answering at start; leftovers will be removed later");
+    }
+    this.unsubscribe = this.events.subscribe((event) => this.route(event));
+    await this.events.start();
+    this.sweepTimer = setInterval(() => void this.sweep(), 5000);
+    this.sweepTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    this.unsubscribe?.();
+    this.events.stop();
+    await Promise.all([...this.sessions.keys()].map((id) => this.destroy(id, "server stopping")));
+  }
+
+  get(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** The caller's session if it has one, and only then: ownership is checked here. */
+  owned(id: string, owner: string): Session | undefined {
+    const session = this.sessions.get(id);
+    return session && session.owner === owner ? session : undefined;
+  }
+
+  forOwner(owner: string): Session | undefined {
+    return [...this.sessions.values()].find((s) => s.owner === owner);
+  }
+
+  /** Creates a session for `owner`, or returns the one it has; caps and rate limits first. */
+  async create(owner: string, client: string): Promise<{ session: Session; created: boolean }> {
+    const existing = this.forOwner(owner);
+    if (existing) return { session: existing, created: false };
+    const pending = this.creating.get(owner);
+    if (pending) return { session: await pending, created: false };
+    this.checkLimits(client);
+    const promise = this.createSession(owner);
+    this.creating.set(owner, promise);
+    try {
+      return { session: await promise, created: true };
+    } finally {
+      this.creating.delete(owner);
+    }
+  }
+
+  private checkLimits(client: string): void {
+    if (this.sessions.size + this.creating.size >= this.config.maxSessions) {
+      throw new SessionBusyError(`busy, try again in 30 s: all ${this.config.maxSessions} sandboxes are in use`, 30, 503);
+    }
+    const now = Date.now();
+    const recent = (this.createLog.get(client) ?? []).filter((t) => now - t < 60_000);
+    if (recent.length >= this.config.createPerMinute) {
+      const wait = Math.ceil((recent[0]! + 60_000 - now) / 1000);
+      throw new SessionBusyError(`busy, try again in ${wait} s: too many new sandboxes from your address`, wait, 429);
+    }
+    recent.push(now);
+    this.createLog.set(client, recent);
+  }
+
+  private async createSession(owner: string): Promise<Session> {
+    const id = randomBytes(6).toString("hex");
+    const sessionDir = join(this.sessionsDir, id);
+    const scope = new SessionScope(id, this.config.instance, sessionDir);
+    const session = new Session(id, owner, scope, sessionDir, this.config.maxLifetimeSeconds, new StudentView(scope, this.engineRootDir));
+    this.sessions.set(id, session);
+    const started = Date.now();
+    try {
+      await createWorkspace(sessionDir, scope, this.uidOffset);
+      await this.engine.docker.createNetwork({ Name: scope.networkName, Driver: "bridge", Internal: true, CheckDuplicate: true, Labels: scope.ownedLabels() });
+      session.proxy = new SandboxProxy({ scope, engine: this.engine, log: this.log, engineRootDir: this.engineRootDir, workstationId: () => session.workstationId });
+      await session.proxy.listen();
+      const workstation = await this.engine.docker.createContainer({
+        name: scope.workstationName,
+        Image: WORKSTATION_IMAGE,
+        Hostname: "stowage",
+        User: "1000:1000",
+        WorkingDir: STUDENT_HOME,
+        Env: [`HOME=${STUDENT_HOME}`, "TERM=xterm-256color", "LANG=C.UTF-8"],
+        Cmd: ["sleep", "infinity"],
+        Labels: { ...scope.infraLabels(), [LABEL_ROLE]: "workstation" },
+        HostConfig: {
+          Binds: [`${scope.workspaceDir}:${STUDENT_HOME}`, `${scope.runDir}:${PROXY_SOCKET_DIR_IN_WORKSTATION}`],
+          NetworkMode: scope.networkName,
+          Memory: WORKSTATION_LIMITS.memoryBytes,
+          MemorySwap: WORKSTATION_LIMITS.memoryBytes,
+          NanoCpus: WORKSTATION_LIMITS.nanoCpus,
+          PidsLimit: WORKSTATION_LIMITS.pids,
+          ReadonlyRootfs: true,
+          Tmpfs: { "/tmp": "rw,nosuid,nodev,size=64m" },
+          SecurityOpt: ["no-new-privileges"],
+          CapDrop: ["ALL"],
+          Init: true,
+          LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
+        },
+      });
+      session.workstationId = workstation.id;
+      await workstation.start();
+      session.terminal = new TerminalSession(this.engine.docker, workstation.id);
+      session.terminal.onInput = () => session.touch();
+      this.log.info({ session: id, ms: Date.now() - started }, "session created");
+      return session;
+    } catch (error) {
+      this.log.error({ session: id, err: (error as Error).message }, "session creation failed");
+      await this.destroy(id, "creation failed");
+      throw error;
+    }
+  }
+
+  /** Ends a session: its shell, proxy, every object it made on the engine, its folders. */
+  async destroy(id: string, reason: string): Promise<void> {
+    const session = this.sessions.get(id);
+    this.sessions.delete(id);
+    session?.terminal?.dispose();
+    await session?.proxy?.close().catch(() => undefined);
+    await this.removeEngineObjects({ label: [`${LABEL_SESSION}=${id}`] });
+    await removeWorkspace(join(this.sessionsDir, id));
+    if (session) this.log.info({ session: id, reason }, "session ended");
+  }
+
+  /** Removes every container, volume and network carrying the given label filter. */
+  private async removeEngineObjects(filters: Record<string, string[]>): Promise<void> {
+    const docker = this.engine.docker;
+    const containers = await docker.listContainers({ all: true, filters }).catch(() => []);
+    await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+    const volumes = (await docker.listVolumes({ filters }).catch(() => ({ Volumes: [] }))).Volumes ?? [];
+    await Promise.all(volumes.map((v) => docker.getVolume(v.Name).remove({ force: true }).catch(() => undefined)));
+    const networks = await docker.listNetworks({ filters }).catch(() => []);
+    await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
+  }
+
+  /** A previous run of this server (same instance name) may have died: remove what it left. */
+  async removeLeftovers(): Promise<void> {
+    await this.removeEngineObjects({ label: [`${LABEL_INSTANCE}=${this.config.instance}`] });
+    const folders = await readdir(this.sessionsDir).catch(() => []);
+    await Promise.all(folders.filter((f) => !this.sessions.has(f)).map((f) => removeWorkspace(join(this.sessionsDir, f))));
+  }
+
+  private async sweep(): Promise<void> {
+    const now = Date.now();
+    for (const session of this.sessions.values()) {
+      if (now >= session.expiresAt) await this.destroy(session.id, "maximum lifetime reached");
+      else if (now - session.lastActiveAt >= this.config.idleTimeoutSeconds * 1000) await this.destroy(session.id, "idle timeout");
+    }
+  }
+
+  /** Hands an engine event to the session it belongs to, in the student's names. */
+  private route(event: EngineEvent): void {
+    const attributes = event.Actor.Attributes ?? {};
+    const sessionId = attributes[LABEL_SESSION] ?? /^stw-([a-f0-9]{12})-/.exec(event.Type === "network" ? (attributes.name ?? "") : event.Actor.ID)?.[1];
+    const session = sessionId ? this.sessions.get(sessionId) : undefined;
+    if (!session?.proxy || !session.proxy.ownsEvent(event, session.workstationId)) return;
+    const shown = session.view.json(event) as EngineEvent;
+    const shownAttributes = shown.Actor.Attributes ?? {};
+    session.record({
+      type: shown.Type,
+      action: shown.Action,
+      id: shown.Actor.ID,
+      name: event.Type === "volume" ? shown.Actor.ID : shownAttributes.name,
+      attributes: shownAttributes,
+      time: event.timeNano ? Math.floor(event.timeNano / 1e6) : event.time * 1000,
+    });
+    // `docker run --rm`: the engine removes the container; we remove the anonymous volumes we made for it.
+    if (event.Type === "container" && event.Action === "destroy" && attributes["stowage.autoremove"] === "1") {
+      for (const name of (attributes["stowage.anonymous-volumes"] ?? "").split(",").filter((n) => n.startsWith(session.scope.prefix))) {
+        void this.engine.docker.getVolume(name).remove().catch(() => undefined);
+      }
+    }
+  }
+}

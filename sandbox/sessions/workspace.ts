@@ -1,0 +1,36 @@
+import { chmod, chown, mkdir, readFile, rm } from "node:fs/promises";
+import type { SessionScope } from "./scope.ts";
+
+/** The student's uid and gid inside the workstation image. */
+export const STUDENT_UID = 1000;
+
+/**
+ * The host uid that the student's uid becomes under the daemon's user-namespace remapping
+ * (dockremap's first subordinate range, 100000 on Debian), or the plain uid without remapping.
+ */
+export async function hostUidOffset(usernsRemap: boolean): Promise<number> {
+  if (!usernsRemap) return 0;
+  const subuid = await readFile("/etc/subuid", "utf8").catch(() => "");
+  const line = subuid.split("\n").find((l) => l.startsWith("dockremap:"));
+  return line ? Number(line.split(":")[1]) : 100000;
+}
+
+/**
+ * Makes the session's folders: `<session>/` (root only, 0700: even a container that escaped its
+ * bind mount cannot walk into another session's folder), `home/` (the student's home, owned by
+ * the student's remapped uid) and `run/` (the proxy socket, mounted into the workstation).
+ */
+export async function createWorkspace(sessionDir: string, scope: SessionScope, uidOffset: number): Promise<void> {
+  // 0700 all the way down to the session: the daemon mounts home/ and run/ as real root, so the
+  // containers never need to walk these folders, and a container that somehow mounted the host's
+  // root still cannot list or enter any session's folder.
+  await mkdir(sessionDir, { recursive: true, mode: 0o700 });
+  await chmod(sessionDir, 0o700);
+  await mkdir(scope.workspaceDir, { mode: 0o755 });
+  await chown(scope.workspaceDir, uidOffset + STUDENT_UID, uidOffset + STUDENT_UID);
+  await mkdir(scope.runDir, { mode: 0o755 });
+}
+
+export async function removeWorkspace(sessionDir: string): Promise<void> {
+  await rm(sessionDir, { recursive: true, force: true, maxRetries: 3 });
+}

@@ -1,0 +1,171 @@
+/**
+ * The student's shell: `bash -l` exec'd in the workstation over the engine's hijacked exec
+ * stream (no per-session host process: see docs/decisions/terminal.md), mirrored into a headless
+ * xterm so a reconnecting browser gets the current screen redrawn.
+ *
+ * Flow control (after the xterm.js guide): the browser acknowledges bytes it has written to its
+ * screen; past HIGH_WATER unacknowledged bytes we stop reading the exec stream, so a flood
+ * (`yes`) back-pressures into the container's pty instead of growing this process's memory.
+ */
+import type { Duplex } from "node:stream";
+import headless from "@xterm/headless";
+import serialize from "@xterm/addon-serialize";
+import type Docker from "dockerode";
+import { STUDENT_HOME } from "../sessions/scope.ts";
+
+const { Terminal } = headless;
+const { SerializeAddon } = serialize;
+
+export const HIGH_WATER = 256 * 1024;
+export const LOW_WATER = 64 * 1024;
+/** Bytes the headless mirror may have queued before we pause the shell too. */
+const MIRROR_HIGH_WATER = 1024 * 1024;
+
+/** The browser side of a terminal: one WebSocket, seen through this small interface. */
+export interface TerminalClient {
+  sendOutput(data: Buffer): void;
+  sendControl(message: Record<string, unknown>): void;
+  close(code: number, reason: string): void;
+}
+
+export class TerminalSession {
+  private readonly docker: Docker;
+  private readonly containerId: string;
+  private stream: Duplex | undefined;
+  private exec: Docker.Exec | undefined;
+  private starting: Promise<void> | undefined;
+  private readonly mirror: InstanceType<typeof Terminal>;
+  private readonly serializer: InstanceType<typeof SerializeAddon>;
+  private client: TerminalClient | undefined;
+  private unacked = 0;
+  private mirrorPending = 0;
+  private paused = false;
+  private cols = 100;
+  private rows = 30;
+  private exited = false;
+  /** Called on every keystroke: the session's idle clock. */
+  onInput: () => void = () => {};
+
+  constructor(docker: Docker, containerId: string) {
+    this.docker = docker;
+    this.containerId = containerId;
+    this.mirror = new Terminal({ cols: this.cols, rows: this.rows, scrollback: 1000, allowProposedApi: true });
+    this.serializer = new SerializeAddon();
+    this.mirror.loadAddon(this.serializer);
+  }
+
+  /** Starts the shell if it is not running (first connect, or after the student typed exit). */
+  async ensureShell(): Promise<void> {
+    if (this.stream && !this.exited) return;
+    this.starting ??= this.startShell().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async startShell(): Promise<void> {
+    const exec = await this.docker.getContainer(this.containerId).exec({
+      Cmd: ["bash", "-l"],
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: true,
+      User: "1000:1000",
+      WorkingDir: STUDENT_HOME,
+      Env: ["TERM=xterm-256color", `HOME=${STUDENT_HOME}`, "LANG=C.UTF-8", `COLUMNS=${this.cols}`, `LINES=${this.rows}`],
+    });
+    const stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as unknown as Duplex;
+    this.exec = exec;
+    this.stream = stream;
+    this.exited = false;
+    this.unacked = 0;
+    this.mirrorPending = 0;
+    this.paused = false;
+    stream.on("data", (chunk: Buffer) => this.onOutput(chunk));
+    stream.on("end", () => void this.onShellEnd(exec));
+    stream.on("error", () => void this.onShellEnd(exec));
+    await exec.resize({ h: this.rows, w: this.cols }).catch(() => undefined);
+  }
+
+  private onOutput(chunk: Buffer): void {
+    this.mirrorPending += chunk.length;
+    this.mirror.write(chunk, () => {
+      this.mirrorPending -= chunk.length;
+      this.updateFlow();
+    });
+    if (this.client) {
+      this.unacked += chunk.length;
+      this.client.sendOutput(chunk);
+    }
+    this.updateFlow();
+  }
+
+  private updateFlow(): void {
+    const clientBusy = this.client !== undefined && this.unacked > HIGH_WATER;
+    const mirrorBusy = this.mirrorPending > MIRROR_HIGH_WATER;
+    if (!this.paused && (clientBusy || mirrorBusy)) {
+      this.paused = true;
+      this.stream?.pause();
+    } else if (this.paused && (this.client === undefined || this.unacked < LOW_WATER) && this.mirrorPending < MIRROR_HIGH_WATER / 4) {
+      this.paused = false;
+      this.stream?.resume();
+    }
+  }
+
+  private async onShellEnd(exec: Docker.Exec): Promise<void> {
+    if (this.exec !== exec || this.exited) return;
+    this.exited = true;
+    this.stream = undefined;
+    const code = await exec.inspect().then((i) => i.ExitCode ?? 0).catch(() => -1);
+    this.client?.sendControl({ type: "exit", code });
+    this.mirror.write("\r\n[the shell ended; press any key to start a new one]\r\n");
+  }
+
+  /** A browser attaches: it gets the current screen, then live output. An older one is let go. */
+  async attach(client: TerminalClient): Promise<void> {
+    if (this.client && this.client !== client) this.client.close(4000, "this terminal was opened in another tab");
+    this.client = client;
+    this.unacked = 0;
+    await this.ensureShell();
+    // Wait for the mirror to catch up so the redraw is the screen as it stands.
+    await new Promise<void>((resolve) => this.mirror.write("", resolve));
+    const screen = this.serializer.serialize();
+    if (screen) client.sendOutput(Buffer.from(screen));
+    this.updateFlow();
+  }
+
+  detach(client: TerminalClient): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    this.unacked = 0;
+    this.updateFlow();
+  }
+
+  async input(data: Buffer): Promise<void> {
+    this.onInput();
+    if (this.exited || !this.stream) {
+      this.mirror.reset();
+      await this.ensureShell();
+      return;
+    }
+    this.stream.write(data);
+  }
+
+  ack(bytes: number): void {
+    this.unacked = Math.max(0, this.unacked - bytes);
+    this.updateFlow();
+  }
+
+  async resize(cols: number, rows: number): Promise<void> {
+    this.cols = cols;
+    this.rows = rows;
+    this.mirror.resize(cols, rows);
+    await this.exec?.resize({ h: rows, w: cols }).catch(() => undefined);
+  }
+
+  dispose(): void {
+    this.client?.close(4001, "the session ended");
+    this.client = undefined;
+    this.stream?.destroy();
+    this.stream = undefined;
+    this.mirror.dispose();
+  }
+}

@@ -1,0 +1,96 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import { z } from "zod";
+import { readLearnerId } from "../http/learner.ts";
+import type { SessionManager } from "../sessions/session-manager.ts";
+import type { TerminalClient } from "./terminal-session.ts";
+
+const MAX_TEXT_FRAME = 4 * 1024;
+const MAX_BINARY_FRAME = 64 * 1024;
+
+/** Control messages the browser may send (text frames). */
+const ControlMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("resize"), cols: z.number().int().min(10).max(500), rows: z.number().int().min(3).max(200) }),
+  z.object({ type: z.literal("ack"), bytes: z.number().int().min(0).max(64 * 1024 * 1024) }),
+]);
+
+const TERMINAL_PATH = /^\/api\/sessions\/([a-f0-9]{12})\/terminal$/;
+
+/**
+ * The terminal WebSocket: `/api/sessions/{id}/terminal`. Only the session's owner (learner
+ * cookie), only from an allowed Origin (no cross-site WebSocket hijacking).
+ */
+export class TerminalSockets {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BINARY_FRAME, perMessageDeflate: false });
+  private readonly sessions: SessionManager;
+  private readonly allowedOrigins: (req: IncomingMessage) => Set<string>;
+
+  constructor(sessions: SessionManager, allowedOrigins: (req: IncomingMessage) => Set<string>) {
+    this.sessions = sessions;
+    this.allowedOrigins = allowedOrigins;
+  }
+
+  /** Handles the upgrade if it is for a terminal; returns false otherwise. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const match = TERMINAL_PATH.exec(new URL(req.url ?? "/", "http://x").pathname);
+    if (!match) return false;
+    const reject = (status: number, message: string) => {
+      socket.end(`HTTP/1.1 ${status} ${message}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
+    };
+    const origin = req.headers.origin;
+    if (origin && !this.allowedOrigins(req).has(origin)) {
+      reject(403, "Forbidden origin");
+      return true;
+    }
+    const learnerId = readLearnerId(req);
+    const session = learnerId ? this.sessions.owned(match[1]!, learnerId) : undefined;
+    if (!session?.terminal) {
+      reject(404, "No such session");
+      return true;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.connect(ws, session.id));
+    return true;
+  }
+
+  private async connect(ws: WebSocket, sessionId: string): Promise<void> {
+    const session = this.sessions.get(sessionId);
+    const terminal = session?.terminal;
+    if (!session || !terminal) return ws.close(4001, "the session ended");
+    const client: TerminalClient = {
+      sendOutput: (data) => ws.readyState === ws.OPEN && ws.send(data, { binary: true }),
+      sendControl: (message) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(message)),
+      close: (code, reason) => ws.close(code, reason),
+    };
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (isBinary) {
+        void terminal.input(data).catch(() => client.sendControl({ type: "error", message: "the Docker engine is not answering; your shell will come back when it does" }));
+        return;
+      }
+      if (data.length > MAX_TEXT_FRAME) return ws.close(1009, "control message too large");
+      let parsed;
+      try {
+        parsed = ControlMessage.safeParse(JSON.parse(data.toString("utf8")));
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed?.success) return client.sendControl({ type: "error", message: "unknown control message" });
+      session.touch();
+      if (parsed.data.type === "resize") void terminal.resize(parsed.data.cols, parsed.data.rows);
+      else terminal.ack(parsed.data.bytes);
+    });
+    ws.on("close", () => terminal.detach(client));
+    ws.on("error", () => terminal.detach(client));
+    try {
+      await terminal.attach(client);
+    } catch (error) {
+      client.sendControl({ type: "error", message: `your shell could not start: ${(error as Error).message}` });
+      ws.close(1011, "shell failed");
+    }
+  }
+
+  close(): void {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+}

@@ -1,0 +1,48 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { startServer, type RunningServer } from "../../sandbox/server.ts";
+import { runInWorkstation, type ExecResult } from "../../sandbox/sessions/workstation-exec.ts";
+import type { Config } from "../../sandbox/config.ts";
+
+/** A real server on a free port, its own data folder and instance label, against the real engine. */
+export async function startTestServer(overrides: Partial<Config> = {}): Promise<RunningServer & { dataDir: string }> {
+  const dataDir = await mkdtemp(join(process.cwd(), ".data", "test-"));
+  const server = await startServer({ port: 0, dataDir, instance: `t${randomBytes(4).toString("hex")}`, createPerMinute: 1000, ...overrides });
+  return Object.assign(server, {
+    dataDir,
+    close: async () => {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** A browser-like API client with its own learner cookie. */
+export class ApiClient {
+  cookie = "";
+  readonly base: string;
+  constructor(base: string) {
+    this.base = base;
+  }
+  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+    const res = await fetch(this.base + path, {
+      method,
+      headers: { ...(this.cookie ? { cookie: this.cookie } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const setCookie = res.headers.get("set-cookie");
+    if (setCookie) this.cookie = setCookie.split(";")[0]!;
+    const text = await res.text();
+    let parsed: unknown = text;
+    try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
+    return { status: res.status, body: parsed, headers: res.headers };
+  }
+}
+
+/** Runs a script in a session's workstation as the student (the student's own docker CLI). */
+export function studentShell(server: RunningServer, sessionId: string, script: string, timeoutMs = 30_000): Promise<ExecResult> {
+  const session = server.sessions.get(sessionId);
+  if (!session?.workstationId) throw new Error(`no session ${sessionId}`);
+  return runInWorkstation(server.engine.docker, session.workstationId, script, { timeoutMs });
+}
