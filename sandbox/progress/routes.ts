@@ -1,0 +1,70 @@
+import { timingSafeEqual } from "node:crypto";
+import { z } from "zod";
+import { HttpError, readJsonBody, sendJson, type Router, type RouteContext } from "../http/router.ts";
+import type { ProgressStore } from "./store.ts";
+
+const ID = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "expected a lowercase id like 02-named-volumes").max(100);
+
+export const tasksBody = z.object({
+  lesson: ID,
+  exercise: ID,
+  tasks: z.array(z.object({ id: ID, passed: z.boolean() })).min(1).max(50),
+});
+export const quizBody = z.object({
+  lesson: ID,
+  quiz: z.string().regex(/^[a-z0-9-]{1,40}$/, "expected a quiz id"),
+  answer: z.number().int().min(0).max(20),
+  correct: z.boolean(),
+});
+export const visitBody = z.object({ lesson: ID });
+
+/** Checks `Authorization: Bearer <STOWAGE_INSTRUCTOR_TOKEN>`: 404 when no token is configured, 401 when wrong. */
+export function requireInstructor(ctx: RouteContext, token: string | undefined): void {
+  if (!token) throw new HttpError(404, "not found");
+  const header = ctx.req.headers.authorization ?? "";
+  const m = /^Bearer\s+(.+)$/i.exec(header);
+  const given = Buffer.from(m?.[1]?.trim() ?? "");
+  const want = Buffer.from(token);
+  if (given.length !== want.length || !timingSafeEqual(given, want)) {
+    ctx.res.setHeader("www-authenticate", 'Bearer realm="stowage-instructor"');
+    throw new HttpError(401, "an instructor token is required (Authorization: Bearer ...)");
+  }
+}
+
+/**
+ * Progress API for the caller (learner cookie) and the instructor view.
+ *   GET  /api/progress                 -> the caller's progress
+ *   POST /api/progress/tasks           {lesson, exercise, tasks:[{id, passed}]}
+ *   POST /api/progress/quizzes         {lesson, quiz, answer, correct}
+ *   POST /api/progress/visits          {lesson}
+ *   GET  /api/instructor/progress      (Bearer STOWAGE_INSTRUCTOR_TOKEN) -> every learner
+ */
+export function registerProgressRoutes(
+  router: Router,
+  store: ProgressStore,
+  options: { instructorToken?: () => string | undefined } = {},
+): void {
+  const token = options.instructorToken ?? (() => process.env.STOWAGE_INSTRUCTOR_TOKEN || undefined);
+  router.add("GET", "/api/progress", ({ res, learnerId }) => {
+    sendJson(res, 200, store.get(learnerId));
+  });
+  router.add("POST", "/api/progress/tasks", async ({ req, res, learnerId }) => {
+    const body = await readJsonBody(req, tasksBody);
+    const added = store.recordTasks(learnerId, body.lesson, body.exercise, body.tasks);
+    sendJson(res, 200, { recorded: added });
+  });
+  router.add("POST", "/api/progress/quizzes", async ({ req, res, learnerId }) => {
+    const body = await readJsonBody(req, quizBody);
+    store.recordQuiz(learnerId, body);
+    sendJson(res, 200, { ok: true });
+  });
+  router.add("POST", "/api/progress/visits", async ({ req, res, learnerId }) => {
+    const body = await readJsonBody(req, visitBody);
+    store.recordVisit(learnerId, body.lesson);
+    sendJson(res, 200, { ok: true });
+  });
+  router.add("GET", "/api/instructor/progress", (ctx) => {
+    requireInstructor(ctx, token());
+    sendJson(ctx.res, 200, { learners: store.listAll() });
+  });
+}

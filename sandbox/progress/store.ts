@@ -1,0 +1,163 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+
+/**
+ * Learner progress in one SQLite file (node:sqlite): passed exercise tasks, quiz answers and
+ * visited lessons. Survives restarts; safe for one server process.
+ */
+
+export interface TaskResult {
+  id: string;
+  passed: boolean;
+}
+
+export interface QuizAnswer {
+  lesson: string;
+  quiz: string;
+  answer: number;
+  correct: boolean;
+}
+
+export interface LearnerProgress {
+  lastLesson?: string;
+  lessons: Record<
+    string,
+    {
+      visitedAt?: string;
+      tasks: Record<string, string>;
+      quizzes: Record<string, { answer: number; correct: boolean; answeredAt: string }>;
+    }
+  >;
+}
+
+export interface InstructorRow {
+  learnerId: string;
+  lastLesson?: string;
+  lastSeenAt?: string;
+  /** "lesson/exercise" -> passed task ids. */
+  exercises: Record<string, string[]>;
+  quizzes: { answered: number; correct: number };
+}
+
+export interface ProgressStore {
+  /** Records the tasks that passed (failures never undo an earlier pass); returns how many were new. */
+  recordTasks(learnerId: string, lesson: string, exercise: string, tasks: readonly TaskResult[]): number;
+  /** Records a quiz answer; the first committed answer is kept (predict-then-reveal). */
+  recordQuiz(learnerId: string, answer: QuizAnswer): void;
+  recordVisit(learnerId: string, lesson: string): void;
+  get(learnerId: string): LearnerProgress;
+  listAll(): InstructorRow[];
+  close(): void;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS task_passes (
+  learner TEXT NOT NULL, lesson TEXT NOT NULL, exercise TEXT NOT NULL, task TEXT NOT NULL,
+  passed_at TEXT NOT NULL,
+  PRIMARY KEY (learner, lesson, exercise, task)
+);
+CREATE TABLE IF NOT EXISTS quiz_answers (
+  learner TEXT NOT NULL, lesson TEXT NOT NULL, quiz TEXT NOT NULL,
+  answer INTEGER NOT NULL, correct INTEGER NOT NULL, answered_at TEXT NOT NULL,
+  PRIMARY KEY (learner, lesson, quiz)
+);
+CREATE TABLE IF NOT EXISTS visits (
+  learner TEXT NOT NULL, lesson TEXT NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL,
+  PRIMARY KEY (learner, lesson)
+);
+CREATE INDEX IF NOT EXISTS visits_last ON visits (learner, last_at);
+`;
+
+export function openProgressStore(path: string): ProgressStore {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path);
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
+  db.exec(SCHEMA);
+
+  const insertPass = db.prepare(
+    "INSERT INTO task_passes (learner, lesson, exercise, task, passed_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+  );
+  const insertQuiz = db.prepare(
+    "INSERT INTO quiz_answers (learner, lesson, quiz, answer, correct, answered_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+  );
+  const upsertVisit = db.prepare(
+    "INSERT INTO visits (learner, lesson, first_at, last_at) VALUES (?, ?, ?, ?) ON CONFLICT (learner, lesson) DO UPDATE SET last_at = excluded.last_at",
+  );
+  const selectPasses = db.prepare("SELECT lesson, exercise, task, passed_at FROM task_passes WHERE learner = ?");
+  const selectQuizzes = db.prepare("SELECT lesson, quiz, answer, correct, answered_at FROM quiz_answers WHERE learner = ?");
+  const selectVisits = db.prepare("SELECT lesson, first_at, last_at FROM visits WHERE learner = ? ORDER BY last_at DESC, rowid DESC");
+  const allPasses = db.prepare("SELECT learner, lesson, exercise, task FROM task_passes ORDER BY lesson, exercise, passed_at");
+  const allQuizzes = db.prepare("SELECT learner, COUNT(*) AS answered, SUM(correct) AS correct FROM quiz_answers GROUP BY learner");
+  const allVisits = db.prepare("SELECT learner, lesson, last_at FROM visits ORDER BY last_at ASC, rowid ASC");
+
+  // Timestamps strictly increase within a process, so "last visited" is unambiguous.
+  let lastStamp = 0;
+  const now = () => {
+    lastStamp = Math.max(Date.now(), lastStamp + 1);
+    return new Date(lastStamp).toISOString();
+  };
+
+  return {
+    recordTasks(learnerId, lesson, exercise, tasks) {
+      let added = 0;
+      const at = now();
+      db.exec("BEGIN");
+      try {
+        for (const t of tasks) {
+          if (!t.passed) continue;
+          added += Number(insertPass.run(learnerId, lesson, exercise, t.id, at).changes);
+        }
+        db.exec("COMMIT");
+      } catch (error) {
+        db.exec("ROLLBACK");
+        throw error;
+      }
+      return added;
+    },
+    recordQuiz(learnerId, a) {
+      insertQuiz.run(learnerId, a.lesson, a.quiz, a.answer, a.correct ? 1 : 0, now());
+    },
+    recordVisit(learnerId, lesson) {
+      const at = now();
+      upsertVisit.run(learnerId, lesson, at, at);
+    },
+    get(learnerId) {
+      const result: LearnerProgress = { lessons: {} };
+      const lessonOf = (id: string) => (result.lessons[id] ??= { tasks: {}, quizzes: {} });
+      const visits = selectVisits.all(learnerId) as Array<{ lesson: string; first_at: string; last_at: string }>;
+      if (visits[0]) result.lastLesson = visits[0].lesson;
+      for (const v of visits) lessonOf(v.lesson).visitedAt = v.first_at;
+      for (const p of selectPasses.all(learnerId) as Array<{ lesson: string; exercise: string; task: string; passed_at: string }>) {
+        lessonOf(p.lesson).tasks[`${p.exercise}/${p.task}`] = p.passed_at;
+      }
+      for (const q of selectQuizzes.all(learnerId) as Array<{ lesson: string; quiz: string; answer: number; correct: number; answered_at: string }>) {
+        lessonOf(q.lesson).quizzes[q.quiz] = { answer: Number(q.answer), correct: Boolean(q.correct), answeredAt: q.answered_at };
+      }
+      return result;
+    },
+    listAll() {
+      const rows = new Map<string, InstructorRow>();
+      const rowOf = (learnerId: string) => {
+        let row = rows.get(learnerId);
+        if (!row) rows.set(learnerId, (row = { learnerId, exercises: {}, quizzes: { answered: 0, correct: 0 } }));
+        return row;
+      };
+      for (const v of allVisits.all() as Array<{ learner: string; lesson: string; last_at: string }>) {
+        const row = rowOf(v.learner);
+        row.lastLesson = v.lesson;
+        row.lastSeenAt = v.last_at;
+      }
+      for (const p of allPasses.all() as Array<{ learner: string; lesson: string; exercise: string; task: string }>) {
+        (rowOf(p.learner).exercises[`${p.lesson}/${p.exercise}`] ??= []).push(p.task);
+      }
+      for (const q of allQuizzes.all() as Array<{ learner: string; answered: number; correct: number }>) {
+        rowOf(q.learner).quizzes = { answered: Number(q.answered), correct: Number(q.correct ?? 0) };
+      }
+      return [...rows.values()].sort((a, b) => (b.lastSeenAt ?? "").localeCompare(a.lastSeenAt ?? ""));
+    },
+    close() {
+      db.close();
+    },
+  };
+}
