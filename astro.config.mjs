@@ -1,0 +1,23 @@
+// @ts-check
+import { defineConfig } from "astro/config";
+import mdx from "@astrojs/mdx";
+import lessonValidation from "./src/integrations/lesson-validation.ts";
+import pagefind from "./src/integrations/pagefind.ts";
+
+export default defineConfig({
+  output: "static",
+  trailingSlash: "always",
+  integrations: [lessonValidation(), mdx(), pagefind()],
+  devToolbar: { enabled: false },
+  markdown: {
+    shikiConfig: { themes: { light: "github-light-high-contrast", dark: "github-dark-high-contrast" }, defaultColor: "light" },
+  },
+  build: { inlineStylesheets: "auto" },
+  server: { port: 4322 },
+  vite: {
+    server: {
+      // astro dev: the API and terminal WebSocket live on the Stowage server (port 4321).
+      proxy: { "/api": { target: "http://localhost:4321", ws: true, changeOrigin: false } },
+    },
+  },
+});

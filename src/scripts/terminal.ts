@@ -1,0 +1,214 @@
+/** The terminal: xterm.js over the session WebSocket (docs/api.md). Loaded by dynamic import only. */
+import { Terminal, type ITheme } from "@xterm/xterm";
+import { FitAddon } from "@xterm/addon-fit";
+import "@xterm/xterm/css/xterm.css";
+import { describeError, ensureSession, forgetSession } from "./session.ts";
+
+export interface TerminalController {
+  type(text: string, run: boolean): void;
+  fit(): void;
+  focus(): void;
+  reconnect(): void;
+}
+
+interface Options {
+  status(text: string, bad?: boolean): void;
+  showReconnect(show: boolean): void;
+}
+
+const ACK_EVERY = 32 * 1024;
+const MAX_BACKOFF_MS = 15_000;
+
+const THEME: ITheme = {
+  background: "#111418",
+  foreground: "#e6edf3",
+  cursor: "#9ccaff",
+  selectionBackground: "#3a5a80",
+};
+
+export function mountTerminal(host: HTMLElement, opts: Options): TerminalController {
+  const term = new Terminal({
+    cursorBlink: true,
+    fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
+    fontSize: 14,
+    scrollback: 5000,
+    theme: THEME,
+    allowProposedApi: false,
+  });
+  const fitAddon = new FitAddon();
+  term.loadAddon(fitAddon);
+  term.open(host);
+  term.textarea?.setAttribute("aria-label", "Terminal input: your shell in the sandbox");
+  void tryWebgl(term);
+
+  const encoder = new TextEncoder();
+  let ws: WebSocket | undefined;
+  let disposed = false;
+  let attempt = 0;
+  let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  let unacked = 0;
+  let ackTimer: ReturnType<typeof setTimeout> | undefined;
+  let lastSize = "";
+  const queued: string[] = [];
+
+  const sendText = (msg: object) => {
+    if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  };
+  const sendResize = (force = false) => {
+    const size = `${term.cols}x${term.rows}`;
+    if (!force && size === lastSize) return;
+    lastSize = size;
+    sendText({ type: "resize", cols: term.cols, rows: term.rows });
+  };
+  const flushAck = () => {
+    clearTimeout(ackTimer);
+    ackTimer = undefined;
+    if (unacked > 0 && ws?.readyState === WebSocket.OPEN) {
+      sendText({ type: "ack", bytes: unacked });
+      unacked = 0;
+    }
+  };
+  // Acknowledge output once xterm has actually rendered it (xterm.js flow-control guide).
+  const written = (bytes: number) => {
+    unacked += bytes;
+    if (unacked >= ACK_EVERY) flushAck();
+    else ackTimer ??= setTimeout(flushAck, 50);
+  };
+  const sendInput = (data: string) => {
+    if (ws?.readyState === WebSocket.OPEN) ws.send(encoder.encode(data));
+    else queued.push(data);
+  };
+
+  const fit = () => {
+    if (host.offsetWidth === 0 || host.offsetHeight === 0) return;
+    try {
+      fitAddon.fit();
+    } catch {
+      /* not visible yet */
+    }
+    sendResize();
+  };
+  let fitTimer: ReturnType<typeof setTimeout> | undefined;
+  new ResizeObserver(() => {
+    clearTimeout(fitTimer);
+    fitTimer = setTimeout(fit, 60);
+  }).observe(host);
+
+  term.onData(sendInput);
+  term.onBinary((data) => {
+    if (ws?.readyState === WebSocket.OPEN) ws.send(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff));
+  });
+
+  const scheduleReconnect = (why: string) => {
+    if (disposed) return;
+    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt) * (0.8 + Math.random() * 0.4);
+    attempt++;
+    opts.status(`${why} Reconnecting in ${Math.ceil(delay / 1000)} s…`, true);
+    opts.showReconnect(true);
+    clearTimeout(reconnectTimer);
+    reconnectTimer = setTimeout(() => void connect(), delay);
+  };
+
+  async function connect(): Promise<void> {
+    clearTimeout(reconnectTimer);
+    if (ws && ws.readyState <= WebSocket.OPEN) return;
+    opts.status(attempt === 0 ? "Starting your sandbox…" : "Reconnecting…");
+    let id: string;
+    try {
+      id = await ensureSession();
+    } catch (error) {
+      scheduleReconnect(`Could not start a sandbox: ${describeError(error)}.`);
+      return;
+    }
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const socket = new WebSocket(`${proto}//${location.host}/api/sessions/${encodeURIComponent(id)}/terminal`);
+    socket.binaryType = "arraybuffer";
+    ws = socket;
+    let opened = false;
+    socket.onopen = () => {
+      opened = true;
+      attempt = 0;
+      unacked = 0;
+      opts.status("Connected.");
+      opts.showReconnect(false);
+      // The server starts by redrawing the current screen: start from a clean one.
+      term.reset();
+      fit();
+      sendResize(true);
+      for (const data of queued.splice(0)) socket.send(encoder.encode(data));
+    };
+    socket.onmessage = (event: MessageEvent<ArrayBuffer | string>) => {
+      if (typeof event.data !== "string") {
+        const bytes = new Uint8Array(event.data);
+        term.write(bytes, () => written(bytes.byteLength));
+        return;
+      }
+      let msg: { type?: string; code?: number; message?: string; inSeconds?: number };
+      try {
+        msg = JSON.parse(event.data) as typeof msg;
+      } catch {
+        return;
+      }
+      if (msg.type === "exit") {
+        term.write(`\r\n\x1b[2m[the shell ended with code ${msg.code ?? "?"}; press any key for a new one]\x1b[0m\r\n`);
+        opts.status(`The shell ended (code ${msg.code ?? "?"}). Press any key in the terminal for a new one.`);
+      } else if (msg.type === "error") {
+        term.write(`\r\n\x1b[1;31m${msg.message ?? "error"}\x1b[0m\r\n`);
+        opts.status(msg.message ?? "The server reported an error.", true);
+      } else if (msg.type === "expiring") {
+        opts.status(`Idle: your sandbox will be cleaned up in ${msg.inSeconds ?? "a few"} s unless you type something.`, true);
+      }
+    };
+    socket.onclose = (event) => {
+      if (ws === socket) ws = undefined;
+      flushAck();
+      // The session may be gone: ask the server again on the next attempt (it returns the live one).
+      forgetSession();
+      if (disposed) return;
+      const why = opened ? "Disconnected." : `Could not connect to the terminal${event.reason ? ` (${event.reason})` : ""}.`;
+      scheduleReconnect(why);
+    };
+  }
+
+  addEventListener("online", () => {
+    if (!ws) {
+      attempt = 0;
+      void connect();
+    }
+  });
+  addEventListener("pagehide", () => {
+    disposed = true;
+    ws?.close(1000, "page closed");
+  });
+
+  requestAnimationFrame(fit);
+  void connect();
+
+  return {
+    type(text, run) {
+      const data = text.replace(/\r?\n/g, "\r") + (run ? "\r" : "");
+      sendInput(data);
+      term.focus();
+    },
+    fit,
+    focus: () => term.focus(),
+    reconnect() {
+      attempt = 0;
+      if (ws) ws.close();
+      else void connect();
+    },
+  };
+}
+
+async function tryWebgl(term: Terminal): Promise<void> {
+  try {
+    const canvas = document.createElement("canvas");
+    if (!canvas.getContext("webgl2")) return;
+    const { WebglAddon } = await import("@xterm/addon-webgl");
+    const webgl = new WebglAddon();
+    webgl.onContextLoss(() => webgl.dispose()); // falls back to the DOM renderer
+    term.loadAddon(webgl);
+  } catch {
+    /* the DOM renderer stays */
+  }
+}
