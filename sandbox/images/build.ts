@@ -7,7 +7,7 @@
  * Each image carries the label `stowage.recipe-hash` (hash of its recipe folder and of the images
  * it is built FROM): an image whose label matches is not rebuilt.
  *
- *   node sandbox/images/build.ts [--force] [--pull] [image ...]
+ *   node sandbox/images/build.ts [--force] [--no-cache] [--pull] [image ...]
  *
  * STOWAGE_IMAGE_SOURCE=pull (or --pull) pulls the official busybox, debian, postgres and nginx
  * instead of building them; the stowage/* images are always built.
@@ -15,12 +15,29 @@
 import Docker from "dockerode";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { COURSE_IMAGES, IMAGE_LABEL, RECIPE_HASH_LABEL, findCourseImage, imageRef, imageRefs, type CourseImage } from "./catalog.ts";
+import {
+  COURSE_IMAGES,
+  IMAGE_LABEL,
+  RECIPE_HASH_LABEL,
+  findCourseImage,
+  imageRef,
+  imageRefs,
+  type CourseImage,
+} from "./catalog.ts";
 
 /** Bump to rebuild every image (changes every recipe hash). */
 const BUILDER_VERSION = "1";
@@ -38,6 +55,8 @@ export interface EnsureImagesOptions {
   only?: string[];
   /** Rebuild the selected images even when their recipe hash matches. */
   force?: boolean;
+  /** Do not reuse the engine's layer cache (with `force`: a cold build). */
+  noCache?: boolean;
   /** Where progress goes; default process.stderr; null for silence. */
   progress?: NodeJS.WritableStream | null;
   /** Recipe folders; default sandbox/images/recipes. */
@@ -78,7 +97,10 @@ export function imageSourceFromEnv(env: NodeJS.ProcessEnv = process.env): ImageS
 }
 
 /** The course images a recipe's Dockerfile is built FROM (in order), checked against the catalog. */
-export async function recipeParents(image: CourseImage, recipesDir = RECIPES_DIR): Promise<CourseImage[]> {
+export async function recipeParents(
+  image: CourseImage,
+  recipesDir = RECIPES_DIR,
+): Promise<CourseImage[]> {
   const dockerfile = await readFile(join(recipesDir, image.recipe, "Dockerfile"), "utf8");
   const stages = new Set<string>();
   const parents: CourseImage[] = [];
@@ -89,14 +111,21 @@ export async function recipeParents(image: CourseImage, recipesDir = RECIPES_DIR
     if (m[2]) stages.add(m[2].toLowerCase());
     if (from === "scratch" || stages.has(from.toLowerCase())) continue;
     const parent = findCourseImage(from);
-    if (!parent) throw new Error(`recipe ${image.recipe}: FROM ${from} is not a course image (there is no registry to pull it from)`);
+    if (!parent)
+      throw new Error(
+        `recipe ${image.recipe}: FROM ${from} is not a course image (there is no registry to pull it from)`,
+      );
     if (!parents.includes(parent)) parents.push(parent);
   }
   return parents;
 }
 
 /** Hash of a recipe folder (paths, executable bits, contents) and of its parents' hashes. */
-export async function recipeHash(image: CourseImage, parentHashes: string[], recipesDir = RECIPES_DIR): Promise<string> {
+export async function recipeHash(
+  image: CourseImage,
+  parentHashes: string[],
+  recipesDir = RECIPES_DIR,
+): Promise<string> {
   const dir = join(recipesDir, image.recipe);
   const hash = createHash("sha256");
   hash.update(`stowage-builder ${BUILDER_VERSION}\0${imageRef(image)}\0`);
@@ -136,7 +165,10 @@ export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<Imag
       const parents = await recipeParents(image, recipesDir);
       const parentHashes = parents.map((p) => {
         const h = hashes.get(p);
-        if (!h) throw new Error(`recipe ${image.recipe} is built FROM ${imageRef(p)}, which comes later in the catalog`);
+        if (!h)
+          throw new Error(
+            `recipe ${image.recipe} is built FROM ${imageRef(p)}, which comes later in the catalog`,
+          );
         return h;
       });
       let result: ImageResult;
@@ -147,12 +179,34 @@ export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<Imag
         const current = await inspectImage(docker, imageRef(image));
         if (!opts.force && current?.Config?.Labels?.[RECIPE_HASH_LABEL] === hash) {
           await tagAliases(docker, image, current.Id);
-          result = { ref: imageRef(image), tags: imageRefs(image), id: current.Id, action: "cached", hash, seconds: 0 };
+          result = {
+            ref: imageRef(image),
+            tags: imageRefs(image),
+            id: current.Id,
+            action: "cached",
+            hash,
+            seconds: 0,
+          };
         } else {
-          const id = await buildImage(docker, image, hash, recipesDir, progress);
+          const id = await buildImage(
+            docker,
+            image,
+            hash,
+            recipesDir,
+            progress,
+            opts.noCache ?? false,
+          );
           await tagAliases(docker, image, id);
-          if (current && current.Id !== id) await removeIfDangling(docker, current.Id);
-          result = { ref: imageRef(image), tags: imageRefs(image), id, action: "built", hash, seconds: 0 };
+          if (current && current.Id !== id)
+            await removeIfDangling(docker, current.Id, imageRef(image));
+          result = {
+            ref: imageRef(image),
+            tags: imageRefs(image),
+            id,
+            action: "built",
+            hash,
+            seconds: 0,
+          };
         }
       }
       result.seconds = (Date.now() - t0) / 1000;
@@ -160,9 +214,14 @@ export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<Imag
       results.push(result);
       progress.line(`${pad(result.ref)} ${describe(result)}`);
     }
+    await removeOwnLeftovers(docker);
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     const built = results.filter((r) => r.action !== "cached").length;
-    progress.line(built === 0 ? `all ${results.length} images up to date (${secs} s)` : `${built} of ${results.length} images built or pulled in ${secs} s`);
+    progress.line(
+      built === 0
+        ? `all ${results.length} images up to date (${secs} s)`
+        : `${built} of ${results.length} images built or pulled in ${secs} s`,
+    );
     return results;
   } finally {
     progress.clear();
@@ -182,7 +241,10 @@ function pad(s: string): string {
   return s.padEnd(28);
 }
 
-async function selectImages(only: string[] | undefined, recipesDir: string): Promise<Set<CourseImage>> {
+async function selectImages(
+  only: string[] | undefined,
+  recipesDir: string,
+): Promise<Set<CourseImage>> {
   if (!only || only.length === 0) return new Set(COURSE_IMAGES);
   const selected = new Set<CourseImage>();
   const add = async (image: CourseImage): Promise<void> => {
@@ -191,8 +253,12 @@ async function selectImages(only: string[] | undefined, recipesDir: string): Pro
     selected.add(image);
   };
   for (const name of only) {
-    const image = findCourseImage(name) ?? COURSE_IMAGES.find((i) => i.name === name || i.recipe === name);
-    if (!image) throw new Error(`unknown image "${name}"; the course images are ${COURSE_IMAGES.map(imageRef).join(", ")}`);
+    const image =
+      findCourseImage(name) ?? COURSE_IMAGES.find((i) => i.name === name || i.recipe === name);
+    if (!image)
+      throw new Error(
+        `unknown image "${name}"; the course images are ${COURSE_IMAGES.map(imageRef).join(", ")}`,
+      );
     await add(image);
   }
   return selected;
@@ -202,6 +268,7 @@ interface InspectedImage {
   Id: string;
   RepoTags?: string[] | null;
   Config?: { Labels?: Record<string, string> | null } | null;
+  ContainerConfig?: { Cmd?: string[] | null } | null;
 }
 
 async function inspectImage(docker: Docker, ref: string): Promise<InspectedImage | undefined> {
@@ -221,15 +288,50 @@ async function tagAliases(docker: Docker, image: CourseImage, id: string): Promi
   }
 }
 
-/** Removes an image this builder made before, once nothing is tagged with it (ignored when in use). */
-async function removeIfDangling(docker: Docker, id: string): Promise<void> {
-  const old = await inspectImage(docker, id);
-  if (!old || !old.Config?.Labels?.[RECIPE_HASH_LABEL]) return;
-  if ((old.RepoTags ?? []).some((t) => t !== "<none>:<none>")) return;
-  await docker.getImage(id).remove().catch(() => undefined);
+/**
+ * True for an image this builder made: its own last instruction is our LABEL. (Images that
+ * students build FROM ours inherit the labels, but their last instruction is theirs.)
+ */
+function builtHere(image: InspectedImage, ref?: string): boolean {
+  const labels = image.Config?.Labels ?? {};
+  const last = (image.ContainerConfig?.Cmd ?? []).join(" ");
+  return (
+    Boolean(labels[IMAGE_LABEL]) &&
+    (ref === undefined || labels[IMAGE_LABEL] === ref) &&
+    last.includes(`LABEL ${RECIPE_HASH_LABEL}=`)
+  );
 }
 
-async function buildImage(docker: Docker, image: CourseImage, hash: string, recipesDir: string, progress: Progress): Promise<string> {
+/** Removes an image this builder made before, once nothing is tagged with it (ignored when in use). */
+async function removeIfDangling(docker: Docker, id: string, ref: string): Promise<void> {
+  const old = await inspectImage(docker, id);
+  if (!old || !builtHere(old, ref)) return;
+  if ((old.RepoTags ?? []).some((t) => t !== "<none>:<none>")) return;
+  await docker
+    .getImage(id)
+    .remove()
+    .catch(() => undefined);
+}
+
+/** Removes earlier builds of ours left untagged while containers still used them (best effort). */
+async function removeOwnLeftovers(docker: Docker): Promise<void> {
+  const dangling = await docker
+    .listImages({ filters: JSON.stringify({ dangling: ["true"], label: [IMAGE_LABEL] }) })
+    .catch(() => []);
+  for (const summary of dangling) {
+    const ref = summary.Labels?.[IMAGE_LABEL];
+    if (ref) await removeIfDangling(docker, summary.Id, ref).catch(() => undefined);
+  }
+}
+
+async function buildImage(
+  docker: Docker,
+  image: CourseImage,
+  hash: string,
+  recipesDir: string,
+  progress: Progress,
+  noCache: boolean,
+): Promise<string> {
   const ref = imageRef(image);
   const dir = join(recipesDir, image.recipe);
   const work = mkdtempSync(join(tmpdir(), "stowage-image-"));
@@ -245,13 +347,18 @@ async function buildImage(docker: Docker, image: CourseImage, hash: string, reci
     context.stderr.on("data", (d: Buffer) => (tarError += d.toString()));
     const contextDone = new Promise<void>((res, rej) => {
       context.on("error", rej);
-      context.on("close", (code) => (code === 0 ? res() : rej(new Error(`tar of the build context exited ${code}: ${tarError.trim()}`))));
+      context.on("close", (code) =>
+        code === 0
+          ? res()
+          : rej(new Error(`tar of the build context exited ${code}: ${tarError.trim()}`)),
+      );
     });
     const stream = await docker.buildImage(context.stdout, {
       t: ref,
       labels: { [RECIPE_HASH_LABEL]: hash, [IMAGE_LABEL]: ref },
       rm: true,
       forcerm: true,
+      nocache: noCache,
     });
     const id = await followBuild(ref, stream, progress);
     await contextDone.catch((error: Error) => {
@@ -267,14 +374,26 @@ async function buildImage(docker: Docker, image: CourseImage, hash: string, reci
 }
 
 /** Runs the recipe's rootfs.sh on this host (it needs root: debootstrap, file ownership). */
-async function makeRootfs(image: CourseImage, dir: string, outTar: string, progress: Progress): Promise<void> {
+async function makeRootfs(
+  image: CourseImage,
+  dir: string,
+  outTar: string,
+  progress: Progress,
+): Promise<void> {
   const ref = imageRef(image);
   if (process.getuid && process.getuid() !== 0) {
-    throw new ImageBuildError(ref, "rootfs.sh", "making the root filesystem needs root on this host (debootstrap, file ownership); run as root, or set STOWAGE_IMAGE_SOURCE=pull to use the official images");
+    throw new ImageBuildError(
+      ref,
+      "rootfs.sh",
+      "making the root filesystem needs root on this host (debootstrap, file ownership); run as root, or set STOWAGE_IMAGE_SOURCE=pull to use the official images",
+    );
   }
   progress.start(ref, "rootfs.sh: making the root filesystem on the host");
   const tail: string[] = [];
-  const child = spawn("bash", [join(dir, "rootfs.sh"), outTar], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  const child = spawn("bash", [join(dir, "rootfs.sh"), outTar], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
   const onData = (d: Buffer): void => {
     for (const line of d.toString().split("\n")) {
       if (!line.trim()) continue;
@@ -289,7 +408,12 @@ async function makeRootfs(image: CourseImage, dir: string, outTar: string, progr
     child.on("error", rej);
     child.on("close", res);
   });
-  if (code !== 0) throw new ImageBuildError(ref, "rootfs.sh (making the root filesystem)", `exited ${code}; last output:\n${indent(tail.slice(-15))}`);
+  if (code !== 0)
+    throw new ImageBuildError(
+      ref,
+      "rootfs.sh (making the root filesystem)",
+      `exited ${code}; last output:\n${indent(tail.slice(-15))}`,
+    );
 }
 
 interface BuildMessage {
@@ -301,7 +425,11 @@ interface BuildMessage {
 }
 
 /** Reads the engine's build output: progress by step, the image ID, or an error naming the step. */
-function followBuild(ref: string, stream: NodeJS.ReadableStream, progress: Progress): Promise<string> {
+function followBuild(
+  ref: string,
+  stream: NodeJS.ReadableStream,
+  progress: Progress,
+): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     let buffer = "";
     let id = "";
@@ -312,7 +440,13 @@ function followBuild(ref: string, stream: NodeJS.ReadableStream, progress: Progr
       if (msg.error || msg.errorDetail) {
         failed = true;
         const message = msg.errorDetail?.message ?? msg.error ?? "unknown error";
-        reject(new ImageBuildError(ref, step || "start", `${message}${tail.length ? `\nlast output:\n${indent(tail.slice(-15))}` : ""}`));
+        reject(
+          new ImageBuildError(
+            ref,
+            step || "start",
+            `${message}${tail.length ? `\nlast output:\n${indent(tail.slice(-15))}` : ""}`,
+          ),
+        );
         return;
       }
       if (msg.aux?.ID) id = msg.aux.ID;
@@ -362,18 +496,30 @@ function followBuild(ref: string, stream: NodeJS.ReadableStream, progress: Progr
         }
       }
       if (failed) return;
-      if (!id) reject(new ImageBuildError(ref, step || "start", "the engine did not report an image ID"));
+      if (!id)
+        reject(new ImageBuildError(ref, step || "start", "the engine did not report an image ID"));
       else resolvePromise(id.startsWith("sha256:") ? id : `sha256:${id}`);
     });
   });
 }
 
-async function pullImage(docker: Docker, image: CourseImage, progress: Progress): Promise<ImageResult> {
+async function pullImage(
+  docker: Docker,
+  image: CourseImage,
+  progress: Progress,
+): Promise<ImageResult> {
   const ref = imageRef(image);
   const current = await inspectImage(docker, ref);
   if (current && !current.Config?.Labels?.[RECIPE_HASH_LABEL]) {
     await tagAliases(docker, image, current.Id);
-    return { ref, tags: imageRefs(image), id: current.Id, action: "cached", hash: current.Id, seconds: 0 };
+    return {
+      ref,
+      tags: imageRefs(image),
+      id: current.Id,
+      action: "cached",
+      hash: current.Id,
+      seconds: 0,
+    };
   }
   progress.start(ref, "pulling the official image");
   try {
@@ -382,16 +528,28 @@ async function pullImage(docker: Docker, image: CourseImage, progress: Progress)
       docker.modem.followProgress(
         stream,
         (error: Error | null) => (error ? rej(error) : res()),
-        (event: { status?: string; id?: string; progress?: string }) => progress.output([event.id, event.status, event.progress].filter(Boolean).join(" ")),
+        (event: { status?: string; id?: string; progress?: string }) =>
+          progress.output([event.id, event.status, event.progress].filter(Boolean).join(" ")),
       );
     });
   } catch (error) {
-    throw new ImageBuildError(ref, "docker pull", `${(error as Error).message} (STOWAGE_IMAGE_SOURCE=pull needs access to Docker Hub; unset it to build the image locally)`);
+    throw new ImageBuildError(
+      ref,
+      "docker pull",
+      `${(error as Error).message} (STOWAGE_IMAGE_SOURCE=pull needs access to Docker Hub; unset it to build the image locally)`,
+    );
   }
   const pulled = await inspectImage(docker, ref);
   if (!pulled) throw new ImageBuildError(ref, "docker pull", "the image is missing after the pull");
   await tagAliases(docker, image, pulled.Id);
-  return { ref, tags: imageRefs(image), id: pulled.Id, action: "pulled", hash: pulled.Id, seconds: 0 };
+  return {
+    ref,
+    tags: imageRefs(image),
+    id: pulled.Id,
+    action: "pulled",
+    hash: pulled.Id,
+    seconds: 0,
+  };
 }
 
 function indent(lines: string[]): string {
@@ -468,13 +626,18 @@ class Progress {
     else if (Date.now() - this.lastHeartbeat >= 15_000) {
       this.lastHeartbeat = Date.now();
       const stepSecs = Math.round((Date.now() - this.stepStarted) / 1000);
-      this.write(`  ${this.image}: still at ${this.label.slice(0, 60)} (${stepSecs} s in this step) ${this.last.slice(0, 60)} [${this.elapsed()}]\n`);
+      this.write(
+        `  ${this.image}: still at ${this.label.slice(0, 60)} (${stepSecs} s in this step) ${this.last.slice(0, 60)} [${this.elapsed()}]\n`,
+      );
     }
   }
 
   private render(): void {
     const cols = (this.out as { columns?: number } | null)?.columns ?? 100;
-    const text = `${this.image}  ${this.label}  [${this.elapsed()}]  ${this.last}`.replace(/\s+/g, " ");
+    const text = `${this.image}  ${this.label}  [${this.elapsed()}]  ${this.last}`.replace(
+      /\s+/g,
+      " ",
+    );
     this.write(`\r\x1b[K${text.slice(0, Math.max(20, cols - 1))}`);
   }
 
@@ -519,7 +682,8 @@ async function acquireLock(progress: Progress): Promise<() => void> {
         }
         continue;
       }
-      if (!announced) progress.line(`waiting for another image build to finish (pid ${holder}, lock ${path})`);
+      if (!announced)
+        progress.line(`waiting for another image build to finish (pid ${holder}, lock ${path})`);
       announced = true;
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -540,16 +704,24 @@ async function main(argv: string[]): Promise<number> {
   const flags = new Set(argv.filter((a) => a.startsWith("-")));
   if (flags.has("--help") || flags.has("-h")) {
     process.stdout.write(
-      `usage: node sandbox/images/build.ts [--force] [--pull] [image ...]\n\n` +
+      `usage: node sandbox/images/build.ts [--force] [--no-cache] [--pull] [image ...]\n\n` +
         `Builds the course images, skipping those whose recipe is unchanged.\n` +
-        `  --force  rebuild the named images (or all) even when up to date\n` +
-        `  --pull   pull the official busybox, debian, postgres, nginx (same as STOWAGE_IMAGE_SOURCE=pull)\n\n` +
+        `  --force     rebuild the named images (or all) even when up to date\n` +
+        `  --no-cache  do not reuse the engine's layer cache (--force --no-cache: a cold build)\n` +
+        `  --pull      pull the official busybox, debian, postgres, nginx (same as STOWAGE_IMAGE_SOURCE=pull)\n\n` +
         COURSE_IMAGES.map((i) => `  ${imageRefs(i).join(", ")}\n      ${i.description}\n`).join(""),
     );
     return 0;
   }
-  for (const f of flags) if (!["--force", "--pull"].includes(f)) throw new Error(`unknown option ${f} (see --help)`);
-  await ensureImages({ only: args, force: flags.has("--force"), source: flags.has("--pull") ? "pull" : undefined });
+  for (const f of flags)
+    if (!["--force", "--no-cache", "--pull"].includes(f))
+      throw new Error(`unknown option ${f} (see --help)`);
+  await ensureImages({
+    only: args,
+    force: flags.has("--force"),
+    noCache: flags.has("--no-cache"),
+    source: flags.has("--pull") ? "pull" : undefined,
+  });
   return 0;
 }
 

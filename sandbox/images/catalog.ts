@@ -33,7 +33,8 @@ export const COURSE_IMAGES: readonly CourseImage[] = [
     tag: "latest",
     aliases: [],
     recipe: "busybox",
-    description: "A 2 MB image with a shell and the usual small tools (sh, ls, cat, tar, gzip, nc, sleep).",
+    description:
+      "A 2 MB image with a shell and the usual small tools (sh, ls, cat, tar, gzip, nc, sleep).",
     pullable: true,
   },
   {
@@ -41,7 +42,8 @@ export const COURSE_IMAGES: readonly CourseImage[] = [
     tag: "bookworm-slim",
     aliases: ["bookworm", "latest"],
     recipe: "debian",
-    description: "Debian 12 (bookworm), minimal: bash, apt and coreutils. Also tagged debian:bookworm and debian:latest.",
+    description:
+      "Debian 12 (bookworm), minimal: bash, apt and coreutils. Also tagged debian:bookworm and debian:latest.",
     pullable: true,
   },
   {
@@ -49,7 +51,8 @@ export const COURSE_IMAGES: readonly CourseImage[] = [
     tag: "15",
     aliases: ["15-bookworm"],
     recipe: "postgres",
-    description: "PostgreSQL 15 with the official image's interface (POSTGRES_PASSWORD, POSTGRES_USER, POSTGRES_DB; data in /var/lib/postgresql/data).",
+    description:
+      "PostgreSQL 15 with the official image's interface (POSTGRES_PASSWORD, POSTGRES_USER, POSTGRES_DB; data in /var/lib/postgresql/data).",
     pullable: true,
   },
   {
@@ -57,7 +60,8 @@ export const COURSE_IMAGES: readonly CourseImage[] = [
     tag: "latest",
     aliases: [],
     recipe: "nginx",
-    description: "The nginx web server serving /usr/share/nginx/html on port 80; configuration in /etc/nginx/conf.d.",
+    description:
+      "The nginx web server serving /usr/share/nginx/html on port 80; configuration in /etc/nginx/conf.d.",
     pullable: true,
   },
   {
@@ -65,7 +69,8 @@ export const COURSE_IMAGES: readonly CourseImage[] = [
     tag: "latest",
     aliases: [],
     recipe: "notes",
-    description: "A small notes web app on port 8000: entries in a SQLite database at /data/app.db, uploads in /app/uploads.",
+    description:
+      "A small notes web app on port 8000: entries in a SQLite database at /data/app.db, uploads in /app/uploads.",
     pullable: false,
   },
   {
@@ -73,7 +78,8 @@ export const COURSE_IMAGES: readonly CourseImage[] = [
     tag: "latest",
     aliases: [],
     recipe: "workstation",
-    description: "Your terminal: bash, the docker CLI, docker compose, vi, nano, less, curl, jq and sqlite3.",
+    description:
+      "Your terminal: bash, the docker CLI, docker compose, vi, nano, less, curl, jq and sqlite3.",
     pullable: false,
   },
 ];

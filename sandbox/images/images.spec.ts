@@ -5,10 +5,21 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { COURSE_IMAGES, COURSE_IMAGE_REFS, NOTES_IMAGE, RECIPE_HASH_LABEL, WORKSTATION_IMAGE, findCourseImage, imageRefs } from "./catalog.ts";
-import { ensureImages, recipeHash, recipeParents } from "./build.ts";
+import {
+  COURSE_IMAGES,
+  COURSE_IMAGE_REFS,
+  NOTES_IMAGE,
+  RECIPE_HASH_LABEL,
+  WORKSTATION_IMAGE,
+  findCourseImage,
+  imageRefs,
+} from "./catalog.ts";
+import { ImageBuildError, ensureImages, recipeHash, recipeParents } from "./build.ts";
 
 interface Result {
   code: number;
@@ -18,17 +29,23 @@ interface Result {
 
 function docker(args: string[], timeoutMs = 60_000): Promise<Result> {
   return new Promise((resolve) => {
-    execFile("docker", args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-      resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
-    });
+    execFile(
+      "docker",
+      args,
+      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
+      },
+    );
   });
 }
 
 /** Runs docker and fails the test with docker's own words when it exits non-zero. */
 async function ok(args: string[], timeoutMs?: number): Promise<string> {
   const r = await docker(args, timeoutMs);
-  if (r.code !== 0) throw new Error(`docker ${args.join(" ")} exited ${r.code}:\n${r.stderr}${r.stdout}`);
+  if (r.code !== 0)
+    throw new Error(`docker ${args.join(" ")} exited ${r.code}:\n${r.stderr}${r.stdout}`);
   return r.stdout;
 }
 
@@ -58,7 +75,11 @@ function runOnce(args: string[], timeoutMs?: number): Promise<Result> {
   return docker(["run", "--rm", "--label", "stowage.test=images", ...args], timeoutMs);
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -66,6 +87,16 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 300));
   }
+}
+
+/** Drops carriage returns, colour codes and readline's \\[ \\] markers from a tty's output. */
+function stripTerminalCodes(text: string): string {
+  /* eslint-disable no-control-regex -- these are exactly the control characters to remove */
+  return text
+    .replace(/\r/g, "")
+    .replace(/\x1b\[[0-9;]*m/g, "")
+    .replace(/\x01|\x02/g, "");
+  /* eslint-enable no-control-regex */
 }
 
 afterEach(async () => {
@@ -79,10 +110,26 @@ beforeAll(async () => {
 
 describe("catalog and builder", () => {
   it("lists every image with a recipe, and each recipe builds FROM course images only", async () => {
-    expect(COURSE_IMAGE_REFS).toEqual(expect.arrayContaining(["busybox:latest", "debian:bookworm-slim", "debian:bookworm", "debian:latest", "postgres:15", "postgres:15-bookworm", "nginx:latest", NOTES_IMAGE, WORKSTATION_IMAGE]));
+    expect(COURSE_IMAGE_REFS).toEqual(
+      expect.arrayContaining([
+        "busybox:latest",
+        "debian:bookworm-slim",
+        "debian:bookworm",
+        "debian:latest",
+        "postgres:15",
+        "postgres:15-bookworm",
+        "nginx:latest",
+        NOTES_IMAGE,
+        WORKSTATION_IMAGE,
+      ]),
+    );
     for (const image of COURSE_IMAGES) {
-      expect(existsSync(new URL(`./recipes/${image.recipe}/Dockerfile`, import.meta.url)), image.recipe).toBe(true);
-      for (const parent of await recipeParents(image)) expect(COURSE_IMAGES.indexOf(parent)).toBeLessThan(COURSE_IMAGES.indexOf(image));
+      expect(
+        existsSync(new URL(`./recipes/${image.recipe}/Dockerfile`, import.meta.url)),
+        image.recipe,
+      ).toBe(true);
+      for (const parent of await recipeParents(image))
+        expect(COURSE_IMAGES.indexOf(parent)).toBeLessThan(COURSE_IMAGES.indexOf(image));
     }
     expect(findCourseImage("busybox")?.name).toBe("busybox");
     expect(findCourseImage("docker.io/library/debian:bookworm")?.tag).toBe("bookworm-slim");
@@ -99,25 +146,72 @@ describe("catalog and builder", () => {
       hashes.set(image.name, hash);
       const ids = new Set<string>();
       for (const ref of imageRefs(image)) {
-        const [id, label] = (await ok(["image", "inspect", "--format", `{{.Id}} {{index .Config.Labels "${RECIPE_HASH_LABEL}"}}`, ref])).trim().split(" ");
+        const [id, label] = (
+          await ok([
+            "image",
+            "inspect",
+            "--format",
+            `{{.Id}} {{index .Config.Labels "${RECIPE_HASH_LABEL}"}}`,
+            ref,
+          ])
+        )
+          .trim()
+          .split(" ");
         ids.add(id!);
-        if (process.env.STOWAGE_IMAGE_SOURCE !== "pull" || !image.pullable) expect(label, ref).toBe(hash);
+        if (process.env.STOWAGE_IMAGE_SOURCE !== "pull" || !image.pullable)
+          expect(label, ref).toBe(hash);
       }
       expect(ids.size, `tags of ${image.name}`).toBe(1);
+    }
+  });
+
+  it("fails with a message naming the image, the step and its output", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stowage-recipes-"));
+    try {
+      cpSync(fileURLToPath(new URL("./recipes", import.meta.url)), dir, { recursive: true });
+      writeFileSync(
+        join(dir, "notes", "Dockerfile"),
+        `FROM debian:bookworm-slim\nRUN echo "about to fail ${suffix}" && exit 3\nLABEL never=reached\n`,
+      );
+      const error = await ensureImages({
+        only: ["stowage/notes"],
+        recipesDir: dir,
+        progress: null,
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ImageBuildError);
+      const message = (error as Error).message;
+      expect(message).toMatch(/^building stowage\/notes:latest failed at step 2\/5 \(RUN echo/);
+      expect(message).toContain("returned a non-zero code: 3");
+      expect(message).toContain(`about to fail ${suffix}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
 
 describe("busybox", () => {
   it("has a shell and the small tools", async () => {
-    const r = await runOnce(["busybox", "sh", "-c", "echo hi | gzip | gunzip; for c in tar cat nc sleep wc ls; do command -v $c >/dev/null || echo missing $c; done"]);
+    const r = await runOnce([
+      "busybox",
+      "sh",
+      "-c",
+      "echo hi | gzip | gunzip; for c in tar cat nc sleep wc ls; do command -v $c >/dev/null || echo missing $c; done",
+    ]);
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("hi\n");
     expect(r.code).toBe(0);
   });
 
   it("archives a folder with tar as the lessons do", async () => {
-    const r = await runOnce(["busybox", "sh", "-c", "mkdir -p /d && echo x > /d/f && tar czf /tmp/b.tgz -C /d . && tar tzf /tmp/b.tgz | sort"]);
+    const r = await runOnce([
+      "busybox",
+      "sh",
+      "-c",
+      "mkdir -p /d && echo x > /d/f && tar czf /tmp/b.tgz -C /d . && tar tzf /tmp/b.tgz | sort",
+    ]);
     expect(r.stdout.split("\n")).toContain("./f");
   });
 });
@@ -126,8 +220,14 @@ describe("debian", () => {
   it("is Debian 12 with bash as the command, under three tags", async () => {
     const r = await runOnce(["debian:bookworm-slim", "cat", "/etc/debian_version"]);
     expect(r.stdout).toMatch(/^12\.\d+\n$/);
-    expect((await ok(["image", "inspect", "--format", "{{json .Config.Cmd}}", "debian:latest"])).trim()).toBe('["bash"]');
-    const ids = await Promise.all(["debian:bookworm-slim", "debian:bookworm", "debian:latest"].map((ref) => ok(["image", "inspect", "--format", "{{.Id}}", ref])));
+    expect(
+      (await ok(["image", "inspect", "--format", "{{json .Config.Cmd}}", "debian:latest"])).trim(),
+    ).toBe('["bash"]');
+    const ids = await Promise.all(
+      ["debian:bookworm-slim", "debian:bookworm", "debian:latest"].map((ref) =>
+        ok(["image", "inspect", "--format", "{{.Id}}", ref]),
+      ),
+    );
     expect(new Set(ids).size).toBe(1);
   });
 });
@@ -135,31 +235,110 @@ describe("debian", () => {
 describe("postgres:15", () => {
   it("initialises the data directory from POSTGRES_* and serves as uid 999", async () => {
     const net = await network("pg");
-    const pg = await container("pg", ["--network", net, "--network-alias", "db", "-e", "POSTGRES_PASSWORD=s3cret", "-e", "POSTGRES_USER=shop", "-e", "POSTGRES_DB=orders", "postgres:15"]);
-    await waitFor("postgres to be ready", async () => {
-      const logs = await docker(["logs", pg]);
-      const text = logs.stdout + logs.stderr;
-      if (/init process complete/.test(text) && /database system is ready to accept connections[\s\S]*database system is ready to accept connections/.test(text)) return true;
-      const state = (await docker(["inspect", "--format", "{{.State.Running}}", pg])).stdout.trim();
-      if (state === "false") throw new Error(`postgres exited:\n${text}`);
-      return undefined;
-    }, 60_000);
+    const pg = await container("pg", [
+      "--network",
+      net,
+      "--network-alias",
+      "db",
+      "-e",
+      "POSTGRES_PASSWORD=s3cret",
+      "-e",
+      "POSTGRES_USER=shop",
+      "-e",
+      "POSTGRES_DB=orders",
+      "postgres:15",
+    ]);
+    await waitFor(
+      "postgres to be ready",
+      async () => {
+        const logs = await docker(["logs", pg]);
+        const text = logs.stdout + logs.stderr;
+        if (
+          /init process complete/.test(text) &&
+          /database system is ready to accept connections[\s\S]*database system is ready to accept connections/.test(
+            text,
+          )
+        )
+          return true;
+        const state = (
+          await docker(["inspect", "--format", "{{.State.Running}}", pg])
+        ).stdout.trim();
+        if (state === "false") throw new Error(`postgres exited:\n${text}`);
+        return undefined;
+      },
+      60_000,
+    );
 
-    const db = await ok(["exec", pg, "psql", "-U", "shop", "-d", "orders", "-tAc", "select current_user || ' ' || current_database()"]);
+    const db = await ok([
+      "exec",
+      pg,
+      "psql",
+      "-U",
+      "shop",
+      "-d",
+      "orders",
+      "-tAc",
+      "select current_user || ' ' || current_database()",
+    ]);
     expect(db.trim()).toBe("shop orders");
     // The server process (pid 1 after exec) runs as postgres, uid 999.
     const status = await ok(["exec", pg, "cat", "/proc/1/status"]);
     expect(status).toMatch(/^Uid:\s+999\s+999/m);
     expect(await ok(["exec", pg, "id", "-u", "postgres"])).toBe("999\n");
-    expect(await ok(["exec", pg, "stat", "-c", "%u %a", "/var/lib/postgresql/data", "/var/lib/postgresql/data/PG_VERSION"])).toBe("999 700\n999 600\n");
-    const mounts = await ok(["inspect", "--format", "{{range .Mounts}}{{.Destination}}{{end}}", pg]);
+    expect(
+      await ok([
+        "exec",
+        pg,
+        "stat",
+        "-c",
+        "%u %a",
+        "/var/lib/postgresql/data",
+        "/var/lib/postgresql/data/PG_VERSION",
+      ]),
+    ).toBe("999 700\n999 600\n");
+    const mounts = await ok([
+      "inspect",
+      "--format",
+      "{{range .Mounts}}{{.Destination}}{{end}}",
+      pg,
+    ]);
     expect(mounts.trim()).toBe("/var/lib/postgresql/data");
 
     // Over the network with the password (listens on 0.0.0.0, password auth), and refused without it.
-    const remote = await runOnce(["--network", net, "-e", "PGPASSWORD=s3cret", "postgres:15", "psql", "-h", "db", "-U", "shop", "-d", "orders", "-tAc", "create table t (x int); insert into t values (42); select x from t"]);
+    const remote = await runOnce([
+      "--network",
+      net,
+      "-e",
+      "PGPASSWORD=s3cret",
+      "postgres:15",
+      "psql",
+      "-h",
+      "db",
+      "-U",
+      "shop",
+      "-d",
+      "orders",
+      "-tAc",
+      "create table t (x int); insert into t values (42); select x from t",
+    ]);
     expect(remote.stderr).toBe("");
     expect(remote.stdout.trim().split("\n").pop()).toBe("42");
-    const wrong = await runOnce(["--network", net, "-e", "PGPASSWORD=nope", "postgres:15", "psql", "-h", "db", "-U", "shop", "-d", "orders", "-c", "select 1"]);
+    const wrong = await runOnce([
+      "--network",
+      net,
+      "-e",
+      "PGPASSWORD=nope",
+      "postgres:15",
+      "psql",
+      "-h",
+      "db",
+      "-U",
+      "shop",
+      "-d",
+      "orders",
+      "-c",
+      "select 1",
+    ]);
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toMatch(/password authentication failed/);
   });
@@ -169,10 +348,28 @@ describe("postgres:15", () => {
     expect(bare.code).not.toBe(0);
     expect(bare.stderr).toMatch(/superuser password is not specified/);
 
-    const pg = await container("pginit", ["-e", "POSTGRES_HOST_AUTH_METHOD=trust", "postgres:15", "-c", "max_connections=50"]);
-    await waitFor("postgres to be ready", async () => ((await docker(["exec", pg, "pg_isready", "-h", "127.0.0.1"])).code === 0 && /init process complete/.test((await docker(["logs", pg])).stdout) ? true : undefined), 60_000);
-    expect((await ok(["exec", pg, "psql", "-U", "postgres", "-tAc", "show max_connections"])).trim()).toBe("50");
-    expect((await ok(["exec", pg, "sh", "-c", "echo $PGDATA"])).trim()).toBe("/var/lib/postgresql/data");
+    const pg = await container("pginit", [
+      "-e",
+      "POSTGRES_HOST_AUTH_METHOD=trust",
+      "postgres:15",
+      "-c",
+      "max_connections=50",
+    ]);
+    await waitFor(
+      "postgres to be ready",
+      async () =>
+        (await docker(["exec", pg, "pg_isready", "-h", "127.0.0.1"])).code === 0 &&
+        /init process complete/.test((await docker(["logs", pg])).stdout)
+          ? true
+          : undefined,
+      60_000,
+    );
+    expect(
+      (await ok(["exec", pg, "psql", "-U", "postgres", "-tAc", "show max_connections"])).trim(),
+    ).toBe("50");
+    expect((await ok(["exec", pg, "sh", "-c", "echo $PGDATA"])).trim()).toBe(
+      "/var/lib/postgresql/data",
+    );
   });
 });
 
@@ -181,47 +378,98 @@ describe("nginx", () => {
     const net = await network("web");
     const web = await container("web", ["--network", net, "--network-alias", "web", "nginx"]);
     const body = await waitFor("nginx to answer", async () => {
-      const r = await runOnce(["--network", net, WORKSTATION_IMAGE, "curl", "-sS", "--fail", "http://web/"]);
+      const r = await runOnce([
+        "--network",
+        net,
+        WORKSTATION_IMAGE,
+        "curl",
+        "-sS",
+        "--fail",
+        "http://web/",
+      ]);
       return r.code === 0 ? r.stdout : undefined;
     });
     expect(body).toContain("<h1>Welcome to nginx!</h1>");
     const logs = await ok(["logs", web]);
     expect(logs).toMatch(/"GET \/ HTTP\/1\.1" 200/);
-    expect(await ok(["exec", web, "sh", "-c", "ls /etc/nginx/conf.d; grep -c 'include /etc/nginx/conf.d/\\*.conf' /etc/nginx/nginx.conf"])).toBe("default.conf\n1\n");
-    expect((await ok(["image", "inspect", "--format", "{{json .Config.Cmd}}", "nginx:latest"])).trim()).toBe('["nginx","-g","daemon off;"]');
+    expect(
+      await ok([
+        "exec",
+        web,
+        "sh",
+        "-c",
+        "ls /etc/nginx/conf.d; grep -c 'include /etc/nginx/conf.d/\\*.conf' /etc/nginx/nginx.conf",
+      ]),
+    ).toBe("default.conf\n1\n");
+    expect(
+      (await ok(["image", "inspect", "--format", "{{json .Config.Cmd}}", "nginx:latest"])).trim(),
+    ).toBe('["nginx","-g","daemon off;"]');
   });
 });
 
 describe("stowage/notes", () => {
   it("adds and lists entries, stores uploads, keeps rows in /data/app.db", async () => {
     const net = await network("notes");
-    const notes = await container("notes", ["--network", net, "--network-alias", "notes", NOTES_IMAGE]);
-    const client = (script: string): Promise<Result> => runOnce(["--network", net, WORKSTATION_IMAGE, "bash", "-c", script]);
-    await waitFor("notes to answer /health", async () => ((await client("curl -sS --fail http://notes:8000/health")).code === 0 ? true : undefined));
+    const notes = await container("notes", [
+      "--network",
+      net,
+      "--network-alias",
+      "notes",
+      NOTES_IMAGE,
+    ]);
+    const client = (script: string): Promise<Result> =>
+      runOnce(["--network", net, WORKSTATION_IMAGE, "bash", "-c", script]);
+    await waitFor("notes to answer /health", async () =>
+      (await client("curl -sS --fail http://notes:8000/health")).code === 0 ? true : undefined,
+    );
 
     const added = await client("curl -sS --fail -d 'text=milk and eggs' http://notes:8000/entries");
     expect(JSON.parse(added.stdout)).toMatchObject({ id: 1, text: "milk and eggs" });
-    const listed = JSON.parse((await client("curl -sS --fail http://notes:8000/api/entries")).stdout) as { text: string }[];
+    const listed = JSON.parse(
+      (await client("curl -sS --fail http://notes:8000/api/entries")).stdout,
+    ) as { text: string }[];
     expect(listed.map((e) => e.text)).toEqual(["milk and eggs"]);
 
-    const upload = await client("echo 'my photo' > /tmp/photo.txt && curl -sS --fail -F file=@/tmp/photo.txt http://notes:8000/upload && curl -sS --fail http://notes:8000/uploads/photo.txt && curl -sS --fail http://notes:8000/");
+    const upload = await client(
+      "echo 'my photo' > /tmp/photo.txt && curl -sS --fail -F file=@/tmp/photo.txt http://notes:8000/upload && curl -sS --fail http://notes:8000/uploads/photo.txt && curl -sS --fail http://notes:8000/",
+    );
     expect(upload.stderr).toBe("");
     expect(upload.stdout).toContain('"name": "photo.txt"');
     expect(upload.stdout).toContain("my photo\n");
     expect(upload.stdout).toContain('<a href="/uploads/photo.txt">photo.txt</a>');
     expect(upload.stdout).toContain("milk and eggs");
 
-    expect(await ok(["exec", notes, "sqlite3", "/data/app.db", "select text from entries"])).toBe("milk and eggs\n");
+    expect(await ok(["exec", notes, "sqlite3", "/data/app.db", "select text from entries"])).toBe(
+      "milk and eggs\n",
+    );
     expect(await ok(["exec", notes, "cat", "/app/uploads/photo.txt"])).toBe("my photo\n");
     const logs = await ok(["logs", notes]);
     expect(logs).toMatch(/"POST \/entries HTTP\/1\.1" 201/);
-    expect((await ok(["image", "inspect", "--format", "{{json .Config.Volumes}}", NOTES_IMAGE])).trim()).toBe("null");
+    expect(
+      (await ok(["image", "inspect", "--format", "{{json .Config.Volumes}}", NOTES_IMAGE])).trim(),
+    ).toBe("null");
   });
 
   it("honours DATABASE_PATH and UPLOAD_DIR, creating missing folders", async () => {
-    const notes = await container("notes-env", ["-e", "DATABASE_PATH=/srv/db/notes.sqlite", "-e", "UPLOAD_DIR=/srv/files", NOTES_IMAGE]);
-    await waitFor("notes to start", async () => (/listening/.test((await docker(["logs", notes])).stdout) ? true : undefined));
-    expect(await ok(["exec", notes, "sh", "-c", "test -f /srv/db/notes.sqlite && test -d /srv/files && sqlite3 /srv/db/notes.sqlite .tables"])).toBe("entries\n");
+    const notes = await container("notes-env", [
+      "-e",
+      "DATABASE_PATH=/srv/db/notes.sqlite",
+      "-e",
+      "UPLOAD_DIR=/srv/files",
+      NOTES_IMAGE,
+    ]);
+    await waitFor("notes to start", async () =>
+      /listening/.test((await docker(["logs", notes])).stdout) ? true : undefined,
+    );
+    expect(
+      await ok([
+        "exec",
+        notes,
+        "sh",
+        "-c",
+        "test -f /srv/db/notes.sqlite && test -d /srv/files && sqlite3 /srv/db/notes.sqlite .tables",
+      ]),
+    ).toBe("entries\n");
   });
 });
 
@@ -254,15 +502,43 @@ describe("stowage/workstation", () => {
     expect(r.stdout).toMatch(/^VIM - Vi IMproved/m);
     expect(r.stdout).toContain("/run/stowage/docker.sock\nDOCKER_HOST=unset\n");
     expect(r.stdout).toContain("tmp ok\nhello\n");
-    const metadata = JSON.parse(lines.filter((l) => l.startsWith("{")).pop()!) as Record<string, string>;
-    expect(metadata).toEqual({ SchemaVersion: "0.1.0", Vendor: "Stowage", Version: "1.29.2", ShortDescription: "Docker Compose (v1 behind the v2 command)" });
-    expect((await ok(["image", "inspect", "--format", "{{json .Config.Cmd}} {{.Config.User}}", WORKSTATION_IMAGE])).trim()).toBe('["sleep","infinity"] student');
+    const metadata = JSON.parse(lines.filter((l) => l.startsWith("{")).pop()!) as Record<
+      string,
+      string
+    >;
+    expect(metadata).toEqual({
+      SchemaVersion: "0.1.0",
+      Vendor: "Stowage",
+      Version: "1.29.2",
+      ShortDescription: "Docker Compose (v1 behind the v2 command)",
+    });
+    expect(
+      (
+        await ok([
+          "image",
+          "inspect",
+          "--format",
+          "{{json .Config.Cmd}} {{.Config.User}}",
+          WORKSTATION_IMAGE,
+        ])
+      ).trim(),
+    ).toBe('["sleep","infinity"] student');
   });
 
   it("gives an interactive shell the prompt, the welcome and docker completion", async () => {
-    const script = 'echo "PROMPT[${PS1@P}]"; __load_completion docker && complete -p docker; __load_completion docker-compose && complete -p docker-compose; type _docker_compose >/dev/null && echo compose-completion';
-    const r = await runOnce(["-t", ...readOnly, "--tmpfs", "/home/student:uid=1000,gid=1000", WORKSTATION_IMAGE, "bash", "-lic", script]);
-    const out = r.stdout.replace(/\r/g, "").replace(/\x1b\[[0-9;]*m/g, "").replace(/\x01|\x02/g, "");
+    const script =
+      'echo "PROMPT[${PS1@P}]"; __load_completion docker && complete -p docker; __load_completion docker-compose && complete -p docker-compose; type _docker_compose >/dev/null && echo compose-completion';
+    const r = await runOnce([
+      "-t",
+      ...readOnly,
+      "--tmpfs",
+      "/home/student:uid=1000,gid=1000",
+      WORKSTATION_IMAGE,
+      "bash",
+      "-lic",
+      script,
+    ]);
+    const out = stripTerminalCodes(r.stdout);
     expect(out).toContain("Welcome to your Stowage sandbox");
     expect(out).toContain("PROMPT[student@stowage:~$ ]");
     expect(out).toMatch(/^complete -F _docker docker$/m);
@@ -273,15 +549,30 @@ describe("stowage/workstation", () => {
 
   it("reaches the engine through /run/stowage/docker.sock with docker and docker compose", async () => {
     const socket = "/var/run/docker.sock";
-    if (!existsSync(socket) || (process.env.DOCKER_HOST && !process.env.DOCKER_HOST.endsWith(socket))) {
+    if (
+      !existsSync(socket) ||
+      (process.env.DOCKER_HOST && !process.env.DOCKER_HOST.endsWith(socket))
+    ) {
       // The engine is elsewhere (DOCKER_HOST=tcp://...): its socket cannot be mounted here.
       expect(process.env.DOCKER_HOST).toBeTruthy();
       return;
     }
     const gid = statSync(socket).gid;
     // Without user-namespace remapping for this one container, uid 1000 + the socket's group may use it.
-    const script = "docker version --format '{{.Server.APIVersion}}' && cd /tmp && printf 'services:\\n  a:\\n    image: busybox\\n' > docker-compose.yml && docker compose config --services && docker compose ps";
-    const r = await runOnce(["--userns=host", "--group-add", String(gid), ...readOnly, "-v", `${socket}:/run/stowage/docker.sock`, WORKSTATION_IMAGE, "bash", "-c", script]);
+    const script =
+      "docker version --format '{{.Server.APIVersion}}' && cd /tmp && printf 'services:\\n  a:\\n    image: busybox\\n' > docker-compose.yml && docker compose config --services && docker compose ps";
+    const r = await runOnce([
+      "--userns=host",
+      "--group-add",
+      String(gid),
+      ...readOnly,
+      "-v",
+      `${socket}:/run/stowage/docker.sock`,
+      WORKSTATION_IMAGE,
+      "bash",
+      "-c",
+      script,
+    ]);
     expect(r.stderr).toBe("");
     expect(r.stdout.split("\n").slice(0, 2)).toEqual(["1.41", "a"]);
     expect(r.stdout).toMatch(/Name\s+Command\s+State\s+Ports/);
