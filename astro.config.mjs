@@ -6,6 +6,8 @@ import pagefind from "./src/integrations/pagefind.ts";
 
 export default defineConfig({
   output: "static",
+  // Tests build into a temporary folder so they never disturb the dist/ a running server serves.
+  outDir: process.env.STOWAGE_OUT_DIR ?? "./dist",
   trailingSlash: "always",
   integrations: [lessonValidation(), mdx(), pagefind()],
   devToolbar: { enabled: false },

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import type { AstroIntegration } from "astro";
 import { parse as parseYaml } from "yaml";
 import { findCourseImage } from "../../sandbox/images/catalog.ts";
@@ -103,7 +103,7 @@ export default function lessonValidation(options: { dir?: string } = {}): AstroI
     hooks: {
       "astro:config:setup": ({ config, command, logger }) => {
         const root = new URL(".", config.root).pathname;
-        const dir = options.dir ?? join(root, "lessons");
+        const dir = options.dir ?? resolve(root, process.env.STOWAGE_LESSONS_DIR ?? "lessons");
         const problems = validateLessons(dir, root);
         if (problems.length === 0) return;
         const text = `${problems.length} problem(s) in the lessons:\n` + problems.map((p) => "  " + formatProblem(p)).join("\n");

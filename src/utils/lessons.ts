@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { resolve } from "node:path";
 import { getCollection, type CollectionEntry } from "astro:content";
 import { compareLessonIds, parseLessonFolder } from "../schemas/lesson.ts";
 
@@ -33,7 +33,7 @@ export function lessonBySlugFromPath(lessons: LessonInfo[], pathname: string): L
 /** Reads an exercise's solution.sh at build time. */
 export function readSolution(lessonId: string, exerciseId: string): string {
   try {
-    return readFileSync(join(process.cwd(), "lessons", lessonId, "exercises", exerciseId, "solution.sh"), "utf8");
+    return readFileSync(resolve(process.env.STOWAGE_LESSONS_DIR ?? "lessons", lessonId, "exercises", exerciseId, "solution.sh"), "utf8");
   } catch {
     return "";
   }

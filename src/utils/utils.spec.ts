@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { describeDiagram, renderDiagramSvg } from "./diagram.ts";
+import { inlineMarkdown } from "./markdown.ts";
+import { lessonStatus, quizId } from "./progress.ts";
+
+describe("diagram", () => {
+  const model = {
+    containers: [
+      { name: "web", state: "running", mounts: [{ type: "volume" as const, source: "app-data", target: "/data" }, { type: "bind" as const, source: "/home/student/site", target: "/usr/share/nginx/html", readOnly: true }, { type: "tmpfs" as const, source: "", target: "/run" }] },
+      { name: "old", state: "exited", mounts: [] },
+    ],
+    volumes: ["app-data", { name: "3f2a9c1b0e", anonymous: true }],
+  };
+  it("draws every container, volume, bind folder and tmpfs, with links", () => {
+    const svg = renderDiagramSvg(model, { idPrefix: "t" });
+    expect(svg).toContain('role="img"');
+    expect(svg.match(/class="dg-link/g)).toHaveLength(3);
+    expect(svg).toContain("dg-store-volume");
+    expect(svg).toContain("dg-store-bind");
+    expect(svg).toContain("dg-store-tmpfs");
+    expect(svg).toContain("anonymous 3f2a9c1b");
+    expect(svg).toContain("dg-stopped");
+  });
+  it("escapes names and describes the picture in words", () => {
+    expect(renderDiagramSvg({ containers: [{ name: "<x>", mounts: [] }], volumes: [] })).toContain("&lt;x&gt;");
+    expect(describeDiagram(model)).toContain("Container web (running): volume app-data at /data, bind /home/student/site at /usr/share/nginx/html read-only, tmpfs at /run.");
+    expect(describeDiagram({ containers: [], volumes: [] })).toBe("No containers and no volumes yet.");
+  });
+});
+
+describe("inline markdown", () => {
+  it("renders code, bold and links and escapes the rest", () => {
+    expect(inlineMarkdown("Create `a<b>` **now** <script>")).toBe("Create <code>a&lt;b&gt;</code> <strong>now</strong> &lt;script&gt;");
+    expect(inlineMarkdown("see [docs](https://docs.docker.com/)")).toBe('see <a href="https://docs.docker.com/">docs</a>');
+    expect(inlineMarkdown("`**not bold**`")).toBe("<code>**not bold**</code>");
+  });
+});
+
+describe("progress status", () => {
+  const keys = ["ex/a", "ex/b"];
+  it("is done when every task passed, in progress when started", () => {
+    expect(lessonStatus(keys, undefined)).toBe("not-started");
+    expect(lessonStatus(keys, { tasks: {}, quizzes: {}, visitedAt: "t" })).toBe("in-progress");
+    expect(lessonStatus(keys, { tasks: { "ex/a": "t" }, quizzes: {} })).toBe("in-progress");
+    expect(lessonStatus(keys, { tasks: { "ex/a": "t", "ex/b": "t" }, quizzes: {} })).toBe("done");
+    expect(lessonStatus([], { tasks: {}, quizzes: {}, visitedAt: "t" })).toBe("done");
+  });
+  it("gives quizzes short stable ids", () => {
+    expect(quizId("Is it there?")).toBe(quizId("Is it there?"));
+    expect(quizId("Is it there?")).not.toBe(quizId("Is it gone?"));
+    expect(quizId("x")).toMatch(/^q[a-z0-9]+$/);
+  });
+});
