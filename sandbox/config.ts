@@ -6,7 +6,7 @@ import { z } from "zod";
  * Names are STOWAGE_* except DOCKER_HOST, which names the engine as the docker CLI does.
  */
 const ConfigSchema = z.object({
-  port: z.coerce.number().int().min(1).max(65535).default(4321).describe("STOWAGE_PORT: the HTTP port of the site, API and WebSockets"),
+  port: z.coerce.number().int().min(0).max(65535).default(4321).describe("STOWAGE_PORT: the HTTP port of the site, API and WebSockets (0 picks a free one)"),
   host: z.string().default("127.0.0.1").describe("STOWAGE_HOST: the address to listen on (0.0.0.0 to serve a class on the network)"),
   dockerHost: z.string().default("unix:///var/run/docker.sock").describe("DOCKER_HOST: the Docker engine sessions run on (unix:///path or tcp://host:port)"),
   dataDir: z.string().default(resolve(".data")).describe("STOWAGE_DATA_DIR: where workspaces, proxy sockets and the progress database live; must be on the engine's host"),

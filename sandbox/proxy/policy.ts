@@ -13,6 +13,7 @@
 import { posix } from "node:path";
 import { randomBytes } from "node:crypto";
 import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, STUDENT_HOME, type SessionScope } from "../sessions/scope.ts";
+import { bridgeName } from "../sessions/host-firewall.ts";
 
 /** A refusal: the proxy answers with this status and `{"message": ...}`, which the CLI prints. */
 export class PolicyError extends Error {
@@ -380,10 +381,23 @@ async function mounts(objects: SessionObjects, list: unknown[]): Promise<{ mount
   return { mounts: out, targets };
 }
 
+/**
+ * A container named in another container's settings: only the session's own. Answered with 400,
+ * not 404, so the CLI does not mistake it for a missing image and try to pull.
+ */
+async function ownContainer(objects: SessionObjects, ref: string): Promise<string> {
+  try {
+    return await objects.containerId(ref);
+  } catch (error) {
+    if (error instanceof PolicyError && error.status === 404) throw new PolicyError(error.message, 400);
+    throw error;
+  }
+}
+
 /** `--pid/--ipc/--network container:NAME`: only the session's own containers. */
 async function namespaceMode(objects: SessionObjects, flag: string, value: string, allowed: string[]): Promise<string> {
   if (allowed.includes(value)) return value;
-  if (value.startsWith("container:")) return `container:${await objects.containerId(value.slice("container:".length))}`;
+  if (value.startsWith("container:")) return `container:${await ownContainer(objects, value.slice("container:".length))}`;
   if (value === "host") return refuse(`${flag} host`, "the host's namespaces are not yours");
   return refuse(`${flag} ${value}`);
 }
@@ -490,7 +504,7 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   for (const entry of strList("VolumesFrom", host.VolumesFrom) ?? []) {
     const [ref, mode] = entry.split(":") as [string, string?];
     if (mode !== undefined && mode !== "ro" && mode !== "rw") throw new PolicyError(`invalid --volumes-from mode "${mode}"`, 400);
-    volumesFrom.push([await objects.containerId(ref), mode].filter(Boolean).join(":"));
+    volumesFrom.push([await ownContainer(objects, ref), mode].filter(Boolean).join(":"));
   }
 
   // Network: the session's own, never the host's or another session's; no route out.
@@ -639,7 +653,7 @@ export function planContainerUpdate(body: Json): Json {
 
 /** `docker exec`: never privileged; the rest is the student's own business inside the container. */
 export function planExecCreate(body: Json): Json {
-  onlyKnown("", body, ["AttachStdin", "AttachStdout", "AttachStderr", "DetachKeys", "Tty", "Env", "Cmd", "Privileged", "User", "WorkingDir", "ConsoleSize"]);
+  onlyKnown("", body, ["AttachStdin", "AttachStdout", "AttachStderr", "Detach", "DetachKeys", "Tty", "Env", "Cmd", "Privileged", "User", "WorkingDir", "ConsoleSize"]);
   if (body.Privileged === true) refuse("docker exec --privileged");
   const workingDir = optStr("WorkingDir", body.WorkingDir);
   if (workingDir && /^\/+(proc|sys)(\/|$)/.test(posix.normalize(workingDir))) refuse(`--workdir ${workingDir}`, "/proc and /sys are off limits");
@@ -703,6 +717,7 @@ export async function planNetworkCreate(objects: SessionObjects, body: Json): Pr
     CheckDuplicate: true,
     Driver: "bridge",
     Internal: true, // no route out of the session, whatever was asked
+    Options: { "com.docker.network.bridge.name": bridgeName(randomBytes(6).toString("hex")) }, // host firewall matches stw+
     Attachable: bool("Attachable", body.Attachable),
     Labels: { ...studentLabels("Labels", body.Labels), ...objects.scope.ownedLabels() },
   };

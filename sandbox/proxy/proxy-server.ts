@@ -145,7 +145,10 @@ export class SandboxProxy implements SessionObjects {
         const action = path.split("/").pop()!;
         if (action === "start" || action === "restart") await this.recheckBinds(id);
         const upstream = await engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/${action}`, query });
-        return action === "stats" ? this.relayLines(res, upstream) : this.relay(res, upstream);
+        if (action === "stats") return this.relayLines(res, upstream);
+        // wait sends its headers at once and its body at exit (the CLI starts the container only
+        // after the headers); logs and export are the student's own bytes: pass them as they come.
+        return kind === "container.stream" ? this.relayStream(res, upstream) : this.relay(res, upstream);
       }
       case "container.rename": {
         await this.noBody(req);
@@ -562,6 +565,12 @@ export class SandboxProxy implements SessionObjects {
     if (type.startsWith("application/json") || (upstream.statusCode ?? 200) >= 400) {
       return this.relayJson(res, upstream);
     }
+    return this.relayStream(res, upstream);
+  }
+
+  /** Passes a streaming answer on as it comes (errors are still rewritten). */
+  private async relayStream(res: ServerResponse, upstream: IncomingMessage): Promise<void> {
+    if ((upstream.statusCode ?? 200) >= 400) return this.relayJson(res, upstream);
     res.writeHead(upstream.statusCode ?? 200, pickHeaders(upstream));
     res.flushHeaders();
     upstream.pipe(res);

@@ -16,6 +16,7 @@ import { StudentView } from "../proxy/rewrite.ts";
 import { TerminalSession } from "../terminal/terminal-session.ts";
 import { LABEL_INSTANCE, LABEL_ROLE, LABEL_SESSION, PROXY_SOCKET_DIR_IN_WORKSTATION, STUDENT_HOME, SessionScope } from "./scope.ts";
 import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts";
+import { bridgeName, closeHostToSandboxes } from "./host-firewall.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 
 /** An event as the student's checks and state panel see it: student names, when it happened. */
@@ -104,6 +105,7 @@ export interface SessionManagerOptions {
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   private readonly creating = new Map<string, Promise<Session>>();
+  private readonly destroying = new Map<string, Promise<void>>();
   private readonly createLog = new Map<string, number[]>();
   private readonly engine: Engine;
   private readonly config: Config;
@@ -141,6 +143,7 @@ export class SessionManager {
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, "engine not answering at start; leftovers will be removed later");
     }
+    await closeHostToSandboxes(this.log);
     this.unsubscribe = this.events.subscribe((event) => this.route(event));
     await this.events.start();
     this.sweepTimer = setInterval(() => void this.sweep(), 5000);
@@ -161,11 +164,11 @@ export class SessionManager {
   /** The caller's session if it has one, and only then: ownership is checked here. */
   owned(id: string, owner: string): Session | undefined {
     const session = this.sessions.get(id);
-    return session && session.owner === owner ? session : undefined;
+    return session && session.owner === owner && !this.destroying.has(id) ? session : undefined;
   }
 
   forOwner(owner: string): Session | undefined {
-    return [...this.sessions.values()].find((s) => s.owner === owner);
+    return [...this.sessions.values()].find((s) => s.owner === owner && !this.destroying.has(s.id));
   }
 
   /** Creates a session for `owner`, or returns the one it has; caps and rate limits first. */
@@ -207,7 +210,7 @@ export class SessionManager {
     const started = Date.now();
     try {
       await createWorkspace(sessionDir, scope, this.uidOffset);
-      await this.engine.docker.createNetwork({ Name: scope.networkName, Driver: "bridge", Internal: true, CheckDuplicate: true, Labels: scope.ownedLabels() });
+      await this.engine.docker.createNetwork({ Name: scope.networkName, Driver: "bridge", Internal: true, CheckDuplicate: true, Labels: scope.ownedLabels(), Options: { "com.docker.network.bridge.name": bridgeName(id) } });
       session.proxy = new SandboxProxy({ scope, engine: this.engine, log: this.log, engineRootDir: this.engineRootDir, workstationId: () => session.workstationId });
       await session.proxy.listen();
       const workstation = await this.engine.docker.createContainer({
@@ -249,13 +252,20 @@ export class SessionManager {
 
   /** Ends a session: its shell, proxy, every object it made on the engine, its folders. */
   async destroy(id: string, reason: string): Promise<void> {
+    const running = this.destroying.get(id);
+    if (running) return running;
     const session = this.sessions.get(id);
-    this.sessions.delete(id);
-    session?.terminal?.dispose();
-    await session?.proxy?.close().catch(() => undefined);
-    await this.removeEngineObjects({ label: [`${LABEL_SESSION}=${id}`] });
-    await removeWorkspace(join(this.sessionsDir, id));
-    if (session) this.log.info({ session: id, reason }, "session ended");
+    const done = (async () => {
+      session?.terminal?.dispose();
+      await session?.proxy?.close().catch(() => undefined);
+      await this.removeEngineObjects({ label: [`${LABEL_SESSION}=${id}`] });
+      await removeWorkspace(join(this.sessionsDir, id));
+      // Listed until everything is gone, so the cap counts what the engine still holds.
+      this.sessions.delete(id);
+      if (session) this.log.info({ session: id, reason }, "session ended");
+    })().finally(() => this.destroying.delete(id));
+    this.destroying.set(id, done);
+    return done;
   }
 
   /** Removes every container, volume and network carrying the given label filter. */

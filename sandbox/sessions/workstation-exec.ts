@@ -45,6 +45,16 @@ export async function runInWorkstation(docker: Docker, containerId: string, scri
     stream.on("close", () => { clearTimeout(timer); resolve(); });
     stream.on("error", () => { clearTimeout(timer); resolve(); });
   });
-  const exitCode = timedOut ? null : await exec.inspect().then((i) => i.ExitCode ?? null).catch(() => null);
+  // The stream can end a moment before the engine records the exit code.
+  let exitCode: number | null = null;
+  for (let i = 0; !timedOut && i < 50; i++) {
+    const info = await exec.inspect().catch(() => undefined);
+    if (!info) break;
+    if (!info.Running) {
+      exitCode = info.ExitCode ?? null;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
   return { exitCode, stdout: out, stderr: err, output: all, timedOut };
 }

@@ -9,10 +9,11 @@ import type { Config } from "../../sandbox/config.ts";
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<RunningServer & { dataDir: string }> {
   const dataDir = await mkdtemp(join(process.cwd(), ".data", "test-"));
   const server = await startServer({ port: 0, dataDir, instance: `t${randomBytes(4).toString("hex")}`, createPerMinute: 1000, ...overrides });
+  const closeServer = server.close.bind(server);
   return Object.assign(server, {
     dataDir,
     close: async () => {
-      await server.close();
+      await closeServer();
       await rm(dataDir, { recursive: true, force: true });
     },
   });

@@ -1,0 +1,62 @@
+/**
+ * What the sandbox refuses, with the message the student reads in the terminal, and proof that
+ * nothing happened on the engine.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+let server: Server;
+let sessionId: string;
+const sh = (script: string) => studentShell(server, sessionId, script, 30_000);
+const ownedCount = async () => (await server.engine.docker.listContainers({ all: true, filters: { label: [`stowage.owner=${sessionId}`] } })).length;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  sessionId = (await new ApiClient(server.url).call("POST", "/api/sessions")).body.id;
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+const refusals: [string, string, RegExp][] = [
+  ["--privileged", "docker run --rm --privileged busybox true", /this sandbox does not allow --privileged/],
+  ["--cap-add", "docker run --rm --cap-add SYS_ADMIN busybox true", /this sandbox does not allow --cap-add/],
+  ["--device", "docker run --rm --device /dev/sda busybox true", /this sandbox does not allow --device/],
+  ["--pid host", "docker run --rm --pid host busybox true", /this sandbox does not allow --pid host/],
+  ["--network host", "docker run --rm --network host busybox true", /this sandbox does not allow --network host/],
+  ["--security-opt", "docker run --rm --security-opt seccomp=unconfined busybox true", /this sandbox does not allow --security-opt/],
+  ["--userns host", "docker run --rm --userns host busybox true", /this sandbox does not allow --userns/],
+  ["a host path bind", "docker run --rm -v /etc:/host-etc busybox true", /this sandbox does not allow the bind mount of \/etc: bind mounts may only use folders in your home, \/home\/student/],
+  ["a relative escape", "docker run --rm -v /home/student/../../etc:/x busybox true", /does not allow the bind mount/],
+  ["a symlink out of home", "ln -sfn / ~/root-link && docker run --rm -v ~/root-link:/x busybox true", /does not allow the bind mount/],
+  ["--mount bind to the host", "docker run --rm --mount type=bind,source=/var/run,target=/x busybox true", /does not allow the bind mount of \/var\/run/],
+  ["volume driver options", "docker volume create --opt type=none --opt o=bind --opt device=/ evil", /does not allow volume driver options/],
+  ["a volume driver", "docker volume create --driver nfs evil", /does not allow the volume driver "nfs"/],
+  ["inline volume driver options", "docker run --rm --mount type=volume,source=x,target=/x,volume-opt=device=/ busybox true", /does not allow volume driver options/],
+  ["a huge tmpfs", "docker run --rm --tmpfs /t:size=10g busybox true", /does not allow a tmpfs/],
+  ["too much memory", "docker run --rm --memory 8g busybox true", /does not allow --memory 8192 MiB: at most 256 MiB/],
+  ["docker build", "mkdir -p ctx && echo 'FROM busybox' > ctx/Dockerfile && DOCKER_BUILDKIT=0 docker build ctx", /does not allow building images/],
+  ["removing a shared image", "docker rmi busybox", /does not allow removing images/],
+  ["tagging a shared image", "docker tag busybox mine", /does not allow tagging images/],
+  ["swarm", "docker swarm init", /does not allow Swarm/],
+  ["exec --privileged", "docker run -d --name target busybox sleep 60 >/dev/null; docker exec --privileged target true", /does not allow docker exec --privileged/],
+];
+
+describe("refusals the student reads in the terminal", () => {
+  for (const [what, command, message] of refusals) {
+    it(`refuses ${what}`, async () => {
+      const before = await ownedCount();
+      const r = await sh(command);
+      expect(r.exitCode).not.toBe(0);
+      expect(r.output).toMatch(/Error response from daemon: /);
+      expect(r.output).toMatch(message);
+      expect(await ownedCount()).toBeLessThanOrEqual(before + (what === "exec --privileged" ? 1 : 0));
+    });
+  }
+
+  it("made no volume for a refused volume create", async () => {
+    const names = (await server.engine.docker.listVolumes()).Volumes!.map((v) => v.Name);
+    expect(names.some((n) => n.endsWith("-evil"))).toBe(false);
+  });
+});

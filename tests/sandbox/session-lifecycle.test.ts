@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
+import { ApiClient, startTestServer } from "../helpers/sandbox-server.ts";
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+let server: Server;
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+async function engineObjects(sessionId: string) {
+  const docker = server.engine.docker;
+  const filters = { label: [`stowage.session=${sessionId}`] };
+  const [containers, volumes, networks] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listVolumes({ filters }),
+    docker.listNetworks({ filters }),
+  ]);
+  return { containers: containers.length, volumes: volumes.Volumes?.length ?? 0, networks: networks.length };
+}
+
+describe("session lifecycle", () => {
+  it("creates a session owned by the caller, returns it again, and lets nobody else see it", async () => {
+    const alice = new ApiClient(server.url);
+    const created = await alice.call("POST", "/api/sessions");
+    expect(created.status).toBe(201);
+    expect(created.body.id).toMatch(/^[a-f0-9]{12}$/);
+    expect(alice.cookie).toMatch(/^stowage_learner=[a-f0-9]{32}$/);
+
+    const again = await alice.call("POST", "/api/sessions");
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(created.body.id);
+
+    const got = await alice.call("GET", `/api/sessions/${created.body.id}`);
+    expect(got.status).toBe(200);
+    expect(got.body.state).toBe("ready");
+
+    const mallory = new ApiClient(server.url);
+    expect((await mallory.call("GET", `/api/sessions/${created.body.id}`)).status).toBe(404);
+    expect((await mallory.call("DELETE", `/api/sessions/${created.body.id}`)).status).toBe(404);
+    expect(server.sessions.get(created.body.id)).toBeDefined();
+
+    await alice.call("DELETE", `/api/sessions/${created.body.id}`);
+  });
+
+  it("removes every container, volume, network and file of a session when it is deleted", async () => {
+    const alice = new ApiClient(server.url);
+    const { body } = await alice.call("POST", "/api/sessions");
+    const session = server.sessions.get(body.id)!;
+    const { runInWorkstation } = await import("../../sandbox/sessions/workstation-exec.ts");
+    const made = await runInWorkstation(server.engine.docker, session.workstationId!, "docker volume create keep && docker run -d --name sleeper -v keep:/data busybox sleep 300 && docker network create extra && echo ok > ~/file.txt", { timeoutMs: 30_000 });
+    expect(made.exitCode, made.output).toBe(0);
+    const before = await engineObjects(body.id);
+    expect(before.containers).toBe(2); // workstation + sleeper
+    expect(before.volumes).toBe(1);
+    expect(before.networks).toBe(2); // session bridge + extra
+    expect(existsSync(session.scope.workspaceDir)).toBe(true);
+
+    const deleted = await alice.call("DELETE", `/api/sessions/${body.id}`);
+    expect(deleted.status).toBe(204);
+    expect(await engineObjects(body.id)).toEqual({ containers: 0, volumes: 0, networks: 0 });
+    expect(existsSync(session.sessionDir)).toBe(false);
+    expect((await alice.call("GET", `/api/sessions/${body.id}`)).status).toBe(404);
+  });
+
+  it("ends idle sessions after the idle timeout", async () => {
+    const quick = await startTestServer({ idleTimeoutSeconds: 10 });
+    try {
+      const client = new ApiClient(quick.url);
+      const { body } = await client.call("POST", "/api/sessions");
+      expect(quick.sessions.get(body.id)).toBeDefined();
+      const session = quick.sessions.get(body.id)!;
+      session.lastActiveAt = Date.now() - 11_000; // as if idle for 11 s
+      const deadline = Date.now() + 15_000;
+      while (quick.sessions.get(body.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(quick.sessions.get(body.id)).toBeUndefined();
+      const left = await quick.engine.docker.listContainers({ all: true, filters: { label: [`stowage.session=${body.id}`] } });
+      expect(left).toHaveLength(0);
+    } finally {
+      await quick.close();
+    }
+  });
+
+  it("answers busy with a retry time past the global cap and the per-client rate", async () => {
+    const capped = await startTestServer({ maxSessions: 1, createPerMinute: 1 });
+    try {
+      const first = new ApiClient(capped.url);
+      expect((await first.call("POST", "/api/sessions")).status).toBe(201);
+      const second = await new ApiClient(capped.url).call("POST", "/api/sessions");
+      expect(second.status).toBe(503);
+      expect(second.body.error).toMatch(/^busy, try again in \d+ s/);
+      expect(Number(second.headers.get("retry-after"))).toBeGreaterThan(0);
+      // The rate limit counts creations per address: the third attempt within a minute is refused.
+      await capped.sessions.destroy(capped.sessions.forOwner(first.cookie.split("=")[1]!)!.id, "test");
+      const third = await new ApiClient(capped.url).call("POST", "/api/sessions");
+      expect(third.status).toBe(429);
+      expect(third.body.error).toMatch(/^busy, try again in \d+ s/);
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it("removes what a previous run of the same instance left behind when it starts", async () => {
+    const first = await startTestServer();
+    const client = new ApiClient(first.url);
+    const { body } = await client.call("POST", "/api/sessions");
+    const instance = first.config.instance;
+    // Simulate a crash: stop serving without ending the sessions.
+    first.server.closeAllConnections();
+    first.server.close();
+    first.sessions.events.stop();
+    expect((await engineObjects(body.id)).containers).toBe(1);
+    const second = await startTestServer({ instance, dataDir: first.dataDir });
+    try {
+      expect(await engineObjects(body.id)).toEqual({ containers: 0, volumes: 0, networks: 0 });
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("reports the engine's health", async () => {
+    const health = await new ApiClient(server.url).call("GET", "/api/health");
+    expect(health.status).toBe(200);
+    expect(health.body.ok).toBe(true);
+    expect(health.body.docker.apiVersion).toMatch(/^1\.\d+$/);
+  });
+});

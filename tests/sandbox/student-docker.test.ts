@@ -1,0 +1,131 @@
+/**
+ * What a student types works as on their own machine, in their own names, and never shows the
+ * engine's real names, paths or other sessions' objects.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+let server: Server;
+let sessionId: string;
+const sh = async (script: string) => {
+  const result = await studentShell(server, sessionId, script, 60_000);
+  return { ...result, all: result.output };
+};
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const client = new ApiClient(server.url);
+  sessionId = (await client.call("POST", "/api/sessions")).body.id;
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+describe("the student's docker CLI", () => {
+  it("creates, lists and inspects a named volume under the student's name", async () => {
+    const r = await sh("docker volume create app-data && docker volume ls --format '{{.Name}}' && docker volume inspect app-data --format '{{.Driver}} {{.Mountpoint}}'");
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout.split("\n")).toContain("app-data");
+    expect(r.stdout).toContain("local /var/lib/docker/volumes/app-data/_data");
+    // The engine holds the session-scoped name.
+    const volumes = await server.engine.docker.listVolumes();
+    expect(volumes.Volumes!.map((v) => v.Name)).toContain(`stw-${sessionId}-app-data`);
+  });
+
+  it("keeps data in a volume after the container that wrote it is removed", async () => {
+    const r = await sh([
+      "docker run --name writer -v app-data:/data busybox sh -c 'echo kept > /data/note.txt'",
+      "docker rm writer >/dev/null",
+      "docker run --rm -v app-data:/data busybox cat /data/note.txt",
+    ].join(" && "));
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout.trim()).toBe("kept");
+  });
+
+  it("backs a volume up into the workspace with $(pwd) and a helper container", async () => {
+    const r = await sh("mkdir -p backup && docker run --rm -v app-data:/data -v $(pwd)/backup:/backup busybox tar czf /backup/b.tgz -C /data . && tar tzf backup/b.tgz");
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout).toContain("./note.txt");
+    const session = server.sessions.get(sessionId)!;
+    const archive = await readFile(join(session.scope.workspaceDir, "backup", "b.tgz"));
+    expect(archive.length).toBeGreaterThan(20);
+  });
+
+  it("shows containers with the student's names, and inspect shows no host paths or engine names", async () => {
+    const r = await sh("docker run -d --name web -v $(pwd):/srv:ro -v app-data:/data busybox sleep 120 >/dev/null && docker ps --format '{{.Names}}' && docker inspect web");
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout.split("\n")[0]).toBe("web");
+    expect(r.stdout).toContain('"Name": "/web"');
+    expect(r.stdout).toContain('"Source": "/home/student"');
+    expect(r.stdout).not.toContain(`stw-${sessionId}`);
+    expect(r.stdout).not.toContain(server.dataDir);
+    expect(r.stdout).not.toContain("stowage.session");
+    expect(r.stdout).not.toContain("100000.100000");
+  });
+
+  it("runs exec, logs, stop, start, restart and rm -f", async () => {
+    const r = await sh([
+      "docker exec web sh -c 'echo from-exec'",
+      "docker run -d --name talker busybox sh -c 'echo hello-logs; sleep 300' >/dev/null",
+      "sleep 1; docker logs talker",
+      "docker stop -t 1 talker >/dev/null && docker ps -a --filter name=talker --format '{{.Status}}'",
+      "docker start talker >/dev/null && docker restart -t 1 talker >/dev/null && docker ps --filter name=talker --format '{{.Names}}'",
+      "docker rm -f talker",
+    ].join(" && "));
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout).toContain("from-exec");
+    expect(r.stdout).toContain("hello-logs");
+    expect(r.stdout).toMatch(/Exited/);
+    expect(r.stdout.trim().split("\n").at(-1)).toBe("talker");
+  });
+
+  it("passes stdin through and closes it (echo | docker run -i)", async () => {
+    const r = await sh("echo piped-in | docker run -i --rm busybox cat");
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout.trim()).toBe("piped-in");
+  });
+
+  it("copies files in and out with docker cp", async () => {
+    const r = await sh("echo copied > in.txt && docker cp in.txt web:/tmp/in.txt && docker cp web:/tmp/in.txt out.txt && cat out.txt");
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout.trim()).toBe("copied");
+  });
+
+  it("gives anonymous volumes for -v /path and an image's VOLUME, and removes them with rm -v and --rm", async () => {
+    const before = await sh("docker volume ls -q | wc -l");
+    const r = await sh("docker run --name anon -v /scratch busybox true && docker inspect anon --format '{{range .Mounts}}{{.Name}} {{.Destination}}{{end}}'");
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^[a-f0-9]{64} \/scratch$/);
+    const during = await sh("docker volume ls -q | wc -l");
+    expect(Number(during.stdout)).toBe(Number(before.stdout) + 1);
+    expect((await sh("docker rm -v anon")).exitCode).toBe(0);
+    expect(Number((await sh("docker volume ls -q | wc -l")).stdout)).toBe(Number(before.stdout));
+    expect((await sh("docker run --rm -v /scratch busybox true")).exitCode).toBe(0);
+    await new Promise((r) => setTimeout(r, 1500)); // the engine's destroy event removes it
+    expect(Number((await sh("docker volume ls -q | wc -l")).stdout)).toBe(Number(before.stdout));
+  });
+
+  it("mounts a tmpfs", async () => {
+    const r = await sh("docker run --rm --tmpfs /cache:size=8m busybox sh -c 'mount | grep /cache'");
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout).toMatch(/tmpfs on \/cache type tmpfs/);
+  });
+
+  it("lists images and says why it cannot pull", async () => {
+    const images = await sh("docker images --format '{{.Repository}}:{{.Tag}}'");
+    expect(images.stdout).toContain("busybox:latest");
+    const pull = await sh("docker pull alpine");
+    expect(pull.exitCode).not.toBe(0);
+    expect(pull.all).toMatch(/this sandbox does not allow pulling or importing images/);
+  });
+
+  it("scopes prune to the session", async () => {
+    const r = await sh("docker volume create spare >/dev/null && docker volume prune -f >/dev/null && docker volume ls -q");
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout.split("\n")).not.toContain("spare");
+    expect(r.stdout.split("\n")).toContain("app-data"); // in use by web
+  });
+});

@@ -1,0 +1,91 @@
+/** The terminal over the real WebSocket: prompt, round trip, resize, reattach, flow control. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApiClient, startTestServer } from "../helpers/sandbox-server.ts";
+import { PROMPT, TerminalClient } from "../helpers/terminal-client.ts";
+import { HIGH_WATER } from "../../sandbox/terminal/terminal-session.ts";
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+let server: Server;
+let api: ApiClient;
+let sessionId: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  api = new ApiClient(server.url);
+  sessionId = (await api.call("POST", "/api/sessions")).body.id;
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+describe("the terminal WebSocket", () => {
+  it("shows a prompt, runs a command and resizes", async () => {
+    const term = await TerminalClient.open(server.url, sessionId, api.cookie);
+    await term.waitFor(PROMPT);
+    term.type("echo round-$((6*7))-trip\r");
+    await term.waitFor(/round-42-trip/);
+    term.send({ type: "resize", cols: 123, rows: 45 });
+    await new Promise((r) => setTimeout(r, 200));
+    const mark = term.output.length;
+    term.type("stty size\r");
+    await term.waitFor(/45 123/, 10_000, mark);
+    await term.close();
+  });
+
+  it("redraws the same screen when the page reconnects", async () => {
+    const first = await TerminalClient.open(server.url, sessionId, api.cookie);
+    await first.waitFor(PROMPT);
+    first.type("echo before-reload-marker\r");
+    await first.waitFor(/before-reload-marker\r?\n/);
+    await first.close();
+    const second = await TerminalClient.open(server.url, sessionId, api.cookie);
+    await second.waitFor(/before-reload-marker/, 5000);
+    await second.close();
+  });
+
+  it("refuses other learners and other origins", async () => {
+    const stranger = new ApiClient(server.url);
+    await stranger.call("GET", "/api/health");
+    await expect(TerminalClient.open(server.url, sessionId, stranger.cookie)).rejects.toThrow(/404/);
+    await expect(TerminalClient.open(server.url, sessionId, api.cookie, "http://evil.example")).rejects.toThrow(/403/);
+  });
+
+  it("stops the shell when the browser stops acknowledging a flood, and resumes on ack", async () => {
+    const term = await TerminalClient.open(server.url, sessionId, api.cookie);
+    await term.waitFor(PROMPT);
+    term.autoAck = false;
+    const start = term.received;
+    term.type("yes flood-line\r");
+    await new Promise((r) => setTimeout(r, 2000));
+    const afterFlood = term.received - start;
+    await new Promise((r) => setTimeout(r, 1000));
+    const stillPaused = term.received - start;
+    // One read past the high-water mark at most, then nothing more until acknowledged.
+    expect(afterFlood).toBeGreaterThan(HIGH_WATER / 2);
+    expect(stillPaused - afterFlood).toBeLessThan(64 * 1024);
+    expect(stillPaused).toBeLessThan(HIGH_WATER + 256 * 1024);
+    term.send({ type: "ack", bytes: term.received });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(term.received - start).toBeGreaterThan(stillPaused);
+    term.autoAck = true;
+    term.send({ type: "ack", bytes: term.received });
+    term.type("\x03");
+    const mark = term.output.length;
+    term.type("echo flood-over\r");
+    await term.waitFor(/flood-over\r?\n/, 20_000, mark);
+    await term.close();
+  });
+
+  it("starts a new shell after the student types exit", async () => {
+    const term = await TerminalClient.open(server.url, sessionId, api.cookie);
+    await term.waitFor(PROMPT);
+    term.type("exit\r");
+    const deadline = Date.now() + 5000;
+    while (!term.controls.some((c) => c.type === "exit") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(term.controls.some((c) => c.type === "exit")).toBe(true);
+    term.type("\r");
+    const mark = term.output.length;
+    await term.waitFor(PROMPT, 10_000, mark);
+    await term.close();
+  });
+});
