@@ -154,6 +154,14 @@ export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<Imag
   const out = opts.progress === undefined ? process.stderr : opts.progress;
   const progress = new Progress(out);
   const selected = await selectImages(opts.only, recipesDir);
+  // --force applies to the images asked for, not to the parents they pull in.
+  const forced = new Set(
+    opts.force
+      ? opts.only?.length
+        ? await selectImages(opts.only, recipesDir, false)
+        : selected
+      : [],
+  );
   const started = Date.now();
   const release = await acquireLock(progress);
   try {
@@ -177,7 +185,7 @@ export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<Imag
       } else {
         const hash = await recipeHash(image, parentHashes, recipesDir);
         const current = await inspectImage(docker, imageRef(image));
-        if (!opts.force && current?.Config?.Labels?.[RECIPE_HASH_LABEL] === hash) {
+        if (!forced.has(image) && current?.Config?.Labels?.[RECIPE_HASH_LABEL] === hash) {
           await tagAliases(docker, image, current.Id);
           result = {
             ref: imageRef(image),
@@ -212,6 +220,7 @@ export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<Imag
       result.seconds = (Date.now() - t0) / 1000;
       hashes.set(image, result.hash);
       results.push(result);
+      progress.idle();
       progress.line(`${pad(result.ref)} ${describe(result)}`);
     }
     await removeOwnLeftovers(docker);
@@ -244,12 +253,13 @@ function pad(s: string): string {
 async function selectImages(
   only: string[] | undefined,
   recipesDir: string,
+  withParents = true,
 ): Promise<Set<CourseImage>> {
   if (!only || only.length === 0) return new Set(COURSE_IMAGES);
   const selected = new Set<CourseImage>();
   const add = async (image: CourseImage): Promise<void> => {
     if (selected.has(image)) return;
-    for (const p of await recipeParents(image, recipesDir)) await add(p);
+    if (withParents) for (const p of await recipeParents(image, recipesDir)) await add(p);
     selected.add(image);
   };
   for (const name of only) {
@@ -613,6 +623,12 @@ class Progress {
     if (this.tty && this.label) this.render();
   }
 
+  /** Between images: no status line until the next one starts. */
+  idle(): void {
+    this.label = "";
+    if (this.tty) this.write("\r\x1b[K");
+  }
+
   clear(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
@@ -633,7 +649,7 @@ class Progress {
   }
 
   private render(): void {
-    const cols = (this.out as { columns?: number } | null)?.columns ?? 100;
+    const cols = (this.out as { columns?: number } | null)?.columns || 100;
     const text = `${this.image}  ${this.label}  [${this.elapsed()}]  ${this.last}`.replace(
       /\s+/g,
       " ",

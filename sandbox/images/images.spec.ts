@@ -348,13 +348,36 @@ describe("postgres:15", () => {
     expect(bare.code).not.toBe(0);
     expect(bare.stderr).toMatch(/superuser password is not specified/);
 
-    const pg = await container("pginit", [
+    // Init scripts are copied in before the first start, as a derived image would ADD them.
+    const pg = name("pginit");
+    created.containers.push(pg);
+    await ok([
+      "create",
+      "--name",
+      pg,
+      "--label",
+      "stowage.test=images",
       "-e",
       "POSTGRES_HOST_AUTH_METHOD=trust",
       "postgres:15",
       "-c",
       "max_connections=50",
     ]);
+    const initDir = mkdtempSync(join(tmpdir(), "stowage-initdb-"));
+    try {
+      writeFileSync(
+        join(initDir, "10-schema.sql"),
+        "create table seeded (word text); insert into seeded values ('from-sql');\n",
+      );
+      writeFileSync(
+        join(initDir, "20-more.sh"),
+        'psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -c "insert into seeded values (\'from-sh\')"\n',
+      );
+      await ok(["cp", `${initDir}/.`, `${pg}:/docker-entrypoint-initdb.d/`]);
+    } finally {
+      rmSync(initDir, { recursive: true, force: true });
+    }
+    await ok(["start", pg]);
     await waitFor(
       "postgres to be ready",
       async () =>
@@ -367,6 +390,20 @@ describe("postgres:15", () => {
     expect(
       (await ok(["exec", pg, "psql", "-U", "postgres", "-tAc", "show max_connections"])).trim(),
     ).toBe("50");
+    expect(
+      await ok([
+        "exec",
+        pg,
+        "psql",
+        "-U",
+        "postgres",
+        "-tAc",
+        "select word from seeded order by word",
+      ]),
+    ).toBe("from-sh\nfrom-sql\n");
+    expect(await ok(["logs", pg])).toMatch(
+      /running \/docker-entrypoint-initdb\.d\/10-schema\.sql[\s\S]*sourcing \/docker-entrypoint-initdb\.d\/20-more\.sh/,
+    );
     expect((await ok(["exec", pg, "sh", "-c", "echo $PGDATA"])).trim()).toBe(
       "/var/lib/postgresql/data",
     );
