@@ -5,4 +5,4 @@ docker volume inspect notes-stack_db >/dev/null 2>&1 || { echo "There is no volu
 first=$(docker exec "$id" sqlite3 /data/app.db 'SELECT min(created_at) FROM entries' 2>/dev/null)
 [ -n "$first" ] || { echo "There is no note in /data/app.db yet: add one, then docker compose down and up -d."; exit 1; }
 created=$(date -d "$(docker inspect --format '{{.Created}}' "$id")" +%s)
-[ "$created" -gt "$(date -d "$first" +%s)" ] || { echo "Your note is there, but the app container is still the one it was written with: run docker compose down, then docker compose up -d."; exit 1; }
+[ "$created" -gt "$(date -u -d "$first" +%s)" ] || { echo "Your note is there, but the app container is still the one it was written with: run docker compose down, then docker compose up -d."; exit 1; }
