@@ -16,7 +16,9 @@ import { Router, sendJson } from "./http/router.ts";
 import { SessionManager } from "./sessions/session-manager.ts";
 import { registerSessionRoutes } from "./api/session-routes.ts";
 import { TerminalSockets } from "./terminal/terminal-socket.ts";
-import { registerExtensions } from "./api/extensions.ts";
+import { registerCheckRoutes } from "./checks/check-routes.ts";
+import { registerProgressRoutes } from "./progress/routes.ts";
+import { openProgressStore } from "./progress/store.ts";
 
 export interface RunningServer {
   url: string;
@@ -36,7 +38,9 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
 
   const router = new Router();
   registerSessionRoutes(router, sessions, engine, config);
-  const extensions = await registerExtensions(router, { sessions, engine, config });
+  const progress = openProgressStore(join(config.dataDir, "progress.sqlite"));
+  registerProgressRoutes(router, progress, { instructorToken: () => config.instructorToken });
+  registerCheckRoutes(router, sessions, engine, config.lessonsDir);
 
   const site = existsSync(config.siteDir) ? sirv(config.siteDir, { etag: true, extensions: ["html"] }) : undefined;
   const server = createServer(async (req, res) => {
@@ -91,7 +95,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
       terminals.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await extensions.close();
+      progress.close();
       await sessions.stop();
     },
   };

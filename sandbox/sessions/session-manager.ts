@@ -123,6 +123,11 @@ export class SessionManager {
     this.events = new EventHub(this.engine, this.log);
   }
 
+  /** The engine's client, for the server's own calls into a session (checks, tests). */
+  get docker() {
+    return this.engine.docker;
+  }
+
   get sessionsDir(): string {
     return join(this.config.dataDir, "sessions");
   }

@@ -69,7 +69,7 @@ describe("two sessions", () => {
     const port = (listener.address() as AddressInfo).port;
     try {
       const net = await server.engine.docker.getNetwork(`stw-${b}-bridge`).inspect();
-      const gateway = net.IPAM.Config[0].Gateway as string;
+      const gateway = net.IPAM!.Config![0]!.Gateway as string;
       const r = await studentShell(server, b, `docker run --rm busybox sh -c 'nc -w 2 ${gateway} ${port} </dev/null; echo exit=$?'`);
       expect(r.stdout).not.toContain("host-secret");
       expect(r.stdout).toContain("exit=1");

@@ -1,0 +1,23 @@
+import { z } from "zod";
+import { HttpError, readJsonBody, sendJson, type Router } from "../http/router.ts";
+import type { SessionManager } from "../sessions/session-manager.ts";
+import type { Engine } from "../docker/engine.ts";
+import { ownedSession } from "../api/session-routes.ts";
+import { runExerciseChecks } from "./shell-checks.ts";
+
+const CheckRequest = z.object({
+  lesson: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).describe("the lesson folder, e.g. 02-named-volumes"),
+  exercise: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).describe("the exercise id from the lesson's frontmatter"),
+});
+
+/** POST /api/sessions/{id}/checks: runs an exercise's checks in the caller's own session. */
+export function registerCheckRoutes(router: Router, sessions: SessionManager, engine: Engine, lessonsDir: string): void {
+  router.add("POST", "/api/sessions/:id/checks", async ({ req, res, params, learnerId }) => {
+    const session = ownedSession(sessions, params.id!, learnerId);
+    const { lesson, exercise } = await readJsonBody(req, CheckRequest);
+    session.touch();
+    const tasks = await runExerciseChecks(engine.docker, session.workstationId!, lessonsDir, lesson, exercise);
+    if (!tasks) throw new HttpError(404, `no exercise ${exercise} in lesson ${lesson}`);
+    sendJson(res, 200, { tasks });
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * The instructor's proof that an exercise is right, in a fresh sandbox: every check fails before
+ * anything is done (after setup.sh), the solution runs, every check passes after.
+ */
+import { readFile, readdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { SessionManager } from "../sessions/session-manager.ts";
+import { runInWorkstation } from "../sessions/workstation-exec.ts";
+import { exerciseTasks, runExerciseChecks, type TaskResult } from "./shell-checks.ts";
+
+export interface ExerciseTestResult {
+  lesson: string;
+  exercise: string;
+  setup?: { ok: boolean; output: string };
+  before: TaskResult[];
+  solution: { ok: boolean; output: string };
+  after: TaskResult[];
+  /** True when every check failed before and passed after. */
+  ok: boolean;
+}
+
+const SCRIPT_TIMEOUT_MS = 180_000;
+
+export async function listExercises(lessonsDir: string, only: string[] = []): Promise<{ lesson: string; exercise: string }[]> {
+  const out: { lesson: string; exercise: string }[] = [];
+  for (const lesson of (await readdir(lessonsDir)).sort()) {
+    if (only.length && !only.some((o) => lesson === o || lesson.startsWith(`${o}-`) || lesson.endsWith(o))) continue;
+    const folder = join(lessonsDir, lesson, "exercises");
+    if (!existsSync(folder)) continue;
+    for (const exercise of (await readdir(folder)).sort()) {
+      if (await exerciseTasks(lessonsDir, lesson, exercise)) out.push({ lesson, exercise });
+    }
+  }
+  return out;
+}
+
+export async function testExercise(sessions: SessionManager, lessonsDir: string, lesson: string, exercise: string): Promise<ExerciseTestResult> {
+  const owner = `exercise-test-${lesson}-${exercise}`;
+  const { session } = await sessions.create(owner, owner);
+  const docker = sessions.docker;
+  const folder = join(lessonsDir, lesson, "exercises", exercise);
+  const run = async (file: string) => {
+    const result = await runInWorkstation(docker, session.workstationId!, await readFile(join(folder, file), "utf8"), { timeoutMs: SCRIPT_TIMEOUT_MS });
+    return { ok: result.exitCode === 0, output: result.output };
+  };
+  try {
+    const setup = existsSync(join(folder, "setup.sh")) ? await run("setup.sh") : undefined;
+    const before = (await runExerciseChecks(docker, session.workstationId!, lessonsDir, lesson, exercise))!;
+    const solution = await run("solution.sh");
+    const after = (await runExerciseChecks(docker, session.workstationId!, lessonsDir, lesson, exercise))!;
+    const ok = (setup?.ok ?? true) && solution.ok && before.every((t) => !t.passed) && after.every((t) => t.passed);
+    return { lesson, exercise, setup, before, solution, after, ok };
+  } finally {
+    await sessions.destroy(session.id, "exercise test done");
+  }
+}
+
+/** One line per task: BEFORE must be "fail", AFTER must be "pass". */
+export function formatExerciseTest(result: ExerciseTestResult): string {
+  const lines = [`${result.ok ? "PASS" : "FAIL"} ${result.lesson} / ${result.exercise}`];
+  if (result.setup && !result.setup.ok) lines.push(`  setup.sh failed:\n${indent(result.setup.output)}`);
+  for (const [i, before] of result.before.entries()) {
+    const after = result.after[i]!;
+    const good = !before.passed && after.passed;
+    lines.push(`  ${good ? "ok " : "BAD"} ${before.id.padEnd(28)} before: ${before.passed ? "pass (should fail)" : "fail"}  after: ${after.passed ? "pass" : "fail (should pass)"}`);
+    if (!after.passed) lines.push(indent(after.message, 6));
+  }
+  if (!result.solution.ok) lines.push(`  solution.sh failed:\n${indent(result.solution.output)}`);
+  return lines.join("\n");
+}
+
+const indent = (text: string, n = 4) => text.trim().split("\n").slice(-10).map((l) => " ".repeat(n) + l).join("\n");

@@ -1,0 +1,52 @@
+/**
+ * Runs an exercise's checks in the student's session: one script per task in
+ * lessons/<lesson>/exercises/<exercise>/checks/<task>.sh, run as the student in the workstation
+ * with their scoped docker CLI. Exit 0 passes; on failure the script's output is the message.
+ */
+import { readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type Docker from "dockerode";
+import { runInWorkstation } from "../sessions/workstation-exec.ts";
+
+export const CHECK_TIMEOUT_MS = 10_000;
+const SAFE_ID = /^[a-z0-9][a-z0-9-]{0,80}$/;
+
+export interface TaskResult {
+  id: string;
+  passed: boolean;
+  message: string;
+}
+
+/** The task ids of an exercise, in the order the lesson's frontmatter lists them. */
+export async function exerciseTasks(lessonsDir: string, lesson: string, exercise: string): Promise<string[] | undefined> {
+  if (!SAFE_ID.test(lesson) || !SAFE_ID.test(exercise)) return undefined;
+  const text = await readFile(join(lessonsDir, lesson, "index.mdx"), "utf8").catch(() => undefined);
+  const frontmatter = text ? /^---\n([\s\S]*?)\n---/.exec(text)?.[1] : undefined;
+  if (!frontmatter) return undefined;
+  const data = parseYaml(frontmatter) as { exercises?: { id: string; tasks?: { id: string }[] }[] };
+  return data.exercises?.find((e) => e.id === exercise)?.tasks?.map((t) => t.id);
+}
+
+export async function runExerciseChecks(docker: Docker, workstationId: string, lessonsDir: string, lesson: string, exercise: string): Promise<TaskResult[] | undefined> {
+  const tasks = await exerciseTasks(lessonsDir, lesson, exercise);
+  if (!tasks) return undefined;
+  const folder = join(lessonsDir, lesson, "exercises", exercise, "checks");
+  const files = await readdir(folder).catch(() => [] as string[]);
+  const results: TaskResult[] = [];
+  for (const task of tasks) {
+    if (!files.includes(`${task}.sh`)) {
+      results.push({ id: task, passed: false, message: `This task has no shell check (${task}.sh); tell your instructor.` });
+      continue;
+    }
+    const script = await readFile(join(folder, `${task}.sh`), "utf8");
+    try {
+      const run = await runInWorkstation(docker, workstationId, script, { timeoutMs: CHECK_TIMEOUT_MS });
+      if (run.timedOut) results.push({ id: task, passed: false, message: `The check took longer than ${CHECK_TIMEOUT_MS / 1000} s and was stopped. Try again in a moment.` });
+      else results.push({ id: task, passed: run.exitCode === 0, message: run.exitCode === 0 ? "" : run.output.trim().split("\n").slice(-5).join("\n") || "Not done yet." });
+    } catch (error) {
+      results.push({ id: task, passed: false, message: `The check could not run: ${(error as Error).message}` });
+    }
+  }
+  return results;
+}
