@@ -1,5 +1,6 @@
 /** On every page: theme toggle, the lessons drawer, Pagefind search and progress marks. */
 import { lessonStatus, type ProgressSummary } from "../utils/progress.ts";
+import { progressOnce, refreshProgress } from "./learner.ts";
 
 // Theme.
 const themeButton = document.querySelector<HTMLButtonElement>("[data-theme-toggle]");
@@ -111,15 +112,6 @@ document.addEventListener("click", (e) => {
 // Progress marks on every [data-lesson-id] (sidebar, overview) and the "continue" link.
 const STATUS_TEXT = { done: "done", "in-progress": "in progress", "not-started": "not started" } as const;
 const MARK = { done: "✓", "in-progress": "◐" } as const;
-export async function loadProgress(): Promise<ProgressSummary | undefined> {
-  try {
-    const res = await fetch("/api/progress", { credentials: "same-origin" });
-    if (!res.ok) return undefined;
-    return (await res.json()) as ProgressSummary;
-  } catch {
-    return undefined;
-  }
-}
 export function markProgress(progress: ProgressSummary) {
   for (const el of document.querySelectorAll<HTMLElement>("[data-lesson-id]")) {
     const id = el.dataset.lessonId!;
@@ -142,6 +134,6 @@ export function markProgress(progress: ProgressSummary) {
   }
 }
 if (document.querySelector("[data-lesson-id]")) {
-  void loadProgress().then((p) => p && markProgress(p));
-  document.addEventListener("stowage:progress", () => void loadProgress().then((p) => p && markProgress(p)));
+  void progressOnce().then((p) => p && markProgress(p));
+  document.addEventListener("stowage:progress", () => void refreshProgress().then((p) => p && markProgress(p)));
 }

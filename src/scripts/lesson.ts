@@ -3,7 +3,7 @@
  * exercises and checks, the live state panel and progress.
  */
 import { renderDiagramSvg, type DiagramContainer, type DiagramModel, type DiagramVolume } from "../utils/diagram.ts";
-import type { ProgressSummary } from "../utils/progress.ts";
+import { progressOnce } from "./learner.ts";
 import { api, ApiError, describeError, ensureSession, forgetSession } from "./session.ts";
 import type { TerminalController } from "./terminal.ts";
 
@@ -304,8 +304,7 @@ function restoreTasks(tasks: Record<string, string>) {
   for (const section of exercises) if (section.querySelector('li.task[data-state="passed"]')) summarize(section, "(from your progress)");
 }
 
-fetch("/api/progress", { credentials: "same-origin" })
-  .then((r) => (r.ok ? (r.json() as Promise<ProgressSummary>) : undefined))
+progressOnce()
   .then((p) => {
     const mine = p?.lessons[lessonId];
     if (!mine) return;

@@ -1,3 +1,5 @@
+import { progressOnce } from "./learner.ts";
+
 /** The learner's sandbox session: one per learner; POST /api/sessions returns the live one if any. */
 
 export class ApiError extends Error {
@@ -11,6 +13,7 @@ export class ApiError extends Error {
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  await progressOnce(); // the learner cookie exists before any other call
   const res = await fetch(path, {
     method,
     credentials: "same-origin",

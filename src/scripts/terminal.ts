@@ -184,6 +184,16 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
   requestAnimationFrame(fit);
   void connect();
 
+  // For tests and assistive tooling: the visible screen as text (the WebGL renderer draws no DOM text).
+  Object.assign(host, {
+    screenText: () => {
+      const buffer = term.buffer.active;
+      const lines: string[] = [];
+      for (let i = 0; i < term.rows; i++) lines.push(buffer.getLine(buffer.viewportY + i)?.translateToString(true) ?? "");
+      return lines.join("\n");
+    },
+  });
+
   return {
     type(text, run) {
       const data = text.replace(/\r?\n/g, "\r") + (run ? "\r" : "");

@@ -61,7 +61,7 @@ const SW = 200;
 const ROW = 20;
 const HEAD = 44;
 const GAP = 14;
-const ITEM_H = 46;
+const ITEM_H = 56;
 
 /** A sentence describing the picture, for screen readers and as the SVG's <desc>. */
 export function describeDiagram(model: DiagramModel): string {
@@ -177,8 +177,8 @@ export function renderDiagramSvg(model: DiagramModel, options: { title?: string;
     } else {
       out.push(`<rect class="dg-shape" x="${x}" y="${yy + 2}" width="${SW}" height="${ITEM_H - 4}" rx="4" stroke-dasharray="4 3"/>`);
     }
-    out.push(`<text class="dg-name" x="${x + 12}" y="${yy + 28}">${escapeXml(short(s.label, 24))}</text>`);
-    out.push(`<text class="dg-sub" x="${x + 12}" y="${yy + 41}">${escapeXml(s.sub)}</text>`);
+    out.push(`<text class="dg-name" x="${x + 12}" y="${yy + (s.kind === "volume" ? 31 : 29)}">${escapeXml(short(s.label, 24))}</text>`);
+    out.push(`<text class="dg-sub" x="${x + 12}" y="${yy + (s.kind === "volume" ? 45 : 44)}">${escapeXml(s.sub)}</text>`);
     out.push(`</g>`);
   }
   out.push(`</svg>`);

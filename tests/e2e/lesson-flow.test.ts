@@ -1,0 +1,125 @@
+/**
+ * The whole student flow, end to end, on the real server (sandbox/server.ts) and the real Docker
+ * engine, in Chromium: open a lesson, the prompt appears, `docker volume create demo`, the state
+ * panel shows it, Check fails with the check's message, do the task, Check passes, reload keeps
+ * the session, the screen and the progress. Nothing is mocked. Screenshots go to test-artifacts/.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer } from "../helpers/sandbox-server.ts";
+import { artifact, buildSite, launchBrowser, ROOT } from "./helpers.ts";
+
+const LESSONS = join(ROOT, "tests/e2e/fixtures/lessons");
+let out: string;
+let server: Awaited<ReturnType<typeof startTestServer>>;
+let base: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  out = mkdtempSync(join(tmpdir(), "stowage-flow-"));
+  await buildSite(out, LESSONS);
+  server = await startTestServer({ siteDir: out, lessonsDir: LESSONS });
+  base = `http://localhost:${server.port}`;
+  browser = await launchBrowser();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (out) rmSync(out, { recursive: true, force: true });
+});
+
+const screen = (page: Page) =>
+  page.evaluate(() => (document.querySelector("[data-terminal]") as HTMLElement & { screenText?: () => string }).screenText?.() ?? "");
+
+async function typeInTerminal(page: Page, command: string) {
+  await page.locator("[data-terminal] .xterm").click();
+  await page.keyboard.type(command, { delay: 5 });
+  await page.keyboard.press("Enter");
+}
+
+describe("a student works through a lesson", () => {
+  it("terminal, state panel, checks, progress and reload", async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    const sessionIds: string[] = [];
+    page.on("response", async (res) => {
+      if (res.url().endsWith("/api/sessions") && res.request().method() === "POST" && res.ok()) {
+        sessionIds.push(((await res.json()) as { id: string }).id);
+      }
+    });
+    await page.goto(`${base}/lessons/fixture-volumes/`);
+
+    // The prompt appears.
+    await expect.poll(() => screen(page), { timeout: 30_000 }).toMatch(/\$\s*$/m);
+    await expect.poll(() => page.locator("[data-term-status]").textContent()).toBe("Connected.");
+    await page.screenshot({ path: artifact("flow-1-prompt.png") });
+
+    // Create the volume: it shows up in the state panel.
+    await typeInTerminal(page, "docker volume create demo");
+    await expect.poll(() => screen(page), { timeout: 15_000 }).toMatch(/^demo\s*$/m);
+    await expect.poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 10_000 }).toContain("demo");
+    await page.screenshot({ path: artifact("flow-2-volume-in-state-panel.png") });
+
+    // Check: the volume task passes, the container task fails with the check's own message.
+    const exercise = page.locator('section.exercise[data-exercise="make-a-volume"]');
+    await exercise.scrollIntoViewIfNeeded();
+    await exercise.locator("[data-check]").click();
+    const first = exercise.locator('li[data-task="demo-exists"]');
+    const second = exercise.locator('li[data-task="demo-mounted"]');
+    await expect.poll(() => first.getAttribute("data-state"), { timeout: 30_000 }).toBe("passed");
+    expect(await second.getAttribute("data-state")).toBe("failed");
+    expect(await second.locator(".task-message").textContent()).toContain("There is no container named holder.");
+    await page.screenshot({ path: artifact("flow-3-check-fails.png") });
+
+    // Do the task; Check passes (it may already have passed by itself: the panel re-checks on change).
+    await typeInTerminal(page, "docker run -d --name holder -v demo:/data busybox sleep 3600");
+    await expect.poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 20_000 }).toContain("holder");
+    await exercise.locator("[data-check]").click();
+    await expect.poll(() => second.getAttribute("data-state"), { timeout: 30_000 }).toBe("passed");
+    expect(await exercise.locator(".ex-summary").textContent()).toContain("All 2 tasks done");
+    await page.screenshot({ path: artifact("flow-4-check-passes.png") });
+
+    // Quiz: predict, then the explanation shows; recorded as progress.
+    const quiz = page.locator('form.quiz[data-kind="predict"]');
+    expect(await quiz.locator(".quiz-explanation").isVisible()).toBe(false);
+    await quiz.locator("input").first().check();
+    await quiz.locator('button[type="submit"]').click();
+    expect(await quiz.locator(".quiz-explanation").isVisible()).toBe(true);
+
+    // The progress API has it.
+    await expect
+      .poll(async () => (await page.evaluate(() => fetch("/api/progress").then((r) => r.json()))) as { lastLesson: string; lessons: Record<string, { tasks: object; quizzes: object }> }, { timeout: 10_000 })
+      .toMatchObject({
+        lastLesson: "01-fixture-volumes",
+        lessons: { "01-fixture-volumes": { tasks: { "make-a-volume/demo-exists": expect.any(String), "make-a-volume/demo-mounted": expect.any(String) } } },
+      });
+
+    // Reload: same session, the screen is redrawn, progress is restored.
+    await page.reload();
+    await expect.poll(() => screen(page), { timeout: 30_000 }).toContain("docker volume create demo");
+    expect(new Set(sessionIds).size).toBe(1);
+    await expect.poll(() => second.getAttribute("data-state"), { timeout: 10_000 }).toBe("passed");
+    expect(await first.getAttribute("data-state")).toBe("passed");
+    await expect.poll(() => quiz.locator(".quiz-explanation").isVisible()).toBe(true);
+    await expect.poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 10_000 }).toContain("holder");
+    expect(await page.locator('.sidebar li[data-lesson-id="01-fixture-volumes"]').getAttribute("data-status")).toBe("done");
+    await page.screenshot({ path: artifact("flow-5-after-reload.png") });
+
+    // Removing the container: the volume visibly stays.
+    await typeInTerminal(page, "docker rm -f holder");
+    await expect.poll(() => page.locator("[data-state-status]").textContent(), { timeout: 20_000 }).toContain("volume demo is still here");
+    expect(await page.locator("[data-state-diagram] .dg-store-volume").count()).toBe(1);
+    await page.screenshot({ path: artifact("flow-6-container-removed-volume-stays.png") });
+
+    // The overview shows the lesson done and "continue" points at it.
+    await page.goto(`${base}/lessons/`);
+    await expect.poll(() => page.locator('li.card[data-lesson-id="01-fixture-volumes"]').getAttribute("data-status")).toBe("done");
+    expect(await page.locator("a[data-continue]").getAttribute("href")).toBe("/lessons/fixture-volumes/");
+    await page.screenshot({ path: artifact("flow-7-overview.png") });
+    await context.close();
+  }, 180_000);
+});
