@@ -52,7 +52,8 @@ ensure_npm_deps() {
   local want; want="$(node -e 'const c=require("crypto"),f=require("fs");process.stdout.write(c.createHash("sha256").update(f.readFileSync(process.argv[1])).digest("hex"))' "$ROOT/package-lock.json")"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
   step "Installing npm dependencies"
-  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  # npm ci trips over optional platform packages missing from the lock (an npm bug); install honours the lock.
+  (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error >&2)
   echo "$want" > "$stamp"
 }
 
