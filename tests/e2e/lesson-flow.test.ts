@@ -13,6 +13,7 @@ import { startTestServer } from "../helpers/sandbox-server.ts";
 import { artifact, buildSite, launchBrowser, ROOT } from "./helpers.ts";
 
 const LESSONS = join(ROOT, "tests/e2e/fixtures/lessons");
+const TOKEN = "instructor-token-for-tests";
 let out: string;
 let server: Awaited<ReturnType<typeof startTestServer>>;
 let base: string;
@@ -21,7 +22,7 @@ let browser: Browser;
 beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), "stowage-flow-"));
   await buildSite(out, LESSONS);
-  server = await startTestServer({ siteDir: out, lessonsDir: LESSONS });
+  server = await startTestServer({ siteDir: out, lessonsDir: LESSONS, instructorToken: TOKEN });
   base = `http://localhost:${server.port}`;
   browser = await launchBrowser();
 }, 180_000);
@@ -121,5 +122,20 @@ describe("a student works through a lesson", () => {
     expect(await page.locator("a[data-continue]").getAttribute("href")).toBe("/lessons/fixture-volumes/");
     await page.screenshot({ path: artifact("flow-7-overview.png") });
     await context.close();
+
+    // The instructor sees this learner's progress, with the token only.
+    const teacher = await browser.newPage();
+    await teacher.goto(`${base}/instructor/`);
+    await teacher.locator("#token").fill("wrong-token-wrong-token");
+    await teacher.locator('button[type="submit"]').click();
+    await expect.poll(() => teacher.locator("[data-instructor-status]").textContent()).toBe("That token is not right.");
+    await teacher.locator("#token").fill(TOKEN);
+    await teacher.locator('button[type="submit"]').click();
+    await expect.poll(() => teacher.locator("[data-instructor-table] tbody tr").count()).toBe(1);
+    const row = await teacher.locator("[data-instructor-table] tbody tr").first().textContent();
+    expect(row).toContain("01-fixture-volumes");
+    expect(row).toContain("✓ 2/2");
+    await teacher.screenshot({ path: artifact("flow-8-instructor.png") });
+    await teacher.close();
   }, 180_000);
 });

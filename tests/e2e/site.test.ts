@@ -1,0 +1,120 @@
+/**
+ * The static site on its own (built from the fixture lessons, served without the API): the
+ * page's JavaScript budget before the terminal opens, Pagefind search, themes, the lesson order
+ * and navigation. The terminal chunk must not be loaded until the terminal is shown.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { artifact, buildSite, launchBrowser, ROOT, serveStatic } from "./helpers.ts";
+
+let out: string;
+let site: { url: string; close(): Promise<void> };
+let browser: Browser;
+
+beforeAll(async () => {
+  out = mkdtempSync(join(tmpdir(), "stowage-site-"));
+  await buildSite(out, join(ROOT, "tests/e2e/fixtures/lessons"));
+  site = await serveStatic(out);
+  browser = await launchBrowser();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+  rmSync(out, { recursive: true, force: true });
+});
+
+describe("the course site", () => {
+  it("keeps the lesson page's JavaScript under 60 KB gzipped until the terminal opens", async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    const scripts: Array<{ url: string; gz: number }> = [];
+    page.on("response", async (res) => {
+      if (res.request().resourceType() === "script") scripts.push({ url: res.url(), gz: gzipSync(await res.body()).length });
+    });
+    await page.goto(`${site.url}/lessons/fixture-volumes/`, { waitUntil: "networkidle" });
+    const inline = await page.evaluate(() => [...document.querySelectorAll("script:not([src])")].map((s) => s.textContent ?? "").join("\n"));
+    const total = scripts.reduce((n, s) => n + s.gz, 0) + gzipSync(inline).length;
+    console.log(`lesson page JS before the terminal: ${(total / 1024).toFixed(1)} KB gzipped`, scripts.map((s) => `${s.url.split("/").pop()} ${s.gz}`));
+    expect(total).toBeLessThanOrEqual(60 * 1024);
+    expect(scripts.some((s) => /terminal|xterm|webgl/.test(s.url))).toBe(false);
+    // Opening the terminal loads it.
+    await page.locator("[data-terminal-toggle]").click();
+    await page.waitForSelector("#workbench .xterm");
+    expect(scripts.some((s) => /terminal/.test(s.url))).toBe(true);
+    await page.close();
+  });
+
+  it("orders lessons by number and links previous and next", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${site.url}/lessons/`);
+    expect(await page.locator("li.card h2").allTextContents()).toEqual(["1. Fixture volumes", "2. Fixture reading"]);
+    await page.goto(`${site.url}/`);
+    await page.getByRole("link", { name: /Start lesson 1/ }).click();
+    await page.waitForURL(/\/lessons\/fixture-volumes\/$/);
+    await page.locator(".pager a.next").click();
+    await page.waitForURL(/\/lessons\/fixture-reading\/$/);
+    expect(await page.locator(".pager a.prev").getAttribute("href")).toBe("/lessons/fixture-volumes/");
+    await page.close();
+  });
+
+  it("finds lessons with Pagefind", async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await page.goto(`${site.url}/lessons/`);
+    await page.locator("#search-input").fill("outlives");
+    await expect.poll(() => page.locator("#search-results a").count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(await page.locator("#search-results a").first().getAttribute("href")).toMatch(/\/lessons\/fixture-volumes\/?$/);
+    expect(await page.locator("#search-status").textContent()).toMatch(/result/);
+    await page.screenshot({ path: artifact("search.png") });
+    await page.close();
+  });
+
+  it("switches between light and dark and remembers the choice", async () => {
+    const context = await browser.newContext({ colorScheme: "light" });
+    const page = await context.newPage();
+    await page.goto(`${site.url}/`);
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("light");
+    const toggle = page.locator("[data-theme-toggle]");
+    await toggle.click();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
+    expect(await toggle.getAttribute("aria-pressed")).toBe("true");
+    const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(bg).toBe("rgb(15, 20, 25)");
+    await page.reload();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
+    await context.close();
+  });
+
+  it("quizzes: predict needs an answer before the explanation, choice lets you retry", async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await page.goto(`${site.url}/lessons/fixture-volumes/`);
+    const predict = page.locator('form.quiz[data-kind="predict"]');
+    await predict.locator('button[type="submit"]').click();
+    expect(await predict.locator(".quiz-explanation").isVisible()).toBe(false);
+    await predict.locator("input").nth(1).check();
+    await predict.locator('button[type="submit"]').click();
+    expect(await predict.locator(".quiz-explanation").isVisible()).toBe(true);
+    expect(await predict.locator(".quiz-verdict").textContent()).toContain('the answer is "Yes"');
+    expect(await predict.locator("input").first().isDisabled()).toBe(true);
+    const choice = page.locator('form.quiz[data-kind="choice"]');
+    await choice.locator("input").nth(0).check();
+    await choice.locator('button[type="submit"]').click();
+    expect(await choice.locator(".quiz-explanation").isVisible()).toBe(false);
+    await choice.locator("input").nth(1).check();
+    await choice.locator('button[type="submit"]').click();
+    expect(await choice.locator(".quiz-explanation").isVisible()).toBe(true);
+    // Hints one at a time; the solution is the exercise's solution.sh.
+    const task = page.locator('li[data-task="demo-exists"]');
+    await task.locator("[data-hint-button]").click();
+    expect(await task.locator(".hints li:not([hidden])").count()).toBe(1);
+    await task.locator("[data-hint-button]").click();
+    expect(await task.locator(".hints li:not([hidden])").count()).toBe(2);
+    expect(await task.locator("[data-hint-button]").isVisible()).toBe(false);
+    await page.locator(".solution summary").click();
+    expect(await page.locator(".solution pre").textContent()).toBe("docker volume create demo\ndocker run -d --name holder -v demo:/data busybox sleep 3600");
+    await page.close();
+  });
+});
