@@ -9,6 +9,6 @@ if ! command -v "${CHROMIUM_PATH:-/usr/bin/chromium}" >/dev/null 2>&1; then
   step "Installing Debian's Chromium for the browser tests"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2 || { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2; }
 fi
-step "Type check"; npx tsc --noEmit -p .
+step "Type check"; npx astro sync >/dev/null; npx tsc --noEmit -p .
 step "Lint"; npx eslint .
 step "Tests"; npx vitest run "$@"
