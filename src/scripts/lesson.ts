@@ -333,7 +333,11 @@ function draw() {
   const model: DiagramModel = {
     containers: [
       ...latest.containers.map((c) => ({ name: c.name, image: c.image, state: c.state, mounts: c.mounts })),
-      ...[...ghosts.values()].map((g) => g.container),
+      // A removed container stays for a moment, still linked to the volumes that outlived it.
+      ...[...ghosts.values()].map((g) => ({
+        ...g.container,
+        mounts: (g.container.mounts ?? []).filter((m) => latest.volumes.some((v) => v.name === m.source)),
+      })),
     ],
     volumes: latest.volumes,
   };
@@ -361,6 +365,11 @@ function onSnapshot(snapshot: Snapshot) {
   const v = snapshot.volumes.length;
   stateStatus.textContent = notes.join(" ") || `${n} container${n === 1 ? "" : "s"}, ${v} volume${v === 1 ? "" : "s"}. Live.`;
 }
+// A new session (the old one ended): nothing of the old picture carries over.
+document.addEventListener("stowage:session", () => {
+  ghosts.clear();
+  previous = new Map();
+});
 function startStateStream() {
   if (streamStarted) return;
   streamStarted = true;

@@ -36,12 +36,14 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 }
 
 let current: Promise<string> | undefined;
+let lastId: string | undefined;
 
 /** The id of the learner's live session, creating it when needed. */
 export function ensureSession(): Promise<string> {
   current ??= api<{ id: string }>("POST", "/api/sessions").then(
     (s) => {
-      document.dispatchEvent(new CustomEvent("stowage:session", { detail: s.id }));
+      if (lastId !== undefined && lastId !== s.id) document.dispatchEvent(new CustomEvent("stowage:session", { detail: s.id }));
+      lastId = s.id;
       return s.id;
     },
     (error: unknown) => {

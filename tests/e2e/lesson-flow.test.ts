@@ -59,6 +59,11 @@ describe("a student works through a lesson", () => {
     await expect.poll(() => page.locator("[data-term-status]").textContent()).toBe("Connected.");
     await page.screenshot({ path: artifact("flow-1-prompt.png") });
 
+    // A flood of output (more than the server's 256 KiB window) only finishes if the page acknowledges what it rendered.
+    await typeInTerminal(page, "seq 1 120000");
+    await expect.poll(() => screen(page), { timeout: 30_000 }).toMatch(/^120000\s*\n.*\$\s*$/m);
+    await typeInTerminal(page, "clear");
+
     // Create the volume: it shows up in the state panel.
     await typeInTerminal(page, "docker volume create demo");
     await expect.poll(() => screen(page), { timeout: 15_000 }).toMatch(/^demo\s*$/m);
@@ -115,6 +120,20 @@ describe("a student works through a lesson", () => {
     await expect.poll(() => page.locator("[data-state-status]").textContent(), { timeout: 20_000 }).toContain("volume demo is still here");
     expect(await page.locator("[data-state-diagram] .dg-store-volume").count()).toBe(1);
     await page.screenshot({ path: artifact("flow-6-container-removed-volume-stays.png") });
+
+    // The session ends under the page (here: deleted): the terminal reports it, reconnects with
+    // backoff to a fresh session and shows its prompt.
+    const status = page.locator("[data-term-status]");
+    const seen: string[] = [];
+    const watch = setInterval(() => void status.textContent().then((t) => t && seen.push(t)).catch(() => undefined), 100);
+    expect(await page.evaluate((id) => fetch(`/api/sessions/${id}`, { method: "DELETE" }).then((r) => r.status), sessionIds[0]!)).toBe(204);
+    await expect.poll(() => new Set(sessionIds).size, { timeout: 30_000 }).toBe(2);
+    await expect.poll(() => status.textContent(), { timeout: 30_000 }).toBe("Connected.");
+    clearInterval(watch);
+    expect(seen.some((t) => /Reconnecting|Disconnected|ended|expired/i.test(t)), seen.join(" | ")).toBe(true);
+    await expect.poll(() => screen(page), { timeout: 30_000 }).toMatch(/\$\s*$/m);
+    await expect.poll(() => page.locator("[data-state-status]").textContent(), { timeout: 20_000 }).toContain("0 containers, 0 volumes");
+    await page.screenshot({ path: artifact("flow-6b-new-session.png") });
 
     // The overview shows the lesson done and "continue" points at it.
     await page.goto(`${base}/lessons/`);
