@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { startServer, type RunningServer } from "../../sandbox/server.ts";
@@ -7,6 +7,7 @@ import type { Config } from "../../sandbox/config.ts";
 
 /** A real server on a free port, its own data folder and instance label, against the real engine. */
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<RunningServer & { dataDir: string }> {
+  await mkdir(join(process.cwd(), ".data"), { recursive: true });
   const dataDir = await mkdtemp(join(process.cwd(), ".data", "test-"));
   const server = await startServer({ port: 0, dataDir, instance: `t${randomBytes(4).toString("hex")}`, createPerMinute: 1000, ...overrides });
   const closeServer = server.close.bind(server);
