@@ -39,6 +39,7 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
   term.loadAddon(fitAddon);
   term.open(host);
   term.textarea?.setAttribute("aria-label", "Terminal input: your shell in the sandbox");
+  term.textarea?.setAttribute("aria-describedby", "terminal-help");
   void tryWebgl(term);
 
   const encoder = new TextEncoder();
@@ -93,6 +94,33 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
     clearTimeout(fitTimer);
     fitTimer = setTimeout(fit, 60);
   }).observe(host);
+
+  // Keyboard users leave the terminal with Escape then Tab (Tab alone belongs to the shell).
+  // The Escape is held back briefly and forwarded to the shell unless a Tab follows.
+  let pendingEsc: ReturnType<typeof setTimeout> | undefined;
+  const flushEsc = () => {
+    if (pendingEsc === undefined) return;
+    clearTimeout(pendingEsc);
+    pendingEsc = undefined;
+    sendInput("\x1b");
+  };
+  term.attachCustomKeyEventHandler((e) => {
+    if (e.type !== "keydown") return true;
+    if (e.key === "Escape" && !e.ctrlKey && !e.altKey && !e.metaKey && !e.shiftKey) {
+      flushEsc();
+      pendingEsc = setTimeout(flushEsc, 600);
+      return false;
+    }
+    if (e.key === "Tab" && pendingEsc !== undefined) {
+      clearTimeout(pendingEsc);
+      pendingEsc = undefined;
+      e.preventDefault();
+      moveFocusFrom(host, e.shiftKey ? -1 : 1);
+      return false;
+    }
+    flushEsc();
+    return true;
+  });
 
   term.onData(sendInput);
   term.onBinary((data) => {
@@ -221,4 +249,16 @@ async function tryWebgl(term: Terminal): Promise<void> {
   } catch {
     /* the DOM renderer stays */
   }
+}
+
+/** Focuses the next (or previous) focusable element outside `container`, in document order. */
+function moveFocusFrom(container: HTMLElement, direction: 1 | -1): void {
+  const focusable = [
+    ...document.querySelectorAll<HTMLElement>('a[href], button:not([disabled]), input:not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"])'),
+  ].filter((el) => (!container.contains(el) || el === document.activeElement) && el.offsetParent !== null);
+  const here = focusable.indexOf(document.activeElement as HTMLElement);
+  const step = (i: number) => (i + direction + focusable.length) % focusable.length;
+  let i = step(here);
+  while (focusable[i] && container.contains(focusable[i]!) && i !== here) i = step(i);
+  focusable[i]?.focus();
 }

@@ -135,6 +135,14 @@ describe("a student works through a lesson", () => {
     await expect.poll(() => page.locator("[data-state-status]").textContent(), { timeout: 20_000 }).toContain("0 containers, 0 volumes");
     await page.screenshot({ path: artifact("flow-6b-new-session.png") });
 
+    // Keyboard users leave the terminal with Escape then Tab.
+    await page.locator("[data-terminal] .xterm").click();
+    expect(await page.evaluate(() => !!document.activeElement?.closest("[data-terminal]"))).toBe(true);
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => !!document.activeElement?.closest("[data-terminal]"))).toBe(false);
+    expect(await page.evaluate(() => document.activeElement?.closest(".state-panel") !== null)).toBe(true);
+
     // The overview shows the lesson done and "continue" points at it.
     await page.goto(`${base}/lessons/`);
     await expect.poll(() => page.locator('li.card[data-lesson-id="01-fixture-volumes"]').getAttribute("data-status")).toBe("done");
