@@ -2,7 +2,7 @@
 import { Terminal, type ITheme } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
 import "@xterm/xterm/css/xterm.css";
-import { describeError, ensureSession, forgetSession } from "./session.ts";
+import { ApiError, describeError, ensureSession, forgetSession } from "./session.ts";
 
 export interface TerminalController {
   type(text: string, run: boolean): void;
@@ -127,9 +127,9 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
     if (ws?.readyState === WebSocket.OPEN) ws.send(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff));
   });
 
-  const scheduleReconnect = (why: string) => {
+  const scheduleReconnect = (why: string, atLeastMs = 0) => {
     if (disposed) return;
-    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt) * (0.8 + Math.random() * 0.4);
+    const delay = Math.max(atLeastMs, Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt) * (0.8 + Math.random() * 0.4));
     attempt++;
     opts.status(`${why} Reconnecting in ${Math.ceil(delay / 1000)} s…`, true);
     opts.showReconnect(true);
@@ -145,7 +145,9 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
     try {
       id = await ensureSession();
     } catch (error) {
-      scheduleReconnect(`Could not start a sandbox: ${describeError(error)}.`);
+      // 503 busy / 429: the server says when to come back.
+      const retry = error instanceof ApiError && error.retryAfterSeconds ? error.retryAfterSeconds * 1000 : 0;
+      scheduleReconnect(`Could not start a sandbox: ${error instanceof ApiError ? error.message : describeError(error)}.`, retry);
       return;
     }
     const proto = location.protocol === "https:" ? "wss:" : "ws:";

@@ -61,6 +61,33 @@ describe("the course site", () => {
     await page.close();
   });
 
+  it("resizes the split with the pointer and the keyboard", async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await page.goto(`${site.url}/lessons/fixture-volumes/`);
+    const splitter = page.locator("[data-splitter]");
+    const textWidth = () => page.locator("main.lesson-text").evaluate((el) => el.getBoundingClientRect().width);
+    const before = await textWidth();
+    await splitter.focus();
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowRight");
+    expect(Number(await splitter.getAttribute("aria-valuenow"))).toBe(56);
+    expect(await textWidth()).toBeGreaterThan(before);
+    const box = (await splitter.boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + 200);
+    await page.mouse.down();
+    await page.mouse.move(box.x - 300, box.y + 200, { steps: 5 });
+    await page.mouse.up();
+    expect(Number(await splitter.getAttribute("aria-valuenow"))).toBeLessThan(45);
+    await page.reload();
+    expect(Number(await splitter.getAttribute("aria-valuenow"))).toBeLessThan(45);
+    await page.close();
+  });
+
+  it("indexes only the lessons for search", async () => {
+    const entry = (await (await fetch(`${site.url}/pagefind/pagefind-entry.json`)).json()) as { languages: Record<string, { page_count: number }> };
+    expect(Object.values(entry.languages).reduce((n, l) => n + l.page_count, 0)).toBe(2);
+  });
+
   it("finds lessons with Pagefind", async () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     await page.goto(`${site.url}/lessons/`);
