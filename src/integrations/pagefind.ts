@@ -15,7 +15,7 @@ export default function pagefindIntegration(): AstroIntegration {
         if (added.errors.length) throw new Error(`pagefind: ${added.errors.join("; ")}`);
         const written = await index.writeFiles({ outputPath: `${outDir.replace(/\/$/, "")}/pagefind` });
         if (written.errors.length) throw new Error(`pagefind: ${written.errors.join("; ")}`);
-        logger.info(`indexed ${added.page_count} lesson pages`);
+        logger.info(`search index written (${added.page_count} pages scanned; only lesson pages carry data-pagefind-body)`);
         await pagefind.close();
       },
     },

@@ -83,6 +83,20 @@ describe("the course site", () => {
     await page.close();
   });
 
+  it("opens the lessons drawer on a mid-sized screen and closes it with Escape", async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    await page.goto(`${site.url}/lessons/fixture-volumes/`);
+    expect(await page.locator("#sidebar").isVisible()).toBe(false);
+    await page.locator("[data-menu-button]").click();
+    expect(await page.locator("#sidebar").isVisible()).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-current"))).toBe("page");
+    await page.screenshot({ path: artifact("lessons-drawer.png") });
+    await page.keyboard.press("Escape");
+    expect(await page.locator("#sidebar").isVisible()).toBe(false);
+    expect(await page.evaluate(() => document.activeElement?.hasAttribute("data-menu-button"))).toBe(true);
+    await page.close();
+  });
+
   it("indexes only the lessons for search", async () => {
     const entry = (await (await fetch(`${site.url}/pagefind/pagefind-entry.json`)).json()) as { languages: Record<string, { page_count: number }> };
     expect(Object.values(entry.languages).reduce((n, l) => n + l.page_count, 0)).toBe(2);
