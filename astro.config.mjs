@@ -12,7 +12,10 @@ export default defineConfig({
   integrations: [lessonValidation(), mdx(), pagefind()],
   devToolbar: { enabled: false },
   markdown: {
-    shikiConfig: { themes: { light: "github-light-high-contrast", dark: "github-dark-high-contrast" }, defaultColor: "light" },
+    shikiConfig: {
+      themes: { light: "github-light-high-contrast", dark: "github-dark-high-contrast" },
+      defaultColor: "light",
+    },
   },
   build: { inlineStylesheets: "auto" },
   server: { port: 4322 },

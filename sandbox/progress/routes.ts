@@ -1,14 +1,26 @@
 import { timingSafeEqual } from "node:crypto";
 import { z } from "zod";
-import { HttpError, readJsonBody, sendJson, type Router, type RouteContext } from "../http/router.ts";
+import {
+  HttpError,
+  readJsonBody,
+  sendJson,
+  type Router,
+  type RouteContext,
+} from "../http/router.ts";
 import type { ProgressStore } from "./store.ts";
 
-const ID = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "expected a lowercase id like 02-named-volumes").max(100);
+const ID = z
+  .string()
+  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "expected a lowercase id like 02-named-volumes")
+  .max(100);
 
 export const tasksBody = z.object({
   lesson: ID,
   exercise: ID,
-  tasks: z.array(z.object({ id: ID, passed: z.boolean() })).min(1).max(50),
+  tasks: z
+    .array(z.object({ id: ID, passed: z.boolean() }))
+    .min(1)
+    .max(50),
 });
 export const quizBody = z.object({
   lesson: ID,
@@ -44,7 +56,8 @@ export function registerProgressRoutes(
   store: ProgressStore,
   options: { instructorToken?: () => string | undefined } = {},
 ): void {
-  const token = options.instructorToken ?? (() => process.env.STOWAGE_INSTRUCTOR_TOKEN || undefined);
+  const token =
+    options.instructorToken ?? (() => process.env.STOWAGE_INSTRUCTOR_TOKEN || undefined);
   router.add("GET", "/api/progress", ({ res, learnerId }) => {
     sendJson(res, 200, store.get(learnerId));
   });

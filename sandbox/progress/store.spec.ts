@@ -26,24 +26,38 @@ describe("progress store (real SQLite file)", () => {
   });
 
   it("records only passed tasks and never un-passes them", () => {
-    expect(store.recordTasks(A, "02-named-volumes", "keep-the-data", [
-      { id: "volume-exists", passed: true },
-      { id: "writer-gone", passed: false },
-    ])).toBe(1);
-    expect(store.recordTasks(A, "02-named-volumes", "keep-the-data", [
-      { id: "volume-exists", passed: false },
-      { id: "writer-gone", passed: true },
-    ])).toBe(1);
-    expect(store.recordTasks(A, "02-named-volumes", "keep-the-data", [{ id: "writer-gone", passed: true }])).toBe(0);
+    expect(
+      store.recordTasks(A, "02-named-volumes", "keep-the-data", [
+        { id: "volume-exists", passed: true },
+        { id: "writer-gone", passed: false },
+      ]),
+    ).toBe(1);
+    expect(
+      store.recordTasks(A, "02-named-volumes", "keep-the-data", [
+        { id: "volume-exists", passed: false },
+        { id: "writer-gone", passed: true },
+      ]),
+    ).toBe(1);
+    expect(
+      store.recordTasks(A, "02-named-volumes", "keep-the-data", [
+        { id: "writer-gone", passed: true },
+      ]),
+    ).toBe(0);
     const tasks = store.get(A).lessons["02-named-volumes"]!.tasks;
-    expect(Object.keys(tasks).sort()).toEqual(["keep-the-data/volume-exists", "keep-the-data/writer-gone"]);
+    expect(Object.keys(tasks).sort()).toEqual([
+      "keep-the-data/volume-exists",
+      "keep-the-data/writer-gone",
+    ]);
     expect(store.get(B).lessons).toEqual({});
   });
 
   it("keeps the first committed quiz answer", () => {
     store.recordQuiz(A, { lesson: "02-named-volumes", quiz: "q1", answer: 1, correct: false });
     store.recordQuiz(A, { lesson: "02-named-volumes", quiz: "q1", answer: 0, correct: true });
-    expect(store.get(A).lessons["02-named-volumes"]!.quizzes.q1).toMatchObject({ answer: 1, correct: false });
+    expect(store.get(A).lessons["02-named-volumes"]!.quizzes.q1).toMatchObject({
+      answer: 1,
+      correct: false,
+    });
   });
 
   it("knows the last visited lesson", () => {
@@ -59,7 +73,12 @@ describe("progress store (real SQLite file)", () => {
   it("survives closing and reopening the file", () => {
     store.recordVisit(A, "02-named-volumes");
     store.recordTasks(A, "02-named-volumes", "tidy-up", [{ id: "cache-removed", passed: true }]);
-    store.recordQuiz(B, { lesson: "01-containers-are-ephemeral", quiz: "qx", answer: 0, correct: true });
+    store.recordQuiz(B, {
+      lesson: "01-containers-are-ephemeral",
+      quiz: "qx",
+      answer: 0,
+      correct: true,
+    });
     store.close();
     store = openProgressStore(file);
     const a = store.get(A);
@@ -67,7 +86,9 @@ describe("progress store (real SQLite file)", () => {
     expect(a.lessons["02-named-volumes"]!.tasks["tidy-up/cache-removed"]).toBeTypeOf("string");
     const rows = store.listAll();
     expect(rows.map((r) => r.learnerId).sort()).toEqual([A, B]);
-    expect(rows.find((r) => r.learnerId === A)!.exercises).toEqual({ "02-named-volumes/tidy-up": ["cache-removed"] });
+    expect(rows.find((r) => r.learnerId === A)!.exercises).toEqual({
+      "02-named-volumes/tidy-up": ["cache-removed"],
+    });
     expect(rows.find((r) => r.learnerId === B)!.quizzes).toEqual({ answered: 1, correct: 1 });
   });
 });
@@ -102,20 +123,50 @@ describe("progress routes", () => {
   afterAll(() => undefined);
 
   const post = (path: string, body: unknown) =>
-    fetch(base + path, { method: "POST", headers: { "content-type": "application/json", cookie }, body: JSON.stringify(body) });
+    fetch(base + path, {
+      method: "POST",
+      headers: { "content-type": "application/json", cookie },
+      body: JSON.stringify(body),
+    });
 
   it("records and returns the caller's progress", async () => {
     expect((await post("/api/progress/visits", { lesson: "02-named-volumes" })).status).toBe(200);
-    expect((await post("/api/progress/tasks", { lesson: "02-named-volumes", exercise: "keep-the-data", tasks: [{ id: "volume-exists", passed: true }] })).status).toBe(200);
-    expect((await post("/api/progress/quizzes", { lesson: "02-named-volumes", quiz: "qabc", answer: 0, correct: true })).status).toBe(200);
+    expect(
+      (
+        await post("/api/progress/tasks", {
+          lesson: "02-named-volumes",
+          exercise: "keep-the-data",
+          tasks: [{ id: "volume-exists", passed: true }],
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await post("/api/progress/quizzes", {
+          lesson: "02-named-volumes",
+          quiz: "qabc",
+          answer: 0,
+          correct: true,
+        })
+      ).status,
+    ).toBe(200);
     const res = await fetch(base + "/api/progress", { headers: { cookie } });
-    const body = (await res.json()) as { lastLesson: string; lessons: Record<string, { tasks: object; quizzes: object }> };
+    const body = (await res.json()) as {
+      lastLesson: string;
+      lessons: Record<string, { tasks: object; quizzes: object }>;
+    };
     expect(body.lastLesson).toBe("02-named-volumes");
-    expect(Object.keys(body.lessons["02-named-volumes"]!.tasks)).toEqual(["keep-the-data/volume-exists"]);
+    expect(Object.keys(body.lessons["02-named-volumes"]!.tasks)).toEqual([
+      "keep-the-data/volume-exists",
+    ]);
   });
 
   it("rejects a bad body naming the field", async () => {
-    const res = await post("/api/progress/tasks", { lesson: "02-named-volumes", exercise: "Bad Id", tasks: [] });
+    const res = await post("/api/progress/tasks", {
+      lesson: "02-named-volumes",
+      exercise: "Bad Id",
+      tasks: [],
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toMatch(/^exercise:/);
   });
@@ -123,12 +174,30 @@ describe("progress routes", () => {
   it("protects the instructor view with the bearer token", async () => {
     await post("/api/progress/visits", { lesson: "01-containers-are-ephemeral" });
     expect((await fetch(base + "/api/instructor/progress")).status).toBe(401);
-    expect((await fetch(base + "/api/instructor/progress", { headers: { authorization: "Bearer nope" } })).status).toBe(401);
-    const ok = await fetch(base + "/api/instructor/progress", { headers: { authorization: "Bearer s3cret" } });
+    expect(
+      (
+        await fetch(base + "/api/instructor/progress", {
+          headers: { authorization: "Bearer nope" },
+        })
+      ).status,
+    ).toBe(401);
+    const ok = await fetch(base + "/api/instructor/progress", {
+      headers: { authorization: "Bearer s3cret" },
+    });
     expect(ok.status).toBe(200);
-    const body = (await ok.json()) as { learners: Array<{ learnerId: string; lastLesson: string }> };
-    expect(body.learners).toEqual([expect.objectContaining({ learnerId: A, lastLesson: "01-containers-are-ephemeral" })]);
+    const body = (await ok.json()) as {
+      learners: Array<{ learnerId: string; lastLesson: string }>;
+    };
+    expect(body.learners).toEqual([
+      expect.objectContaining({ learnerId: A, lastLesson: "01-containers-are-ephemeral" }),
+    ]);
     token = undefined;
-    expect((await fetch(base + "/api/instructor/progress", { headers: { authorization: "Bearer s3cret" } })).status).toBe(404);
+    expect(
+      (
+        await fetch(base + "/api/instructor/progress", {
+          headers: { authorization: "Bearer s3cret" },
+        })
+      ).status,
+    ).toBe(404);
   });
 });

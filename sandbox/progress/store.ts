@@ -42,7 +42,12 @@ export interface InstructorRow {
 
 export interface ProgressStore {
   /** Records the tasks that passed (failures never undo an earlier pass); returns how many were new. */
-  recordTasks(learnerId: string, lesson: string, exercise: string, tasks: readonly TaskResult[]): number;
+  recordTasks(
+    learnerId: string,
+    lesson: string,
+    exercise: string,
+    tasks: readonly TaskResult[],
+  ): number;
   /** Records a quiz answer; the first committed answer is kept (predict-then-reveal). */
   recordQuiz(learnerId: string, answer: QuizAnswer): void;
   recordVisit(learnerId: string, lesson: string): void;
@@ -84,12 +89,24 @@ export function openProgressStore(path: string): ProgressStore {
   const upsertVisit = db.prepare(
     "INSERT INTO visits (learner, lesson, first_at, last_at) VALUES (?, ?, ?, ?) ON CONFLICT (learner, lesson) DO UPDATE SET last_at = excluded.last_at",
   );
-  const selectPasses = db.prepare("SELECT lesson, exercise, task, passed_at FROM task_passes WHERE learner = ?");
-  const selectQuizzes = db.prepare("SELECT lesson, quiz, answer, correct, answered_at FROM quiz_answers WHERE learner = ?");
-  const selectVisits = db.prepare("SELECT lesson, first_at, last_at FROM visits WHERE learner = ? ORDER BY last_at DESC, rowid DESC");
-  const allPasses = db.prepare("SELECT learner, lesson, exercise, task FROM task_passes ORDER BY lesson, exercise, passed_at");
-  const allQuizzes = db.prepare("SELECT learner, COUNT(*) AS answered, SUM(correct) AS correct FROM quiz_answers GROUP BY learner");
-  const allVisits = db.prepare("SELECT learner, lesson, last_at FROM visits ORDER BY last_at ASC, rowid ASC");
+  const selectPasses = db.prepare(
+    "SELECT lesson, exercise, task, passed_at FROM task_passes WHERE learner = ?",
+  );
+  const selectQuizzes = db.prepare(
+    "SELECT lesson, quiz, answer, correct, answered_at FROM quiz_answers WHERE learner = ?",
+  );
+  const selectVisits = db.prepare(
+    "SELECT lesson, first_at, last_at FROM visits WHERE learner = ? ORDER BY last_at DESC, rowid DESC",
+  );
+  const allPasses = db.prepare(
+    "SELECT learner, lesson, exercise, task FROM task_passes ORDER BY lesson, exercise, passed_at",
+  );
+  const allQuizzes = db.prepare(
+    "SELECT learner, COUNT(*) AS answered, SUM(correct) AS correct FROM quiz_answers GROUP BY learner",
+  );
+  const allVisits = db.prepare(
+    "SELECT learner, lesson, last_at FROM visits ORDER BY last_at ASC, rowid ASC",
+  );
 
   // Timestamps strictly increase within a process, so "last visited" is unambiguous.
   let lastStamp = 0;
@@ -125,14 +142,33 @@ export function openProgressStore(path: string): ProgressStore {
     get(learnerId) {
       const result: LearnerProgress = { lessons: {} };
       const lessonOf = (id: string) => (result.lessons[id] ??= { tasks: {}, quizzes: {} });
-      const visits = selectVisits.all(learnerId) as Array<{ lesson: string; first_at: string; last_at: string }>;
+      const visits = selectVisits.all(learnerId) as Array<{
+        lesson: string;
+        first_at: string;
+        last_at: string;
+      }>;
       if (visits[0]) result.lastLesson = visits[0].lesson;
       for (const v of visits) lessonOf(v.lesson).visitedAt = v.first_at;
-      for (const p of selectPasses.all(learnerId) as Array<{ lesson: string; exercise: string; task: string; passed_at: string }>) {
+      for (const p of selectPasses.all(learnerId) as Array<{
+        lesson: string;
+        exercise: string;
+        task: string;
+        passed_at: string;
+      }>) {
         lessonOf(p.lesson).tasks[`${p.exercise}/${p.task}`] = p.passed_at;
       }
-      for (const q of selectQuizzes.all(learnerId) as Array<{ lesson: string; quiz: string; answer: number; correct: number; answered_at: string }>) {
-        lessonOf(q.lesson).quizzes[q.quiz] = { answer: Number(q.answer), correct: Boolean(q.correct), answeredAt: q.answered_at };
+      for (const q of selectQuizzes.all(learnerId) as Array<{
+        lesson: string;
+        quiz: string;
+        answer: number;
+        correct: number;
+        answered_at: string;
+      }>) {
+        lessonOf(q.lesson).quizzes[q.quiz] = {
+          answer: Number(q.answer),
+          correct: Boolean(q.correct),
+          answeredAt: q.answered_at,
+        };
       }
       return result;
     },
@@ -140,21 +176,43 @@ export function openProgressStore(path: string): ProgressStore {
       const rows = new Map<string, InstructorRow>();
       const rowOf = (learnerId: string) => {
         let row = rows.get(learnerId);
-        if (!row) rows.set(learnerId, (row = { learnerId, exercises: {}, quizzes: { answered: 0, correct: 0 } }));
+        if (!row)
+          rows.set(
+            learnerId,
+            (row = { learnerId, exercises: {}, quizzes: { answered: 0, correct: 0 } }),
+          );
         return row;
       };
-      for (const v of allVisits.all() as Array<{ learner: string; lesson: string; last_at: string }>) {
+      for (const v of allVisits.all() as Array<{
+        learner: string;
+        lesson: string;
+        last_at: string;
+      }>) {
         const row = rowOf(v.learner);
         row.lastLesson = v.lesson;
         row.lastSeenAt = v.last_at;
       }
-      for (const p of allPasses.all() as Array<{ learner: string; lesson: string; exercise: string; task: string }>) {
+      for (const p of allPasses.all() as Array<{
+        learner: string;
+        lesson: string;
+        exercise: string;
+        task: string;
+      }>) {
         (rowOf(p.learner).exercises[`${p.lesson}/${p.exercise}`] ??= []).push(p.task);
       }
-      for (const q of allQuizzes.all() as Array<{ learner: string; answered: number; correct: number }>) {
-        rowOf(q.learner).quizzes = { answered: Number(q.answered), correct: Number(q.correct ?? 0) };
+      for (const q of allQuizzes.all() as Array<{
+        learner: string;
+        answered: number;
+        correct: number;
+      }>) {
+        rowOf(q.learner).quizzes = {
+          answered: Number(q.answered),
+          correct: Number(q.correct ?? 0),
+        };
       }
-      return [...rows.values()].sort((a, b) => (b.lastSeenAt ?? "").localeCompare(a.lastSeenAt ?? ""));
+      return [...rows.values()].sort((a, b) =>
+        (b.lastSeenAt ?? "").localeCompare(a.lastSeenAt ?? ""),
+      );
     },
     close() {
       db.close();

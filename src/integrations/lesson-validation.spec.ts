@@ -16,12 +16,18 @@ describe("lesson validation", () => {
 
   it("names the file, the field and what was expected", () => {
     const messages = validateLessons(join(FIXTURES, "broken-lessons"), ROOT).map(formatProblem);
-    expect(messages).toContain("tests/e2e/fixtures/broken-lessons/01-bad-duration/index.mdx: duration: at most 40 minutes");
-    expect(messages).toContainEqual(
-      expect.stringMatching(/^tests\/e2e\/fixtures\/broken-lessons\/02-missing-files\/index\.mdx: exercises\.0\.id: expected .*half-done\/solution\.sh/),
+    expect(messages).toContain(
+      "tests/e2e/fixtures/broken-lessons/01-bad-duration/index.mdx: duration: at most 40 minutes",
     );
     expect(messages).toContainEqual(
-      expect.stringMatching(/02-missing-files\/index\.mdx: exercises\.0\.tasks\.1\.id: expected a check .*checks\/no-check\.sh or \.ts for task "no-check"/),
+      expect.stringMatching(
+        /^tests\/e2e\/fixtures\/broken-lessons\/02-missing-files\/index\.mdx: exercises\.0\.id: expected .*half-done\/solution\.sh/,
+      ),
+    );
+    expect(messages).toContainEqual(
+      expect.stringMatching(
+        /02-missing-files\/index\.mdx: exercises\.0\.tasks\.1\.id: expected a check .*checks\/no-check\.sh or \.ts for task "no-check"/,
+      ),
     );
     expect(messages.some((m) => m.includes("has-check"))).toBe(false);
   });
@@ -34,12 +40,23 @@ describe("lesson validation", () => {
       const text = `---\ntitle: T\nsummary: S\nduration: 10\nobjectives: [a, b]\nimages: [mysql]\nexercises: []\n---\n<Exercise id="nope" />\n`;
       writeFileSync(file, text);
       const problems = validateLessons(dir, dir).map(formatProblem);
-      expect(problems).toContain(`01-fixture-volumes/index.mdx: images.0: expected one of the course images (sandbox/images/catalog.ts), got "mysql"`);
-      expect(problems).toContainEqual(expect.stringContaining(`01-fixture-volumes/index.mdx: (body): <Exercise id="nope" /> names no exercise`));
-      writeFileSync(file, `---\ntitle: T\nsummary: S\nduration: 10\nobjectives: [a, b]\ncolour: red\nexercises: [{id: Bad_Id, title: x, tasks: [{id: t, title: y}]}]\n---\n`);
+      expect(problems).toContain(
+        `01-fixture-volumes/index.mdx: images.0: expected one of the course images (sandbox/images/catalog.ts), got "mysql"`,
+      );
+      expect(problems).toContainEqual(
+        expect.stringContaining(
+          `01-fixture-volumes/index.mdx: (body): <Exercise id="nope" /> names no exercise`,
+        ),
+      );
+      writeFileSync(
+        file,
+        `---\ntitle: T\nsummary: S\nduration: 10\nobjectives: [a, b]\ncolour: red\nexercises: [{id: Bad_Id, title: x, tasks: [{id: t, title: y}]}]\n---\n`,
+      );
       const more = validateLessons(dir, dir).map(formatProblem);
       expect(more).toContainEqual(expect.stringMatching(/index\.mdx: \(frontmatter\): .*colour/));
-      expect(more).toContain("01-fixture-volumes/index.mdx: exercises.0.id: a lowercase folder name like keep-the-data");
+      expect(more).toContain(
+        "01-fixture-volumes/index.mdx: exercises.0.id: a lowercase folder name like keep-the-data",
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -53,16 +70,26 @@ describe("lesson validation", () => {
   it("fails `astro build` with the file and field of a broken lesson", async () => {
     const out = mkdtempSync(join(tmpdir(), "stowage-dist-"));
     try {
-      const error = await promisify(execFile)(process.execPath, [join(ROOT, "node_modules/astro/bin/astro.mjs"), "build", "--silent"], {
-        cwd: ROOT,
-        env: { ...process.env, STOWAGE_LESSONS_DIR: join(FIXTURES, "broken-lessons"), STOWAGE_OUT_DIR: out },
-      }).then(
+      const error = await promisify(execFile)(
+        process.execPath,
+        [join(ROOT, "node_modules/astro/bin/astro.mjs"), "build", "--silent"],
+        {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            STOWAGE_LESSONS_DIR: join(FIXTURES, "broken-lessons"),
+            STOWAGE_OUT_DIR: out,
+          },
+        },
+      ).then(
         () => undefined,
         (e: { stderr: string; stdout: string }) => e,
       );
       expect(error, "the build should fail").toBeDefined();
       const output = `${error!.stdout}\n${error!.stderr}`;
-      expect(output).toContain("tests/e2e/fixtures/broken-lessons/01-bad-duration/index.mdx: duration: at most 40 minutes");
+      expect(output).toContain(
+        "tests/e2e/fixtures/broken-lessons/01-bad-duration/index.mdx: duration: at most 40 minutes",
+      );
       expect(output).toContain("02-missing-files/index.mdx: exercises.0.tasks.1.id");
     } finally {
       rmSync(out, { recursive: true, force: true });

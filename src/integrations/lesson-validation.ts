@@ -29,7 +29,14 @@ export function splitFrontmatter(text: string): { yaml: string; body: string } |
  */
 export function validateLessons(lessonsDir: string, root = process.cwd()): LessonProblem[] {
   const problems: LessonProblem[] = [];
-  if (!existsSync(lessonsDir)) return [{ file: relative(root, lessonsDir) || lessonsDir, field: "(folder)", message: "the lessons folder does not exist" }];
+  if (!existsSync(lessonsDir))
+    return [
+      {
+        file: relative(root, lessonsDir) || lessonsDir,
+        field: "(folder)",
+        message: "the lessons folder does not exist",
+      },
+    ];
   for (const folder of readdirSync(lessonsDir).sort()) {
     const dir = join(lessonsDir, folder);
     if (!statSync(dir).isDirectory() || folder.startsWith(".") || folder.startsWith("_")) continue;
@@ -43,9 +50,14 @@ export function validateLesson(dir: string, root = process.cwd()): LessonProblem
   const folder = dir.split(/[\\/]/).pop()!;
   const indexPath = join(dir, "index.mdx");
   const file = relative(root, indexPath);
-  const add = (field: string, message: string, f = file) => problems.push({ file: f, field, message });
+  const add = (field: string, message: string, f = file) =>
+    problems.push({ file: f, field, message });
   if (!parseLessonFolder(folder)) {
-    add("(folder name)", `expected a number prefix and a slug like 02-named-volumes, got "${folder}"`, relative(root, dir));
+    add(
+      "(folder name)",
+      `expected a number prefix and a slug like 02-named-volumes, got "${folder}"`,
+      relative(root, dir),
+    );
   }
   if (!existsSync(indexPath)) {
     add("(file)", "expected an index.mdx in every lesson folder");
@@ -70,28 +82,45 @@ export function validateLesson(dir: string, root = process.cwd()): LessonProblem
   }
   const lesson = parsed.data;
   lesson.images.forEach((ref, i) => {
-    if (!findCourseImage(ref)) add(`images.${i}`, `expected one of the course images (sandbox/images/catalog.ts), got "${ref}"`);
+    if (!findCourseImage(ref))
+      add(
+        `images.${i}`,
+        `expected one of the course images (sandbox/images/catalog.ts), got "${ref}"`,
+      );
   });
   lesson.exercises.forEach((exercise, i) => {
     const exDir = join(dir, "exercises", exercise.id);
     if (!existsSync(exDir)) {
-      add(`exercises.${i}.id`, `expected a folder ${relative(root, exDir)}/ for exercise "${exercise.id}"`);
+      add(
+        `exercises.${i}.id`,
+        `expected a folder ${relative(root, exDir)}/ for exercise "${exercise.id}"`,
+      );
       return;
     }
     if (!existsSync(join(exDir, "solution.sh"))) {
-      add(`exercises.${i}.id`, `expected ${relative(root, join(exDir, "solution.sh"))} (the commands a student would type)`);
+      add(
+        `exercises.${i}.id`,
+        `expected ${relative(root, join(exDir, "solution.sh"))} (the commands a student would type)`,
+      );
     }
     exercise.tasks.forEach((task, j) => {
       const sh = join(exDir, "checks", `${task.id}.sh`);
       const ts = join(exDir, "checks", `${task.id}.ts`);
       if (!existsSync(sh) && !existsSync(ts)) {
-        add(`exercises.${i}.tasks.${j}.id`, `expected a check ${relative(root, sh)} or .ts for task "${task.id}"`);
+        add(
+          `exercises.${i}.tasks.${j}.id`,
+          `expected a check ${relative(root, sh)} or .ts for task "${task.id}"`,
+        );
       }
     });
   });
   const known = new Set(lesson.exercises.map((e) => e.id));
   for (const m of split.body.matchAll(/<Exercise\s+id=["']([^"']+)["']/g)) {
-    if (!known.has(m[1]!)) add("(body)", `<Exercise id="${m[1]}" /> names no exercise in the frontmatter (known: ${[...known].join(", ") || "none"})`);
+    if (!known.has(m[1]!))
+      add(
+        "(body)",
+        `<Exercise id="${m[1]}" /> names no exercise in the frontmatter (known: ${[...known].join(", ") || "none"})`,
+      );
   }
   return problems;
 }
@@ -106,7 +135,9 @@ export default function lessonValidation(options: { dir?: string } = {}): AstroI
         const dir = options.dir ?? resolve(root, process.env.STOWAGE_LESSONS_DIR ?? "lessons");
         const problems = validateLessons(dir, root);
         if (problems.length === 0) return;
-        const text = `${problems.length} problem(s) in the lessons:\n` + problems.map((p) => "  " + formatProblem(p)).join("\n");
+        const text =
+          `${problems.length} problem(s) in the lessons:\n` +
+          problems.map((p) => "  " + formatProblem(p)).join("\n");
         if (command === "dev") logger.warn(text);
         else throw new Error(text);
       },

@@ -13,9 +13,13 @@ export default function pagefindIntegration(): AstroIntegration {
         if (!index) throw new Error(`pagefind: ${errors.join("; ")}`);
         const added = await index.addDirectory({ path: outDir });
         if (added.errors.length) throw new Error(`pagefind: ${added.errors.join("; ")}`);
-        const written = await index.writeFiles({ outputPath: `${outDir.replace(/\/$/, "")}/pagefind` });
+        const written = await index.writeFiles({
+          outputPath: `${outDir.replace(/\/$/, "")}/pagefind`,
+        });
         if (written.errors.length) throw new Error(`pagefind: ${written.errors.join("; ")}`);
-        logger.info(`search index written (${added.page_count} pages scanned; only lesson pages carry data-pagefind-body)`);
+        logger.info(
+          `search index written (${added.page_count} pages scanned; only lesson pages carry data-pagefind-body)`,
+        );
         await pagefind.close();
       },
     },

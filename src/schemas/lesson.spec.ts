@@ -7,7 +7,13 @@ const valid = {
   duration: 20,
   objectives: ["a", "b"],
   images: ["busybox", "debian:bookworm-slim"],
-  exercises: [{ id: "keep-the-data", title: "T", tasks: [{ id: "volume-exists", title: "Create `app-data`.", hints: ["h"] }] }],
+  exercises: [
+    {
+      id: "keep-the-data",
+      title: "T",
+      tasks: [{ id: "volume-exists", title: "Create `app-data`.", hints: ["h"] }],
+    },
+  ],
 };
 
 describe("lesson schema", () => {
@@ -27,8 +33,25 @@ describe("lesson schema", () => {
     [{ title: "" }, "title"],
     [{ images: ["Not An Image"] }, "images.0"],
     [{ exercises: [{ id: "x", title: "T", tasks: [] }] }, "exercises.0.tasks"],
-    [{ exercises: [{ id: "x", title: "T", tasks: [{ id: "a", title: "two\nlines" }] }] }, "exercises.0.tasks.0.title"],
-    [{ exercises: [{ id: "x", title: "T", tasks: [{ id: "a", title: "A" }, { id: "a", title: "B" }] }] }, "exercises.0.tasks"],
+    [
+      { exercises: [{ id: "x", title: "T", tasks: [{ id: "a", title: "two\nlines" }] }] },
+      "exercises.0.tasks.0.title",
+    ],
+    [
+      {
+        exercises: [
+          {
+            id: "x",
+            title: "T",
+            tasks: [
+              { id: "a", title: "A" },
+              { id: "a", title: "B" },
+            ],
+          },
+        ],
+      },
+      "exercises.0.tasks",
+    ],
   ])("rejects %j at %s", (patch, field) => {
     const result = lessonSchema.safeParse({ ...valid, ...patch });
     expect(result.success).toBe(false);
@@ -47,6 +70,11 @@ describe("lesson ordering", () => {
     expect(parseLessonFolder("named-volumes")).toBeUndefined();
   });
   it("orders by number, not by text", () => {
-    expect(["10-drivers", "02-named-volumes", "1-intro", "x"].sort(compareLessonIds)).toEqual(["1-intro", "02-named-volumes", "10-drivers", "x"]);
+    expect(["10-drivers", "02-named-volumes", "1-intro", "x"].sort(compareLessonIds)).toEqual([
+      "1-intro",
+      "02-named-volumes",
+      "10-drivers",
+      "x",
+    ]);
   });
 });

@@ -38,7 +38,10 @@ export const exerciseSchema = z
       .array(taskSchema)
       .min(1, "at least one task")
       .describe("The tasks in the order the student does them")
-      .refine((tasks) => new Set(tasks.map((t) => t.id)).size === tasks.length, "task ids must be unique"),
+      .refine(
+        (tasks) => new Set(tasks.map((t) => t.id)).size === tasks.length,
+        "task ids must be unique",
+      ),
   })
   .strict()
   .describe("An exercise checked on the student's Docker engine");
@@ -46,7 +49,10 @@ export const exerciseSchema = z
 export const lessonSchema = z
   .object({
     title: z.string().min(1, "a title").describe("Lesson title"),
-    summary: z.string().min(1, "one sentence").describe("One sentence, shown on the course overview"),
+    summary: z
+      .string()
+      .min(1, "one sentence")
+      .describe("One sentence, shown on the course overview"),
     duration: z
       .number("a number of minutes")
       .int("a whole number of minutes")
@@ -66,7 +72,10 @@ export const lessonSchema = z
       .array(exerciseSchema)
       .default([])
       .describe("Zero or more exercises, each a folder under exercises/")
-      .refine((ex) => new Set(ex.map((e) => e.id)).size === ex.length, "exercise ids must be unique"),
+      .refine(
+        (ex) => new Set(ex.map((e) => e.id)).size === ex.length,
+        "exercise ids must be unique",
+      ),
   })
   .strict()
   .describe("Frontmatter of a lesson's index.mdx");

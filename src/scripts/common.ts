@@ -29,7 +29,9 @@ if (menuButton && sidebar) {
     document.body.classList.toggle("sidebar-open", open);
     if (open) sidebar.querySelector<HTMLElement>("a[aria-current], a")?.focus();
   };
-  menuButton.addEventListener("click", () => setOpen(menuButton.getAttribute("aria-expanded") !== "true"));
+  menuButton.addEventListener("click", () =>
+    setOpen(menuButton.getAttribute("aria-expanded") !== "true"),
+  );
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && document.body.classList.contains("sidebar-open")) {
       setOpen(false);
@@ -110,7 +112,11 @@ document.addEventListener("click", (e) => {
 });
 
 // Progress marks on every [data-lesson-id] (sidebar, overview) and the "continue" link.
-const STATUS_TEXT = { done: "done", "in-progress": "in progress", "not-started": "not started" } as const;
+const STATUS_TEXT = {
+  done: "done",
+  "in-progress": "in progress",
+  "not-started": "not started",
+} as const;
 const MARK = { done: "✓", "in-progress": "◐" } as const;
 export function markProgress(progress: ProgressSummary) {
   for (const el of document.querySelectorAll<HTMLElement>("[data-lesson-id]")) {
@@ -121,11 +127,15 @@ export function markProgress(progress: ProgressSummary) {
     const text = el.querySelector(".status-text");
     if (text) text.textContent = ` (${STATUS_TEXT[status]})`;
     const label = el.querySelector(".status-label");
-    if (label) label.textContent = status === "not-started" ? "Not started" : status === "done" ? "Done" : "In progress";
+    if (label)
+      label.textContent =
+        status === "not-started" ? "Not started" : status === "done" ? "Done" : "In progress";
     const mark = el.querySelector(".status-mark");
     if (mark && status !== "not-started") mark.textContent = MARK[status];
   }
-  const last = progress.lastLesson && document.querySelector<HTMLElement>(`[data-lesson-id="${CSS.escape(progress.lastLesson)}"]`);
+  const last =
+    progress.lastLesson &&
+    document.querySelector<HTMLElement>(`[data-lesson-id="${CSS.escape(progress.lastLesson)}"]`);
   for (const link of document.querySelectorAll<HTMLAnchorElement>("a[data-continue]")) {
     if (last && last.dataset.href) {
       link.href = last.dataset.href;
@@ -135,5 +145,8 @@ export function markProgress(progress: ProgressSummary) {
 }
 if (document.querySelector("[data-lesson-id]")) {
   void progressOnce().then((p) => p && markProgress(p));
-  document.addEventListener("stowage:progress", () => void refreshProgress().then((p) => p && markProgress(p)));
+  document.addEventListener(
+    "stowage:progress",
+    () => void refreshProgress().then((p) => p && markProgress(p)),
+  );
 }

@@ -27,7 +27,9 @@ function cell(text: string, tag: "td" | "th" = "td"): HTMLElement {
 
 async function load(token: string) {
   status.textContent = "Loading…";
-  const res = await fetch("/api/instructor/progress", { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
+  const res = await fetch("/api/instructor/progress", {
+    headers: { authorization: `Bearer ${token}` },
+  }).catch(() => undefined);
   if (!res) {
     status.textContent = "The server cannot be reached.";
     return;
@@ -37,7 +39,8 @@ async function load(token: string) {
     return;
   }
   if (res.status === 404) {
-    status.textContent = "The instructor view is turned off on this server (STOWAGE_INSTRUCTOR_TOKEN is not set).";
+    status.textContent =
+      "The instructor view is turned off on this server (STOWAGE_INSTRUCTOR_TOKEN is not set).";
     return;
   }
   if (!res.ok) {
@@ -55,7 +58,11 @@ async function load(token: string) {
         cell(row.lastSeenAt ? new Date(row.lastSeenAt).toLocaleString() : "—"),
         ...columns.map((c) => {
           const passed = row.exercises[c.key]?.length ?? 0;
-          const td = cell(passed === c.tasks.length ? `✓ ${passed}/${c.tasks.length}` : `${passed}/${c.tasks.length}`);
+          const td = cell(
+            passed === c.tasks.length
+              ? `✓ ${passed}/${c.tasks.length}`
+              : `${passed}/${c.tasks.length}`,
+          );
           td.title = (row.exercises[c.key] ?? []).join(", ");
           return td;
         }),

@@ -2,7 +2,12 @@
  * The lesson page: split view, terminal panel (xterm loaded on demand), commands, quizzes,
  * exercises and checks, the live state panel and progress.
  */
-import { renderDiagramSvg, type DiagramContainer, type DiagramModel, type DiagramVolume } from "../utils/diagram.ts";
+import {
+  renderDiagramSvg,
+  type DiagramContainer,
+  type DiagramModel,
+  type DiagramVolume,
+} from "../utils/diagram.ts";
 import { progressOnce } from "./learner.ts";
 import { api, ApiError, describeError, ensureSession, forgetSession } from "./session.ts";
 import type { TerminalController } from "./terminal.ts";
@@ -72,11 +77,15 @@ let terminal: Promise<TerminalController> | undefined;
 
 function setTermStatus(text: string, bad = false) {
   termStatus.textContent = text;
+  termStatus.title = text; // the bar truncates long messages
   termStatus.classList.toggle("bad", bad);
 }
 function loadTerminal(): Promise<TerminalController> {
   terminal ??= import("./terminal.ts").then(({ mountTerminal }) =>
-    mountTerminal(termHost, { status: setTermStatus, showReconnect: (show) => (reconnectButton.hidden = !show) }),
+    mountTerminal(termHost, {
+      status: setTermStatus,
+      showReconnect: (show) => (reconnectButton.hidden = !show),
+    }),
   );
   return terminal;
 }
@@ -98,7 +107,13 @@ function setPanelOpen(open: boolean) {
 toggle.addEventListener("click", () => setPanelOpen(true));
 closeButton.addEventListener("click", () => setPanelOpen(false));
 workbench.addEventListener("keydown", (e) => {
-  if (e.key === "Escape" && narrow.matches && body.classList.contains("terminal-open") && !(e.target as Element).closest(".xterm")) setPanelOpen(false);
+  if (
+    e.key === "Escape" &&
+    narrow.matches &&
+    body.classList.contains("terminal-open") &&
+    !(e.target as Element).closest(".xterm")
+  )
+    setPanelOpen(false);
 });
 /** The terminal is shown: on wide screens always, on phones when the panel is open. */
 function terminalShown(): boolean {
@@ -143,20 +158,32 @@ function showQuizResult(form: HTMLFormElement, chosen: number, first: boolean) {
   const optionText = labels[answer]?.textContent?.trim() ?? "";
   if (predict) {
     verdict.className = "quiz-verdict " + (right ? "verdict-ok" : "verdict-bad");
-    verdict.textContent = right ? "Your prediction was right." : `Not quite: the answer is "${optionText}".`;
-    form.querySelectorAll<HTMLInputElement | HTMLButtonElement>("input, button").forEach((el) => (el.disabled = true));
+    verdict.textContent = right
+      ? "Your prediction was right."
+      : `Not quite: the answer is "${optionText}".`;
+    form
+      .querySelectorAll<HTMLInputElement | HTMLButtonElement>("input, button")
+      .forEach((el) => (el.disabled = true));
     form.querySelector<HTMLElement>(".quiz-explanation")!.hidden = false;
   } else {
     verdict.className = "quiz-verdict " + (right ? "verdict-ok" : "verdict-bad");
     verdict.textContent = right ? "Correct." : "Not this one. Try another answer.";
     if (right) {
       form.querySelector<HTMLElement>(".quiz-explanation")!.hidden = false;
-      form.querySelectorAll<HTMLInputElement | HTMLButtonElement>("input, button").forEach((el) => (el.disabled = true));
+      form
+        .querySelectorAll<HTMLInputElement | HTMLButtonElement>("input, button")
+        .forEach((el) => (el.disabled = true));
     }
   }
   const input = form.querySelector<HTMLInputElement>(`input[value="${chosen}"]`);
   if (input) input.checked = true;
-  if (first) post("/api/progress/quizzes", { lesson: lessonId, quiz: form.dataset.quiz, answer: chosen, correct: right });
+  if (first)
+    post("/api/progress/quizzes", {
+      lesson: lessonId,
+      quiz: form.dataset.quiz,
+      answer: chosen,
+      correct: right,
+    });
 }
 const answeredQuizzes = new Set<string>();
 for (const form of document.querySelectorAll<HTMLFormElement>("form.quiz")) {
@@ -176,7 +203,9 @@ for (const form of document.querySelectorAll<HTMLFormElement>("form.quiz")) {
 }
 function restoreQuizzes(quizzes: Record<string, QuizState>) {
   for (const [id, state] of Object.entries(quizzes)) {
-    const form = document.querySelector<HTMLFormElement>(`form.quiz[data-quiz="${CSS.escape(id)}"]`);
+    const form = document.querySelector<HTMLFormElement>(
+      `form.quiz[data-quiz="${CSS.escape(id)}"]`,
+    );
     if (!form) continue;
     answeredQuizzes.add(id);
     if (form.dataset.kind === "predict") showQuizResult(form, state.answer, false);
@@ -211,7 +240,9 @@ function summarize(section: HTMLElement, note = "") {
   const done = tasks.filter((t) => t.dataset.state === "passed").length;
   const summary = section.querySelector<HTMLElement>(".ex-summary")!;
   summary.textContent =
-    (done === tasks.length ? `All ${tasks.length} tasks done. Well done!` : `${done} of ${tasks.length} tasks done.`) + (note ? ` ${note}` : "");
+    (done === tasks.length
+      ? `All ${tasks.length} tasks done. Well done!`
+      : `${done} of ${tasks.length} tasks done.`) + (note ? ` ${note}` : "");
 }
 async function runCheck(section: HTMLElement, auto: boolean): Promise<void> {
   if (checking.has(section)) return;
@@ -227,19 +258,29 @@ async function runCheck(section: HTMLElement, auto: boolean): Promise<void> {
     let result: { tasks: TaskResult[] };
     try {
       const id = await ensureSession();
-      result = await api("POST", `/api/sessions/${encodeURIComponent(id)}/checks`, { lesson: lessonId, exercise });
+      result = await api("POST", `/api/sessions/${encodeURIComponent(id)}/checks`, {
+        lesson: lessonId,
+        exercise,
+      });
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 404)) throw error;
       forgetSession(); // the session ended: ask for the live one and try once more
       const id = await ensureSession();
-      result = await api("POST", `/api/sessions/${encodeURIComponent(id)}/checks`, { lesson: lessonId, exercise });
+      result = await api("POST", `/api/sessions/${encodeURIComponent(id)}/checks`, {
+        lesson: lessonId,
+        exercise,
+      });
     }
     started.add(section);
     const newlyPassed: TaskResult[] = [];
     for (const task of result.tasks) {
       const li = section.querySelector<HTMLElement>(`li.task[data-task="${CSS.escape(task.id)}"]`);
       if (!li) continue;
-      setTaskState(li, task.passed ? "passed" : "failed", task.passed ? "" : task.message?.trim() || "Not done yet.");
+      setTaskState(
+        li,
+        task.passed ? "passed" : "failed",
+        task.passed ? "" : task.message?.trim() || "Not done yet.",
+      );
       const key = `${exercise}/${task.id}`;
       if (task.passed && !passedEver.has(key)) {
         passedEver.add(key);
@@ -248,7 +289,11 @@ async function runCheck(section: HTMLElement, auto: boolean): Promise<void> {
     }
     summarize(section, auto ? "(checked automatically)" : "");
     if (newlyPassed.length) {
-      post("/api/progress/tasks", { lesson: lessonId, exercise, tasks: newlyPassed.map((t) => ({ id: t.id, passed: true })) });
+      post("/api/progress/tasks", {
+        lesson: lessonId,
+        exercise,
+        tasks: newlyPassed.map((t) => ({ id: t.id, passed: true })),
+      });
     }
   } catch (error) {
     if (!auto) summary.textContent = `Could not check: ${describeError(error)}.`;
@@ -265,7 +310,9 @@ const observer = new IntersectionObserver((entries) => {
 });
 for (const section of exercises) {
   observer.observe(section);
-  section.querySelector("[data-check]")!.addEventListener("click", () => void runCheck(section, false));
+  section
+    .querySelector("[data-check]")!
+    .addEventListener("click", () => void runCheck(section, false));
   for (const hintButton of section.querySelectorAll<HTMLButtonElement>("[data-hint-button]")) {
     hintButton.addEventListener("click", () => {
       const hidden = [...hintButton.parentElement!.querySelectorAll<HTMLElement>("li[hidden]")];
@@ -288,7 +335,9 @@ function scheduleRecheck() {
   recheckTimer = setTimeout(() => {
     for (const section of exercises) {
       const open = visible.has(section) || started.has(section);
-      const finished = [...section.querySelectorAll<HTMLElement>("li.task")].every((t) => t.dataset.state === "passed");
+      const finished = [...section.querySelectorAll<HTMLElement>("li.task")].every(
+        (t) => t.dataset.state === "passed",
+      );
       if (open && !finished) void runCheck(section, true);
     }
   }, 1200);
@@ -301,7 +350,9 @@ function restoreTasks(tasks: Record<string, string>) {
     const li = section?.querySelector<HTMLElement>(`li.task[data-task="${CSS.escape(task!)}"]`);
     if (li) setTaskState(li, "passed");
   }
-  for (const section of exercises) if (section.querySelector('li.task[data-state="passed"]')) summarize(section, "(from your progress)");
+  for (const section of exercises)
+    if (section.querySelector('li.task[data-state="passed"]'))
+      summarize(section, "(from your progress)");
 }
 
 progressOnce()
@@ -315,7 +366,13 @@ progressOnce()
 
 // ---------------------------------------------------------------- state panel
 interface Snapshot {
-  containers: Array<{ id: string; name: string; image?: string; state: string; mounts: DiagramContainer["mounts"] }>;
+  containers: Array<{
+    id: string;
+    name: string;
+    image?: string;
+    state: string;
+    mounts: DiagramContainer["mounts"];
+  }>;
   volumes: DiagramVolume[];
 }
 const stateDiagram = document.querySelector<HTMLElement>("[data-state-diagram]")!;
@@ -332,25 +389,45 @@ function draw() {
   for (const [name, g] of ghosts) if (g.until < now) ghosts.delete(name);
   const model: DiagramModel = {
     containers: [
-      ...latest.containers.map((c) => ({ name: c.name, image: c.image, state: c.state, mounts: c.mounts })),
+      ...latest.containers.map((c) => ({
+        name: c.name,
+        image: c.image,
+        state: c.state,
+        mounts: c.mounts,
+      })),
       // A removed container stays for a moment, still linked to the volumes that outlived it.
       ...[...ghosts.values()].map((g) => ({
         ...g.container,
-        mounts: (g.container.mounts ?? []).filter((m) => latest.volumes.some((v) => v.name === m.source)),
+        mounts: (g.container.mounts ?? []).filter((m) =>
+          latest.volumes.some((v) => v.name === m.source),
+        ),
       })),
     ],
     volumes: latest.volumes,
   };
-  stateDiagram.innerHTML = renderDiagramSvg(model, { idPrefix: "live", title: "Your containers, volumes and mounts" });
+  stateDiagram.innerHTML = renderDiagramSvg(model, {
+    idPrefix: "live",
+    title: "Your containers, volumes and mounts",
+  });
 }
 function onSnapshot(snapshot: Snapshot) {
   latest = snapshot;
-  const current = new Map(snapshot.containers.map((c) => [c.name, { name: c.name, image: c.image, state: c.state, mounts: c.mounts }]));
+  const current = new Map(
+    snapshot.containers.map((c) => [
+      c.name,
+      { name: c.name, image: c.image, state: c.state, mounts: c.mounts },
+    ]),
+  );
   const notes: string[] = [];
   for (const [name, c] of previous) {
     if (current.has(name)) continue;
-    const kept = (c.mounts ?? []).filter((m) => m.type === "volume" && snapshot.volumes.some((v) => v.name === m.source));
-    ghosts.set(name, { container: { ...c, state: "removed", mounts: kept }, until: Date.now() + 6000 });
+    const kept = (c.mounts ?? []).filter(
+      (m) => m.type === "volume" && snapshot.volumes.some((v) => v.name === m.source),
+    );
+    ghosts.set(name, {
+      container: { ...c, state: "removed", mounts: kept },
+      until: Date.now() + 6000,
+    });
     setTimeout(draw, 6100);
     notes.push(
       kept.length
@@ -363,7 +440,9 @@ function onSnapshot(snapshot: Snapshot) {
   draw();
   const n = snapshot.containers.length;
   const v = snapshot.volumes.length;
-  stateStatus.textContent = notes.join(" ") || `${n} container${n === 1 ? "" : "s"}, ${v} volume${v === 1 ? "" : "s"}. Live.`;
+  stateStatus.textContent =
+    notes.join(" ") ||
+    `${n} container${n === 1 ? "" : "s"}, ${v} volume${v === 1 ? "" : "s"}. Live.`;
 }
 // A new session (the old one ended): nothing of the old picture carries over.
 document.addEventListener("stowage:session", () => {
@@ -383,7 +462,9 @@ function startStateStream() {
       setTimeout(() => void open(), Math.min(15_000, 1000 * 2 ** attempt++));
       return;
     }
-    stream = new EventSource(`/api/sessions/${encodeURIComponent(id)}/state`, { withCredentials: true });
+    stream = new EventSource(`/api/sessions/${encodeURIComponent(id)}/state`, {
+      withCredentials: true,
+    });
     stream.addEventListener("snapshot", (event) => {
       attempt = 0;
       const text = (event as MessageEvent<string>).data;

@@ -28,8 +28,16 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     /* not JSON: e.g. the static server's 404 page */
   }
   if (!res.ok) {
-    const retry = typeof json.retryAfterSeconds === "number" ? json.retryAfterSeconds : Number(res.headers.get("retry-after")) || undefined;
-    const message = typeof json.error === "string" ? json.error : res.status === 404 ? "the course server is not running here" : `HTTP ${res.status}`;
+    const retry =
+      typeof json.retryAfterSeconds === "number"
+        ? json.retryAfterSeconds
+        : Number(res.headers.get("retry-after")) || undefined;
+    const message =
+      typeof json.error === "string"
+        ? json.error
+        : res.status === 404
+          ? "the course server is not running here"
+          : `HTTP ${res.status}`;
     throw new ApiError(res.status, message, retry);
   }
   return json as T;
@@ -42,7 +50,8 @@ let lastId: string | undefined;
 export function ensureSession(): Promise<string> {
   current ??= api<{ id: string }>("POST", "/api/sessions").then(
     (s) => {
-      if (lastId !== undefined && lastId !== s.id) document.dispatchEvent(new CustomEvent("stowage:session", { detail: s.id }));
+      if (lastId !== undefined && lastId !== s.id)
+        document.dispatchEvent(new CustomEvent("stowage:session", { detail: s.id }));
       lastId = s.id;
       return s.id;
     },
@@ -61,7 +70,8 @@ export function forgetSession(): void {
 
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
-    if (error.retryAfterSeconds) return `${error.message} (retrying in ${error.retryAfterSeconds} s)`;
+    if (error.retryAfterSeconds)
+      return `${error.message} (retrying in ${error.retryAfterSeconds} s)`;
     return error.message;
   }
   return "the course server cannot be reached";

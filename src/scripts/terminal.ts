@@ -124,12 +124,16 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
 
   term.onData(sendInput);
   term.onBinary((data) => {
-    if (ws?.readyState === WebSocket.OPEN) ws.send(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff));
+    if (ws?.readyState === WebSocket.OPEN)
+      ws.send(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff));
   });
 
   const scheduleReconnect = (why: string, atLeastMs = 0) => {
     if (disposed) return;
-    const delay = Math.max(atLeastMs, Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt) * (0.8 + Math.random() * 0.4));
+    const delay = Math.max(
+      atLeastMs,
+      Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt) * (0.8 + Math.random() * 0.4),
+    );
     attempt++;
     opts.status(`${why} Reconnecting in ${Math.ceil(delay / 1000)} s…`, true);
     opts.showReconnect(true);
@@ -146,12 +150,18 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
       id = await ensureSession();
     } catch (error) {
       // 503 busy / 429: the server says when to come back.
-      const retry = error instanceof ApiError && error.retryAfterSeconds ? error.retryAfterSeconds * 1000 : 0;
-      scheduleReconnect(`Could not start a sandbox: ${error instanceof ApiError ? error.message : describeError(error)}.`, retry);
+      const retry =
+        error instanceof ApiError && error.retryAfterSeconds ? error.retryAfterSeconds * 1000 : 0;
+      scheduleReconnect(
+        `Could not start a sandbox: ${error instanceof ApiError ? error.message : describeError(error)}.`,
+        retry,
+      );
       return;
     }
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const socket = new WebSocket(`${proto}//${location.host}/api/sessions/${encodeURIComponent(id)}/terminal`);
+    const socket = new WebSocket(
+      `${proto}//${location.host}/api/sessions/${encodeURIComponent(id)}/terminal`,
+    );
     socket.binaryType = "arraybuffer";
     ws = socket;
     let opened = false;
@@ -180,13 +190,20 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
         return;
       }
       if (msg.type === "exit") {
-        term.write(`\r\n\x1b[2m[the shell ended with code ${msg.code ?? "?"}; press any key for a new one]\x1b[0m\r\n`);
-        opts.status(`The shell ended (code ${msg.code ?? "?"}). Press any key in the terminal for a new one.`);
+        term.write(
+          `\r\n\x1b[2m[the shell ended with code ${msg.code ?? "?"}; press any key for a new one]\x1b[0m\r\n`,
+        );
+        opts.status(
+          `The shell ended (code ${msg.code ?? "?"}). Press any key in the terminal for a new one.`,
+        );
       } else if (msg.type === "error") {
         term.write(`\r\n\x1b[1;31m${msg.message ?? "error"}\x1b[0m\r\n`);
         opts.status(msg.message ?? "The server reported an error.", true);
       } else if (msg.type === "expiring") {
-        opts.status(`Idle: your sandbox will be cleaned up in ${msg.inSeconds ?? "a few"} s unless you type something.`, true);
+        opts.status(
+          `Idle: your sandbox will be cleaned up in ${msg.inSeconds ?? "a few"} s unless you type something.`,
+          true,
+        );
       }
     };
     socket.onclose = (event) => {
@@ -195,7 +212,9 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
       // The session may be gone: ask the server again on the next attempt (it returns the live one).
       forgetSession();
       if (disposed) return;
-      const why = opened ? "Disconnected." : `Could not connect to the terminal${event.reason ? ` (${event.reason})` : ""}.`;
+      const why = opened
+        ? "Disconnected."
+        : `Could not connect to the terminal${event.reason ? ` (${event.reason})` : ""}.`;
       scheduleReconnect(why);
     };
   }
@@ -219,7 +238,8 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
     screenText: () => {
       const buffer = term.buffer.active;
       const lines: string[] = [];
-      for (let i = 0; i < term.rows; i++) lines.push(buffer.getLine(buffer.viewportY + i)?.translateToString(true) ?? "");
+      for (let i = 0; i < term.rows; i++)
+        lines.push(buffer.getLine(buffer.viewportY + i)?.translateToString(true) ?? "");
       return lines.join("\n");
     },
   });
@@ -256,8 +276,12 @@ async function tryWebgl(term: Terminal): Promise<void> {
 /** Focuses the next (or previous) focusable element outside `container`, in document order. */
 function moveFocusFrom(container: HTMLElement, direction: 1 | -1): void {
   const focusable = [
-    ...document.querySelectorAll<HTMLElement>('a[href], button:not([disabled]), input:not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"])'),
-  ].filter((el) => (!container.contains(el) || el === document.activeElement) && el.offsetParent !== null);
+    ...document.querySelectorAll<HTMLElement>(
+      'a[href], button:not([disabled]), input:not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"])',
+    ),
+  ].filter(
+    (el) => (!container.contains(el) || el === document.activeElement) && el.offsetParent !== null,
+  );
   const here = focusable.indexOf(document.activeElement as HTMLElement);
   const step = (i: number) => (i + direction + focusable.length) % focusable.length;
   let i = step(here);

@@ -32,7 +32,13 @@ export interface DiagramModel {
   volumes: Array<string | DiagramVolume>;
 }
 
-const ESC: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const ESC: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
 export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ESC[c]!);
 }
@@ -66,13 +72,20 @@ const ITEM_H = 56;
 /** A sentence describing the picture, for screen readers and as the SVG's <desc>. */
 export function describeDiagram(model: DiagramModel): string {
   const vols = model.volumes.map((v) => (typeof v === "string" ? { name: v } : v));
-  if (model.containers.length === 0 && vols.length === 0) return "No containers and no volumes yet.";
+  if (model.containers.length === 0 && vols.length === 0)
+    return "No containers and no volumes yet.";
   const parts: string[] = [];
   for (const c of model.containers) {
     const mounts = c.mounts ?? [];
     const state = c.state ? ` (${c.state === "exited" ? "stopped" : c.state})` : "";
     const m = mounts.length
-      ? mounts.map((mt) => (mt.type === "tmpfs" ? `tmpfs at ${mt.target}` : `${mt.type} ${mt.source || "?"} at ${mt.target}${mt.readOnly ? " read-only" : ""}`)).join(", ")
+      ? mounts
+          .map((mt) =>
+            mt.type === "tmpfs"
+              ? `tmpfs at ${mt.target}`
+              : `${mt.type} ${mt.source || "?"} at ${mt.target}${mt.readOnly ? " read-only" : ""}`,
+          )
+          .join(", ")
       : "no mounts";
     parts.push(`Container ${c.name}${state}: ${m}.`);
   }
@@ -80,7 +93,10 @@ export function describeDiagram(model: DiagramModel): string {
   return parts.join(" ");
 }
 
-export function renderDiagramSvg(model: DiagramModel, options: { title?: string; idPrefix?: string } = {}): string {
+export function renderDiagramSvg(
+  model: DiagramModel,
+  options: { title?: string; idPrefix?: string } = {},
+): string {
   const id = options.idPrefix ?? "dg";
   const vols: DiagramVolume[] = model.volumes.map((v) => (typeof v === "string" ? { name: v } : v));
   const storage: StorageItem[] = [];
@@ -91,11 +107,19 @@ export function renderDiagramSvg(model: DiagramModel, options: { title?: string;
     storage.push(item);
     byKey.set(key, item);
   };
-  for (const v of vols) addItem(`volume:${v.name}`, "volume", volumeLabel(v), v.anonymous ? "anonymous volume" : "volume");
+  for (const v of vols)
+    addItem(
+      `volume:${v.name}`,
+      "volume",
+      volumeLabel(v),
+      v.anonymous ? "anonymous volume" : "volume",
+    );
   model.containers.forEach((c, ci) =>
     (c.mounts ?? []).forEach((m, mi) => {
-      if (m.type === "volume") addItem(`volume:${m.source}`, "volume", m.source || "volume", "volume");
-      else if (m.type === "bind") addItem(`bind:${m.source}`, "bind", m.source || "host folder", "bind: host folder");
+      if (m.type === "volume")
+        addItem(`volume:${m.source}`, "volume", m.source || "volume", "volume");
+      else if (m.type === "bind")
+        addItem(`bind:${m.source}`, "bind", m.source || "host folder", "bind: host folder");
       else addItem(`tmpfs:${ci}:${mi}`, "tmpfs", "tmpfs", "in memory only");
     }),
   );
@@ -122,13 +146,20 @@ export function renderDiagramSvg(model: DiagramModel, options: { title?: string;
     `<title id="${id}-t">${escapeXml(title)}</title><desc id="${id}-d">${escapeXml(describeDiagram(model))}</desc>`,
   );
   if (model.containers.length === 0 && storage.length === 0) {
-    out.push(`<text class="dg-empty" x="${W / 2}" y="34" text-anchor="middle">No containers and no volumes yet.</text>`);
+    out.push(
+      `<text class="dg-empty" x="${W / 2}" y="34" text-anchor="middle">No containers and no volumes yet.</text>`,
+    );
   }
 
   // Links first, so boxes draw over their ends.
   boxes.forEach(({ c, y: by }, ci) => {
     (c.mounts ?? []).forEach((m, mi) => {
-      const key = m.type === "volume" ? `volume:${m.source}` : m.type === "bind" ? `bind:${m.source}` : `tmpfs:${ci}:${mi}`;
+      const key =
+        m.type === "volume"
+          ? `volume:${m.source}`
+          : m.type === "bind"
+            ? `bind:${m.source}`
+            : `tmpfs:${ci}:${mi}`;
       const item = byKey.get(key);
       if (!item) return;
       const y1 = by + HEAD + mi * ROW + ROW / 2 - 4;
@@ -144,20 +175,37 @@ export function renderDiagramSvg(model: DiagramModel, options: { title?: string;
 
   for (const { c, y: by, h } of boxes) {
     const state = c.state ?? "";
-    const stateCls = state === "running" ? "dg-running" : state === "removed" ? "dg-removed" : state ? "dg-stopped" : "";
+    const stateCls =
+      state === "running"
+        ? "dg-running"
+        : state === "removed"
+          ? "dg-removed"
+          : state
+            ? "dg-stopped"
+            : "";
     out.push(`<g class="dg-container ${stateCls}">`);
     out.push(`<rect class="dg-box" x="${CX}" y="${by}" width="${CW}" height="${h}" rx="8"/>`);
-    out.push(`<text class="dg-name" x="${CX + 12}" y="${by + 20}">${escapeXml(short(c.name, 22))}</text>`);
-    const sub = [c.image ? short(c.image, 18) : "", state === "exited" ? "stopped" : state].filter(Boolean).join(" · ");
-    if (sub) out.push(`<text class="dg-sub" x="${CX + 12}" y="${by + 36}">${escapeXml(sub)}</text>`);
-    if (state === "running") out.push(`<circle class="dg-dot" cx="${CX + CW - 14}" cy="${by + 16}" r="5"/>`);
+    out.push(
+      `<text class="dg-name" x="${CX + 12}" y="${by + 20}">${escapeXml(short(c.name, 22))}</text>`,
+    );
+    const sub = [c.image ? short(c.image, 18) : "", state === "exited" ? "stopped" : state]
+      .filter(Boolean)
+      .join(" · ");
+    if (sub)
+      out.push(`<text class="dg-sub" x="${CX + 12}" y="${by + 36}">${escapeXml(sub)}</text>`);
+    if (state === "running")
+      out.push(`<circle class="dg-dot" cx="${CX + CW - 14}" cy="${by + 16}" r="5"/>`);
     const mounts = c.mounts ?? [];
     if (mounts.length === 0) {
-      out.push(`<text class="dg-path dg-muted" x="${CX + 12}" y="${by + HEAD + 10}">writable layer only</text>`);
+      out.push(
+        `<text class="dg-path dg-muted" x="${CX + 12}" y="${by + HEAD + 10}">writable layer only</text>`,
+      );
     }
     mounts.forEach((m, mi) => {
       const ty = by + HEAD + mi * ROW + 10;
-      out.push(`<text class="dg-path" x="${CX + 12}" y="${ty}">${escapeXml(short(m.target, 24))}${m.readOnly ? " (ro)" : ""}</text>`);
+      out.push(
+        `<text class="dg-path" x="${CX + 12}" y="${ty}">${escapeXml(short(m.target, 24))}${m.readOnly ? " (ro)" : ""}</text>`,
+      );
     });
     out.push(`</g>`);
   }
@@ -173,12 +221,20 @@ export function renderDiagramSvg(model: DiagramModel, options: { title?: string;
       );
     } else if (s.kind === "bind") {
       // A folder.
-      out.push(`<path class="dg-shape" d="M${x} ${yy + 4} h60 l8 8 h${SW - 68} v${ITEM_H - 12} h-${SW} z"/>`);
+      out.push(
+        `<path class="dg-shape" d="M${x} ${yy + 4} h60 l8 8 h${SW - 68} v${ITEM_H - 12} h-${SW} z"/>`,
+      );
     } else {
-      out.push(`<rect class="dg-shape" x="${x}" y="${yy + 2}" width="${SW}" height="${ITEM_H - 4}" rx="4" stroke-dasharray="4 3"/>`);
+      out.push(
+        `<rect class="dg-shape" x="${x}" y="${yy + 2}" width="${SW}" height="${ITEM_H - 4}" rx="4" stroke-dasharray="4 3"/>`,
+      );
     }
-    out.push(`<text class="dg-name" x="${x + 12}" y="${yy + (s.kind === "volume" ? 31 : 29)}">${escapeXml(short(s.label, 24))}</text>`);
-    out.push(`<text class="dg-sub" x="${x + 12}" y="${yy + (s.kind === "volume" ? 45 : 44)}">${escapeXml(s.sub)}</text>`);
+    out.push(
+      `<text class="dg-name" x="${x + 12}" y="${yy + (s.kind === "volume" ? 31 : 29)}">${escapeXml(short(s.label, 24))}</text>`,
+    );
+    out.push(
+      `<text class="dg-sub" x="${x + 12}" y="${yy + (s.kind === "volume" ? 45 : 44)}">${escapeXml(s.sub)}</text>`,
+    );
     out.push(`</g>`);
   }
   out.push(`</svg>`);

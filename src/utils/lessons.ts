@@ -21,11 +21,20 @@ export async function getLessons(): Promise<LessonInfo[]> {
     .sort((a, b) => compareLessonIds(a.id, b.id))
     .map((entry) => {
       const parsed = parseLessonFolder(entry.id) ?? { order: 0, slug: entry.id };
-      return { id: entry.id, slug: parsed.slug, order: parsed.order, href: `/lessons/${parsed.slug}/`, entry };
+      return {
+        id: entry.id,
+        slug: parsed.slug,
+        order: parsed.order,
+        href: `/lessons/${parsed.slug}/`,
+        entry,
+      };
     });
 }
 
-export function lessonBySlugFromPath(lessons: LessonInfo[], pathname: string): LessonInfo | undefined {
+export function lessonBySlugFromPath(
+  lessons: LessonInfo[],
+  pathname: string,
+): LessonInfo | undefined {
   const m = /\/lessons\/([^/]+)\/?/.exec(pathname);
   return m ? lessons.find((l) => l.slug === m[1]) : undefined;
 }
@@ -33,7 +42,16 @@ export function lessonBySlugFromPath(lessons: LessonInfo[], pathname: string): L
 /** Reads an exercise's solution.sh at build time. */
 export function readSolution(lessonId: string, exerciseId: string): string {
   try {
-    return readFileSync(resolve(process.env.STOWAGE_LESSONS_DIR ?? "lessons", lessonId, "exercises", exerciseId, "solution.sh"), "utf8");
+    return readFileSync(
+      resolve(
+        process.env.STOWAGE_LESSONS_DIR ?? "lessons",
+        lessonId,
+        "exercises",
+        exerciseId,
+        "solution.sh",
+      ),
+      "utf8",
+    );
   } catch {
     return "";
   }

@@ -5,7 +5,8 @@ export function inlineMarkdown(src: string): string {
   const parts = src.split(/(`[^`]*`)/g);
   return parts
     .map((part) => {
-      if (part.startsWith("`") && part.endsWith("`") && part.length >= 2) return `<code>${escapeXml(part.slice(1, -1))}</code>`;
+      if (part.startsWith("`") && part.endsWith("`") && part.length >= 2)
+        return `<code>${escapeXml(part.slice(1, -1))}</code>`;
       return escapeXml(part)
         .replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>")
         .replace(/(^|[^*\w])\*([^*\s][^*]*)\*(?!\w)/g, "$1<em>$2</em>")

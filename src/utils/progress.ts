@@ -19,12 +19,16 @@ export type LessonStatus = "done" | "in-progress" | "not-started";
  * A lesson is done when every task of every exercise has passed (a lesson without exercises:
  * when it was visited), in progress when visited or anything was recorded, else not started.
  */
-export function lessonStatus(taskKeys: readonly string[], progress: LessonProgress | undefined): LessonStatus {
+export function lessonStatus(
+  taskKeys: readonly string[],
+  progress: LessonProgress | undefined,
+): LessonStatus {
   if (!progress) return "not-started";
   const passed = taskKeys.filter((k) => progress.tasks[k]).length;
   if (taskKeys.length > 0 && passed === taskKeys.length) return "done";
   if (taskKeys.length === 0 && progress.visitedAt) return "done";
-  if (progress.visitedAt || passed > 0 || Object.keys(progress.quizzes).length > 0) return "in-progress";
+  if (progress.visitedAt || passed > 0 || Object.keys(progress.quizzes).length > 0)
+    return "in-progress";
   return "not-started";
 }
 

@@ -6,7 +6,20 @@ import { lessonStatus, quizId } from "./progress.ts";
 describe("diagram", () => {
   const model = {
     containers: [
-      { name: "web", state: "running", mounts: [{ type: "volume" as const, source: "app-data", target: "/data" }, { type: "bind" as const, source: "/home/student/site", target: "/usr/share/nginx/html", readOnly: true }, { type: "tmpfs" as const, source: "", target: "/run" }] },
+      {
+        name: "web",
+        state: "running",
+        mounts: [
+          { type: "volume" as const, source: "app-data", target: "/data" },
+          {
+            type: "bind" as const,
+            source: "/home/student/site",
+            target: "/usr/share/nginx/html",
+            readOnly: true,
+          },
+          { type: "tmpfs" as const, source: "", target: "/run" },
+        ],
+      },
       { name: "old", state: "exited", mounts: [] },
     ],
     volumes: ["app-data", { name: "3f2a9c1b0e", anonymous: true }],
@@ -22,16 +35,26 @@ describe("diagram", () => {
     expect(svg).toContain("dg-stopped");
   });
   it("escapes names and describes the picture in words", () => {
-    expect(renderDiagramSvg({ containers: [{ name: "<x>", mounts: [] }], volumes: [] })).toContain("&lt;x&gt;");
-    expect(describeDiagram(model)).toContain("Container web (running): volume app-data at /data, bind /home/student/site at /usr/share/nginx/html read-only, tmpfs at /run.");
-    expect(describeDiagram({ containers: [], volumes: [] })).toBe("No containers and no volumes yet.");
+    expect(renderDiagramSvg({ containers: [{ name: "<x>", mounts: [] }], volumes: [] })).toContain(
+      "&lt;x&gt;",
+    );
+    expect(describeDiagram(model)).toContain(
+      "Container web (running): volume app-data at /data, bind /home/student/site at /usr/share/nginx/html read-only, tmpfs at /run.",
+    );
+    expect(describeDiagram({ containers: [], volumes: [] })).toBe(
+      "No containers and no volumes yet.",
+    );
   });
 });
 
 describe("inline markdown", () => {
   it("renders code, bold and links and escapes the rest", () => {
-    expect(inlineMarkdown("Create `a<b>` **now** <script>")).toBe("Create <code>a&lt;b&gt;</code> <strong>now</strong> &lt;script&gt;");
-    expect(inlineMarkdown("see [docs](https://docs.docker.com/)")).toBe('see <a href="https://docs.docker.com/">docs</a>');
+    expect(inlineMarkdown("Create `a<b>` **now** <script>")).toBe(
+      "Create <code>a&lt;b&gt;</code> <strong>now</strong> &lt;script&gt;",
+    );
+    expect(inlineMarkdown("see [docs](https://docs.docker.com/)")).toBe(
+      'see <a href="https://docs.docker.com/">docs</a>',
+    );
     expect(inlineMarkdown("`**not bold**`")).toBe("<code>**not bold**</code>");
   });
 });

@@ -8,7 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { artifact, axeSerious, buildSite, builtPages, launchBrowser, serveStatic } from "./helpers.ts";
+import {
+  artifact,
+  axeSerious,
+  buildSite,
+  builtPages,
+  launchBrowser,
+  serveStatic,
+} from "./helpers.ts";
 
 let out: string;
 let site: { url: string; close(): Promise<void> };
@@ -51,12 +58,22 @@ describe("accessibility of every built page", () => {
             await page.goto(site.url + path, { waitUntil: "load" });
             expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe(theme);
             // Let the lesson page load its terminal chunk and settle its status messages.
-            await page.waitForTimeout(path.startsWith("/lessons/") && path !== "/lessons/" ? 400 : 50);
+            await page.waitForTimeout(
+              path.startsWith("/lessons/") && path !== "/lessons/" ? 400 : 50,
+            );
             for (const v of await axeSerious(page)) {
-              failures.push(`${path} [${v.impact}] ${v.id}: ${v.help}\n    ${v.nodes.slice(0, 3).map((n) => `${n.target.join(" ")} ${n.failureSummary ?? ""}`).join("\n    ")}`);
+              failures.push(
+                `${path} [${v.impact}] ${v.id}: ${v.help}\n    ${v.nodes
+                  .slice(0, 3)
+                  .map((n) => `${n.target.join(" ")} ${n.failureSummary ?? ""}`)
+                  .join("\n    ")}`,
+              );
             }
             const slug = path === "/" ? "home" : path.replace(/^\/|\/$/g, "").replace(/\//g, "_");
-            await page.screenshot({ path: artifact(`a11y-${theme}-${viewport.name}-${slug}.png`), fullPage: false });
+            await page.screenshot({
+              path: artifact(`a11y-${theme}-${viewport.name}-${slug}.png`),
+              fullPage: false,
+            });
             await page.close();
           }
         } finally {
@@ -74,9 +91,14 @@ describe("keyboard-only path through a lesson", () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     await page.goto(site.url + lesson);
     await page.keyboard.press("Tab");
-    const first = await page.evaluate(() => ({ text: document.activeElement?.textContent?.trim(), cls: document.activeElement?.className }));
+    const first = await page.evaluate(() => ({
+      text: document.activeElement?.textContent?.trim(),
+      cls: document.activeElement?.className,
+    }));
     expect(first).toEqual({ text: "Skip to content", cls: "skip-link" });
-    const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+    const outline = await page.evaluate(
+      () => getComputedStyle(document.activeElement!).outlineStyle,
+    );
     expect(outline).toBe("solid");
     await page.screenshot({ path: artifact("keyboard-skip-link.png") });
     await page.keyboard.press("Enter");
@@ -88,7 +110,13 @@ describe("keyboard-only path through a lesson", () => {
       const info = await page.evaluate(() => {
         const el = document.activeElement as HTMLElement;
         const style = getComputedStyle(el);
-        return { tag: el.tagName, cls: el.className, inMain: !!el.closest("main"), outline: style.outlineStyle, width: style.outlineWidth };
+        return {
+          tag: el.tagName,
+          cls: el.className,
+          inMain: !!el.closest("main"),
+          outline: style.outlineStyle,
+          width: style.outlineWidth,
+        };
       });
       if (!info.inMain) break;
       seen.add(info.tag + "." + String(info.cls).split(" ")[0]);

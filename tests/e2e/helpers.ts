@@ -13,11 +13,19 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /** Builds the site into `outDir` (never the dist/ a server may be serving). */
 export async function buildSite(outDir: string, lessonsDir?: string): Promise<void> {
-  await promisify(execFile)(process.execPath, [join(ROOT, "node_modules/astro/bin/astro.mjs"), "build", "--silent"], {
-    cwd: ROOT,
-    env: { ...process.env, STOWAGE_OUT_DIR: outDir, ...(lessonsDir ? { STOWAGE_LESSONS_DIR: lessonsDir } : {}) },
-    maxBuffer: 20 * 1024 * 1024,
-  });
+  await promisify(execFile)(
+    process.execPath,
+    [join(ROOT, "node_modules/astro/bin/astro.mjs"), "build", "--silent"],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        STOWAGE_OUT_DIR: outDir,
+        ...(lessonsDir ? { STOWAGE_LESSONS_DIR: lessonsDir } : {}),
+      },
+      maxBuffer: 20 * 1024 * 1024,
+    },
+  );
 }
 
 /** A tiny static server for a built site (no API: the pages must still be accessible). */
@@ -32,13 +40,23 @@ export async function serveStatic(dir: string): Promise<{ url: string; close(): 
   );
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
   });
 }
 
@@ -75,9 +93,18 @@ export interface AxeViolation {
 export async function axeSerious(page: Page): Promise<AxeViolation[]> {
   await page.addScriptTag({ path: join(ROOT, "node_modules/axe-core/axe.min.js") });
   const violations = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
+    const axe = (
+      globalThis as unknown as {
+        axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: AxeViolation[] }> };
+      }
+    ).axe;
     const result = await axe.run(document, { resultTypes: ["violations"] });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })) }));
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })),
+    }));
   });
   return violations.filter((v) => v.impact === "serious" || v.impact === "critical");
 }

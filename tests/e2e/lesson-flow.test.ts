@@ -34,7 +34,12 @@ afterAll(async () => {
 });
 
 const screen = (page: Page) =>
-  page.evaluate(() => (document.querySelector("[data-terminal]") as HTMLElement & { screenText?: () => string }).screenText?.() ?? "");
+  page.evaluate(
+    () =>
+      (
+        document.querySelector("[data-terminal]") as HTMLElement & { screenText?: () => string }
+      ).screenText?.() ?? "",
+  );
 
 async function typeInTerminal(page: Page, command: string) {
   await page.locator("[data-terminal] .xterm").click();
@@ -67,7 +72,9 @@ describe("a student works through a lesson", () => {
     // Create the volume: it shows up in the state panel.
     await typeInTerminal(page, "docker volume create demo");
     await expect.poll(() => screen(page), { timeout: 15_000 }).toMatch(/^demo\s*$/m);
-    await expect.poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 10_000 }).toContain("demo");
+    await expect
+      .poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 10_000 })
+      .toContain("demo");
     await page.screenshot({ path: artifact("flow-2-volume-in-state-panel.png") });
 
     // Check: the volume task passes, the container task fails with the check's own message.
@@ -78,17 +85,25 @@ describe("a student works through a lesson", () => {
     const second = exercise.locator('li[data-task="demo-mounted"]');
     await expect.poll(() => first.getAttribute("data-state"), { timeout: 30_000 }).toBe("passed");
     expect(await second.getAttribute("data-state")).toBe("failed");
-    expect(await second.locator(".task-message").textContent()).toContain("There is no container named holder.");
+    expect(await second.locator(".task-message").textContent()).toContain(
+      "There is no container named holder.",
+    );
     await page.screenshot({ path: artifact("flow-3-check-fails.png") });
 
     // Do the task; Check passes (it may already have passed by itself: the panel re-checks on change).
     await typeInTerminal(page, "docker run -d --name holder -v demo:/data busybox sleep 3600");
-    await expect.poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 20_000 }).toContain("holder");
+    await expect
+      .poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 20_000 })
+      .toContain("holder");
     // The state stream's change re-runs the checks of the open exercise without a click.
     await expect.poll(() => second.getAttribute("data-state"), { timeout: 30_000 }).toBe("passed");
-    expect(await exercise.locator(".ex-summary").textContent()).toContain("(checked automatically)");
+    expect(await exercise.locator(".ex-summary").textContent()).toContain(
+      "(checked automatically)",
+    );
     await exercise.locator("[data-check]").click();
-    await expect.poll(() => exercise.locator(".ex-summary").textContent(), { timeout: 30_000 }).toBe("All 2 tasks done. Well done!");
+    await expect
+      .poll(() => exercise.locator(".ex-summary").textContent(), { timeout: 30_000 })
+      .toBe("All 2 tasks done. Well done!");
     await page.screenshot({ path: artifact("flow-4-check-passes.png") });
 
     // Quiz: predict, then the explanation shows; recorded as progress.
@@ -100,26 +115,50 @@ describe("a student works through a lesson", () => {
 
     // The progress API has it.
     await expect
-      .poll(async () => (await page.evaluate(() => fetch("/api/progress").then((r) => r.json()))) as { lastLesson: string; lessons: Record<string, { tasks: object; quizzes: object }> }, { timeout: 10_000 })
+      .poll(
+        async () =>
+          (await page.evaluate(() => fetch("/api/progress").then((r) => r.json()))) as {
+            lastLesson: string;
+            lessons: Record<string, { tasks: object; quizzes: object }>;
+          },
+        { timeout: 10_000 },
+      )
       .toMatchObject({
         lastLesson: "01-fixture-volumes",
-        lessons: { "01-fixture-volumes": { tasks: { "make-a-volume/demo-exists": expect.any(String), "make-a-volume/demo-mounted": expect.any(String) } } },
+        lessons: {
+          "01-fixture-volumes": {
+            tasks: {
+              "make-a-volume/demo-exists": expect.any(String),
+              "make-a-volume/demo-mounted": expect.any(String),
+            },
+          },
+        },
       });
 
     // Reload: same session, the screen is redrawn, progress is restored.
     await page.reload();
-    await expect.poll(() => screen(page), { timeout: 30_000 }).toContain("docker volume create demo");
+    await expect
+      .poll(() => screen(page), { timeout: 30_000 })
+      .toContain("docker volume create demo");
     expect(new Set(sessionIds).size).toBe(1);
     await expect.poll(() => second.getAttribute("data-state"), { timeout: 10_000 }).toBe("passed");
     expect(await first.getAttribute("data-state")).toBe("passed");
     await expect.poll(() => quiz.locator(".quiz-explanation").isVisible()).toBe(true);
-    await expect.poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 10_000 }).toContain("holder");
-    expect(await page.locator('.sidebar li[data-lesson-id="01-fixture-volumes"]').getAttribute("data-status")).toBe("done");
+    await expect
+      .poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 10_000 })
+      .toContain("holder");
+    expect(
+      await page
+        .locator('.sidebar li[data-lesson-id="01-fixture-volumes"]')
+        .getAttribute("data-status"),
+    ).toBe("done");
     await page.screenshot({ path: artifact("flow-5-after-reload.png") });
 
     // Removing the container: the volume visibly stays.
     await typeInTerminal(page, "docker rm -f holder");
-    await expect.poll(() => page.locator("[data-state-status]").textContent(), { timeout: 20_000 }).toContain("volume demo is still here");
+    await expect
+      .poll(() => page.locator("[data-state-status]").textContent(), { timeout: 20_000 })
+      .toContain("volume demo is still here");
     expect(await page.locator("[data-state-diagram] .dg-store-volume").count()).toBe(1);
     await page.screenshot({ path: artifact("flow-6-container-removed-volume-stays.png") });
 
@@ -127,28 +166,57 @@ describe("a student works through a lesson", () => {
     // backoff to a fresh session and shows its prompt.
     const status = page.locator("[data-term-status]");
     const seen: string[] = [];
-    const watch = setInterval(() => void status.textContent().then((t) => t && seen.push(t)).catch(() => undefined), 100);
-    expect(await page.evaluate((id) => fetch(`/api/sessions/${id}`, { method: "DELETE" }).then((r) => r.status), sessionIds[0]!)).toBe(204);
+    const watch = setInterval(
+      () =>
+        void status
+          .textContent()
+          .then((t) => t && seen.push(t))
+          .catch(() => undefined),
+      100,
+    );
+    expect(
+      await page.evaluate(
+        (id) => fetch(`/api/sessions/${id}`, { method: "DELETE" }).then((r) => r.status),
+        sessionIds[0]!,
+      ),
+    ).toBe(204);
     await expect.poll(() => new Set(sessionIds).size, { timeout: 30_000 }).toBe(2);
     await expect.poll(() => status.textContent(), { timeout: 30_000 }).toBe("Connected.");
     clearInterval(watch);
-    expect(seen.some((t) => /Reconnecting|Disconnected|ended|expired/i.test(t)), seen.join(" | ")).toBe(true);
+    expect(
+      seen.some((t) => /Reconnecting|Disconnected|ended|expired/i.test(t)),
+      seen.join(" | "),
+    ).toBe(true);
     await expect.poll(() => screen(page), { timeout: 30_000 }).toMatch(/\$\s*$/m);
-    await expect.poll(() => page.locator("[data-state-status]").textContent(), { timeout: 20_000 }).toContain("0 containers, 0 volumes");
+    await expect
+      .poll(() => page.locator("[data-state-status]").textContent(), { timeout: 20_000 })
+      .toContain("0 containers, 0 volumes");
     await page.screenshot({ path: artifact("flow-6b-new-session.png") });
 
     // Keyboard users leave the terminal with Escape then Tab.
     await page.locator("[data-terminal] .xterm").click();
-    expect(await page.evaluate(() => !!document.activeElement?.closest("[data-terminal]"))).toBe(true);
+    expect(await page.evaluate(() => !!document.activeElement?.closest("[data-terminal]"))).toBe(
+      true,
+    );
     await page.keyboard.press("Escape");
     await page.keyboard.press("Tab");
-    expect(await page.evaluate(() => !!document.activeElement?.closest("[data-terminal]"))).toBe(false);
-    expect(await page.evaluate(() => document.activeElement?.closest(".state-panel") !== null)).toBe(true);
+    expect(await page.evaluate(() => !!document.activeElement?.closest("[data-terminal]"))).toBe(
+      false,
+    );
+    expect(
+      await page.evaluate(() => document.activeElement?.closest(".state-panel") !== null),
+    ).toBe(true);
 
     // The overview shows the lesson done and "continue" points at it.
     await page.goto(`${base}/lessons/`);
-    await expect.poll(() => page.locator('li.card[data-lesson-id="01-fixture-volumes"]').getAttribute("data-status")).toBe("done");
-    expect(await page.locator("a[data-continue]").getAttribute("href")).toBe("/lessons/fixture-volumes/");
+    await expect
+      .poll(() =>
+        page.locator('li.card[data-lesson-id="01-fixture-volumes"]').getAttribute("data-status"),
+      )
+      .toBe("done");
+    expect(await page.locator("a[data-continue]").getAttribute("href")).toBe(
+      "/lessons/fixture-volumes/",
+    );
     await page.screenshot({ path: artifact("flow-7-overview.png") });
     await context.close();
 
@@ -157,7 +225,9 @@ describe("a student works through a lesson", () => {
     await teacher.goto(`${base}/instructor/`);
     await teacher.locator("#token").fill("wrong-token-wrong-token");
     await teacher.locator('button[type="submit"]').click();
-    await expect.poll(() => teacher.locator("[data-instructor-status]").textContent()).toBe("That token is not right.");
+    await expect
+      .poll(() => teacher.locator("[data-instructor-status]").textContent())
+      .toBe("That token is not right.");
     await teacher.locator("#token").fill(TOKEN);
     await teacher.locator('button[type="submit"]').click();
     await expect.poll(() => teacher.locator("[data-instructor-table] tbody tr").count()).toBe(1);

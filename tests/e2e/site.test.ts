@@ -33,12 +33,20 @@ describe("the course site", () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     const scripts: Array<{ url: string; gz: number }> = [];
     page.on("response", async (res) => {
-      if (res.request().resourceType() === "script") scripts.push({ url: res.url(), gz: gzipSync(await res.body()).length });
+      if (res.request().resourceType() === "script")
+        scripts.push({ url: res.url(), gz: gzipSync(await res.body()).length });
     });
     await page.goto(`${site.url}/lessons/fixture-volumes/`, { waitUntil: "networkidle" });
-    const inline = await page.evaluate(() => [...document.querySelectorAll("script:not([src])")].map((s) => s.textContent ?? "").join("\n"));
+    const inline = await page.evaluate(() =>
+      [...document.querySelectorAll("script:not([src])")]
+        .map((s) => s.textContent ?? "")
+        .join("\n"),
+    );
     const total = scripts.reduce((n, s) => n + s.gz, 0) + gzipSync(inline).length;
-    console.log(`lesson page JS before the terminal: ${(total / 1024).toFixed(1)} KB gzipped`, scripts.map((s) => `${s.url.split("/").pop()} ${s.gz}`));
+    console.log(
+      `lesson page JS before the terminal: ${(total / 1024).toFixed(1)} KB gzipped`,
+      scripts.map((s) => `${s.url.split("/").pop()} ${s.gz}`),
+    );
     expect(total).toBeLessThanOrEqual(60 * 1024);
     expect(scripts.some((s) => /terminal|xterm|webgl/.test(s.url))).toBe(false);
     // Opening the terminal loads it.
@@ -51,13 +59,18 @@ describe("the course site", () => {
   it("orders lessons by number and links previous and next", async () => {
     const page = await browser.newPage();
     await page.goto(`${site.url}/lessons/`);
-    expect(await page.locator("li.card h2").allTextContents()).toEqual(["1. Fixture volumes", "2. Fixture reading"]);
+    expect(await page.locator("li.card h2").allTextContents()).toEqual([
+      "1. Fixture volumes",
+      "2. Fixture reading",
+    ]);
     await page.goto(`${site.url}/`);
     await page.getByRole("link", { name: /Start lesson 1/ }).click();
     await page.waitForURL(/\/lessons\/fixture-volumes\/$/);
     await page.locator(".pager a.next").click();
     await page.waitForURL(/\/lessons\/fixture-reading\/$/);
-    expect(await page.locator(".pager a.prev").getAttribute("href")).toBe("/lessons/fixture-volumes/");
+    expect(await page.locator(".pager a.prev").getAttribute("href")).toBe(
+      "/lessons/fixture-volumes/",
+    );
     await page.close();
   });
 
@@ -65,7 +78,8 @@ describe("the course site", () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     await page.goto(`${site.url}/lessons/fixture-volumes/`);
     const splitter = page.locator("[data-splitter]");
-    const textWidth = () => page.locator("main.lesson-text").evaluate((el) => el.getBoundingClientRect().width);
+    const textWidth = () =>
+      page.locator("main.lesson-text").evaluate((el) => el.getBoundingClientRect().width);
     const before = await textWidth();
     await splitter.focus();
     await page.keyboard.press("ArrowRight");
@@ -89,16 +103,22 @@ describe("the course site", () => {
     expect(await page.locator("#sidebar").isVisible()).toBe(false);
     await page.locator("[data-menu-button]").click();
     expect(await page.locator("#sidebar").isVisible()).toBe(true);
-    expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-current"))).toBe("page");
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-current"))).toBe(
+      "page",
+    );
     await page.screenshot({ path: artifact("lessons-drawer.png") });
     await page.keyboard.press("Escape");
     expect(await page.locator("#sidebar").isVisible()).toBe(false);
-    expect(await page.evaluate(() => document.activeElement?.hasAttribute("data-menu-button"))).toBe(true);
+    expect(
+      await page.evaluate(() => document.activeElement?.hasAttribute("data-menu-button")),
+    ).toBe(true);
     await page.close();
   });
 
   it("indexes only the lessons for search", async () => {
-    const entry = (await (await fetch(`${site.url}/pagefind/pagefind-entry.json`)).json()) as { languages: Record<string, { page_count: number }> };
+    const entry = (await (await fetch(`${site.url}/pagefind/pagefind-entry.json`)).json()) as {
+      languages: Record<string, { page_count: number }>;
+    };
     expect(Object.values(entry.languages).reduce((n, l) => n + l.page_count, 0)).toBe(2);
   });
 
@@ -106,8 +126,12 @@ describe("the course site", () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     await page.goto(`${site.url}/lessons/`);
     await page.locator("#search-input").fill("outlives");
-    await expect.poll(() => page.locator("#search-results a").count(), { timeout: 10_000 }).toBeGreaterThan(0);
-    expect(await page.locator("#search-results a").first().getAttribute("href")).toMatch(/\/lessons\/fixture-volumes\/?$/);
+    await expect
+      .poll(() => page.locator("#search-results a").count(), { timeout: 10_000 })
+      .toBeGreaterThan(0);
+    expect(await page.locator("#search-results a").first().getAttribute("href")).toMatch(
+      /\/lessons\/fixture-volumes\/?$/,
+    );
     expect(await page.locator("#search-status").textContent()).toMatch(/result/);
     await page.screenshot({ path: artifact("search.png") });
     await page.close();
@@ -122,7 +146,9 @@ describe("the course site", () => {
     await toggle.click();
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
     expect(await toggle.getAttribute("aria-pressed")).toBe("true");
-    const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    const bg = await page.evaluate(
+      () => getComputedStyle(document.documentElement).backgroundColor,
+    );
     expect(bg).toBe("rgb(15, 20, 25)");
     await page.reload();
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
@@ -155,7 +181,9 @@ describe("the course site", () => {
     expect(await task.locator(".hints li:not([hidden])").count()).toBe(2);
     expect(await task.locator("[data-hint-button]").isVisible()).toBe(false);
     await page.locator(".solution summary").click();
-    expect(await page.locator(".solution pre").textContent()).toBe("docker volume create demo\ndocker run -d --name holder -v demo:/data busybox sleep 3600");
+    expect(await page.locator(".solution pre").textContent()).toBe(
+      "docker volume create demo\ndocker run -d --name holder -v demo:/data busybox sleep 3600",
+    );
     await page.close();
   });
 });
