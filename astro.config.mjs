@@ -12,6 +12,8 @@ export default defineConfig({
   integrations: [lessonValidation(), mdx(), pagefind()],
   devToolbar: { enabled: false },
   markdown: {
+    // No typographic replacements: "--name" must not become an en dash, nor 'quotes' curly, in commands.
+    smartypants: false,
     shikiConfig: {
       themes: { light: "github-light-high-contrast", dark: "github-dark-high-contrast" },
       defaultColor: "light",

@@ -56,6 +56,15 @@ describe("the course site", () => {
     await page.close();
   });
 
+  it("keeps commands exactly as written (no typographic dashes or quotes)", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${site.url}/lessons/fixture-volumes/`);
+    const commands = await page.locator("[data-command]").evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.command));
+    expect(commands).toContain(`docker run --rm -v demo:/data busybox sh -c 'echo "hi" > /data/x...'`);
+    expect(await page.locator(".command pre").nth(2).textContent()).toBe(`docker run --rm -v demo:/data busybox sh -c 'echo "hi" > /data/x...'`);
+    await page.close();
+  });
+
   it("orders lessons by number and links previous and next", async () => {
     const page = await browser.newPage();
     await page.goto(`${site.url}/lessons/`);
