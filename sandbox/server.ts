@@ -17,6 +17,7 @@ import { SessionManager } from "./sessions/session-manager.ts";
 import { registerSessionRoutes } from "./api/session-routes.ts";
 import { TerminalSockets } from "./terminal/terminal-socket.ts";
 import { registerCheckRoutes } from "./checks/check-routes.ts";
+import { registerWorkspaceRoutes } from "./api/workspace-routes.ts";
 import { registerProgressRoutes } from "./progress/routes.ts";
 import { openProgressStore } from "./progress/store.ts";
 
@@ -41,6 +42,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   const progress = openProgressStore(join(config.dataDir, "progress.sqlite"));
   registerProgressRoutes(router, progress, { instructorToken: () => config.instructorToken });
   registerCheckRoutes(router, sessions, engine, config.lessonsDir);
+  registerWorkspaceRoutes(router, sessions, config.lessonsDir);
 
   const site = existsSync(config.siteDir) ? sirv(config.siteDir, { etag: true, extensions: ["html"] }) : undefined;
   const server = createServer(async (req, res) => {

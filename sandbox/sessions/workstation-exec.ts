@@ -15,10 +15,10 @@ export interface ExecResult {
  * Runs a bash script in the workstation as the student, in their home, with their scoped docker
  * CLI: what checks, solutions and tests use. Bounded in time and in output kept.
  */
-export async function runInWorkstation(docker: Docker, containerId: string, script: string, options: { timeoutMs?: number; env?: string[] } = {}): Promise<ExecResult> {
+export async function runInWorkstation(docker: Docker, containerId: string, script: string, options: { timeoutMs?: number; env?: string[]; args?: string[] } = {}): Promise<ExecResult> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const exec = await docker.getContainer(containerId).exec({
-    Cmd: ["bash", "--noprofile", "--norc", "-c", script],
+    Cmd: ["bash", "--noprofile", "--norc", "-c", script, "stowage", ...(options.args ?? [])], // args are $1, $2, ...
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,

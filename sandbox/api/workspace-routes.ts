@@ -1,0 +1,159 @@
+/**
+ * The student's home from the browser: list, download and upload files, and run an exercise's
+ * setup.sh. Every file operation runs inside the workstation as the student (uid 1000, in the
+ * remapped namespace), never as root on the host, so a link the student planted cannot turn an
+ * upload into a write outside their home.
+ */
+import { PassThrough } from "node:stream";
+import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { IncomingMessage } from "node:http";
+import { z } from "zod";
+import type Docker from "dockerode";
+import { HttpError, readJsonBody, sendJson, type Router } from "../http/router.ts";
+import type { SessionManager } from "../sessions/session-manager.ts";
+import { STUDENT_HOME } from "../sessions/scope.ts";
+import { runInWorkstation } from "../sessions/workstation-exec.ts";
+import { exerciseTasks } from "../checks/shell-checks.ts";
+import { ownedSession } from "./session-routes.ts";
+
+export const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
+const MAX_LISTED = 2000;
+const SETUP_TIMEOUT_MS = 180_000;
+
+/** A path inside the home, as the browser names it: relative, no `..`, no control characters. */
+const RelativePath = z
+  .string()
+  .min(1)
+  .max(500)
+  .refine((p) => !p.startsWith("/") && !p.split("/").some((s) => s === ".." || s === "") && !/[\0-\x1f]/.test(p), "a path inside your home, like backup/app-data.tgz");
+
+function pathParam(url: URL): string {
+  const parsed = RelativePath.safeParse(url.searchParams.get("path") ?? "");
+  if (!parsed.success) throw new HttpError(400, `path: ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
+}
+
+const SetupRequest = z.object({
+  lesson: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).describe("the lesson folder"),
+  exercise: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).describe("the exercise id"),
+});
+
+/** Starts `cmd` in the workstation as the student with stdin/stdout attached (no TTY). */
+async function studentExec(docker: Docker, workstationId: string, cmd: string[], stdin: boolean) {
+  const exec = await docker.getContainer(workstationId).exec({
+    Cmd: cmd,
+    AttachStdin: stdin,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+    User: "1000:1000",
+    WorkingDir: STUDENT_HOME,
+  });
+  const stream = await exec.start({ hijack: true, stdin });
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  docker.modem.demuxStream(stream, stdout, stderr);
+  stream.on("end", () => {
+    stdout.end();
+    stderr.end();
+  });
+  const exitCode = async () => {
+    for (let i = 0; i < 100; i++) {
+      const info = await exec.inspect();
+      if (!info.Running) return info.ExitCode ?? -1;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return -1;
+  };
+  return { stream, stdout, stderr, exitCode };
+}
+
+export function registerWorkspaceRoutes(router: Router, sessions: SessionManager, lessonsDir: string): void {
+  const docker = () => sessions.docker;
+
+  router.add("GET", "/api/sessions/:id/files", async ({ res, params, learnerId }) => {
+    const session = ownedSession(sessions, params.id!, learnerId);
+    session.touch();
+    const run = await runInWorkstation(docker(), session.workstationId!, `find . -mindepth 1 -maxdepth 8 -name '.*' -prune -o \\( -type f -o -type d \\) -printf '%y\\t%s\\t%T@\\t%P\\n' | head -n ${MAX_LISTED}`);
+    const files = run.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => {
+        const [kind, size, mtime, ...rest] = line.split("\t");
+        return { path: rest.join("\t"), size: Number(size), modified: new Date(Number(mtime) * 1000).toISOString(), type: kind === "d" ? "dir" : "file" };
+      })
+      .sort((a, b) => a.path.localeCompare(b.path));
+    sendJson(res, 200, { files });
+  });
+
+  router.add("GET", "/api/sessions/:id/files/download", async ({ res, params, learnerId, url }) => {
+    const session = ownedSession(sessions, params.id!, learnerId);
+    const path = pathParam(url);
+    session.touch();
+    const stat = await runInWorkstation(docker(), session.workstationId!, 'test -f "$1" && test -r "$1" && stat -c %s -- "$1"', { args: [path] });
+    if (stat.exitCode !== 0) throw new HttpError(404, `there is no readable file ${path} in your home`);
+    const { stdout } = await studentExec(docker(), session.workstationId!, ["cat", "--", path], false);
+    const name = path.split("/").pop()!.replace(/[^\w.-]/g, "_");
+    res.writeHead(200, {
+      "content-type": "application/octet-stream",
+      "content-length": stat.stdout.trim(),
+      "content-disposition": `attachment; filename="${name}"`,
+      "cache-control": "no-store",
+    });
+    stdout.pipe(res);
+  });
+
+  router.add("PUT", "/api/sessions/:id/files/upload", async ({ req, res, params, learnerId, url }) => {
+    const session = ownedSession(sessions, params.id!, learnerId);
+    const path = pathParam(url);
+    const declared = Number(req.headers["content-length"] ?? NaN);
+    if (!Number.isFinite(declared)) throw new HttpError(411, "send the file with a Content-Length");
+    if (declared > MAX_UPLOAD_BYTES) throw new HttpError(413, `files up to ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB can be uploaded`);
+    session.touch();
+    // Written as the student: the folder is made and the file replaced with their permissions.
+    const { stream, exitCode, stderr } = await studentExec(docker(), session.workstationId!, ["sh", "-c", 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"', "upload", path], true);
+    let message = "";
+    stderr.on("data", (c: Buffer) => (message += c.toString()));
+    const size = await pipeLimited(req, stream, MAX_UPLOAD_BYTES);
+    const code = await exitCode();
+    if (code !== 0) throw new HttpError(409, `the file could not be written: ${message.trim() || `exit ${code}`}`);
+    sendJson(res, 201, { path, size });
+  });
+
+  router.add("POST", "/api/sessions/:id/setup", async ({ req, res, params, learnerId }) => {
+    const session = ownedSession(sessions, params.id!, learnerId);
+    const { lesson, exercise } = await readJsonBody(req, SetupRequest);
+    if (!(await exerciseTasks(lessonsDir, lesson, exercise))) throw new HttpError(404, `no exercise ${exercise} in lesson ${lesson}`);
+    session.touch();
+    const setup = join(lessonsDir, lesson, "exercises", exercise, "setup.sh");
+    if (!existsSync(setup)) return sendJson(res, 200, { ok: true, output: "" });
+    const run = await runInWorkstation(docker(), session.workstationId!, await readFile(setup, "utf8"), { timeoutMs: SETUP_TIMEOUT_MS });
+    sendJson(res, 200, { ok: run.exitCode === 0, output: run.timedOut ? "the setup took too long and was stopped" : run.output });
+  });
+}
+
+/** Copies the request body into the exec's stdin, refusing more than `limit` bytes. */
+function pipeLimited(req: IncomingMessage, stdin: NodeJS.WritableStream & { end(): void }, limit: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.destroy();
+        reject(new HttpError(413, `files up to ${limit / 1024 / 1024} MiB can be uploaded`));
+        return;
+      }
+      if (!stdin.write(chunk)) {
+        req.pause();
+        stdin.once("drain", () => req.resume());
+      }
+    });
+    req.on("end", () => {
+      stdin.end(); // half-close: cat sees end of file
+      resolve(size);
+    });
+    req.on("error", reject);
+  });
+}
