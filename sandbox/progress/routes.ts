@@ -14,14 +14,6 @@ const ID = z
   .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "expected a lowercase id like 02-named-volumes")
   .max(100);
 
-export const tasksBody = z.object({
-  lesson: ID,
-  exercise: ID,
-  tasks: z
-    .array(z.object({ id: ID, passed: z.boolean() }))
-    .min(1)
-    .max(50),
-});
 export const quizBody = z.object({
   lesson: ID,
   quiz: z.string().regex(/^[a-z0-9-]{1,40}$/, "expected a quiz id"),
@@ -46,7 +38,7 @@ export function requireInstructor(ctx: RouteContext, token: string | undefined):
 /**
  * Progress API for the caller (learner cookie) and the instructor view.
  *   GET  /api/progress                 -> the caller's progress
- *   POST /api/progress/tasks           {lesson, exercise, tasks:[{id, passed}]}
+ *   POST /api/progress/tasks           410: passed tasks are recorded by the checks route only
  *   POST /api/progress/quizzes         {lesson, quiz, answer, correct}
  *   POST /api/progress/visits          {lesson}
  *   GET  /api/instructor/progress      (Bearer STOWAGE_INSTRUCTOR_TOKEN) -> every learner
@@ -61,10 +53,13 @@ export function registerProgressRoutes(
   router.add("GET", "/api/progress", ({ res, learnerId }) => {
     sendJson(res, 200, store.get(learnerId));
   });
-  router.add("POST", "/api/progress/tasks", async ({ req, res, learnerId }) => {
-    const body = await readJsonBody(req, tasksBody);
-    const added = store.recordTasks(learnerId, body.lesson, body.exercise, body.tasks);
-    sendJson(res, 200, { recorded: added });
+  // A browser cannot mark a task done: the checks route (POST /api/sessions/{id}/checks) records
+  // the tasks whose checks really passed, with store.recordTasks.
+  router.add("POST", "/api/progress/tasks", () => {
+    throw new HttpError(
+      410,
+      "tasks are recorded by the server when their checks pass (POST /api/sessions/{id}/checks)",
+    );
   });
   router.add("POST", "/api/progress/quizzes", async ({ req, res, learnerId }) => {
     const body = await readJsonBody(req, quizBody);

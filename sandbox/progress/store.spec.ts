@@ -51,6 +51,16 @@ describe("progress store (real SQLite file)", () => {
     expect(store.get(B).lessons).toEqual({});
   });
 
+  it("takes the passed task ids, as the checks route gives them", () => {
+    expect(store.recordTasks(A, "02-named-volumes", "tidy-up", ["cache-removed", "app-kept"])).toBe(2);
+    expect(store.recordTasks(A, "02-named-volumes", "tidy-up", ["cache-removed"])).toBe(0);
+    expect(store.recordTasks(A, "02-named-volumes", "tidy-up", [])).toBe(0);
+    expect(Object.keys(store.get(A).lessons["02-named-volumes"]!.tasks).sort()).toEqual([
+      "tidy-up/app-kept",
+      "tidy-up/cache-removed",
+    ]);
+  });
+
   it("keeps the first committed quiz answer", () => {
     store.recordQuiz(A, { lesson: "02-named-volumes", quiz: "q1", answer: 1, correct: false });
     store.recordQuiz(A, { lesson: "02-named-volumes", quiz: "q1", answer: 0, correct: true });
@@ -131,15 +141,8 @@ describe("progress routes", () => {
 
   it("records and returns the caller's progress", async () => {
     expect((await post("/api/progress/visits", { lesson: "02-named-volumes" })).status).toBe(200);
-    expect(
-      (
-        await post("/api/progress/tasks", {
-          lesson: "02-named-volumes",
-          exercise: "keep-the-data",
-          tasks: [{ id: "volume-exists", passed: true }],
-        })
-      ).status,
-    ).toBe(200);
+    // What the checks route does when a check passes.
+    store.recordTasks(A, "02-named-volumes", "keep-the-data", ["volume-exists"]);
     expect(
       (
         await post("/api/progress/quizzes", {
@@ -162,13 +165,27 @@ describe("progress routes", () => {
   });
 
   it("rejects a bad body naming the field", async () => {
-    const res = await post("/api/progress/tasks", {
-      lesson: "02-named-volumes",
-      exercise: "Bad Id",
-      tasks: [],
+    const res = await post("/api/progress/quizzes", {
+      lesson: "Bad Id",
+      quiz: "q1",
+      answer: 0,
+      correct: true,
     });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: string }).error).toMatch(/^exercise:/);
+    expect(((await res.json()) as { error: string }).error).toMatch(/^lesson:/);
+  });
+
+  it("does not let a browser mark tasks done without a check", async () => {
+    const res = await post("/api/progress/tasks", {
+      lesson: "02-named-volumes",
+      exercise: "keep-the-data",
+      tasks: [{ id: "volume-exists", passed: true }],
+    });
+    expect(res.status).toBe(410);
+    const body = (await (await fetch(base + "/api/progress", { headers: { cookie } })).json()) as {
+      lessons: Record<string, unknown>;
+    };
+    expect(body.lessons).toEqual({});
   });
 
   it("protects the instructor view with the bearer token", async () => {

@@ -41,12 +41,18 @@ export interface InstructorRow {
 }
 
 export interface ProgressStore {
-  /** Records the tasks that passed (failures never undo an earlier pass); returns how many were new. */
+  /**
+   * Records the tasks that passed (failures never undo an earlier pass); returns how many were
+   * new. Called by the server's checks route (POST /api/sessions/{id}/checks) with the ids of the
+   * tasks whose checks passed, e.g. `recordTasks(learnerId, lesson, exercise, ["volume-exists"])`;
+   * a `{id, passed}` result is accepted too (only `passed: true` counts). Browsers cannot record
+   * tasks themselves: only a real check does.
+   */
   recordTasks(
     learnerId: string,
     lesson: string,
     exercise: string,
-    tasks: readonly TaskResult[],
+    tasks: readonly (string | TaskResult)[],
   ): number;
   /** Records a quiz answer; the first committed answer is kept (predict-then-reveal). */
   recordQuiz(learnerId: string, answer: QuizAnswer): void;
@@ -122,8 +128,9 @@ export function openProgressStore(path: string): ProgressStore {
       db.exec("BEGIN");
       try {
         for (const t of tasks) {
-          if (!t.passed) continue;
-          added += Number(insertPass.run(learnerId, lesson, exercise, t.id, at).changes);
+          const id = typeof t === "string" ? t : t.passed ? t.id : undefined;
+          if (id === undefined) continue;
+          added += Number(insertPass.run(learnerId, lesson, exercise, id, at).changes);
         }
         db.exec("COMMIT");
       } catch (error) {
