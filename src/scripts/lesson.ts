@@ -244,6 +244,18 @@ function summarize(section: HTMLElement, note = "") {
       ? `All ${tasks.length} tasks done. Well done!`
       : `${done} of ${tasks.length} tasks done.`) + (note ? ` ${note}` : "");
 }
+/** POST /api/sessions/{id}/<what> in the learner's live session (once more in a fresh one if it ended). */
+async function sessionPost<T>(what: string, payload: unknown): Promise<T> {
+  try {
+    const id = await ensureSession();
+    return await api<T>("POST", `/api/sessions/${encodeURIComponent(id)}/${what}`, payload);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) throw error;
+    forgetSession(); // the session ended: ask for the live one and try once more
+    const id = await ensureSession();
+    return api<T>("POST", `/api/sessions/${encodeURIComponent(id)}/${what}`, payload);
+  }
+}
 async function runCheck(section: HTMLElement, auto: boolean): Promise<void> {
   if (checking.has(section)) return;
   checking.add(section);
@@ -255,22 +267,10 @@ async function runCheck(section: HTMLElement, auto: boolean): Promise<void> {
     summary.textContent = "Checking…";
   }
   try {
-    let result: { tasks: TaskResult[] };
-    try {
-      const id = await ensureSession();
-      result = await api("POST", `/api/sessions/${encodeURIComponent(id)}/checks`, {
-        lesson: lessonId,
-        exercise,
-      });
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404)) throw error;
-      forgetSession(); // the session ended: ask for the live one and try once more
-      const id = await ensureSession();
-      result = await api("POST", `/api/sessions/${encodeURIComponent(id)}/checks`, {
-        lesson: lessonId,
-        exercise,
-      });
-    }
+    const result = await sessionPost<{ tasks: TaskResult[] }>("checks", {
+      lesson: lessonId,
+      exercise,
+    });
     started.add(section);
     const newlyPassed: TaskResult[] = [];
     for (const task of result.tasks) {
@@ -322,6 +322,42 @@ for (const section of exercises) {
       else hintButton.textContent = `Show another hint (${shown + 1} of ${total})`;
     });
   }
+}
+// Exercises with a setup.sh: "Prepare this exercise" creates their starting state.
+for (const section of exercises) {
+  const box = section.querySelector<HTMLElement>("[data-setup]");
+  if (!box) continue;
+  const button = box.querySelector<HTMLButtonElement>("[data-setup-button]")!;
+  const status = box.querySelector<HTMLElement>("[data-setup-status]")!;
+  const output = box.querySelector<HTMLElement>("[data-setup-output]")!;
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    box.dataset.state = "running";
+    status.textContent = "Preparing… (this can take a little while)";
+    output.hidden = true;
+    sessionPost<{ ok: boolean; output: string }>("setup", {
+      lesson: lessonId,
+      exercise: section.dataset.exercise,
+    })
+      .then((result) => {
+        box.dataset.state = result.ok ? "ready" : "failed";
+        status.textContent = result.ok
+          ? "Ready: the starting state is in your sandbox."
+          : "The preparation failed. What it printed:";
+        output.textContent = result.output.trim() || "(it printed nothing)";
+        output.hidden = result.ok;
+        if (result.ok) {
+          started.add(section);
+          button.textContent = "Prepare again";
+          void files?.then((f) => f.refresh());
+        }
+      })
+      .catch((error: unknown) => {
+        box.dataset.state = "failed";
+        status.textContent = `Could not prepare: ${describeError(error)}.`;
+      })
+      .finally(() => (button.disabled = false));
+  });
 }
 /** Re-check the exercises the student is working on: visible (or already checked) and not finished. */
 let recheckTimer: ReturnType<typeof setTimeout> | undefined;
@@ -444,9 +480,16 @@ document.addEventListener("stowage:session", () => {
   ghosts.clear();
   previous = new Map();
 });
+// The Files panel: loaded with the state stream, refreshed on every Docker change.
+let files: Promise<{ refresh(): void }> | undefined;
+function loadFiles() {
+  const root = document.querySelector<HTMLElement>("[data-files]");
+  if (root) files ??= import("./files.ts").then(({ mountFiles }) => mountFiles(root));
+}
 function startStateStream() {
   if (streamStarted) return;
   streamStarted = true;
+  loadFiles();
   let attempt = 0;
   const open = async () => {
     let id: string;
@@ -472,6 +515,7 @@ function startStateStream() {
         return;
       }
       if (!first) scheduleRecheck();
+      void files?.then((f) => f.refresh());
     });
     stream.onerror = () => {
       // EventSource retries by itself while the session lives; when it gives up, start again.

@@ -4,7 +4,7 @@
  * panel shows it, Check fails with the check's message, do the task, Check passes, reload keeps
  * the session, the screen and the progress. Nothing is mocked. Screenshots go to test-artifacts/.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -236,5 +236,98 @@ describe("a student works through a lesson", () => {
     expect(row).toContain("✓ 2/2");
     await teacher.screenshot({ path: artifact("flow-8-instructor.png") });
     await teacher.close();
+  }, 180_000);
+
+  it("prepares an exercise, lists, downloads and uploads files of the home", async () => {
+    const context = await browser.newContext({
+      viewport: { width: 1440, height: 900 },
+      acceptDownloads: true,
+    });
+    const page = await context.newPage();
+    await page.goto(`${base}/lessons/fixture-files/`);
+    await expect.poll(() => screen(page), { timeout: 30_000 }).toMatch(/\$\s*$/m);
+
+    // The exercise has a setup.sh: the page says why and offers to prepare it.
+    const exercise = page.locator('section.exercise[data-exercise="bring-it-back"]');
+    const setup = exercise.locator("[data-setup]");
+    expect(await setup.locator("p").textContent()).toContain("starts from a prepared state");
+    const prepare = setup.getByRole("button", { name: "Prepare this exercise" });
+
+    // A failing setup shows what it printed.
+    await typeInTerminal(page, "touch ~/break-setup");
+    await prepare.click();
+    await expect
+      .poll(() => setup.locator("[data-setup-status]").textContent(), { timeout: 60_000 })
+      .toBe("The preparation failed. What it printed:");
+    expect(await setup.locator("[data-setup-output]").isVisible()).toBe(true);
+    expect(await setup.locator("[data-setup-output]").textContent()).toContain(
+      "cannot prepare: ~/break-setup is in the way",
+    );
+    await page.screenshot({ path: artifact("files-1-setup-failed.png") });
+
+    // Out of the way, it succeeds and leaves its file in the home.
+    await typeInTerminal(page, "rm ~/break-setup");
+    await prepare.click();
+    await expect
+      .poll(() => setup.locator("[data-setup-status]").textContent(), { timeout: 60_000 })
+      .toBe("Ready: the starting state is in your sandbox.");
+    expect(await setup.locator("[data-setup-output]").isVisible()).toBe(false);
+    expect(await setup.locator("[data-setup-button]").textContent()).toContain("Prepare again");
+
+    // The Files panel lists the home; a file made in the terminal shows up.
+    const panel = page.locator("[data-files]");
+    await panel.locator("[data-files-toggle]").click();
+    expect(await panel.locator("[data-files-toggle]").getAttribute("aria-expanded")).toBe("true");
+    const listed = () => panel.locator("[data-files-list] a").evaluateAll((as) => as.map((a) => (a as HTMLElement).dataset.path));
+    await expect.poll(listed, { timeout: 15_000 }).toContain("start/prepared.txt");
+    await typeInTerminal(page, "mkdir -p backup && printf 'hello from the sandbox\\n' > backup/notes.txt");
+    await expect.poll(listed, { timeout: 15_000 }).toContain("backup/notes.txt");
+    await page.screenshot({ path: artifact("files-2-listed.png") });
+
+    // Download: the browser saves the file's exact bytes.
+    const download = async (path: string) => {
+      const [saved] = await Promise.all([
+        page.waitForEvent("download"),
+        panel.locator(`[data-files-list] a[data-path="${path}"]`).click(),
+      ]);
+      expect(saved.suggestedFilename()).toBe(path.split("/").pop());
+      return readFileSync((await saved.path())!);
+    };
+    expect((await download("backup/notes.txt")).toString()).toBe("hello from the sandbox\n");
+
+    // Upload: a file from "the student's computer" lands in the home, byte for byte.
+    const upload = async (name: string, buffer: Buffer, path?: string) => {
+      await panel.locator("[data-upload-file]").setInputFiles({ name, mimeType: "application/octet-stream", buffer });
+      expect(await panel.locator("[data-upload-path]").inputValue()).toBe(name);
+      if (path) await panel.locator("[data-upload-path]").fill(path);
+      await panel.getByRole("button", { name: "Upload" }).click();
+      await expect
+        .poll(() => panel.locator("[data-files-status]").textContent(), { timeout: 15_000 })
+        .toContain(`Uploaded to ~/${path ?? name}`);
+    };
+    await upload("upload.txt", Buffer.from("uploaded from the page\n"), "restore/upload.txt");
+    await expect.poll(listed, { timeout: 15_000 }).toContain("restore/upload.txt");
+    await typeInTerminal(page, "cat restore/upload.txt");
+    await expect.poll(() => screen(page), { timeout: 15_000 }).toMatch(/^uploaded from the page\s*$/m);
+    await page.screenshot({ path: artifact("files-3-uploaded.png") });
+
+    // Binary content survives the round trip: upload every byte value, download it back.
+    const binary = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7) % 256));
+    await upload("all-bytes.bin", binary);
+    await expect.poll(listed, { timeout: 15_000 }).toContain("all-bytes.bin");
+    expect(Buffer.compare(await download("all-bytes.bin"), binary)).toBe(0);
+
+    // A path outside the home is refused on the page, before any request.
+    await panel.locator("[data-upload-file]").setInputFiles({ name: "x.txt", mimeType: "text/plain", buffer: Buffer.from("x") });
+    await panel.locator("[data-upload-path]").fill("../escape.txt");
+    await panel.getByRole("button", { name: "Upload" }).click();
+    expect(await panel.locator("[data-files-status]").textContent()).toContain("cannot contain");
+
+    // The uploaded file is what the exercise's check wanted.
+    await exercise.locator("[data-check]").click();
+    await expect
+      .poll(() => exercise.locator('li[data-task="uploaded"]').getAttribute("data-state"), { timeout: 30_000 })
+      .toBe("passed");
+    await context.close();
   }, 180_000);
 });

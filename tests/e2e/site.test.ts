@@ -71,6 +71,7 @@ describe("the course site", () => {
     expect(await page.locator("li.card h2").allTextContents()).toEqual([
       "1. Fixture volumes",
       "2. Fixture reading",
+      "3. Fixture files",
     ]);
     await page.goto(`${site.url}/`);
     await page.getByRole("link", { name: /Start lesson 1/ }).click();
