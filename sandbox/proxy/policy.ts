@@ -12,7 +12,7 @@
  */
 import { posix } from "node:path";
 import { randomBytes } from "node:crypto";
-import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, STUDENT_HOME, type SessionScope } from "../sessions/scope.ts";
+import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_PORTS, STUDENT_HOME, type SessionScope } from "../sessions/scope.ts";
 import { bridgeName } from "../sessions/host-firewall.ts";
 
 /** A refusal: the proxy answers with this status and `{"message": ...}`, which the CLI prints. */
@@ -565,8 +565,10 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   const labels: Record<string, string> = { ...studentLabels("Labels", body.Labels), ...scope.ownedLabels() };
   if (anonymous.length) labels[LABEL_ANON_VOLUMES] = anonymous.join(",");
   if (autoRemove) labels[LABEL_AUTOREMOVE] = "1";
-  // Published ports would open the host's ports: kept as a label only (reach containers by name).
-  if (!isEmpty(portBindings)) labels["stowage.ports"] = JSON.stringify(portBindings);
+  // Published ports are never opened on the host: the workstation forwards localhost:HOST to the
+  // container instead (sessions/port-forwards.ts), so `curl localhost:8080` works as at home.
+  const published = publishedPorts(portBindings, bool("PublishAllPorts", host.PublishAllPorts), obj("ExposedPorts", body.ExposedPorts));
+  if (published.length) labels[LABEL_PORTS] = JSON.stringify(published);
 
   const rebuilt: Json = {
     Hostname: optStr("Hostname", body.Hostname) ?? "",
@@ -625,6 +627,34 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
     NetworkingConfig: networkMode.startsWith(scope.prefix) ? { EndpointsConfig: { [networkMode]: { Aliases: [...aliases] } } } : {},
   };
   return { name: studentName ? scope.engineName(studentName) : undefined, body: rebuilt, studentName };
+}
+
+/** One `-p HOST:CONTAINER` mapping, served on the workstation's localhost. */
+export interface PublishedPort {
+  hostPort: number;
+  containerPort: number;
+  protocol: "tcp";
+}
+
+/** `-p 8080:80`, `-p 80`, `-P`: TCP only; a missing host port gets a free-looking high one. */
+export function publishedPorts(bindings: Json, publishAll: boolean, exposed: Json): PublishedPort[] {
+  const out: PublishedPort[] = [];
+  const entries: [string, unknown][] = Object.entries(bindings);
+  if (publishAll) for (const key of Object.keys(exposed)) if (!(key in bindings)) entries.push([key, [{ HostPort: "" }]]);
+  for (const [key, list] of entries) {
+    const [portText, protocol = "tcp"] = key.split("/") as [string, string?];
+    const containerPort = Number(portText);
+    if (!Number.isInteger(containerPort) || containerPort < 1 || containerPort > 65535) throw new PolicyError(`invalid port ${key}`, 400);
+    if (protocol !== "tcp") refuse(`publishing ${protocol} ports`, "only TCP ports can be published here");
+    for (const binding of Array.isArray(list) ? list : []) {
+      const b = obj("PortBinding", binding);
+      const hostText = optStr("HostPort", b.HostPort) ?? "";
+      const hostPort = hostText === "" ? 32768 + Math.floor(Math.random() * 28000) : Number(hostText);
+      if (!Number.isInteger(hostPort) || hostPort < 1 || hostPort > 65535) throw new PolicyError(`invalid host port ${hostText}`, 400);
+      out.push({ hostPort, containerPort, protocol: "tcp" });
+    }
+  }
+  return out;
 }
 
 /** `docker update`: resource changes only, clamped like create. */

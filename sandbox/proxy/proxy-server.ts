@@ -13,7 +13,8 @@ import { chmod, realpath, rm } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import type { Engine } from "../docker/engine.ts";
 import type { Logger } from "../log.ts";
-import { LABEL_ANONYMOUS, LABEL_ANON_VOLUMES, LABEL_OWNER, type SessionScope } from "../sessions/scope.ts";
+import { LABEL_ANONYMOUS, LABEL_ANON_VOLUMES, LABEL_OWNER, LABEL_PORTS, type SessionScope } from "../sessions/scope.ts";
+import { parsePorts } from "../sessions/port-forwards.ts";
 import { engineJson, enginePath, engineRequest, readAll } from "./engine-http.ts";
 import {
   LIMITS, PolicyError, matchEndpoint, planContainerCreate, planContainerUpdate, planExecCreate, planExecStart,
@@ -36,6 +37,8 @@ export interface ProxyOptions {
   engineRootDir?: string;
   /** The workstation container, which the student never sees and which joins their networks. */
   workstationId: () => string | undefined;
+  /** Called after a container starts, before the student's CLI hears so (port forwards). */
+  onContainerStarted?: (id: string) => Promise<void>;
 }
 
 export class SandboxProxy implements SessionObjects {
@@ -45,6 +48,7 @@ export class SandboxProxy implements SessionObjects {
   private readonly log: Logger;
   private readonly view: StudentView;
   private readonly workstationId: () => string | undefined;
+  private readonly onContainerStarted: (id: string) => Promise<void>;
   private readonly server: Server;
 
   constructor(options: ProxyOptions) {
@@ -53,6 +57,7 @@ export class SandboxProxy implements SessionObjects {
     this.log = options.log.child({ session: options.scope.sessionId });
     this.view = new StudentView(options.scope, options.engineRootDir);
     this.workstationId = options.workstationId;
+    this.onContainerStarted = options.onContainerStarted ?? (async () => {});
     this.server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 0 }, (req, res) => void this.onRequest(req, res));
     this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head));
     this.server.on("clientError", (_err, socket) => socket.destroy());
@@ -125,7 +130,11 @@ export class SandboxProxy implements SessionObjects {
       case "containers.list":
         await this.noBody(req);
         query.set("filters", scopedFilters(this, "containers", query.get("filters")));
-        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path, query }), (list) => (list as ContainerSummary[]).filter((c) => c.Labels?.[LABEL_OWNER] === this.scope.sessionId));
+        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path, query }), (list) =>
+          (list as (ContainerSummary & { State?: string; Ports?: unknown[] })[])
+            .filter((c) => c.Labels?.[LABEL_OWNER] === this.scope.sessionId)
+            .map((c) => (c.State === "running" ? { ...c, Ports: [...(c.Ports ?? []), ...parsePorts(c.Labels[LABEL_PORTS]).map((p) => ({ IP: "0.0.0.0", PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: "tcp" }))] } : c)),
+        );
       case "containers.create": {
         const plan = await planContainerCreate(this, await this.jsonBody(req), query.get("name"));
         const q = new URLSearchParams(plan.name ? { name: plan.name } : {});
@@ -137,14 +146,18 @@ export class SandboxProxy implements SessionObjects {
         return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path, query }));
       case "container.inspect":
         await this.noBody(req);
-        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path: `/containers/${await this.containerId(ref!)}/json`, query }));
+        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path: `/containers/${await this.containerId(ref!)}/json`, query }), (c) => withPublishedPorts(c as Json));
       case "container.op":
       case "container.stream": {
         await this.noBody(req);
         const id = await this.containerId(ref!);
         const action = path.split("/").pop()!;
-        if (action === "start" || action === "restart") await this.recheckBinds(id);
+        if (action === "start" || action === "restart") {
+          await this.recheckBinds(id);
+          await this.checkPortsFree(id);
+        }
         const upstream = await engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/${action}`, query });
+        if ((action === "start" || action === "restart") && (upstream.statusCode ?? 500) < 300) await this.onContainerStarted(id).catch(() => undefined);
         if (action === "stats") return this.relayLines(res, upstream);
         // wait sends its headers at once and its body at exit (the CLI starts the container only
         // after the headers); logs and export are the student's own bytes: pass them as they come.
@@ -435,6 +448,18 @@ export class SandboxProxy implements SessionObjects {
     }
   }
 
+  /** Two running containers cannot publish the same port, as on a real host. */
+  private async checkPortsFree(id: string): Promise<void> {
+    const containers = (await this.ownedContainers()) as (ContainerSummary & { State?: string })[];
+    const mine = parsePorts(containers.find((c) => c.Id === id)?.Labels[LABEL_PORTS]);
+    for (const other of containers) {
+      if (other.Id === id || other.State !== "running") continue;
+      const taken = parsePorts(other.Labels[LABEL_PORTS]).map((p) => p.hostPort);
+      const clash = mine.find((p) => taken.includes(p.hostPort));
+      if (clash) throw new PolicyError(`driver failed programming external connectivity on endpoint: Bind for 0.0.0.0:${clash.hostPort} failed: port is already allocated`, 500);
+    }
+  }
+
   private async removeAnonymousVolumes(list: string | undefined): Promise<void> {
     for (const name of (list ?? "").split(",").filter(Boolean)) {
       if (!name.startsWith(this.scope.prefix)) continue;
@@ -616,6 +641,23 @@ export class SandboxProxy implements SessionObjects {
     upstream.on("end", () => res.end(this.view.text(buffered)));
     res.on("close", () => upstream.destroy());
   }
+}
+
+/** inspect shows `-p` mappings where the CLI looks for them (`docker port`, HostConfig). */
+function withPublishedPorts(container: Json): Json {
+  const config = container.Config as { Labels?: Record<string, string> } | undefined;
+  const ports = parsePorts(config?.Labels?.[LABEL_PORTS]);
+  if (ports.length === 0) return container;
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports) (bindings[`${p.containerPort}/tcp`] ??= []).push({ HostIp: "", HostPort: String(p.hostPort) });
+  const running = (container.State as { Running?: boolean } | undefined)?.Running;
+  const network = (container.NetworkSettings ?? {}) as Json;
+  const shown = Object.fromEntries(Object.entries(bindings).map(([k, v]) => [k, v.map((b) => ({ HostIp: "0.0.0.0", HostPort: b.HostPort }))]));
+  return {
+    ...container,
+    HostConfig: { ...(container.HostConfig as Json), PortBindings: bindings },
+    NetworkSettings: { ...network, Ports: running ? { ...((network.Ports as Json) ?? {}), ...shown } : network.Ports },
+  };
 }
 
 function splitUrl(url: string): { path: string; query: URLSearchParams } {

@@ -7,7 +7,8 @@ export const LABEL_OWNER = "stowage.owner"; // set only on the student's own obj
 export const LABEL_ANONYMOUS = "stowage.anonymous"; // a volume standing in for an anonymous one
 export const LABEL_ANON_VOLUMES = "stowage.anonymous-volumes"; // on a container: its anonymous volumes
 export const LABEL_AUTOREMOVE = "stowage.autoremove"; // on a container started with --rm
-export const LABEL_ROLE = "stowage.role"; // "workstation" for the student's shell container
+export const LABEL_ROLE = "stowage.role";
+export const LABEL_PORTS = "stowage.ports"; // on a container: its -p mappings, served in the workstation // "workstation" for the student's shell container
 
 /** Where the student's home is, as the student sees it inside the workstation. */
 export const STUDENT_HOME = "/home/student";

@@ -14,7 +14,8 @@ import type { Config } from "../config.ts";
 import { SandboxProxy } from "../proxy/proxy-server.ts";
 import { StudentView } from "../proxy/rewrite.ts";
 import { TerminalSession } from "../terminal/terminal-session.ts";
-import { LABEL_INSTANCE, LABEL_ROLE, LABEL_SESSION, PROXY_SOCKET_DIR_IN_WORKSTATION, STUDENT_HOME, SessionScope } from "./scope.ts";
+import { PortForwards, parsePorts } from "./port-forwards.ts";
+import { LABEL_INSTANCE, LABEL_PORTS, LABEL_ROLE, LABEL_SESSION, PROXY_SOCKET_DIR_IN_WORKSTATION, STUDENT_HOME, SessionScope } from "./scope.ts";
 import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts";
 import { bridgeName, closeHostToSandboxes } from "./host-firewall.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
@@ -54,6 +55,7 @@ export class Session {
   workstationId: string | undefined;
   proxy: SandboxProxy | undefined;
   terminal: TerminalSession | undefined;
+  ports: PortForwards | undefined;
   readonly view: StudentView;
   /** The session's Docker events, oldest first, in the student's names (for checks). */
   readonly history: SessionEvent[] = [];
@@ -216,7 +218,14 @@ export class SessionManager {
     try {
       await createWorkspace(sessionDir, scope, this.uidOffset);
       await this.engine.docker.createNetwork({ Name: scope.networkName, Driver: "bridge", Internal: true, CheckDuplicate: true, Labels: scope.ownedLabels(), Options: { "com.docker.network.bridge.name": bridgeName(id) } });
-      session.proxy = new SandboxProxy({ scope, engine: this.engine, log: this.log, engineRootDir: this.engineRootDir, workstationId: () => session.workstationId });
+      session.proxy = new SandboxProxy({
+        scope, engine: this.engine, log: this.log, engineRootDir: this.engineRootDir,
+        workstationId: () => session.workstationId,
+        onContainerStarted: async (containerId) => {
+          const info = await this.engine.docker.getContainer(containerId).inspect();
+          await session.ports?.start(containerId, parsePorts(info.Config.Labels?.[LABEL_PORTS]));
+        },
+      });
       await session.proxy.listen();
       const workstation = await this.engine.docker.createContainer({
         name: scope.workstationName,
@@ -239,10 +248,13 @@ export class SessionManager {
           SecurityOpt: ["no-new-privileges"],
           CapDrop: ["ALL"],
           Init: true,
+          // The student's forwarders for `-p` may listen on low ports like 80 (this netns only).
+          Sysctls: { "net.ipv4.ip_unprivileged_port_start": "0" },
           LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
         },
       });
       session.workstationId = workstation.id;
+      session.ports = new PortForwards(this.engine.docker, () => session.workstationId);
       await workstation.start();
       session.terminal = new TerminalSession(this.engine.docker, workstation.id);
       session.terminal.onInput = () => session.touch();
@@ -315,6 +327,11 @@ export class SessionManager {
       attributes: shownAttributes,
       time: event.timeNano ? Math.floor(event.timeNano / 1e6) : event.time * 1000,
     });
+    if (event.Type === "container" && attributes[LABEL_PORTS]) {
+      const ports = parsePorts(attributes[LABEL_PORTS]);
+      if (event.Action === "start") void session.ports?.start(event.Actor.ID, ports).catch((err) => this.log.warn({ err: err.message }, "port forward failed"));
+      if (event.Action === "die") void session.ports?.stop(event.Actor.ID).catch(() => undefined);
+    }
     // `docker run --rm`: the engine removes the container; we remove the anonymous volumes we made for it.
     if (event.Type === "container" && event.Action === "destroy" && attributes["stowage.autoremove"] === "1") {
       for (const name of (attributes["stowage.anonymous-volumes"] ?? "").split(",").filter((n) => n.startsWith(session.scope.prefix))) {

@@ -30,6 +30,13 @@ describe("two sessions", () => {
     expect(r.stdout.trim().split("\n")).toEqual(["bridge", "0"]);
   });
 
+  it("do not see each other's events", async () => {
+    const r = await studentShell(server, b, `docker events --since 10m --until "$(date +%s)"`);
+    expect(r.exitCode, r.output).toBe(0);
+    expect(r.stdout).not.toContain("private-web");
+    expect(r.stdout).not.toContain("secret-data");
+  });
+
   it("cannot name the other's objects by name, ID or ID prefix", async () => {
     for (const ref of ["private-web", aContainerId, aContainerId.slice(0, 12), aContainerId.slice(0, 4), `stw-${a}-private-web`]) {
       const r = await studentShell(server, b, `docker inspect --type container ${ref}; docker logs ${ref}; docker rm -f ${ref}`);

@@ -82,6 +82,39 @@ describe("the student's docker CLI", () => {
     expect(r.stdout.trim().split("\n").at(-1)).toBe("talker");
   });
 
+  it("publishes -p on the workstation's localhost, shows it in ps and port, and refuses a taken port", async () => {
+    const r = await sh([
+      "docker run -d --name site -p 8080:80 nginx >/dev/null",
+      "for i in $(seq 50); do curl -fs localhost:8080 >/dev/null && break; sleep 0.2; done",
+      "curl -fs localhost:8080 | grep -o 'Welcome to nginx'",
+      "docker ps --filter name=site --format '{{.Ports}}'",
+      "docker port site",
+    ].join(" && "));
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout).toContain("Welcome to nginx");
+    expect(r.stdout).toContain("0.0.0.0:8080->80/tcp");
+    expect(r.stdout).toMatch(/80\/tcp -> 0\.0\.0\.0:8080/);
+    const clash = await sh("docker run -d --name site2 -p 8080:80 nginx");
+    expect(clash.exitCode).not.toBe(0);
+    expect(clash.all).toMatch(/port is already allocated/);
+    const stopped = await sh("docker rm -f site site2 >/dev/null; sleep 0.5; curl -fs -m 2 localhost:8080; echo exit=$?");
+    expect(stopped.stdout).toContain("exit=7"); // connection refused: the forwarder went with the container
+  });
+
+  it("follows logs and lists the session's own events", async () => {
+    const r = await sh([
+      "docker run -d --name ticker busybox sh -c 'for i in 1 2 3; do echo tick-$i; sleep 0.3; done; sleep 30' >/dev/null",
+      "timeout 3 docker logs -f ticker; true",
+      "docker events --since 5m --until \"$(date +%s)\" --filter type=container --format '{{.Action}} {{.Actor.Attributes.name}}' | sort -u",
+      "docker rm -f ticker >/dev/null",
+    ].join("; "));
+    expect(r.stdout).toContain("tick-3");
+    expect(r.stdout).toContain("create ticker");
+    expect(r.stdout).toContain("start web");
+    expect(r.stdout).not.toContain("workstation");
+    expect(r.stdout).not.toContain("stw-");
+  });
+
   it("passes stdin through and closes it (echo | docker run -i)", async () => {
     const r = await sh("echo piped-in | docker run -i --rm busybox cat");
     expect(r.exitCode, r.all).toBe(0);

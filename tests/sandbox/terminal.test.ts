@@ -32,6 +32,19 @@ describe("the terminal WebSocket", () => {
     await term.close();
   });
 
+  it("runs an interactive container (docker run -it) in the terminal", async () => {
+    const term = await TerminalClient.open(server.url, sessionId, api.cookie);
+    await term.waitFor(PROMPT);
+    term.type("docker run -it --rm --name inner busybox sh\r");
+    await term.waitFor(/\/ # /, 20_000);
+    const mark = term.output.length;
+    term.type("echo inside-$((40+2))\r");
+    await term.waitFor(/inside-42/, 10_000, mark);
+    term.type("exit\r");
+    await term.waitFor(PROMPT, 10_000, mark);
+    await term.close();
+  });
+
   it("redraws the same screen when the page reconnects", async () => {
     const first = await TerminalClient.open(server.url, sessionId, api.cookie);
     await first.waitFor(PROMPT);
