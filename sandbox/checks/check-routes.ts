@@ -16,7 +16,7 @@ export function registerCheckRoutes(router: Router, sessions: SessionManager, en
     const session = ownedSession(sessions, params.id!, learnerId);
     const { lesson, exercise } = await readJsonBody(req, CheckRequest);
     session.touch();
-    const tasks = await runExerciseChecks(engine.docker, session.workstationId!, lessonsDir, lesson, exercise);
+    const tasks = await runExerciseChecks(engine.docker, session, lessonsDir, lesson, exercise);
     if (!tasks) throw new HttpError(404, `no exercise ${exercise} in lesson ${lesson}`);
     sendJson(res, 200, { tasks });
   });

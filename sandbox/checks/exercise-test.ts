@@ -46,9 +46,9 @@ export async function testExercise(sessions: SessionManager, lessonsDir: string,
   };
   try {
     const setup = existsSync(join(folder, "setup.sh")) ? await run("setup.sh") : undefined;
-    const before = (await runExerciseChecks(docker, session.workstationId!, lessonsDir, lesson, exercise))!;
+    const before = (await runExerciseChecks(docker, session, lessonsDir, lesson, exercise))!;
     const solution = await run("solution.sh");
-    const after = (await runExerciseChecks(docker, session.workstationId!, lessonsDir, lesson, exercise))!;
+    const after = (await runExerciseChecks(docker, session, lessonsDir, lesson, exercise))!;
     const ok = (setup?.ok ?? true) && solution.ok && before.every((t) => !t.passed) && after.every((t) => t.passed);
     return { lesson, exercise, setup, before, solution, after, ok };
   } finally {

@@ -1,13 +1,19 @@
 /**
- * Runs an exercise's checks in the student's session: one script per task in
- * lessons/<lesson>/exercises/<exercise>/checks/<task>.sh, run as the student in the workstation
- * with their scoped docker CLI. Exit 0 passes; on failure the script's output is the message.
+ * Runs an exercise's checks in the student's session, one per task in
+ * lessons/<lesson>/exercises/<exercise>/checks/:
+ * - <task>.sh: run as the student in the workstation with their scoped docker CLI. Exit 0
+ *   passes; on failure the script's output is the message.
+ * - <task>.ts: a TypeScript check (api.ts, ts-checks.ts) over the same CLI plus the session's
+ *   event history. When both exist, the .ts one runs.
+ * Both are read from disk on every run: editing a check needs no restart.
  */
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type Docker from "dockerode";
 import { runInWorkstation } from "../sessions/workstation-exec.ts";
+import type { CheckTarget } from "./check-session.ts";
+import { runTsCheck } from "./ts-checks.ts";
 
 export const CHECK_TIMEOUT_MS = 10_000;
 const SAFE_ID = /^[a-z0-9][a-z0-9-]{0,80}$/;
@@ -28,25 +34,39 @@ export async function exerciseTasks(lessonsDir: string, lesson: string, exercise
   return data.exercises?.find((e) => e.id === exercise)?.tasks?.map((t) => t.id);
 }
 
-export async function runExerciseChecks(docker: Docker, workstationId: string, lessonsDir: string, lesson: string, exercise: string): Promise<TaskResult[] | undefined> {
+/**
+ * `target` is the student's session (a Session, for the event history) or just its workstation
+ * id (TypeScript checks then see an empty history).
+ */
+export async function runExerciseChecks(docker: Docker, target: CheckTarget | string, lessonsDir: string, lesson: string, exercise: string): Promise<TaskResult[] | undefined> {
   const tasks = await exerciseTasks(lessonsDir, lesson, exercise);
   if (!tasks) return undefined;
+  const session: CheckTarget = typeof target === "string" ? { workstationId: target, history: [] } : target;
   const folder = join(lessonsDir, lesson, "exercises", exercise, "checks");
   const files = await readdir(folder).catch(() => [] as string[]);
   const results: TaskResult[] = [];
   for (const task of tasks) {
-    if (!files.includes(`${task}.sh`)) {
-      results.push({ id: task, passed: false, message: `This task has no shell check (${task}.sh); tell your instructor.` });
-      continue;
-    }
-    const script = await readFile(join(folder, `${task}.sh`), "utf8");
-    try {
-      const run = await runInWorkstation(docker, workstationId, script, { timeoutMs: CHECK_TIMEOUT_MS });
-      if (run.timedOut) results.push({ id: task, passed: false, message: `The check took longer than ${CHECK_TIMEOUT_MS / 1000} s and was stopped. Try again in a moment.` });
-      else results.push({ id: task, passed: run.exitCode === 0, message: run.exitCode === 0 ? "" : run.output.trim().split("\n").slice(-5).join("\n") || "Not done yet." });
-    } catch (error) {
-      results.push({ id: task, passed: false, message: `The check could not run: ${(error as Error).message}` });
+    if (!SAFE_ID.test(task)) {
+      results.push({ id: task, passed: false, message: "This task's id is not valid; tell your instructor." });
+    } else if (files.includes(`${task}.ts`)) {
+      results.push({ id: task, ...(await runTsCheck(docker, session, join(folder, `${task}.ts`))) });
+    } else if (files.includes(`${task}.sh`)) {
+      results.push({ id: task, ...(await runShellCheck(docker, session.workstationId, join(folder, `${task}.sh`))) });
+    } else {
+      results.push({ id: task, passed: false, message: `This task has no check (${task}.sh or ${task}.ts); tell your instructor.` });
     }
   }
   return results;
+}
+
+async function runShellCheck(docker: Docker, workstationId: string | undefined, file: string): Promise<{ passed: boolean; message: string }> {
+  try {
+    if (!workstationId) throw new Error("the session has no workstation");
+    const script = await readFile(file, "utf8");
+    const run = await runInWorkstation(docker, workstationId, script, { timeoutMs: CHECK_TIMEOUT_MS });
+    if (run.timedOut) return { passed: false, message: `The check took longer than ${CHECK_TIMEOUT_MS / 1000} s and was stopped. Try again in a moment.` };
+    return { passed: run.exitCode === 0, message: run.exitCode === 0 ? "" : run.output.trim().split("\n").slice(-5).join("\n") || "Not done yet." };
+  } catch (error) {
+    return { passed: false, message: `The check could not run: ${(error as Error).message}` };
+  }
 }

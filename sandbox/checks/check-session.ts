@@ -1,0 +1,262 @@
+/**
+ * The server side of the TypeScript check API (api.ts): a CheckSession over one student session.
+ * Every read goes through the student's own scoped docker CLI in their workstation
+ * (runInWorkstation), so checks see the student's names and stay inside the sandbox policy.
+ * What comes back (names, labels, file contents) is student data: parsed, never evaluated, and
+ * quoted whenever it goes back into a shell command.
+ */
+import { randomBytes } from "node:crypto";
+import type Docker from "dockerode";
+import { runInWorkstation } from "../sessions/workstation-exec.ts";
+import type { SessionEvent } from "../sessions/session-manager.ts";
+import type { CheckSession, ContainerInfo, ExecOutput, FileSource, HistoryEvent, HistoryFilter, MountInfo, VolumeInfo, VolumeUse } from "./api.ts";
+
+/** What a check runs against: the student's workstation and the session's event history. */
+export interface CheckTarget {
+  workstationId: string | undefined;
+  history: readonly SessionEvent[];
+}
+
+/** Names of the throwaway containers checks start (left out of containers() and history()). */
+export const CHECK_CONTAINER_PREFIX = "stowage-check-";
+const READ_LIMIT_BYTES = 192 * 1024;
+/** Events reach the history a moment after the engine acts: history() waits this long after the last one. */
+const EVENT_SETTLE_MS = 150;
+
+export class CheckTimeoutError extends Error {
+  constructor() {
+    super("the check ran out of time");
+    this.name = "CheckTimeoutError";
+  }
+}
+
+/** Single-quotes a value for bash. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+const isName = (name: string) => typeof name === "string" && name.length > 0 && name.length <= 255 && !name.startsWith("-") && !/[\0\n]/.test(name);
+
+function date(value: unknown): Date | undefined {
+  if (typeof value !== "string" || value.startsWith("0001-")) return undefined;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+function parseSize(text: string | undefined): number | undefined {
+  const m = /^(\d+)([kmg]?)b?$/i.exec(text ?? "");
+  if (!m) return undefined;
+  return Number(m[1]) * ({ "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[m[2]!.toLowerCase()]!;
+}
+
+function parseJsonArray(text: string): Record<string, unknown>[] {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith("[")) return [];
+  try {
+    const parsed = JSON.parse(trimmed) as unknown;
+    return Array.isArray(parsed) ? parsed.filter((x): x is Record<string, unknown> => typeof x === "object" && x !== null) : [];
+  } catch {
+    return [];
+  }
+}
+
+const strMap = (v: unknown): Record<string, string> => (v && typeof v === "object" ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)])) : {});
+const strList = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+
+export function toContainerInfo(raw: Record<string, unknown>): ContainerInfo {
+  /* eslint-disable @typescript-eslint/no-explicit-any -- docker inspect's shape, read defensively */
+  const c = raw as any;
+  const hostConfig = c.HostConfig ?? {};
+  const mounts: MountInfo[] = (Array.isArray(c.Mounts) ? c.Mounts : []).map((m: any): MountInfo => {
+    const type = String(m.Type ?? "");
+    const mount: MountInfo = { type, source: type === "volume" ? String(m.Name ?? "") : type === "tmpfs" ? "" : String(m.Source ?? ""), target: String(m.Destination ?? ""), readOnly: m.RW === false };
+    if (type === "tmpfs") {
+      const spec = (Array.isArray(hostConfig.Mounts) ? hostConfig.Mounts : []).find((x: any) => x?.Target === mount.target);
+      const size = Number(spec?.TmpfsOptions?.SizeBytes);
+      if (size > 0) mount.sizeBytes = size;
+    }
+    return mount;
+  });
+  // `--tmpfs /path:opts` is in HostConfig.Tmpfs, not in Mounts.
+  for (const [target, options] of Object.entries(strMap(hostConfig.Tmpfs))) {
+    if (mounts.some((m) => m.target === target)) continue;
+    const opts = options.split(",");
+    const size = parseSize(opts.find((o) => o.startsWith("size="))?.slice(5));
+    mounts.push({ type: "tmpfs", source: "", target, readOnly: opts.includes("ro"), ...(size ? { sizeBytes: size } : {}) });
+  }
+  const state = c.State ?? {};
+  return {
+    id: String(c.Id ?? ""),
+    name: String(c.Name ?? "").replace(/^\//, ""),
+    image: String(c.Config?.Image ?? ""),
+    state: String(state.Status ?? ""),
+    running: state.Running === true,
+    exitCode: Number(state.ExitCode ?? 0),
+    createdAt: date(c.Created) ?? new Date(0),
+    startedAt: date(state.StartedAt),
+    finishedAt: state.Running ? undefined : date(state.FinishedAt),
+    labels: strMap(c.Config?.Labels),
+    env: strList(c.Config?.Env),
+    command: [...strList(c.Config?.Entrypoint), ...strList(c.Config?.Cmd)],
+    mounts,
+    readOnlyRootfs: hostConfig.ReadonlyRootfs === true,
+    restartPolicy: String(hostConfig.RestartPolicy?.Name || "no"),
+    raw,
+  };
+  /* eslint-enable @typescript-eslint/no-explicit-any */
+}
+
+export function toVolumeInfo(raw: Record<string, unknown>): VolumeInfo {
+  const name = String(raw.Name ?? "");
+  return {
+    name,
+    driver: String(raw.Driver ?? ""),
+    labels: strMap(raw.Labels),
+    options: strMap(raw.Options),
+    createdAt: date(raw.CreatedAt) ?? new Date(0),
+    anonymous: /^[0-9a-f]{64}$/.test(name),
+  };
+}
+
+/** The history as checks see it: container names resolved, the checks' own containers left out. */
+export function checkHistory(events: readonly SessionEvent[]): HistoryEvent[] {
+  const names = new Map<string, string>();
+  for (const e of events) if (e.type === "container" && e.name) names.set(e.id, e.name);
+  const out: HistoryEvent[] = [];
+  for (const e of events) {
+    const containerId = e.type === "container" ? e.id : e.attributes.container;
+    const container = containerId ? names.get(containerId) : undefined;
+    if (container?.startsWith(CHECK_CONTAINER_PREFIX)) continue;
+    out.push({ type: e.type, action: e.action, id: e.id, name: e.name, container: e.type === "container" ? e.name : container, attributes: { ...e.attributes }, time: e.time });
+  }
+  return out;
+}
+
+export function filterHistory(events: HistoryEvent[], filter: HistoryFilter = {}): HistoryEvent[] {
+  const actions = filter.action === undefined ? undefined : ([] as string[]).concat(filter.action);
+  return events.filter(
+    (e) =>
+      (filter.type === undefined || e.type === filter.type) &&
+      (actions === undefined || actions.includes(e.action)) &&
+      (filter.name === undefined || e.name === filter.name) &&
+      (filter.container === undefined || e.container === filter.container) &&
+      (filter.since === undefined || e.time >= filter.since),
+  );
+}
+
+export function volumeUses(events: HistoryEvent[], volume: string): VolumeUse[] {
+  const uses = new Map<string, VolumeUse>();
+  for (const e of events) {
+    if (e.type === "volume" && e.action === "mount" && e.name === volume && e.attributes.container && !uses.has(e.attributes.container)) {
+      uses.set(e.attributes.container, { container: e.container, containerId: e.attributes.container, destination: e.attributes.destination ?? "", readOnly: e.attributes["read/write"] === "false", time: e.time, removedAt: undefined });
+    }
+    if (e.type === "container" && e.action === "destroy") {
+      const use = uses.get(e.id);
+      if (use) use.removedAt = e.time;
+    }
+  }
+  return [...uses.values()];
+}
+
+/** A CheckSession over `target`, every call bounded by `deadline` (ms since the epoch). */
+export function createCheckSession(docker: Docker, target: CheckTarget, deadline: number): CheckSession {
+  const timeLeft = () => deadline - Date.now();
+  const run = async (script: string): Promise<ExecOutput & { output: string }> => {
+    if (!target.workstationId) throw new Error("the session has no workstation");
+    const left = timeLeft();
+    if (left <= 0) throw new CheckTimeoutError();
+    const result = await runInWorkstation(docker, target.workstationId, script, { timeoutMs: left });
+    if (result.timedOut) throw new CheckTimeoutError();
+    return result;
+  };
+  const requireName = (kind: string, name: string) => {
+    if (!isName(name)) throw new Error(`not a ${kind} name: ${JSON.stringify(name)}`);
+  };
+
+  const readBytes = async (source: FileSource): Promise<Buffer | undefined> => {
+    const path = source.path;
+    if (typeof path !== "string" || !path || /[\0\n]/.test(path)) throw new Error(`readFile: not a path: ${JSON.stringify(path)}`);
+    let script: string;
+    if ("volume" in source) {
+      requireName("volume", source.volume);
+      const v = shellQuote(source.volume);
+      const name = CHECK_CONTAINER_PREFIX + randomBytes(6).toString("hex");
+      const inner = shellQuote(`/stowage-volume/${path.replace(/^\/+/, "")}`);
+      // Inspect first: `docker run -v missing:/x` would create the volume.
+      script = `docker volume inspect ${v} >/dev/null 2>&1 || exit 3
+set -o pipefail
+docker run --rm --name ${name} -v ${v}:/stowage-volume:ro busybox cat ${inner} | head -c ${READ_LIMIT_BYTES + 1} | base64 -w0`;
+    } else {
+      requireName("container", source.container);
+      const c = shellQuote(source.container);
+      const p = shellQuote(path.startsWith("/") ? path : `/${path}`);
+      script = `running=$(docker inspect --type container --format '{{.State.Running}}' ${c} 2>/dev/null) || exit 3
+set -o pipefail
+if [ "$running" = true ]; then docker exec ${c} cat ${p}; else docker cp ${shellQuote(source.container + ":")}${p} - | tar -xOf -; fi | head -c ${READ_LIMIT_BYTES + 1} | base64 -w0`;
+    }
+    const result = await run(script);
+    const bytes = Buffer.from(result.stdout.trim(), "base64");
+    if (bytes.length > READ_LIMIT_BYTES) throw new Error(`readFile: ${path} is larger than ${READ_LIMIT_BYTES / 1024} KB; use s.exec() with grep, head or wc instead`);
+    if (result.exitCode === 0) return bytes;
+    if (result.exitCode === 3 || /no such file|no such container:path|could not find the file|not a directory|is a directory|can't open/i.test(result.stderr)) return undefined;
+    throw new Error(`readFile could not read ${path}: ${result.stderr.trim().split("\n").slice(-2).join(" ")}`);
+  };
+
+  let settled = false;
+  const settle = async () => {
+    if (settled) return;
+    settled = true;
+    for (;;) {
+      const last = target.history.at(-1)?.time ?? 0;
+      const wait = Math.min(last + EVENT_SETTLE_MS - Date.now(), timeLeft() - 50);
+      if (wait <= 0) return;
+      await new Promise((r) => setTimeout(r, Math.min(wait, EVENT_SETTLE_MS)));
+    }
+  };
+
+  return {
+    async volumes() {
+      const result = await run("docker volume ls -q | xargs -r docker volume inspect");
+      return parseJsonArray(result.stdout).map(toVolumeInfo);
+    },
+    async volume(name) {
+      requireName("volume", name);
+      const result = await run(`docker volume inspect ${shellQuote(name)}`);
+      const found = parseJsonArray(result.stdout)[0];
+      return found ? toVolumeInfo(found) : undefined;
+    },
+    async containers(options = {}) {
+      const result = await run(`docker ps -q --no-trunc ${options.all ? "-a" : ""} | xargs -r docker inspect --type container`);
+      return parseJsonArray(result.stdout).map(toContainerInfo).filter((c) => !c.name.startsWith(CHECK_CONTAINER_PREFIX));
+    },
+    async container(name) {
+      requireName("container", name);
+      const result = await run(`docker inspect --type container ${shellQuote(name)}`);
+      const found = parseJsonArray(result.stdout)[0];
+      return found ? toContainerInfo(found) : undefined;
+    },
+    readBytes,
+    async readFile(source) {
+      return (await readBytes(source))?.toString("utf8");
+    },
+    async exec(container, cmd) {
+      requireName("container", container);
+      if (!Array.isArray(cmd) || cmd.length === 0) throw new Error("exec: give the command as a non-empty array of strings");
+      const { exitCode, stdout, stderr } = await run(`docker exec ${shellQuote(container)} ${cmd.map((a) => shellQuote(String(a))).join(" ")}`);
+      return { exitCode, stdout, stderr };
+    },
+    async sh(script) {
+      const { exitCode, stdout, stderr } = await run(script);
+      return { exitCode, stdout, stderr };
+    },
+    async history(filter) {
+      await settle();
+      return filterHistory(checkHistory(target.history), filter);
+    },
+    async volumeUses(volume) {
+      await settle();
+      return volumeUses(checkHistory(target.history), volume);
+    },
+    timeLeft,
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * TypeScript checks on the real engine through the real sandbox: the check API in the student's
+ * names, the event history (write with one container, remove it, read with another), the exercise
+ * test over a lesson mixing .sh and .ts checks, and checks that throw, time out or change on disk.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtemp, rm, writeFile, cp, utimes } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
+import { formatExerciseTest, testExercise } from "../../sandbox/checks/exercise-test.ts";
+import { runExerciseChecks } from "../../sandbox/checks/shell-checks.ts";
+import { createCheckSession } from "../../sandbox/checks/check-session.ts";
+
+const lessonsDir = resolve("tests/checks/fixtures/lessons");
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+let server: Server;
+
+beforeAll(async () => {
+  server = await startTestServer({ lessonsDir });
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+describe("exercise test with TypeScript checks", () => {
+  it("row-survives: every check fails before the solution and passes after, the history check included", async () => {
+    const result = await testExercise(server.sessions, lessonsDir, "01-check-api", "row-survives");
+    expect(result.ok, formatExerciseTest(result)).toBe(true);
+    expect(result.before.map((t) => t.id)).toEqual(["db-volume", "writer-removed", "reader-running"]);
+    expect(result.before.find((t) => t.id === "writer-removed")!.message).toMatch(/No container has mounted db read-write yet/);
+    expect(result.after.find((t) => t.id === "writer-removed")!.message).toBe("reader mounted db after writer was removed, and row1 is still in app.db.");
+  });
+});
+
+describe("the check API in one student session", () => {
+  let sessionId: string;
+  const api = () => {
+    const session = server.sessions.get(sessionId)!;
+    return { session, s: createCheckSession(server.engine.docker, session, Date.now() + 30_000) };
+  };
+  beforeAll(async () => {
+    const client = new ApiClient(server.url);
+    sessionId = (await client.call("POST", "/api/sessions")).body.id;
+  });
+
+  it("history: the writer was removed before another container mounted the volume (each step of the story)", async () => {
+    const sh = (script: string) => studentShell(server, sessionId, script);
+    const check = async () => (await runExerciseChecks(server.engine.docker, server.sessions.get(sessionId)!, lessonsDir, "01-check-api", "row-survives"))!.find((t) => t.id === "writer-removed")!;
+    expect((await sh("docker volume create db && docker run --name A -v db:/data busybox sh -c 'echo row1 > /data/app.db'")).exitCode).toBe(0);
+    expect((await check()).message).toBe("A mounted db, but it still exists: remove it with docker rm A.");
+    // B mounts the volume while A still exists: does not count as "later".
+    expect((await sh("docker run --name B -v db:/data:ro busybox true && docker rm A")).exitCode).toBe(0);
+    expect((await check()).message).toBe("A is gone: now mount db in another container to see that the data stayed.");
+    expect((await sh("docker run --rm --name C -v db:/data:ro busybox cat /data/app.db")).exitCode).toBe(0);
+    const done = await check();
+    expect(done).toEqual({ id: "writer-removed", passed: true, message: "C mounted db after A was removed, and row1 is still in app.db." });
+
+    const { s } = api();
+    const uses = await s.volumeUses("db");
+    expect(uses.map((u) => [u.container, u.destination, u.readOnly, u.removedAt !== undefined])).toEqual([
+      ["A", "/data", false, true],
+      ["B", "/data", true, false],
+      ["C", "/data", true, true],
+    ]);
+    const history = await s.history();
+    // The checks' own throwaway readers are not in the history the checks see.
+    expect(history.some((e) => (e.container ?? "").startsWith("stowage-check-"))).toBe(false);
+    expect((await s.history({ type: "container", action: "destroy" })).map((e) => e.name)).toEqual(["A", "C"]);
+    expect((await s.history({ type: "volume", action: "create", name: "db" })).length).toBeGreaterThan(0);
+  });
+
+  it("volumes, containers, mounts, labels, files, exec and sh, in the student's names", async () => {
+    const setup = await studentShell(
+      server,
+      sessionId,
+      `set -e
+docker volume create --label team=blue notes
+mkdir -p site && echo '<h1>hi</h1>' > site/index.html
+docker run -d --name web -l tier=front -v notes:/notes -v "$PWD/site":/site:ro --tmpfs /cache:size=8m --read-only --restart unless-stopped busybox sh -c 'echo note > /notes/n.txt; echo inner > /inner.txt 2>/dev/null; sleep 3600'
+docker run --name stopped -v notes:/notes busybox sh -c 'echo stopped-file > /made.txt'
+sleep 0.5`,
+    );
+    expect(setup.exitCode, setup.output).toBe(0);
+    const { s } = api();
+
+    const volumes = await s.volumes();
+    expect(volumes.map((v) => v.name).sort()).toEqual(["db", "notes"]);
+    const notes = await s.volume("notes");
+    expect(notes).toMatchObject({ name: "notes", driver: "local", labels: { team: "blue" }, anonymous: false });
+    expect(notes!.createdAt.getTime()).toBeGreaterThan(Date.now() - 120_000);
+    expect(await s.volume("missing")).toBeUndefined();
+
+    expect((await s.containers()).map((c) => c.name)).toEqual(["web"]);
+    expect((await s.containers({ all: true })).map((c) => c.name).sort()).toEqual(["B", "stopped", "web"]);
+    const web = (await s.container("web"))!;
+    expect(web).toMatchObject({ name: "web", image: "busybox", state: "running", running: true, readOnlyRootfs: true, restartPolicy: "unless-stopped", labels: { tier: "front" } });
+    expect(web.finishedAt).toBeUndefined();
+    const byTarget = Object.fromEntries(web.mounts.map((m) => [m.target, m]));
+    expect(byTarget["/notes"]).toEqual({ type: "volume", source: "notes", target: "/notes", readOnly: false });
+    expect(byTarget["/site"]).toMatchObject({ type: "bind", target: "/site", readOnly: true });
+    expect(byTarget["/site"]!.source).toBe("/home/student/site");
+    expect(byTarget["/cache"]).toEqual({ type: "tmpfs", source: "", target: "/cache", readOnly: false, sizeBytes: 8 * 1024 * 1024 });
+    const stopped = (await s.container("stopped"))!;
+    expect(stopped).toMatchObject({ state: "exited", running: false, exitCode: 0 });
+    expect(stopped.finishedAt).toBeInstanceOf(Date);
+    expect(await s.container("nobody")).toBeUndefined();
+
+    expect(await s.readFile({ volume: "notes", path: "/n.txt" })).toBe("note\n");
+    expect(await s.readFile({ volume: "notes", path: "missing.txt" })).toBeUndefined();
+    expect(await s.readFile({ volume: "nowhere", path: "x" })).toBeUndefined();
+    expect(await s.volume("nowhere"), "reading from a missing volume must not create it").toBeUndefined();
+    expect(await s.readFile({ container: "web", path: "/site/index.html" })).toBe("<h1>hi</h1>\n");
+    expect(await s.readFile({ container: "stopped", path: "/made.txt" })).toBe("stopped-file\n");
+    expect(await s.readFile({ container: "stopped", path: "/nope" })).toBeUndefined();
+    expect(await s.readFile({ container: "ghost", path: "/etc/hostname" })).toBeUndefined();
+    expect((await s.readBytes({ volume: "db", path: "app.db" }))!.equals(Buffer.from("row1\n"))).toBe(true);
+
+    expect(await s.exec("web", ["sh", "-c", "echo $((6*7)); echo err >&2; exit 3"])).toEqual({ exitCode: 3, stdout: "42\n", stderr: "err\n" });
+    // Arguments are passed as they are, never through a shell.
+    expect((await s.exec("web", ["echo", "$(id)", "'quoted'", "a;b"])).stdout).toBe("$(id) 'quoted' a;b\n");
+    expect(await s.sh("whoami; pwd; docker ps --format '{{.Names}}'")).toEqual({ exitCode: 0, stdout: "student\n/home/student\nweb\n", stderr: "" });
+    await expect(s.exec("-rm", ["x"])).rejects.toThrow(/not a container name/);
+  });
+
+  it("the checks API route runs TypeScript checks in the caller's session", async () => {
+    const client = new ApiClient(server.url);
+    const id = (await client.call("POST", "/api/sessions")).body.id;
+    const before = await client.call("POST", `/api/sessions/${id}/checks`, { lesson: "01-check-api", exercise: "row-survives" });
+    expect(before.status).toBe(200);
+    expect(before.body.tasks.map((t: any) => [t.id, t.passed])).toEqual([["db-volume", false], ["writer-removed", false], ["reader-running", false]]);
+    expect(before.body.tasks[0].message).toBe("There is no volume named db yet: create it with docker volume create db.");
+    await server.sessions.destroy(id, "test done");
+  });
+});
+
+describe("checks that go wrong fail with a message, never an error", () => {
+  it("throw fail(), throw an Error, answer nothing, run out of time, or are not defineCheck modules", async () => {
+    const { session } = await server.sessions.create("misbehaving", "misbehaving");
+    try {
+      const started = Date.now();
+      const tasks = (await runExerciseChecks(server.engine.docker, session, lessonsDir, "01-check-api", "misbehaving"))!;
+      expect(Date.now() - started).toBeLessThan(8000);
+      const byId = Object.fromEntries(tasks.map((t) => [t.id, t]));
+      expect(byId["throws-fail"]).toEqual({ id: "throws-fail", passed: false, message: "There is no volume named nowhere." });
+      expect(byId["throws-error"]!.message).toBe("This task's check hit an error and could not decide; tell your instructor. (instructor bug)");
+      expect(byId["no-answer"]!.message).toMatch(/gave no answer/);
+      expect(byId["too-slow"]!.message).toBe("The check took longer than 1 s and was stopped. Try again in a moment.");
+      expect(byId["not-a-check"]!.message).toMatch(/could not be loaded.*export default defineCheck/);
+      expect(tasks.every((t) => !t.passed)).toBe(true);
+    } finally {
+      await server.sessions.destroy(session.id, "test done");
+    }
+  });
+
+  it("a TypeScript check edited on disk is re-imported on the next run", async () => {
+    const dir = await mkdtemp(join(resolve(".data"), "ts-reload-"));
+    try {
+      await cp(join(lessonsDir, "01-check-api"), join(dir, "01-check-api"), { recursive: true });
+      const checks = join(dir, "01-check-api", "exercises", "row-survives", "checks");
+      await rm(join(checks, "writer-removed.ts"));
+      const api = pathToFileURL(resolve("sandbox/checks/api.ts")).href;
+      const write = async (verdict: string, when: number) => {
+        const file = join(checks, "db-volume.ts");
+        await writeFile(file, `import { defineCheck, pass, fail } from "${api}";\nexport default defineCheck(async () => ${verdict});\n`);
+        await utimes(file, when, when);
+      };
+      const { session } = await server.sessions.create("reload", "reload");
+      try {
+        const first = async () => (await runExerciseChecks(server.engine.docker, session, dir, "01-check-api", "row-survives"))![0]!;
+        await write(`fail("version one")`, 1_000_000);
+        expect((await first()).message).toBe("version one");
+        await write(`pass("version two")`, 2_000_000);
+        expect(await first()).toEqual({ id: "db-volume", passed: true, message: "version two" });
+      } finally {
+        await server.sessions.destroy(session.id, "test done");
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
