@@ -46,11 +46,12 @@ const EVENT_HISTORY_LIMIT = 2000;
 
 export class Session {
   readonly id: string;
-  readonly owner: string;
+  /** The learner it belongs to; "" while it waits, ready, in the warm pool. */
+  owner: string;
   readonly scope: SessionScope;
   readonly sessionDir: string;
-  readonly createdAt: number;
-  readonly expiresAt: number;
+  createdAt: number;
+  expiresAt: number;
   lastActiveAt: number;
   workstationId: string | undefined;
   proxy: SandboxProxy | undefined;
@@ -74,6 +75,14 @@ export class Session {
 
   touch(): void {
     this.lastActiveAt = Date.now();
+  }
+
+  /** A pooled session is handed to a learner: its clocks start now. */
+  assign(owner: string, lifetimeSeconds: number): void {
+    this.owner = owner;
+    this.createdAt = Date.now();
+    this.lastActiveAt = this.createdAt;
+    this.expiresAt = this.createdAt + lifetimeSeconds * 1000;
   }
 
   onEvent(listener: (event: SessionEvent) => void): () => void {
@@ -108,6 +117,10 @@ export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   private readonly creating = new Map<string, Promise<Session>>();
   private readonly destroying = new Map<string, Promise<void>>();
+  /** Ready sessions nobody owns yet: a new learner gets one at the speed of a WebSocket connect. */
+  private readonly pool: Session[] = [];
+  private refilling: Promise<void> | undefined;
+  private stopped = false;
   private readonly createLog = new Map<string, number[]>();
   private readonly engine: Engine;
   private readonly config: Config;
@@ -134,8 +147,15 @@ export class SessionManager {
     return join(this.config.dataDir, "sessions");
   }
 
+  /** Sessions that belong to learners (the warm pool is not counted). */
   get count(): number {
-    return this.sessions.size;
+    let owned = 0;
+    for (const session of this.sessions.values()) if (session.owner) owned++;
+    return owned;
+  }
+
+  get pooled(): number {
+    return this.pool.length;
   }
 
   /** Reads the engine's setup, removes a previous run's leftovers, starts the clocks. */
@@ -155,9 +175,35 @@ export class SessionManager {
     await this.events.start();
     this.sweepTimer = setInterval(() => void this.sweep(), 5000);
     this.sweepTimer.unref();
+    void this.refill();
+  }
+
+  /**
+   * Keeps `poolSize` ready sessions, making one at a time in the background so the pool never
+   * competes with students for the engine more than one session's start at once.
+   */
+  refill(): Promise<void> {
+    this.refilling ??= (async () => {
+      try {
+        while (!this.stopped && this.pool.length < this.config.poolSize && this.sessions.size + this.creating.size < this.config.maxSessions) {
+          const session = await this.createSession("");
+          await session.terminal!.ensureShell(); // the prompt is drawn before anyone asks
+          if (this.stopped) return;
+          this.pool.push(session);
+        }
+      } catch (error) {
+        this.log.warn({ err: (error as Error).message }, "warm pool refill failed; will retry");
+        setTimeout(() => void this.refill(), 5000).unref();
+      } finally {
+        this.refilling = undefined;
+      }
+    })();
+    return this.refilling;
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    await this.refilling;
     clearInterval(this.sweepTimer);
     this.unsubscribe?.();
     this.events.stop();
@@ -175,6 +221,7 @@ export class SessionManager {
   }
 
   forOwner(owner: string): Session | undefined {
+    if (!owner) return undefined;
     return [...this.sessions.values()].find((s) => s.owner === owner && !this.destroying.has(s.id));
   }
 
@@ -185,6 +232,12 @@ export class SessionManager {
     const pending = this.creating.get(owner);
     if (pending) return { session: await pending, created: false };
     this.checkLimits(client);
+    const ready = this.pool.shift();
+    if (ready) {
+      ready.assign(owner, this.config.maxLifetimeSeconds);
+      void this.refill();
+      return { session: ready, created: true };
+    }
     const promise = this.createSession(owner);
     this.creating.set(owner, promise);
     try {
@@ -195,7 +248,7 @@ export class SessionManager {
   }
 
   private checkLimits(client: string): void {
-    if (this.sessions.size + this.creating.size >= this.config.maxSessions) {
+    if (this.count + this.creating.size >= this.config.maxSessions) {
       throw new SessionBusyError(`busy, try again in 30 s: all ${this.config.maxSessions} sandboxes are in use`, 30, 503);
     }
     const now = Date.now();
@@ -272,6 +325,8 @@ export class SessionManager {
     const running = this.destroying.get(id);
     if (running) return running;
     const session = this.sessions.get(id);
+    const pooledAt = session ? this.pool.indexOf(session) : -1;
+    if (pooledAt >= 0) this.pool.splice(pooledAt, 1);
     const done = (async () => {
       session?.terminal?.dispose();
       await session?.proxy?.close().catch(() => undefined);
@@ -306,6 +361,7 @@ export class SessionManager {
   private async sweep(): Promise<void> {
     const now = Date.now();
     for (const session of this.sessions.values()) {
+      if (!session.owner) continue; // pooled: its clocks have not started
       if (now >= session.expiresAt) await this.destroy(session.id, "maximum lifetime reached");
       else if (now - session.lastActiveAt >= this.config.idleTimeoutSeconds * 1000) await this.destroy(session.id, "idle timeout");
     }

@@ -9,7 +9,7 @@ import type { Config } from "../../sandbox/config.ts";
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<RunningServer & { dataDir: string }> {
   await mkdir(join(process.cwd(), ".data"), { recursive: true });
   const dataDir = await mkdtemp(join(process.cwd(), ".data", "test-"));
-  const server = await startServer({ port: 0, dataDir, instance: `t${randomBytes(4).toString("hex")}`, createPerMinute: 1000, ...overrides });
+  const server = await startServer({ port: 0, dataDir, instance: `t${randomBytes(4).toString("hex")}`, createPerMinute: 1000, poolSize: 0, ...overrides });
   const closeServer = server.close.bind(server);
   return Object.assign(server, {
     dataDir,

@@ -122,6 +122,34 @@ describe("session lifecycle", () => {
     }
   });
 
+  it("hands out a ready session from the warm pool and refills it", async () => {
+    const pooled = await startTestServer({ poolSize: 1 });
+    try {
+      const waitFor = async (cond: () => boolean) => {
+        const deadline = Date.now() + 30_000;
+        while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        expect(cond()).toBe(true);
+      };
+      await waitFor(() => pooled.sessions.pooled === 1);
+      expect(pooled.sessions.count).toBe(0);
+      const client = new ApiClient(pooled.url);
+      const { status, body } = await client.call("POST", "/api/sessions");
+      expect(status).toBe(201);
+      expect(pooled.sessions.count).toBe(1);
+      const { TerminalClient, PROMPT } = await import("../helpers/terminal-client.ts");
+      const term = await TerminalClient.open(pooled.url, body.id, client.cookie);
+      await term.waitFor(PROMPT, 5000); // drawn while the session waited in the pool
+      await term.close();
+      await waitFor(() => pooled.sessions.pooled === 1);
+      // A pooled session belongs to nobody: no learner can open it.
+      const stranger = new ApiClient(pooled.url);
+      await stranger.call("GET", "/api/health");
+      expect(pooled.sessions.forOwner("")).toBeUndefined();
+    } finally {
+      await pooled.close();
+    }
+  });
+
   it("reports the engine's health", async () => {
     const health = await new ApiClient(server.url).call("GET", "/api/health");
     expect(health.status).toBe(200);
