@@ -41,7 +41,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   registerSessionRoutes(router, sessions, engine, config);
   const progress = openProgressStore(join(config.dataDir, "progress.sqlite"));
   registerProgressRoutes(router, progress, { instructorToken: () => config.instructorToken });
-  registerCheckRoutes(router, sessions, engine, config.lessonsDir);
+  registerCheckRoutes(router, sessions, engine, config.lessonsDir, progress);
   registerWorkspaceRoutes(router, sessions, config.lessonsDir);
 
   const site = existsSync(config.siteDir) ? sirv(config.siteDir, { etag: true, extensions: ["html"] }) : undefined;

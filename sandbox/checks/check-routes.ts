@@ -3,6 +3,7 @@ import { HttpError, readJsonBody, sendJson, type Router } from "../http/router.t
 import type { SessionManager } from "../sessions/session-manager.ts";
 import type { Engine } from "../docker/engine.ts";
 import { ownedSession } from "../api/session-routes.ts";
+import type { ProgressStore } from "../progress/store.ts";
 import { runExerciseChecks } from "./shell-checks.ts";
 
 const CheckRequest = z.object({
@@ -11,13 +12,15 @@ const CheckRequest = z.object({
 });
 
 /** POST /api/sessions/{id}/checks: runs an exercise's checks in the caller's own session. */
-export function registerCheckRoutes(router: Router, sessions: SessionManager, engine: Engine, lessonsDir: string): void {
+export function registerCheckRoutes(router: Router, sessions: SessionManager, engine: Engine, lessonsDir: string, progress?: Pick<ProgressStore, "recordTasks">): void {
   router.add("POST", "/api/sessions/:id/checks", async ({ req, res, params, learnerId }) => {
     const session = ownedSession(sessions, params.id!, learnerId);
     const { lesson, exercise } = await readJsonBody(req, CheckRequest);
     session.touch();
     const tasks = await runExerciseChecks(engine.docker, session, lessonsDir, lesson, exercise);
     if (!tasks) throw new HttpError(404, `no exercise ${exercise} in lesson ${lesson}`);
+    // Progress is recorded here, from a real check, never from what a browser claims.
+    progress?.recordTasks(learnerId, lesson, exercise, tasks.filter((t) => t.passed).map((t) => t.id));
     sendJson(res, 200, { tasks });
   });
 }
