@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { defineCollection } from "astro:content";
 import { glob } from "astro/loaders";
 import { lessonSchema } from "./schemas/lesson.ts";
@@ -13,4 +15,14 @@ const lessons = defineCollection({
   schema: lessonSchema,
 });
 
-export const collections = { lessons };
+// Guides from docs/ rendered on the site: docs/authoring-checks.md (the TypeScript check API and the
+// stowage CLI) becomes part of /authoring/. Missing files are fine: the page says so instead.
+// STOWAGE_DOCS_DIR lets tests build with a fixture guide.
+const docsDir = process.env.STOWAGE_DOCS_DIR ?? "./docs";
+const guides = defineCollection({
+  loader: existsSync(join(docsDir, "authoring-checks.md"))
+    ? glob({ base: docsDir, pattern: "authoring-checks.md" })
+    : () => [],
+});
+
+export const collections = { lessons, guides };

@@ -12,7 +12,11 @@ export const ARTIFACTS = join(ROOT, "test-artifacts");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /** Builds the site into `outDir` (never the dist/ a server may be serving). */
-export async function buildSite(outDir: string, lessonsDir?: string): Promise<void> {
+export async function buildSite(
+  outDir: string,
+  lessonsDir?: string,
+  env: Record<string, string> = {},
+): Promise<void> {
   await promisify(execFile)(
     process.execPath,
     [join(ROOT, "node_modules/astro/bin/astro.mjs"), "build", "--silent"],
@@ -22,6 +26,7 @@ export async function buildSite(outDir: string, lessonsDir?: string): Promise<vo
         ...process.env,
         STOWAGE_OUT_DIR: outDir,
         ...(lessonsDir ? { STOWAGE_LESSONS_DIR: lessonsDir } : {}),
+        ...env,
       },
       maxBuffer: 20 * 1024 * 1024,
     },

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lessonSchema } from "../../src/schemas/lesson.ts";
+import { describeSchema } from "../../src/utils/schema-doc.ts";
 import { artifact, buildSite, launchBrowser, ROOT, serveStatic } from "./helpers.ts";
 
 let out: string;
@@ -17,7 +19,9 @@ let browser: Browser;
 
 beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), "stowage-site-"));
-  await buildSite(out, join(ROOT, "tests/e2e/fixtures/lessons"));
+  await buildSite(out, join(ROOT, "tests/e2e/fixtures/lessons"), {
+    STOWAGE_DOCS_DIR: join(ROOT, "tests/e2e/fixtures/docs"),
+  });
   site = await serveStatic(out);
   browser = await launchBrowser();
 }, 180_000);
@@ -62,6 +66,39 @@ describe("the course site", () => {
     const commands = await page.locator("[data-command]").evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.command));
     expect(commands).toContain(`docker run --rm -v demo:/data busybox sh -c 'echo "hi" > /data/x...'`);
     expect(await page.locator(".command pre").nth(2).textContent()).toBe(`docker run --rm -v demo:/data busybox sh -c 'echo "hi" > /data/x...'`);
+    await page.close();
+  });
+
+  it("has an authoring guide with every frontmatter field and the checks guide", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${site.url}/`);
+    await page.locator("footer").getByRole("link", { name: /authoring guide/ }).click();
+    await page.waitForURL(/\/authoring\/$/);
+    expect(await page.locator("h1").textContent()).toBe("Authoring guide");
+    // One row per schema field, each with its .describe() text.
+    const rows = await page.locator("table.fields tbody tr").evaluateAll((trs) =>
+      trs.map((tr) => ({
+        path: (tr as HTMLElement).dataset.field,
+        text: tr.querySelector("td:last-child")?.textContent ?? "",
+      })),
+    );
+    const fields = describeSchema(lessonSchema);
+    expect(rows.map((r) => r.path)).toEqual(fields.map((f) => f.path));
+    for (const f of fields) {
+      const text = rows.find((r) => r.path === f.path)!.text;
+      expect(text, f.path).toContain(f.description.replace(/`/g, ""));
+    }
+    // The components, shell checks and docs/authoring-checks.md (here: a fixture) are there.
+    for (const name of ["Exercise", "Command", "Quiz", "Aside", "Diagram"])
+      expect(await page.locator(`#component-${name.toLowerCase()}`).textContent()).toBe(`<${name}>`);
+    expect(await page.locator("#shell-checks").count()).toBe(1);
+    const included = page.locator('[data-included="authoring-checks"]');
+    expect(await included.locator("h3").first().textContent()).toBe(
+      "Checks in TypeScript and the stowage CLI",
+    );
+    expect(await included.locator("pre").first().textContent()).toContain("defineCheck");
+    expect(await included.locator(".table-wrap table").count()).toBe(1);
+    await page.screenshot({ path: artifact("authoring-guide.png"), fullPage: true });
     await page.close();
   });
 
@@ -129,7 +166,7 @@ describe("the course site", () => {
     const entry = (await (await fetch(`${site.url}/pagefind/pagefind-entry.json`)).json()) as {
       languages: Record<string, { page_count: number }>;
     };
-    expect(Object.values(entry.languages).reduce((n, l) => n + l.page_count, 0)).toBe(2);
+    expect(Object.values(entry.languages).reduce((n, l) => n + l.page_count, 0)).toBe(3);
   });
 
   it("finds lessons with Pagefind", async () => {
