@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./config.ts";
+
+describe("configuration", () => {
+  it("has working defaults with an empty environment", () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(4321);
+    expect(config.host).toBe("127.0.0.1");
+    expect(config.idleTimeoutSeconds).toBe(1800);
+    expect(config.maxLifetimeSeconds).toBe(7200);
+    expect(config.poolSize).toBe(2);
+    expect(config.dockerHost).toBe("unix:///var/run/docker.sock");
+  });
+
+  it("reads every STOWAGE_* variable", () => {
+    const config = loadConfig({
+      STOWAGE_PORT: "8080", STOWAGE_HOST: "0.0.0.0", DOCKER_HOST: "tcp://10.0.0.5:2375", STOWAGE_IDLE_TIMEOUT: "60",
+      STOWAGE_MAX_LIFETIME: "600", STOWAGE_MAX_SESSIONS: "10", STOWAGE_CREATE_PER_MINUTE: "3", STOWAGE_POOL_SIZE: "5",
+      STOWAGE_INSTANCE: "class-a", STOWAGE_INSTRUCTOR_TOKEN: "0123456789abcdef0123",
+    });
+    expect(config).toMatchObject({ port: 8080, host: "0.0.0.0", dockerHost: "tcp://10.0.0.5:2375", idleTimeoutSeconds: 60, maxLifetimeSeconds: 600, maxSessions: 10, createPerMinute: 3, poolSize: 5, instance: "class-a", instructorToken: "0123456789abcdef0123" });
+  });
+
+  it("names the setting that is wrong", () => {
+    expect(() => loadConfig({ STOWAGE_POOL_SIZE: "many" })).toThrow(/poolSize/);
+    expect(() => loadConfig({ STOWAGE_INSTANCE: "Bad Name!" })).toThrow(/instance/);
+    expect(() => loadConfig({ STOWAGE_INSTRUCTOR_TOKEN: "short" })).toThrow(/instructorToken/);
+  });
+});
