@@ -21,6 +21,18 @@ let out: string;
 let site: { url: string; close(): Promise<void> };
 let browser: Browser;
 let pages: string[];
+/** Tabs per audit (four audits run at once). */
+const TABS = 3;
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
 
 beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), "stowage-a11y-"));
@@ -41,46 +53,66 @@ describe("accessibility of every built page", () => {
     expect(pages).toContain("/");
     expect(pages).toContain("/lessons/");
     expect(pages).toContain("/instructor/");
+    expect(pages).toContain("/authoring/");
     expect(pages.filter((p) => /^\/lessons\/[^/]+\/$/.test(p)).length).toBeGreaterThan(0);
   });
 
+  // The four theme x viewport audits run at the same time in one browser, each auditing its pages
+  // in a few tabs at once: same coverage, a fraction of the wall time.
   for (const theme of ["light", "dark"] as const) {
     for (const viewport of [
       { name: "wide", width: 1440, height: 900 },
       { name: "phone", width: 390, height: 844 },
     ]) {
-      it(`has no serious or critical axe violations (${theme}, ${viewport.name})`, async () => {
-        const context = await browser.newContext({ viewport, colorScheme: theme });
-        const failures: string[] = [];
-        try {
-          for (const path of pages) {
-            const page = await context.newPage();
-            await page.goto(site.url + path, { waitUntil: "load" });
-            expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe(theme);
-            // Let the lesson page load its terminal chunk and settle its status messages.
-            await page.waitForTimeout(
-              path.startsWith("/lessons/") && path !== "/lessons/" ? 400 : 50,
-            );
-            for (const v of await axeSerious(page)) {
-              failures.push(
-                `${path} [${v.impact}] ${v.id}: ${v.help}\n    ${v.nodes
-                  .slice(0, 3)
-                  .map((n) => `${n.target.join(" ")} ${n.failureSummary ?? ""}`)
-                  .join("\n    ")}`,
-              );
-            }
-            const slug = path === "/" ? "home" : path.replace(/^\/|\/$/g, "").replace(/\//g, "_");
-            await page.screenshot({
-              path: artifact(`a11y-${theme}-${viewport.name}-${slug}.png`),
-              fullPage: false,
+      it.concurrent(
+        `has no serious or critical axe violations (${theme}, ${viewport.name})`,
+        async ({ expect }) => {
+          const context = await browser.newContext({ viewport, colorScheme: theme });
+          const failures: string[] = [];
+          try {
+            await eachLimited(pages, TABS, async (path) => {
+              const page = await context.newPage();
+              try {
+                await page.goto(site.url + path, { waitUntil: "load" });
+                expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe(
+                  theme,
+                );
+                // Let the lesson page load its terminal chunk and settle its status messages.
+                const lesson = path.startsWith("/lessons/") && path !== "/lessons/";
+                await page.waitForTimeout(lesson ? 400 : 50);
+                // Open the Files panel (when the workbench shows) so its form is audited too.
+                const filesToggle = page.locator("[data-files-toggle]");
+                if (lesson && (await filesToggle.isVisible())) {
+                  await filesToggle.click();
+                  await expect
+                    .poll(() => filesToggle.getAttribute("aria-expanded"), { timeout: 10_000 })
+                    .toBe("true");
+                }
+                for (const v of await axeSerious(page)) {
+                  failures.push(
+                    `${path} [${v.impact}] ${v.id}: ${v.help}\n    ${v.nodes
+                      .slice(0, 3)
+                      .map((n) => `${n.target.join(" ")} ${n.failureSummary ?? ""}`)
+                      .join("\n    ")}`,
+                  );
+                }
+                const slug =
+                  path === "/" ? "home" : path.replace(/^\/|\/$/g, "").replace(/\//g, "_");
+                await page.screenshot({
+                  path: artifact(`a11y-${theme}-${viewport.name}-${slug}.png`),
+                  fullPage: false,
+                });
+              } finally {
+                await page.close();
+              }
             });
-            await page.close();
+          } finally {
+            await context.close();
           }
-        } finally {
-          await context.close();
-        }
-        expect(failures, failures.join("\n")).toEqual([]);
-      }, 180_000);
+          expect(failures, failures.join("\n")).toEqual([]);
+        },
+        180_000,
+      );
     }
   }
 });
