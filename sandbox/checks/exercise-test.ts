@@ -16,8 +16,10 @@ export interface ExerciseTestResult {
   before: TaskResult[];
   solution: { ok: boolean; output: string };
   after: TaskResult[];
-  /** True when every check failed before and passed after. */
+  /** True when setup and solution ran, every check failed before and passed after. */
   ok: boolean;
+  /** How long the whole test took (new session to removed session). */
+  ms: number;
 }
 
 const SCRIPT_TIMEOUT_MS = 180_000;
@@ -36,6 +38,12 @@ export async function listExercises(lessonsDir: string, only: string[] = []): Pr
 }
 
 export async function testExercise(sessions: SessionManager, lessonsDir: string, lesson: string, exercise: string): Promise<ExerciseTestResult> {
+  const started = Date.now();
+  const result = await runExerciseTest(sessions, lessonsDir, lesson, exercise);
+  return { ...result, ms: Date.now() - started };
+}
+
+async function runExerciseTest(sessions: SessionManager, lessonsDir: string, lesson: string, exercise: string): Promise<ExerciseTestResult> {
   const owner = `exercise-test-${lesson}-${exercise}`;
   const { session } = await sessions.create(owner, owner);
   const docker = sessions.docker;
@@ -50,23 +58,32 @@ export async function testExercise(sessions: SessionManager, lessonsDir: string,
     const solution = await run("solution.sh");
     const after = (await runExerciseChecks(docker, session, lessonsDir, lesson, exercise))!;
     const ok = (setup?.ok ?? true) && solution.ok && before.every((t) => !t.passed) && after.every((t) => t.passed);
-    return { lesson, exercise, setup, before, solution, after, ok };
+    return { lesson, exercise, setup, before, solution, after, ok, ms: 0 };
   } finally {
     await sessions.destroy(session.id, "exercise test done");
   }
 }
 
-/** One line per task: BEFORE must be "fail", AFTER must be "pass". */
+/**
+ * A table per exercise, one row per task: BEFORE (after setup.sh, nothing done) must be "fail",
+ * AFTER (after solution.sh) must be "pass". Wrong cells say why, with the check's message.
+ */
 export function formatExerciseTest(result: ExerciseTestResult): string {
-  const lines = [`${result.ok ? "PASS" : "FAIL"} ${result.lesson} / ${result.exercise}`];
-  if (result.setup && !result.setup.ok) lines.push(`  setup.sh failed:\n${indent(result.setup.output)}`);
+  const seconds = result.ms ? `  (${(result.ms / 1000).toFixed(1)} s)` : "";
+  const lines = [`${result.ok ? "PASS" : "FAIL"}  ${result.lesson} / ${result.exercise}${seconds}`];
+  if (result.setup && !result.setup.ok) lines.push("    setup.sh failed:", indent(result.setup.output, 6));
+  if (!result.solution.ok) lines.push("    solution.sh failed:", indent(result.solution.output, 6));
+  const width = Math.max(4, ...result.before.map((t) => t.id.length));
+  const beforeWidth = "before: must fail".length + 2;
+  lines.push(`    ${"task".padEnd(width)}  ${"before: must fail".padEnd(beforeWidth)}after: must pass`);
   for (const [i, before] of result.before.entries()) {
-    const after = result.after[i]!;
-    const good = !before.passed && after.passed;
-    lines.push(`  ${good ? "ok " : "BAD"} ${before.id.padEnd(28)} before: ${before.passed ? "pass (should fail)" : "fail"}  after: ${after.passed ? "pass" : "fail (should pass)"}`);
-    if (!after.passed) lines.push(indent(after.message, 6));
+    const after = result.after[i] ?? { id: before.id, passed: false, message: "" };
+    const beforeCell = before.passed ? "PASSED (wrong)" : "failed";
+    const afterCell = after.passed ? "passed" : "FAILED (wrong)";
+    lines.push(`  ${!before.passed && after.passed ? "  " : "✗ "}${before.id.padEnd(width)}  ${beforeCell.padEnd(beforeWidth)}${afterCell}`);
+    if (before.passed) lines.push(indent(`before: the check passed on an untouched sandbox, so it does not test the task${before.message ? ` (${before.message})` : ""}`, width + 8));
+    if (!after.passed) lines.push(indent(`after: ${after.message || "failed with no message"}`, width + 8));
   }
-  if (!result.solution.ok) lines.push(`  solution.sh failed:\n${indent(result.solution.output)}`);
   return lines.join("\n");
 }
 

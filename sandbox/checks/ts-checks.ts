@@ -22,7 +22,7 @@ export async function loadTsCheck(file: string): Promise<CheckDefinition> {
   const cached = loaded.get(file);
   if (cached?.version === version) return cached.check;
   const module = (await import(`${pathToFileURL(file).href}?v=${version}`)) as { default?: unknown };
-  if (!isCheckDefinition(module.default)) throw new Error(`${file} must \`export default defineCheck(async (s) => ...)\``);
+  if (!isCheckDefinition(module.default)) throw new Error("its default export is not a check: expected `export default defineCheck(async (s) => ...)`");
   loaded.set(file, { version, check: module.default });
   return module.default;
 }

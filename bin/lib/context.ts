@@ -1,0 +1,11 @@
+/** What bin/stowage.js hands every command. */
+export interface CliContext {
+  /** The repository root (where bin/ is). */
+  root: string;
+  /** The lessons folder: --lessons, else STOWAGE_LESSONS_DIR, else <root>/lessons. */
+  lessonsDir: string;
+  /** Positional arguments after the command name. */
+  args: string[];
+  /** --name value / --flag options. */
+  options: Record<string, string | true>;
+}

