@@ -2,6 +2,7 @@
  * The Files panel under the state panel: the student's home (GET /api/sessions/{id}/files), a
  * download link per file and an upload form (PUT .../files/upload). Loaded with the terminal.
  */
+import { MAX_UPLOAD_BYTES, formatSize, uploadPathProblem } from "../utils/files.ts";
 import { ApiError, api, describeError, ensureSession, forgetSession } from "./session.ts";
 
 interface FileEntry {
@@ -11,26 +12,8 @@ interface FileEntry {
   type: "file" | "dir";
 }
 
-export const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
 const POLL_MS = 4000;
-
-export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
-/** A relative path inside the home, as the server accepts it; the reason when it is not. */
-export function uploadPathProblem(path: string): string | undefined {
-  if (!path) return "Give the file a name.";
-  if (path.startsWith("/") || path.startsWith("~"))
-    return "Give a path inside your home, like restore/app-data.tgz (no leading / or ~).";
-  if (path.split("/").some((s) => s === "" || s === ".."))
-    return "The path cannot contain empty parts or ..";
-  // eslint-disable-next-line no-control-regex
-  if (/[\0-\x1f]/.test(path)) return "The path cannot contain control characters.";
-  return undefined;
-}
+const OPEN_KEY = "stowage-files-open";
 
 export function mountFiles(root: HTMLElement): { refresh(): void } {
   const status = root.querySelector<HTMLElement>("[data-files-status]")!;
@@ -111,7 +94,14 @@ export function mountFiles(root: HTMLElement): { refresh(): void } {
     timer = setTimeout(() => void load(), delay);
   }
 
-  function setOpen(open: boolean) {
+  function setOpen(open: boolean, save = true) {
+    if (save) {
+      try {
+        localStorage.setItem(OPEN_KEY, open ? "1" : "0");
+      } catch {
+        /* private mode */
+      }
+    }
     body.hidden = !open;
     toggle.setAttribute("aria-expanded", String(open));
     toggle.firstChild!.textContent = open ? "Hide" : "Show";
@@ -189,6 +179,14 @@ export function mountFiles(root: HTMLElement): { refresh(): void } {
     lastListing = "";
     refresh(0);
   });
-  refresh(0);
+  let reopen = false;
+  try {
+    reopen = localStorage.getItem(OPEN_KEY) === "1";
+  } catch {
+    /* private mode */
+  }
+  if (reopen) setOpen(true, false);
+  else refresh(0);
+  root.dataset.ready = "true";
   return { refresh: () => refresh() };
 }

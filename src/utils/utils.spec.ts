@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describeDiagram, renderDiagramSvg } from "./diagram.ts";
+import { formatSize, uploadPathProblem } from "./files.ts";
 import { inlineMarkdown } from "./markdown.ts";
 import { lessonStatus, quizId } from "./progress.ts";
 
@@ -72,5 +73,26 @@ describe("progress status", () => {
     expect(quizId("Is it there?")).toBe(quizId("Is it there?"));
     expect(quizId("Is it there?")).not.toBe(quizId("Is it gone?"));
     expect(quizId("x")).toMatch(/^q[a-z0-9]+$/);
+  });
+});
+
+describe("files panel helpers", () => {
+  it("formats sizes", () => {
+    expect(formatSize(0)).toBe("0 B");
+    expect(formatSize(1023)).toBe("1023 B");
+    expect(formatSize(1536)).toBe("1.5 KB");
+    expect(formatSize(50 * 1024 * 1024)).toBe("50.0 MB");
+  });
+
+  it("accepts paths inside the home only, as the server does", () => {
+    expect(uploadPathProblem("app-data.tgz")).toBeUndefined();
+    expect(uploadPathProblem("restore/app-data.tgz")).toBeUndefined();
+    expect(uploadPathProblem("")).toMatch(/name/);
+    expect(uploadPathProblem("/etc/passwd")).toMatch(/inside your home/);
+    expect(uploadPathProblem("~/x")).toMatch(/inside your home/);
+    expect(uploadPathProblem("../x")).toMatch(/\.\./);
+    expect(uploadPathProblem("a//b")).toMatch(/empty parts/);
+    expect(uploadPathProblem("a/")).toMatch(/empty parts/);
+    expect(uploadPathProblem("a\nb")).toMatch(/control/);
   });
 });

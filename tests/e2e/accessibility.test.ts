@@ -83,7 +83,9 @@ describe("accessibility of every built page", () => {
                 // Open the Files panel (when the workbench shows) so its form is audited too.
                 const filesToggle = page.locator("[data-files-toggle]");
                 if (lesson && (await filesToggle.isVisible())) {
-                  await filesToggle.click();
+                  await page.waitForSelector("[data-files][data-ready]");
+                  if ((await filesToggle.getAttribute("aria-expanded")) === "false")
+                    await filesToggle.click();
                   await expect
                     .poll(() => filesToggle.getAttribute("aria-expanded"), { timeout: 10_000 })
                     .toBe("true");

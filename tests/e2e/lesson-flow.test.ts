@@ -276,6 +276,8 @@ describe("a student works through a lesson", () => {
 
     // The Files panel lists the home; a file made in the terminal shows up.
     const panel = page.locator("[data-files]");
+    await page.waitForSelector("[data-files][data-ready]");
+    expect(await panel.locator("[data-files-toggle]").getAttribute("aria-expanded")).toBe("false");
     await panel.locator("[data-files-toggle]").click();
     expect(await panel.locator("[data-files-toggle]").getAttribute("aria-expanded")).toBe("true");
     const listed = () => panel.locator("[data-files-list] a").evaluateAll((as) => as.map((a) => (a as HTMLElement).dataset.path));
@@ -328,6 +330,34 @@ describe("a student works through a lesson", () => {
     await expect
       .poll(() => exercise.locator('li[data-task="uploaded"]').getAttribute("data-state"), { timeout: 30_000 })
       .toBe("passed");
+
+    // The server recorded the pass itself; the browser cannot mark a task done on its own.
+    const progress = () =>
+      page.evaluate(() => fetch("/api/progress").then((r) => r.json())) as Promise<{
+        lessons: Record<string, { tasks: Record<string, string> }>;
+      }>;
+    await expect
+      .poll(async () => Object.keys((await progress()).lessons["03-fixture-files"]?.tasks ?? {}))
+      .toEqual(["bring-it-back/uploaded"]);
+    expect(
+      await page.evaluate(() =>
+        fetch("/api/progress/tasks", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            lesson: "01-fixture-volumes",
+            exercise: "make-a-volume",
+            tasks: [{ id: "demo-exists", passed: true }],
+          }),
+        }).then((r) => r.status),
+      ),
+    ).toBe(410);
+    expect((await progress()).lessons["01-fixture-volumes"]).toBeUndefined();
+
+    // After a reload the Files panel is open again, with the same files.
+    await page.reload();
+    expect(await panel.locator("[data-files-toggle]").getAttribute("aria-expanded")).toBe("true");
+    await expect.poll(listed, { timeout: 15_000 }).toContain("restore/upload.txt");
     await context.close();
   }, 180_000);
 });
