@@ -98,6 +98,10 @@ describe("the course site", () => {
     );
     expect(await included.locator("pre").first().textContent()).toContain("defineCheck");
     expect(await included.locator(".table-wrap table").count()).toBe(1);
+    // Links to other repository docs do not lead to missing pages.
+    expect(await included.getByRole("link", { name: "the lesson format" }).getAttribute("href")).toBe("#frontmatter");
+    expect(await included.getByRole("link", { name: "the API" }).count()).toBe(0);
+    expect(await included.textContent()).toContain("the API");
     await page.screenshot({ path: artifact("authoring-guide.png"), fullPage: true });
     await page.close();
   });
