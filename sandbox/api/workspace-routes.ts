@@ -23,11 +23,12 @@ const MAX_LISTED = 2000;
 const SETUP_TIMEOUT_MS = 180_000;
 
 /** A path inside the home, as the browser names it: relative, no `..`, no control characters. */
+const hasControlCharacter = (p: string) => [...p].some((c) => c.charCodeAt(0) < 0x20);
 const RelativePath = z
   .string()
   .min(1)
   .max(500)
-  .refine((p) => !p.startsWith("/") && !p.split("/").some((s) => s === ".." || s === "") && !/[\0-\x1f]/.test(p), "a path inside your home, like backup/app-data.tgz");
+  .refine((p) => !p.startsWith("/") && !p.split("/").some((s) => s === ".." || s === "")  && !hasControlCharacter(p), "a path inside your home, like backup/app-data.tgz");
 
 function pathParam(url: URL): string {
   const parsed = RelativePath.safeParse(url.searchParams.get("path") ?? "");
