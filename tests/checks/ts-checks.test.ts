@@ -106,7 +106,19 @@ sleep 0.5`,
     expect(stopped.finishedAt).toBeInstanceOf(Date);
     expect(await s.container("nobody")).toBeUndefined();
 
+    // Through a container that mounts the volume (web, running; B, stopped): no throwaway container.
+    const throwaways = () => server.sessions.get(sessionId)!.history.filter((e) => e.type === "container" && e.action === "create" && e.name?.startsWith("stowage-check-")).length;
+    const before = throwaways();
     expect(await s.readFile({ volume: "notes", path: "/n.txt" })).toBe("note\n");
+    expect((await s.readBytes({ volume: "db", path: "app.db" }))!.equals(Buffer.from("row1\n"))).toBe(true);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(throwaways()).toBe(before);
+    // No container mounts `lonely`: read through a throwaway busybox, left out of what checks see.
+    expect((await studentShell(server, sessionId, "docker run --rm -v lonely:/x busybox sh -c 'echo alone > /x/f.txt'")).exitCode).toBe(0);
+    expect(await s.readFile({ volume: "lonely", path: "f.txt" })).toBe("alone\n");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(throwaways()).toBe(before + 1);
+    expect((await s.containers({ all: true })).some((c) => c.name.startsWith("stowage-check-"))).toBe(false);
     expect(await s.readFile({ volume: "notes", path: "missing.txt" })).toBeUndefined();
     expect(await s.readFile({ volume: "nowhere", path: "x" })).toBeUndefined();
     expect(await s.volume("nowhere"), "reading from a missing volume must not create it").toBeUndefined();
@@ -114,7 +126,6 @@ sleep 0.5`,
     expect(await s.readFile({ container: "stopped", path: "/made.txt" })).toBe("stopped-file\n");
     expect(await s.readFile({ container: "stopped", path: "/nope" })).toBeUndefined();
     expect(await s.readFile({ container: "ghost", path: "/etc/hostname" })).toBeUndefined();
-    expect((await s.readBytes({ volume: "db", path: "app.db" }))!.equals(Buffer.from("row1\n"))).toBe(true);
 
     expect(await s.exec("web", ["sh", "-c", "echo $((6*7)); echo err >&2; exit 3"])).toEqual({ exitCode: 3, stdout: "42\n", stderr: "err\n" });
     // Arguments are passed as they are, never through a shell.
