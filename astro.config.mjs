@@ -8,7 +8,8 @@ export default defineConfig({
   output: "static",
   // Tests build into a temporary folder so they never disturb the dist/ a running server serves.
   outDir: process.env.STOWAGE_OUT_DIR ?? "./dist",
-  trailingSlash: "always",
+  // "always" for the built site; dev must let /api/... through to the sandbox server's proxy.
+  trailingSlash: process.argv.includes("dev") ? "ignore" : "always",
   integrations: [lessonValidation(), mdx(), pagefind()],
   devToolbar: { enabled: false },
   markdown: {

@@ -6,8 +6,8 @@
  *                                          ▼ astro.config.mjs: server.proxy)
  *                                        sandbox server on :4321 (sessions, terminals, checks)
  *
- * astro dev runs with bin/lib/astro-dev.config.mjs (astro.config.mjs with trailingSlash "ignore",
- * without which astro dev answers /api itself instead of proxying it).
+ * astro.config.mjs sets trailingSlash "ignore" under `astro dev` (without it astro dev answers /api
+ * itself instead of proxying it).
  *
  * Checks are read from disk on every run (shell checks each time, TypeScript checks re-imported
  * when the file changed), and the task list from the lesson's frontmatter, so editing a lesson's
@@ -44,7 +44,7 @@ export async function devCommand(ctx: CliContext): Promise<number> {
   const server = spawn(process.execPath, [join(ctx.root, "sandbox", "server.ts")], { cwd: ctx.root, env: { ...env, STOWAGE_PORT: String(DEV_SERVER_PORT) }, stdio: ["ignore", "pipe", "pipe"] });
   children.push(server);
   prefixed(server, "[server]");
-  const site = spawn(process.execPath, [join(ctx.root, "node_modules", "astro", "bin", "astro.mjs"), "dev", "--port", String(DEV_SITE_PORT), "--config", "bin/lib/astro-dev.config.mjs"], { cwd: ctx.root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const site = spawn(process.execPath, [join(ctx.root, "node_modules", "astro", "bin", "astro.mjs"), "dev", "--port", String(DEV_SITE_PORT)], { cwd: ctx.root, env, stdio: ["ignore", "pipe", "pipe"] });
   children.push(site);
   prefixed(site, "[site]  ");
 

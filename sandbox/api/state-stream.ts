@@ -16,7 +16,7 @@ export async function sandboxState(session: Session, engine: Engine): Promise<Sa
     engine.docker.listVolumes({ filters }),
   ]);
   const view = (s: string) => session.view.text(s);
-  const shownContainers = containers.map((c) => ({
+  const shownContainers = containers.filter((c) => !(c.Names[0] ?? "").includes("stowage-check-")).map((c) => ({
     id: c.Id.slice(0, 12),
     name: view(c.Names[0] ?? "").replace(/^\//, ""),
     image: c.Image,
@@ -44,11 +44,16 @@ export function streamState(session: Session, engine: Engine, req: IncomingMessa
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  let last = "";
   const send = async () => {
     timer = undefined;
+    if (session.checksRunning > 0) return; // sent when the checks are done
     try {
-      const state = await sandboxState(session, engine);
-      if (!closed) res.write(`event: snapshot\ndata: ${JSON.stringify(state)}\n\n`);
+      const text = JSON.stringify(await sandboxState(session, engine));
+      // Only a changed picture is sent: the page re-runs checks on each snapshot, and a check's
+      // own throwaway containers must not set off another round.
+      if (!closed && text !== last) res.write(`event: snapshot\ndata: ${text}\n\n`);
+      last = text;
     } catch {
       if (!closed) res.write(`event: error\ndata: ${JSON.stringify({ message: "the Docker engine is not answering" })}\n\n`);
     }
@@ -56,10 +61,12 @@ export function streamState(session: Session, engine: Engine, req: IncomingMessa
   // Bursts of events (docker run makes several) become one snapshot 150 ms later.
   const schedule = () => (timer ??= setTimeout(() => void send(), 150));
   const unsubscribe = session.onEvent(schedule);
+  const unsubscribeChecks = session.onChecksDone(schedule);
   const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 25_000);
   req.on("close", () => {
     closed = true;
     unsubscribe();
+    unsubscribeChecks();
     clearInterval(keepAlive);
     clearTimeout(timer);
   });

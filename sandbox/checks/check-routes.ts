@@ -17,7 +17,7 @@ export function registerCheckRoutes(router: Router, sessions: SessionManager, en
     const session = ownedSession(sessions, params.id!, learnerId);
     const { lesson, exercise } = await readJsonBody(req, CheckRequest);
     session.touch();
-    const tasks = await runExerciseChecks(engine.docker, session, lessonsDir, lesson, exercise);
+    const tasks = await session.whileChecking(() => runExerciseChecks(engine.docker, session, lessonsDir, lesson, exercise));
     if (!tasks) throw new HttpError(404, `no exercise ${exercise} in lesson ${lesson}`);
     // Progress is recorded here, from a real check, never from what a browser claims.
     progress?.recordTasks(learnerId, lesson, exercise, tasks.filter((t) => t.passed).map((t) => t.id));

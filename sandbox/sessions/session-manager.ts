@@ -85,6 +85,26 @@ export class Session {
     this.expiresAt = this.createdAt + lifetimeSeconds * 1000;
   }
 
+  /** Checks running now: what they do in the sandbox is not the student's work. */
+  checksRunning = 0;
+
+  /** Runs checks with the state stream quiet, then lets it look once more. */
+  async whileChecking<T>(run: () => Promise<T>): Promise<T> {
+    this.checksRunning++;
+    try {
+      return await run();
+    } finally {
+      this.checksRunning--;
+      if (this.checksRunning === 0) for (const listener of this.quietListeners) listener();
+    }
+  }
+
+  private readonly quietListeners = new Set<() => void>();
+  onChecksDone(listener: () => void): () => void {
+    this.quietListeners.add(listener);
+    return () => this.quietListeners.delete(listener);
+  }
+
   onEvent(listener: (event: SessionEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
