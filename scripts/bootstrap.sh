@@ -47,6 +47,18 @@ ensure_docker() {
   fi
 }
 
+# Every container's runc makes a kernel session keyring owned by its remapped root (uid 100000);
+# the kernel allows a non-root uid only 200 keys / 20000 bytes by default, so past ~200 running
+# containers `docker run`/`exec` fail with "unable to create session key: disk quota exceeded".
+# Raise the per-user key quota for the hundreds of sandboxes one machine should hold.
+ensure_key_quota() {
+  local keys=/proc/sys/kernel/keys
+  if [ -w "$keys/maxkeys" ] && [ "$(cat "$keys/maxkeys")" -lt 20000 ]; then
+    echo 20000 > "$keys/maxkeys"
+    echo 2000000 > "$keys/maxbytes"
+  fi
+}
+
 ensure_npm_deps() {
   local stamp="$ROOT/node_modules/.stowage-lock-hash"
   local want; want="$(node -e 'const c=require("crypto"),f=require("fs");process.stdout.write(c.createHash("sha256").update(f.readFileSync(process.argv[1])).digest("hex"))' "$ROOT/package-lock.json")"
@@ -63,5 +75,6 @@ ensure_images() {
 
 ensure_node
 ensure_docker
+ensure_key_quota
 ensure_npm_deps
 ensure_images
