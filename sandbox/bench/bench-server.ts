@@ -10,15 +10,17 @@
  * the change proposed for the session manager in docs/benchmarks.md.
  */
 import Docker from "dockerode";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startTestServer } from "../../tests/helpers/sandbox-server.ts";
 import type { Config } from "../config.ts";
 
-type Request = { id: number; op: string; args?: any };
+type Request = { id: number; op: string; args?: unknown };
+type NetworkOptions = { Name?: string; IPAM?: unknown } & Record<string, unknown>;
 
 if (process.env.BENCH_SUBNETS === "1") {
-  const original = Docker.prototype.createNetwork as (options: any) => Promise<any>;
+  const original = Docker.prototype.createNetwork as unknown as (options: NetworkOptions) => Promise<unknown>;
   let next = 0;
-  (Docker.prototype as any).createNetwork = async function (this: Docker, options: any) {
+  (Docker.prototype as unknown as { createNetwork: typeof original }).createNetwork = async function (this: Docker, options: NetworkOptions) {
     if (options?.IPAM || !String(options?.Name ?? "").startsWith("stw-")) return original.call(this, options);
     for (let tries = 0; tries < 1024; tries++) {
       const index = next++ % 1024;
@@ -37,11 +39,19 @@ if (process.env.BENCH_SUBNETS === "1") {
 const overrides = JSON.parse(process.env.BENCH_SERVER_CONFIG ?? "{}") as Partial<Config>;
 const server = await startTestServer(overrides);
 
-const handlers: Record<string, (args: any) => unknown> = {
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
+const handlers: Record<string, (args: unknown) => unknown> = {
+  /** The server's event-loop delay (ms) since the last reset, and its CPU time so far. */
+  eventLoop: (reset: unknown) => {
+    const result = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6, cpu: process.cpuUsage() };
+    if (reset) loop.reset();
+    return result;
+  },
   info: () => ({ url: server.url, pid: process.pid, poolSize: server.config.poolSize }),
   pooled: () => server.sessions.pooled,
   count: () => server.sessions.count,
-  workstation: (sessionId: string) => server.sessions.get(sessionId)?.workstationId,
+  workstation: (sessionId: unknown) => server.sessions.get(String(sessionId))?.workstationId,
   memory: () => {
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();

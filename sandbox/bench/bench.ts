@@ -25,7 +25,7 @@ import { PROMPT, TerminalClient } from "../../tests/helpers/terminal-client.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 import type { Config } from "../config.ts";
 import { COURSE_IMAGES_TO_LOAD, DIND_RUN_FLAGS, dindOnce, ensureDindImage, removeDindLeftovers, type DindRun } from "./dind.ts";
-import { containerMemory, engineDaemons, memAvailable, processTable, type ContainerMemory } from "./memory.ts";
+import { containerMemory, engineDaemons, keyQuota, memAvailable, processTable, type ContainerMemory } from "./memory.ts";
 
 const run = promisify(execFile);
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -79,6 +79,15 @@ async function pool<T, R>(items: T[], limit: number, work: (item: T, index: numb
   }));
   return results;
 }
+
+/** CPU seconds a process has used (user + system). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+}
+const dockerdPid = async () => Number((await readFile("/var/run/docker.pid", "utf8").catch(() => "0")).trim());
+type LoopDelay = { p50: number; p99: number; max: number };
 
 // ------------------------------------------------------------------ the server under test
 
@@ -266,6 +275,11 @@ interface BusyResult {
   echo: number[];
   runsDone: number;
   seconds: number;
+  /** The server's event-loop delay while the echo was measured. */
+  loop: LoopDelay;
+  /** CPU used during the measurement, in cores: the server process, dockerd. */
+  serverCores: number;
+  dockerdCores: number;
 }
 
 /** Echo on one session while `NEIGHBOURS` others loop `docker run` through their own CLI. */
@@ -275,20 +289,27 @@ async function busyEcho(server: ServerProcess): Promise<BusyResult> {
   try {
     log(`  opening ${NEIGHBOURS} neighbour sessions...`);
     neighbours.push(...(await pool(Array.from({ length: NEIGHBOURS }), 4, () => openSession(server))));
-    const loop = `end=$((SECONDS+300)); while [ $SECONDS -lt $end ]; do docker run --rm busybox sh -c 'dd if=/dev/zero bs=1M count=20 2>/dev/null | md5sum'; done\r`;
+    const busyLoop = `end=$((SECONDS+300)); while [ $SECONDS -lt $end ]; do docker run --rm busybox sh -c 'dd if=/dev/zero bs=1M count=20 2>/dev/null | md5sum'; done\r`;
     const marks = neighbours.map((n) => n.term.output.length);
-    for (const n of neighbours) n.term.type(loop);
+    for (const n of neighbours) n.term.type(busyLoop);
     const md5 = /[0-9a-f]{32}/g;
     log("  waiting until every neighbour has finished one docker run...");
     await bounded("neighbours busy", 180_000, Promise.all(neighbours.map((n, i) => waitForOutput(n.term, /[0-9a-f]{32}/, 180_000, marks[i]))));
     const before = neighbours.map((n, i) => n.term.output.slice(marks[i]).match(md5)?.length ?? 0);
+    const dpid = await dockerdPid();
+    const cpu0 = [await cpuSeconds(server.pid), await cpuSeconds(dpid)];
+    await server.call("eventLoop", true);
     const t0 = performance.now();
     const echo = await echoLatency(target.term, ECHO_SAMPLES);
     const seconds = (performance.now() - t0) / 1000;
+    const loop = await server.call<LoopDelay>("eventLoop", true);
+    const serverCores = ((await cpuSeconds(server.pid)) - cpu0[0]!) / seconds;
+    const dockerdCores = ((await cpuSeconds(dpid)) - cpu0[1]!) / seconds;
+    log(`  server event-loop delay p99 ${ms(loop.p99)}, max ${ms(loop.max)}; CPU: server ${serverCores.toFixed(2)} cores, dockerd ${dockerdCores.toFixed(2)} cores`);
     const runsDone = neighbours.reduce((sum, n, i) => sum + (n.term.output.slice(marks[i]).match(md5)?.length ?? 0) - before[i]!, 0);
     log(`  busy: p50 ${ms(pct(echo, 50))}, p99 ${ms(pct(echo, 99))}; neighbours ran ${runsDone} containers in ${seconds.toFixed(0)} s`);
     for (const n of neighbours) n.term.type("\x03");
-    return { echo, runsDone, seconds };
+    return { echo, runsDone, seconds, loop, serverCores, dockerdCores };
   } finally {
     await pool([target, ...neighbours], 8, closeSession);
   }
@@ -345,10 +366,11 @@ interface RampStep {
   containerd: number;
   available: number;
   createSeconds: number;
+  keys?: number;
 }
 
 interface RampResult {
-  baseline: { serverRss: number; serverHeap: number; dockerd: number; containerd: number; available: number; total: number };
+  baseline: { serverRss: number; serverHeap: number; dockerd: number; containerd: number; available: number; total: number; keys?: number; maxKeys?: number };
   steps: RampStep[];
   stoppedBy: string;
 }
@@ -378,7 +400,9 @@ async function ramp(server: ServerProcess): Promise<RampResult> {
   const base = await server.call<{ rss: number; heapUsed: number }>("memory");
   const baseDaemons = await engineDaemons(await processTable());
   const baseMem = await memAvailable();
-  const baseline = { serverRss: base.rss, serverHeap: base.heapUsed, ...baseDaemons, available: baseMem.available, total: baseMem.total };
+  const baseKeys = await keyQuota();
+  const baseline = { serverRss: base.rss, serverHeap: base.heapUsed, ...baseDaemons, available: baseMem.available, total: baseMem.total, keys: baseKeys?.keys, maxKeys: baseKeys?.maxKeys };
+  if (baseKeys) log(`  kernel keys of the remapped root (uid ${baseKeys.uid}): ${baseKeys.keys}/${baseKeys.maxKeys}, ${baseKeys.bytes}/${baseKeys.maxBytes} bytes`);
   try {
     for (const target of RAMP) {
       log(`  ramping to ${target} idle sessions...`);
@@ -394,7 +418,8 @@ async function ramp(server: ServerProcess): Promise<RampResult> {
       });
       const createSeconds = (performance.now() - t0) / 1000;
       if (failure) {
-        stoppedBy = `session ${sessions.length + 1} could not be created: ${failure.message.split("\n")[0]}`;
+        const q = await keyQuota();
+        stoppedBy = `session ${sessions.length + 1} could not be created: ${failure.message.split("\n")[0]}${q ? ` (kernel keys of the remapped root then: ${q.keys}/${q.maxKeys}, ${q.bytes}/${q.maxBytes} bytes)` : ""}`;
         log(`  ${stoppedBy}`);
         break;
       }
@@ -403,8 +428,9 @@ async function ramp(server: ServerProcess): Promise<RampResult> {
       const mem = await server.call<{ rss: number; heapUsed: number }>("memory");
       const daemons = await engineDaemons(await processTable());
       const { available } = await memAvailable();
+      const keys = (await keyQuota())?.keys;
       const echo = await echoLatency(sessions[0]!.term, Math.min(ECHO_SAMPLES, 500));
-      steps.push({ sessions: sessions.length, echo, perSession, serverRss: mem.rss, serverHeap: mem.heapUsed, ...daemons, available, createSeconds });
+      steps.push({ sessions: sessions.length, echo, perSession, serverRss: mem.rss, serverHeap: mem.heapUsed, ...daemons, available, createSeconds, keys });
       const perServer = (mem.rss - base.rss) / sessions.length;
       log(`  ${sessions.length} sessions (made in ${createSeconds.toFixed(0)} s): echo p99 ${ms(pct(echo, 99))}; per session cgroup ${mib(perSession.cgroup)}, shim PSS ${mib(perSession.shimPss)}, server ${mib(perServer)}; MemAvailable ${mib(available)}`);
       if (pct(echo, 99) > 50 && RAMP_STOP) {
@@ -491,6 +517,7 @@ const results: {
   dind?: DindRun[];
   dindError?: string;
   echoIdle?: number[];
+  idleLoop?: LoopDelay;
   busy?: BusyResult;
   check?: CheckResult;
   ramp?: RampResult;
@@ -564,7 +591,9 @@ await withServer({ poolSize: 0 }, async (server) => {
     const s = await openSession(server);
     try {
       await sleep(2000);
+      await server.call("eventLoop", true);
       results.echoIdle = await echoLatency(s.term, ECHO_SAMPLES);
+      results.idleLoop = await server.call<LoopDelay>("eventLoop", true);
       log(`  idle: p50 ${ms(pct(results.echoIdle, 50))}, p99 ${ms(pct(results.echoIdle, 99))}`);
     } finally {
       await closeSession(s);
@@ -670,6 +699,21 @@ add("JavaScript on a lesson page before its terminal opens (gzipped, largest pag
 void accounted;
 
 const missed = rows.filter((row) => row.ok === false);
+function keysParagraph(): string {
+  const base = r.ramp?.baseline;
+  const step = r.ramp?.steps.at(-1);
+  if (!base?.maxKeys || base.keys === undefined || step?.keys === undefined) return "";
+  const perSession = (step.keys - base.keys) / step.sessions;
+  const ceiling = Math.floor((base.maxKeys - base.keys) / perSession);
+  return `**Kernel key quota.** With userns-remap every container runs as the same remapped root, and runc gives each container
+and each exec its own session keyring, counted against that one uid's quota (kernel.keys.maxkeys = ${base.maxKeys} here).
+Measured: ${perSession.toFixed(1)} keys per idle session (the workstation and its shell's exec); ${base.keys} were in use before the ramp,
+so this engine starts no container past about ${ceiling} idle sessions (fewer while students run containers), with
+"unable to join session keyring: … disk quota exceeded". With the kernel's default quota (200 keys, 20000 bytes) that
+is about ${Math.floor((200 - base.keys) / perSession)} sessions (an earlier run stopped at 97); the host needs kernel.keys.maxkeys and
+kernel.keys.maxbytes raised (e.g. 20000 and 2000000).
+`;
+}
 const list = (xs: number[] | undefined) => (xs?.length ? xs.map((x) => (x / 1000).toFixed(2)).join(", ") + " s" : "n/a");
 
 const rampTable = r.ramp
@@ -703,7 +747,9 @@ address pools (no \`default-address-pools\` in daemon.json) holds about 30 bridg
 "could not find an available, non-overlapping IPv4 address pool". This run gave each session network a /26 from
 10.213.0.0/16 (sandbox/bench/bench-server.ts wraps the server's createNetwork), the change proposed for the session
 manager; with \`BENCH_SUBNETS=0\` the ramp stops near 30 sessions.
-` : ""}## Idle sessions, step by step
+
+` : ""}${keysParagraph()}
+## Idle sessions, step by step
 
 ${rampTable}
 
@@ -739,7 +785,9 @@ ${r.js.pages.map((pg) => `| ${pg.path} | ${(pg.closed.gz / 1024).toFixed(1)} KB$
 - **Keystroke echo**: ${ECHO_SAMPLES} single keys (x, then backspace), ${ECHO_GAP_MS} ms apart, on one session's WebSocket, each
   timed until the next output frame. Busy: while ${NEIGHBOURS} other sessions each type into their own shell
   \`while …; do docker run --rm busybox sh -c 'dd if=/dev/zero bs=1M count=20 | md5sum'; done\` (through their own
-  scoped docker CLI and proxy; bounded to 300 s, then Ctrl-C). They ran ${r.busy?.runsDone ?? "n/a"} containers during the ${r.busy?.seconds.toFixed(0) ?? "n/a"} s of measurement.
+  scoped docker CLI and proxy; bounded to 300 s, then Ctrl-C). They ran ${r.busy?.runsDone ?? "n/a"} containers during the ${r.busy?.seconds.toFixed(0) ?? "n/a"} s of measurement;
+  meanwhile the server process used ${r.busy?.serverCores.toFixed(2) ?? "n/a"} cores and dockerd ${r.busy?.dockerdCores.toFixed(2) ?? "n/a"} cores, and the server's event loop was
+  delayed p99 ${ms(r.busy?.loop.p99 ?? NaN)} (max ${ms(r.busy?.loop.max ?? NaN)}); idle, p99 ${ms(r.idleLoop?.p99 ?? NaN)} (max ${ms(r.idleLoop?.max ?? NaN)}).
 - **Check latency**: lessons/${CHECK_LESSON}/exercises/${CHECK_EXERCISE}/solution.sh is uploaded through the files API and
   run in the terminal, then \`POST /api/sessions/{id}/checks\` ${CHECK_RUNS} times${r.check ? (r.check.allPassed ? " (every task passed every time)" : ` (failing: ${r.check.failures.join("; ")})`) : ""}.
 - **Idle sessions**: created 4 at a time, each with a WebSocket attached (acking like the browser) and its shell at

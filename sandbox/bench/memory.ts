@@ -89,3 +89,19 @@ export async function memAvailable(): Promise<{ total: number; available: number
   const info = await readFile("/proc/meminfo", "utf8");
   return { total: num(info, "MemTotal") * 1024, available: num(info, "MemAvailable") * 1024 };
 }
+
+/**
+ * The kernel's key quota of the engine's remapped root (userns-remap): runc gives every
+ * container, and every exec, its own session keyring, all owned by that one uid, and the
+ * default quota (kernel.keys.maxkeys = 200) ends container starts with "disk quota exceeded".
+ */
+export async function keyQuota(): Promise<{ uid: number; keys: number; maxKeys: number; bytes: number; maxBytes: number } | undefined> {
+  const subuid = await readFile("/etc/subuid", "utf8").catch(() => "");
+  const uid = Number(/^dockremap:(\d+):/m.exec(subuid)?.[1] ?? NaN);
+  if (!Number.isFinite(uid)) return undefined;
+  const users = await readFile("/proc/key-users", "utf8").catch(() => "");
+  const line = new RegExp(`^\\s*${uid}:\\s+\\d+\\s+\\S+\\s+(\\d+)/(\\d+)\\s+(\\d+)/(\\d+)`, "m").exec(users);
+  const maxKeys = Number(await readFile("/proc/sys/kernel/keys/maxkeys", "utf8").catch(() => "0"));
+  const maxBytes = Number(await readFile("/proc/sys/kernel/keys/maxbytes", "utf8").catch(() => "0"));
+  return { uid, keys: Number(line?.[1] ?? 0), maxKeys, bytes: Number(line?.[3] ?? 0), maxBytes };
+}
