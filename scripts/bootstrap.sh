@@ -39,6 +39,12 @@ ensure_docker() {
     apt-get install -y -qq docker.io >&2
   fi
   if ! docker_ok; then
+    # Small address pools: the default ones hold only ~30 bridge networks, and every sandbox and
+    # every compose project makes one.
+    if [ ! -f /etc/docker/daemon.json ]; then
+      mkdir -p /etc/docker
+      echo '{"default-address-pools":[{"base":"10.192.0.0/12","size":26}]}' > /etc/docker/daemon.json
+    fi
     step "Starting dockerd (user-namespace remapping on; log in /var/log/stowage-dockerd.log)"
     # setsid: the daemon must outlive this script and the terminal that ran it.
     setsid dockerd --userns-remap=default >/var/log/stowage-dockerd.log 2>&1 < /dev/null &
@@ -56,6 +62,9 @@ ensure_key_quota() {
   if [ -w "$keys/maxkeys" ] && [ "$(cat "$keys/maxkeys")" -lt 20000 ]; then
     echo 20000 > "$keys/maxkeys"
     echo 2000000 > "$keys/maxbytes"
+  fi
+  if [ -d /etc/sysctl.d ] && [ ! -f /etc/sysctl.d/90-stowage.conf ]; then
+    printf 'kernel.keys.maxkeys=20000\nkernel.keys.maxbytes=2000000\n' > /etc/sysctl.d/90-stowage.conf 2>/dev/null || true
   fi
 }
 

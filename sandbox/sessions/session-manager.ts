@@ -18,6 +18,7 @@ import { PortForwards, parsePorts } from "./port-forwards.ts";
 import { LABEL_INSTANCE, LABEL_PORTS, LABEL_ROLE, LABEL_SESSION, PROXY_SOCKET_DIR_IN_WORKSTATION, STUDENT_HOME, SessionScope } from "./scope.ts";
 import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts";
 import { bridgeName, closeHostToSandboxes } from "./host-firewall.ts";
+import { SubnetPool } from "./subnets.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 
 /** An event as the student's checks and state panel see it: student names, when it happened. */
@@ -150,11 +151,13 @@ export class SessionManager {
   private uidOffset = 0;
   private engineRootDir: string | undefined;
   private unsubscribe: (() => void) | undefined;
+  readonly subnets: SubnetPool;
 
   constructor(options: SessionManagerOptions) {
     this.engine = options.engine;
     this.config = options.config;
     this.log = options.log;
+    this.subnets = new SubnetPool(this.config.sessionSubnets);
     this.events = new EventHub(this.engine, this.log);
   }
 
@@ -290,7 +293,7 @@ export class SessionManager {
     const started = Date.now();
     try {
       await createWorkspace(sessionDir, scope, this.uidOffset);
-      await this.engine.docker.createNetwork({ Name: scope.networkName, Driver: "bridge", Internal: true, CheckDuplicate: true, Labels: scope.ownedLabels(), Options: { "com.docker.network.bridge.name": bridgeName(id) } });
+      await this.subnets.createNetwork(this.engine.docker, { Name: scope.networkName, Driver: "bridge", Internal: true, CheckDuplicate: true, Labels: scope.ownedLabels(), Options: { "com.docker.network.bridge.name": bridgeName(id) } });
       session.proxy = new SandboxProxy({
         scope, engine: this.engine, log: this.log, engineRootDir: this.engineRootDir,
         workstationId: () => session.workstationId,

@@ -49,7 +49,7 @@ export class TerminalSession {
   constructor(docker: Docker, containerId: string) {
     this.docker = docker;
     this.containerId = containerId;
-    this.mirror = new Terminal({ cols: this.cols, rows: this.rows, scrollback: 1000, allowProposedApi: true });
+    this.mirror = new Terminal({ cols: this.cols, rows: this.rows, scrollback: 200, allowProposedApi: true });
     this.serializer = new SerializeAddon();
     this.mirror.loadAddon(this.serializer);
   }
