@@ -9,7 +9,6 @@
  *
  * Knobs (environment): BENCH_SESSIONS (20), BENCH_ECHO (1000 keys), BENCH_DIND_RUNS (5),
  * BENCH_CHECK_RUNS (20), BENCH_NEIGHBOURS (20), BENCH_RAMP ("50,100,200,300"),
- * BENCH_SUBNETS (1: session networks get /26s from 10.213.0.0/16, see bench-server.ts),
  * BENCH_ONLY (comma list of phases: ready,dind,echo,check,ramp,js), BENCH_OUT (docs/benchmarks.md).
  */
 import { execFile, fork, type ChildProcess } from "node:child_process";
@@ -36,7 +35,6 @@ const DIND_RUNS = env("BENCH_DIND_RUNS", 5);
 const CHECK_RUNS = env("BENCH_CHECK_RUNS", 20);
 const NEIGHBOURS = env("BENCH_NEIGHBOURS", 20);
 const RAMP = (process.env.BENCH_RAMP ?? "50,100,200,300").split(",").map(Number).filter((n) => n > 0);
-const SUBNETS = process.env.BENCH_SUBNETS !== "0";
 /** BENCH_RAMP_STOP=0: keep ramping past a step whose echo p99 passed 50 ms (the capacity figure is unchanged). */
 const RAMP_STOP = process.env.BENCH_RAMP_STOP !== "0";
 const ONLY = new Set((process.env.BENCH_ONLY ?? "ready,dind,echo,check,ramp,js").split(","));
@@ -121,7 +119,7 @@ class ServerProcess {
     const child = fork(join(import.meta.dirname, "bench-server.ts"), [], {
       cwd: ROOT,
       execArgv: ["--expose-gc"],
-      env: { ...process.env, BENCH_SERVER_CONFIG: JSON.stringify(config), BENCH_SUBNETS: SUBNETS ? "1" : "0" },
+      env: { ...process.env, BENCH_SERVER_CONFIG: JSON.stringify(config) },
       stdio: ["ignore", logFile, logFile, "ipc"],
     });
     const server = new ServerProcess(child);
@@ -741,14 +739,11 @@ ${r.errors.length ? `\n**Phases that failed in this run:** ${r.errors.map((e) =>
 
 ${missed.length ? missed.map((row) => `- **${row.measure}**: ${row.value} against ${row.target}: ${row.by}.${row.why ? ` ${row.why}` : ""}`).join("\n") : "None in this run."}
 
-${SUBNETS ? `**Session networks and address pools.** Every session is an internal bridge network. A daemon with the default
-address pools (no \`default-address-pools\` in daemon.json) holds about 30 bridge networks in all (15 × /16 in
-172.17-31.0.0, 16 × /20 in 192.168.0.0/16), shared with everything else on the engine: the 31st session fails with
-"could not find an available, non-overlapping IPv4 address pool". This run gave each session network a /26 from
-10.213.0.0/16 (sandbox/bench/bench-server.ts wraps the server's createNetwork), the change proposed for the session
-manager; with \`BENCH_SUBNETS=0\` the ramp stops near 30 sessions.
+**Session networks and address pools.** Every session is an internal bridge network. A daemon with the default
+address pools holds about 30 bridge networks in all, so the server gives each session network a /26 from
+STOWAGE_SESSION_SUBNETS (10.213.0.0/16, 1024 networks; sandbox/sessions/subnets.ts).
 
-` : ""}${keysParagraph()}
+${keysParagraph()}
 ## Idle sessions, step by step
 
 ${rampTable}
@@ -793,7 +788,7 @@ ${r.js.pages.map((pg) => `| ${pg.path} | ${(pg.closed.gz / 1024).toFixed(1)} KB$
 - **Idle sessions**: created 4 at a time, each with a WebSocket attached (acking like the browser) and its shell at
   its prompt; 5 s to settle, then per session the workstation's memory cgroup (usage less page cache; tmpfs counted),
   its containerd shim's PSS (the shim binary's pages are shared by all shims), the server's RSS after a full GC;
-  then ${Math.min(ECHO_SAMPLES, 500)} keys of echo on the first session. ${SUBNETS ? "Session networks took /26s from 10.213.0.0/16 (bench-server.ts): the engine's default address pools hold about 30 bridge networks, see below." : "Session networks from the engine's default address pools."}
+  then ${Math.min(ECHO_SAMPLES, 500)} keys of echo on the first session. Session networks take /26s from STOWAGE_SESSION_SUBNETS (see below).
   The machine holds "memory for ~N" sessions: MemAvailable before the ramp divided by the fall of MemAvailable per session.
 - **Lesson JavaScript**: the site is built from lessons/ into a temporary folder (STOWAGE_OUT_DIR), served statically and
   each lesson page loaded in Chromium until the network is idle, twice: in a phone-sized window (390×844), where the
