@@ -36,6 +36,7 @@ const refuse = (what: string, why = ""): never => {
 export const LIMITS = {
   memoryBytes: 256 * 1024 * 1024,
   nanoCpus: 500_000_000, // half a core
+  cpuShares: 1024, // the engine's default weight: a container may ask for less, never for more than its neighbours
   pids: 128,
   shmBytes: 64 * 1024 * 1024,
   tmpfsBytes: 64 * 1024 * 1024,
@@ -45,6 +46,7 @@ export const LIMITS = {
   logMaxSize: "1m",
   logMaxFile: "2",
   jsonBodyBytes: 1024 * 1024,
+  proxyConnections: 64,
   archiveBodyBytes: 200 * 1024 * 1024,
 } as const;
 
@@ -158,6 +160,14 @@ const REFUSED_PREFIXES: [RegExp, string][] = [
   [/^\/distribution(\/|$)/, "registry lookups"],
 ];
 
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new PolicyError(`invalid escape in ${JSON.stringify(part.slice(0, 100))}`, 400);
+  }
+}
+
 export interface MatchedEndpoint {
   kind: EndpointKind;
   params: string[];
@@ -177,7 +187,9 @@ export function matchEndpoint(method: string, path: string, rawQuery: URLSearchP
       if (values.length > 1) throw new PolicyError(`the query parameter ${key} is given twice`, 400);
       if (values.length === 1) query.set(key, values[0]!);
     }
-    return { kind: endpoint.kind!, params: match.slice(1).map(decodeURIComponent), query };
+    const psArgs = query.get("ps_args");
+    if (psArgs !== null && !/^[A-Za-z0-9 ,=_-]{0,64}$/.test(psArgs)) throw new PolicyError("ps_args: use ps options (letters, digits, - , =)", 400);
+    return { kind: endpoint.kind!, params: match.slice(1).map(decodePart), query };
   }
   for (const [pattern, what] of REFUSED_PREFIXES) if (pattern.test(path)) refuse(what);
   throw new PolicyError(`this sandbox does not offer ${method} ${path}`, 404);
@@ -192,6 +204,19 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,100}$/;
 export function checkName(kind: string, name: string): string {
   if (!NAME.test(name)) throw new PolicyError(`invalid ${kind} name "${name}": use letters, digits, "_", "." and "-", starting with a letter or digit`, 400);
   return name;
+}
+
+/**
+ * An image reference as the engine's path names it (`busybox`, `library/busybox:1.36`,
+ * `sha256:...`, `name@sha256:...`). No `..`, no empty segment, no character the engine would
+ * decode into something else: `/images/a%2F..%2F..%2Fcontainers%2FID/json` must never reach
+ * another route after the engine cleans the path.
+ */
+const IMAGE_REF = /^[a-z0-9][a-z0-9._-]*(?::[0-9]+)?(?:\/[a-z0-9][a-z0-9._-]*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[a-z0-9]+:[a-f0-9]{32,})?$|^(?:sha256:)?[a-f0-9]{1,64}$/;
+
+export function imageRef(ref: string): string {
+  if (!IMAGE_REF.test(ref) || ref.split("/").some((s) => s === ".." || s === ".")) throw new PolicyError(`No such image: ${ref}`, 404);
+  return ref;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,8 +411,12 @@ async function mounts(objects: SessionObjects, list: unknown[]): Promise<{ mount
  * not 404, so the CLI does not mistake it for a missing image and try to pull.
  */
 async function ownContainer(objects: SessionObjects, ref: string): Promise<string> {
+  return as400(objects.containerId(ref));
+}
+
+async function as400<T>(lookup: Promise<T>): Promise<T> {
   try {
-    return await objects.containerId(ref);
+    return await lookup;
   } catch (error) {
     if (error instanceof PolicyError && error.status === 404) throw new PolicyError(error.message, 400);
     throw error;
@@ -405,6 +434,11 @@ async function namespaceMode(objects: SessionObjects, flag: string, value: strin
 function clampResource(flag: string, asked: number, max: number, unit: (n: number) => string): number {
   if (asked < 0 || asked > max) refuse(`${flag} ${unit(asked)}`, `at most ${unit(max)} per container here`);
   return asked === 0 ? max : asked;
+}
+/** --cpu-shares is a weight against every other container on the engine: at most the default. */
+function cpuShares(asked: number): number {
+  if (asked < 0 || asked > LIMITS.cpuShares) refuse(`--cpu-shares ${asked}`, `at most ${LIMITS.cpuShares} (the default weight) here`);
+  return asked;
 }
 const mib = (n: number) => `${Math.round(n / 1024 ** 2)} MiB`;
 const cpus = (n: number) => `${n / 1e9} CPUs`;
@@ -454,6 +488,11 @@ const CONFIG_KEYS = ["Hostname", "Domainname", "User", "AttachStdin", "AttachStd
 const HOST_CONFIG_KEYS = ["Binds", "Mounts", "Tmpfs", "VolumesFrom", "NetworkMode", "PortBindings", "PublishAllPorts", "RestartPolicy", "AutoRemove", "LogConfig", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "IpcMode", "PidMode", "CgroupnsMode", "OomScoreAdj", "ReadonlyRootfs", "ShmSize", "ConsoleSize", "Init", "Memory", "MemorySwap", "MemoryReservation", "MemorySwappiness", "NanoCpus", "CpuShares", "CpusetCpus", "CpusetMems", "PidsLimit", "CapDrop", "ContainerIDFile", ...Object.keys(FORBIDDEN_HOST_CONFIG)];
 
 const RESTART_POLICIES = ["", "no", "always", "unless-stopped", "on-failure"];
+/**
+ * The engine restarts such a container by itself, re-resolving the bind's folder on the host
+ * without asking the proxy: a folder swapped for a link to / in between mounted the host.
+ */
+const RESTART_WITH_BINDS = "the engine would restart it without the sandbox checking where the folder leads now; use a volume, or start it again yourself with docker start";
 
 /** What the proxy sends for `POST /containers/create`, rebuilt from the student's request. */
 export interface ContainerCreatePlan {
@@ -481,7 +520,7 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   }
 
   const studentName = name ? checkName("container", name.replace(/^\//, "")) : undefined;
-  const image = str("Image", body.Image);
+  const image = imageRef(str("Image", body.Image));
   const imageVolumes = await objects.imageVolumes(image);
 
   // Mounts: -v, --mount, --tmpfs, then anonymous volumes for -v /path and the image's VOLUMEs.
@@ -513,12 +552,12 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   if (["", "default", "bridge"].includes(networkModeAsked)) networkMode = scope.networkName;
   else if (networkModeAsked === "none") networkMode = "none";
   else if (networkModeAsked === "host" || networkModeAsked.startsWith("container:")) networkMode = await namespaceMode(objects, "--network", networkModeAsked, []);
-  else networkMode = await objects.networkName(networkModeAsked);
+  else networkMode = await as400(objects.networkName(networkModeAsked));
   const aliases = new Set<string>();
   const endpoints = obj("NetworkingConfig.EndpointsConfig", obj("NetworkingConfig", body.NetworkingConfig).EndpointsConfig);
   for (const [net, rawEndpoint] of Object.entries(endpoints)) {
     const endpoint = obj(`EndpointsConfig.${net}`, rawEndpoint);
-    const engineNet = ["default", "bridge"].includes(net) ? scope.networkName : await objects.networkName(net);
+    const engineNet = ["default", "bridge"].includes(net) ? scope.networkName : await as400(objects.networkName(net));
     if (engineNet !== networkMode) refuse(`connecting to several networks at create time`, "use docker network connect afterwards");
     for (const [key, value] of Object.entries(endpoint)) {
       if (key === "Aliases") for (const alias of strList("Aliases", value) ?? []) aliases.add(checkName("network alias", alias));
@@ -544,6 +583,8 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   onlyKnown("RestartPolicy.", restart, ["Name", "MaximumRetryCount"]);
   const restartName = optStr("RestartPolicy.Name", restart.Name) ?? "";
   if (!RESTART_POLICIES.includes(restartName)) refuse(`--restart ${restartName}`);
+  const hostBinds = bound.binds.some((b) => b.startsWith("/")) || mounted.mounts.some((m) => m.Type === "bind");
+  if (hostBinds && !["", "no"].includes(restartName)) refuse(`--restart ${restartName} with a bind mount`, RESTART_WITH_BINDS);
 
   const logConfig = obj("LogConfig", host.LogConfig);
   const logType = optStr("LogConfig.Type", logConfig.Type) ?? "";
@@ -617,7 +658,7 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
       MemorySwap: memory,
       MemoryReservation: reservation,
       NanoCpus: nanoCpus,
-      CpuShares: num("CpuShares", host.CpuShares),
+      CpuShares: cpuShares(num("CpuShares", host.CpuShares)),
       CpusetCpus: optStr("CpusetCpus", host.CpusetCpus) ?? "",
       CpusetMems: optStr("CpusetMems", host.CpusetMems) ?? "",
       PidsLimit: pids,
@@ -658,8 +699,10 @@ export function publishedPorts(bindings: Json, publishAll: boolean, exposed: Jso
 }
 
 /** `docker update`: resource changes only, clamped like create. */
-export function planContainerUpdate(body: Json): Json {
-  onlyKnown("", body, ["Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares", "PidsLimit", "RestartPolicy", "CpusetCpus", "CpusetMems", ...Object.keys(FORBIDDEN_HOST_CONFIG)]);
+export function planContainerUpdate(body: Json, container: { hasBinds: boolean } = { hasBinds: false }): Json {
+  // The CLI sends every resource field of `docker update` (MemorySwappiness, CpuRealtime*, ...);
+  // the empty ones are ignored, the forbidden ones refused when set.
+  onlyKnown("", body, ["Memory", "MemorySwap", "MemoryReservation", "MemorySwappiness", "NanoCpus", "CpuShares", "PidsLimit", "RestartPolicy", "CpusetCpus", "CpusetMems", ...Object.keys(FORBIDDEN_HOST_CONFIG)]);
   for (const [field, flag] of Object.entries(FORBIDDEN_HOST_CONFIG)) if (!isEmpty(body[field])) refuse(`docker update ${flag}`);
   const out: Json = {};
   if (body.Memory !== undefined) {
@@ -668,7 +711,7 @@ export function planContainerUpdate(body: Json): Json {
   } else if (!isEmpty(body.MemorySwap)) refuse("--memory-swap", "containers here have no swap");
   if (body.NanoCpus !== undefined) out.NanoCpus = clampResource("--cpus", num("NanoCpus", body.NanoCpus), LIMITS.nanoCpus, cpus);
   if (body.PidsLimit !== undefined && body.PidsLimit !== null) out.PidsLimit = clampResource("--pids-limit", Math.max(0, num("PidsLimit", body.PidsLimit)), LIMITS.pids, String);
-  if (body.CpuShares !== undefined) out.CpuShares = num("CpuShares", body.CpuShares);
+  if (body.CpuShares !== undefined) out.CpuShares = cpuShares(num("CpuShares", body.CpuShares));
   if (body.MemoryReservation !== undefined) out.MemoryReservation = Math.min(num("MemoryReservation", body.MemoryReservation), LIMITS.memoryBytes);
   if (typeof body.CpusetCpus === "string" && body.CpusetCpus) out.CpusetCpus = body.CpusetCpus;
   if (body.RestartPolicy !== undefined) {
@@ -676,6 +719,7 @@ export function planContainerUpdate(body: Json): Json {
     onlyKnown("RestartPolicy.", restart, ["Name", "MaximumRetryCount"]);
     const name = optStr("RestartPolicy.Name", restart.Name) ?? "";
     if (!RESTART_POLICIES.includes(name)) refuse(`--restart ${name}`);
+    if (container.hasBinds && !["", "no"].includes(name)) refuse(`--restart ${name} on a container with a bind mount`, RESTART_WITH_BINDS);
     out.RestartPolicy = { Name: name, MaximumRetryCount: num("MaximumRetryCount", restart.MaximumRetryCount) };
   }
   return out;

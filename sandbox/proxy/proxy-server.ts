@@ -10,6 +10,7 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { chmod, realpath, rm } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Engine } from "../docker/engine.ts";
 import type { Logger } from "../log.ts";
@@ -18,7 +19,7 @@ import { parsePorts } from "../sessions/port-forwards.ts";
 import { engineJson, enginePath, engineRequest, readAll } from "./engine-http.ts";
 import {
   LIMITS, PolicyError, matchEndpoint, planContainerCreate, planContainerUpdate, planExecCreate, planExecStart,
-  planNetworkConnect, planNetworkCreate, planVolumeCreate, scopedFilters, checkName, type SessionObjects,
+  planNetworkConnect, planNetworkCreate, planVolumeCreate, scopedFilters, checkName, imageRef, type SessionObjects,
 } from "./policy.ts";
 import { parseStrictJson } from "./strict-json.ts";
 import { StudentView } from "./rewrite.ts";
@@ -44,6 +45,9 @@ export interface ProxyOptions {
 export class SandboxProxy implements SessionObjects {
   readonly scope: SessionScope;
   readonly execIds = new Set<string>();
+  /** Sockets of upgraded streams, both sides, ended when the proxy closes. */
+  private readonly streams = new Set<Duplex>();
+  private frozen: Promise<void> = Promise.resolve();
   private readonly engine: Engine;
   private readonly log: Logger;
   private readonly view: StudentView;
@@ -61,18 +65,50 @@ export class SandboxProxy implements SessionObjects {
     this.server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 0 }, (req, res) => void this.onRequest(req, res));
     this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head));
     this.server.on("clientError", (_err, socket) => socket.destroy());
+    // The socket is the student's, but its connections live in the one server process every
+    // session shares: bound them (the CLI needs a handful; logs -f and events hold one each).
+    this.server.maxConnections = LIMITS.proxyConnections;
+    this.server.headersTimeout = 30_000;
   }
 
   async listen(): Promise<void> {
     const path = this.scope.proxySocketPath;
     await rm(path, { force: true });
-    await new Promise<void>((resolve, reject) => this.server.once("error", reject).listen(path, () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      // A unix socket's address is the path given to bind(2), and the student's CLI reads it
+      // (getpeername; BuildKit prints it): bind by a relative name so it shows "docker.sock",
+      // not the host's data folder. bind(2) runs synchronously inside listen(), so the working
+      // directory is ours for that instant only. Where chdir is unavailable, the full path.
+      let cwd: string | undefined;
+      try {
+        cwd = process.cwd();
+        process.chdir(dirname(path));
+      } catch {
+        cwd = undefined;
+      }
+      try {
+        this.server.listen(cwd === undefined ? path : basename(path), () => resolve());
+      } finally {
+        if (cwd !== undefined) process.chdir(cwd);
+      }
+    });
     await chmod(path, 0o666); // the student's remapped uid must connect
   }
 
   async close(): Promise<void> {
     this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Upgraded streams (attach, exec) left HTTP's bookkeeping: end them too, or close() waits
+    // for them forever and the session is never removed.
+    for (const socket of this.streams) socket.destroy();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5000);
+      timer.unref();
+      this.server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -104,6 +140,8 @@ export class SandboxProxy implements SessionObjects {
     } else if ((error as { engineDown?: boolean }).engineDown) {
       status = 503;
       message = "the Docker engine is not answering right now; try again in a moment";
+    } else if ((error as { code?: string }).code === "ECONNRESET") {
+      return; // the student's client went away mid-request
     } else {
       this.log.error({ err: error }, "proxy request failed");
     }
@@ -129,16 +167,21 @@ export class SandboxProxy implements SessionObjects {
 
       case "containers.list":
         await this.noBody(req);
-        query.set("filters", scopedFilters(this, "containers", query.get("filters")));
+        query.set("filters", await this.ownPositionFilters(scopedFilters(this, "containers", query.get("filters"))));
         return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path, query }), (list) =>
           (list as (ContainerSummary & { State?: string; Ports?: unknown[] })[])
             .filter((c) => c.Labels?.[LABEL_OWNER] === this.scope.sessionId)
             .map((c) => (c.State === "running" ? { ...c, Ports: [...(c.Ports ?? []), ...parsePorts(c.Labels[LABEL_PORTS]).map((p) => ({ IP: "0.0.0.0", PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: "tcp" }))] } : c)),
         );
       case "containers.create": {
-        const plan = await planContainerCreate(this, await this.jsonBody(req), query.get("name"));
-        const q = new URLSearchParams(plan.name ? { name: plan.name } : {});
-        return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path, query: q, json: plan.body }));
+        const body = await this.jsonBody(req);
+        // With a bind mount, the folders are checked and the engine makes missing ones while
+        // nothing of the session can change the home (no link swapped in between).
+        return this.whileHomeFrozen(hasBindRequest(body), async () => {
+          const plan = await planContainerCreate(this, body, query.get("name"));
+          const q = new URLSearchParams(plan.name ? { name: plan.name } : {});
+          return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path, query: q, json: plan.body }));
+        });
       }
       case "containers.prune":
         await this.noBody(req);
@@ -152,11 +195,19 @@ export class SandboxProxy implements SessionObjects {
         await this.noBody(req);
         const id = await this.containerId(ref!);
         const action = path.split("/").pop()!;
+        let upstream: IncomingMessage;
         if (action === "start" || action === "restart") {
-          await this.recheckBinds(id);
           await this.checkPortsFree(id);
+          // The engine resolves bind folders again when it starts the container: check them and
+          // start while the session's writers of the home are paused, so no link can swap in.
+          const binds = await this.bindSources(id);
+          upstream = await this.whileHomeFrozen(binds.length > 0, async () => {
+            await this.recheckBinds(binds);
+            return engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/${action}`, query });
+          });
+        } else {
+          upstream = await engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/${action}`, query });
         }
-        const upstream = await engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/${action}`, query });
         if ((action === "start" || action === "restart") && (upstream.statusCode ?? 500) < 300) await this.onContainerStarted(id).catch(() => undefined);
         if (action === "stats") return this.relayLines(res, upstream);
         // wait sends its headers at once and its body at exit (the CLI starts the container only
@@ -171,7 +222,8 @@ export class SandboxProxy implements SessionObjects {
       }
       case "container.update": {
         const id = await this.containerId(ref!);
-        return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path: `/containers/${id}/update`, json: planContainerUpdate(await this.jsonBody(req)) }));
+        const plan = planContainerUpdate(await this.jsonBody(req), { hasBinds: (await this.bindSources(id)).length > 0 });
+        return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path: `/containers/${id}/update`, json: plan }));
       }
       case "container.delete": {
         await this.noBody(req);
@@ -236,7 +288,8 @@ export class SandboxProxy implements SessionObjects {
       case "networks.list":
         await this.noBody(req);
         query.set("filters", scopedFilters(this, "networks", query.get("filters")));
-        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path, query }), (list) => (list as NetworkSummary[]).map((n) => this.hideWorkstation(n)));
+        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path, query }), (list) =>
+          (list as (NetworkSummary & { Labels?: Record<string, string> })[]).filter((n) => n.Labels?.[LABEL_OWNER] === this.scope.sessionId).map((n) => this.hideWorkstation(n)));
       case "networks.create": {
         const body = await planNetworkCreate(this, await this.jsonBody(req));
         const created = await engineJson<{ Id?: string }>(this.engine, { method: "POST", path, json: body });
@@ -273,7 +326,7 @@ export class SandboxProxy implements SessionObjects {
         return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path, query }));
       case "image.inspect":
         await this.noBody(req);
-        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path }));
+        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path: `/images/${imageRef(ref!)}/${path.split("/").pop()}` }));
     }
     throw new PolicyError(`unhandled endpoint ${kind}`, 500);
   }
@@ -284,6 +337,8 @@ export class SandboxProxy implements SessionObjects {
 
   private async onUpgrade(req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
     client.on("error", () => client.destroy());
+    this.streams.add(client);
+    client.on("close", () => this.streams.delete(client));
     try {
       const { path, query } = splitUrl(req.url ?? "/");
       const endpoint = matchEndpoint(req.method ?? "GET", path, query);
@@ -309,6 +364,9 @@ export class SandboxProxy implements SessionObjects {
         headers: { host: "docker", connection: "Upgrade", upgrade: "tcp", ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}) },
       });
       upstream.on("upgrade", (res, engineSocket, engineHead) => {
+        this.streams.add(engineSocket);
+        engineSocket.on("close", () => this.streams.delete(engineSocket));
+        if (client.destroyed) return void engineSocket.destroy();
         const contentType = res.headers["content-type"] ?? "application/vnd.docker.raw-stream";
         client.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
         if (engineHead.length) client.write(engineHead);
@@ -371,6 +429,18 @@ export class SandboxProxy implements SessionObjects {
     throw new PolicyError(`No such container: ${ref}`, 404);
   }
 
+  /**
+   * `since` / `before` name a container the engine looks up itself: another session's would be
+   * found (200) where a missing one is not (500), telling that it exists. Only the session's own.
+   */
+  private async ownPositionFilters(filters: string): Promise<string> {
+    const parsed = JSON.parse(filters) as Record<string, string[]>;
+    for (const key of ["since", "before"]) {
+      if (parsed[key]) parsed[key] = await Promise.all(parsed[key].map((ref) => this.containerId(ref)));
+    }
+    return JSON.stringify(parsed);
+  }
+
   async volumeName(ref: string): Promise<string> {
     const engineName = this.scope.engineName(ref);
     if ((await this.ownedVolumes()).some((v) => v.Name === engineName)) return engineName;
@@ -408,7 +478,7 @@ export class SandboxProxy implements SessionObjects {
   }
 
   async imageVolumes(image: string): Promise<string[]> {
-    const { status, body } = await engineJson<{ Config?: { Volumes?: Record<string, unknown> | null } }>(this.engine, { method: "GET", path: `/images/${encodeURIComponent(image)}/json` });
+    const { status, body } = await engineJson<{ Config?: { Volumes?: Record<string, unknown> | null } }>(this.engine, { method: "GET", path: `/images/${imageRef(image)}/json` });
     if (status === 404) throw new PolicyError(`No such image: ${image}`, 404);
     if (status >= 300) throw new PolicyError(`cannot inspect the image ${image}`, status);
     return Object.keys(body?.Config?.Volumes ?? {});
@@ -436,9 +506,51 @@ export class SandboxProxy implements SessionObjects {
    * Bind sources were checked at create time, but the engine resolves them again at start: a
    * student could swap a folder for a link in between. Every start checks them once more.
    */
-  private async recheckBinds(id: string): Promise<void> {
-    const { body } = await engineJson<{ HostConfig?: { Binds?: string[] | null }; Mounts?: { Type: string; Source: string }[] }>(this.engine, { method: "GET", path: `/containers/${id}/json` });
-    const sources = (body.Mounts ?? []).filter((m) => m.Type === "bind").map((m) => m.Source);
+  private async bindSources(id: string): Promise<string[]> {
+    const { body } = await engineJson<{ Mounts?: { Type: string; Source: string }[] }>(this.engine, { method: "GET", path: `/containers/${id}/json` });
+    return (body.Mounts ?? []).filter((m) => m.Type === "bind").map((m) => m.Source);
+  }
+
+  /**
+   * Runs `work` while every process that can change the student's home is paused: the
+   * workstation (shell, file uploads, checks) and the session's running containers that bind a
+   * folder of it. Containers the student paused stay paused. Skipped when `needed` is false.
+   */
+  private async whileHomeFrozen<T>(needed: boolean, work: () => Promise<T>): Promise<T> {
+    if (!needed) return work();
+    // One frozen section at a time: a second one would not see the containers the first paused
+    // (they are not "running") and the first would thaw them in the middle of the second.
+    const previous = this.frozen;
+    let release!: () => void;
+    this.frozen = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    try {
+      return await this.frozenNow(work);
+    } finally {
+      release();
+    }
+  }
+
+  private async frozenNow<T>(work: () => Promise<T>): Promise<T> {
+    const writers: string[] = [];
+    const workstation = this.workstationId();
+    if (workstation) writers.push(workstation);
+    const query = new URLSearchParams({ filters: JSON.stringify({ label: [this.scope.ownerFilter()], status: ["running"] }) });
+    const { body: running } = await engineJson<(ContainerSummary & { Mounts?: { Type: string }[] })[]>(this.engine, { method: "GET", path: "/containers/json", query });
+    for (const c of running ?? []) if (c.Labels?.[LABEL_OWNER] === this.scope.sessionId && (c.Mounts ?? []).some((m) => m.Type === "bind")) writers.push(c.Id);
+    const paused: string[] = [];
+    try {
+      for (const id of writers) {
+        const r = await engineJson(this.engine, { method: "POST", path: `/containers/${id}/pause` });
+        if (r.status < 300) paused.push(id);
+      }
+      return await work();
+    } finally {
+      await Promise.all(paused.map((id) => engineJson(this.engine, { method: "POST", path: `/containers/${id}/unpause` }).catch(() => undefined)));
+    }
+  }
+
+  private async recheckBinds(sources: string[]): Promise<void> {
     for (const source of sources) {
       if (source === this.scope.workspaceDir || source.startsWith(this.scope.workspaceDir + "/")) {
         const real = await realpath(source).catch(() => source);
@@ -643,6 +755,14 @@ export class SandboxProxy implements SessionObjects {
   }
 }
 
+/** Whether a create request names a bind mount (a `-v /path` or a `--mount type=bind`). */
+function hasBindRequest(body: Json): boolean {
+  const host = (body.HostConfig ?? {}) as Json;
+  const binds = Array.isArray(host.Binds) ? host.Binds : [];
+  const mounts = Array.isArray(host.Mounts) ? host.Mounts : [];
+  return binds.some((b) => typeof b === "string" && b.startsWith("/")) || mounts.some((m) => (m as Json | null)?.Type === "bind");
+}
+
 /** inspect shows `-p` mappings where the CLI looks for them (`docker port`, HostConfig). */
 function withPublishedPorts(container: Json): Json {
   const config = container.Config as { Labels?: Record<string, string> } | undefined;
@@ -661,7 +781,14 @@ function withPublishedPorts(container: Json): Json {
 }
 
 function splitUrl(url: string): { path: string; query: URLSearchParams } {
-  const parsed = new URL(url, "http://docker");
+  let parsed: URL;
+  try {
+    // Origin-form ("/v1.41/...") is read against a fixed origin, so "//x/..." stays a path and
+    // never becomes a host; absolute-form ("http://any/v1.41/...") keeps only its path.
+    parsed = url.startsWith("/") ? new URL(`http://docker${url}`) : new URL(url);
+  } catch {
+    throw new PolicyError(`invalid request target ${JSON.stringify(url.slice(0, 100))}`, 400);
+  }
   // The CLI sends /v1.41/...; /_ping comes unversioned.
   const path = parsed.pathname.replace(/^\/v\d+\.\d+(?=\/)/, "").replace(/\/+$/, "") || "/";
   return { path, query: parsed.searchParams };

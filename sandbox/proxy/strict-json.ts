@@ -4,7 +4,14 @@
  * so `{"Privileged":false,"privileged":true}` could mean different things to us and to it. We
  * refuse any object holding two keys that are equal after case folding.
  */
-export class StrictJsonError extends Error {}
+import { PolicyError } from "./policy.ts";
+
+/** A body the proxy will not read: always the student's fault, so a 400, never a 500. */
+export class StrictJsonError extends PolicyError {
+  constructor(message: string) {
+    super(message, 400);
+  }
+}
 
 const fold = (key: string) => key.normalize("NFKC").toLowerCase().replace(/ſ/g, "s").replace(/K/g, "k");
 

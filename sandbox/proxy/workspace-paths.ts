@@ -10,7 +10,8 @@ import { STUDENT_HOME } from "../sessions/scope.ts";
  * the student's home. The host path returned has no symlinks left in it.
  */
 export async function workspaceHostPath(studentPath: string, workspaceDir: string): Promise<string | undefined> {
-  let pending = posix.normalize(studentPath).split("/").filter(Boolean);
+  // No lexical folding anywhere: "link/.." is the link's parent on disk, as the kernel reads it.
+  let pending = studentPath.split("/").filter(Boolean);
   const resolved: string[] = [];
   let hops = 0;
   // Start from the root: only /home/student and below may be named.
@@ -31,7 +32,10 @@ export async function workspaceHostPath(studentPath: string, workspaceDir: strin
     const stat = await lstat(host).catch(() => undefined);
     if (!stat) {
       // Missing from here on: nothing left to follow; the engine creates it under the workspace.
-      const rest = posix.normalize([current, ...pending].join("/"));
+      // A ".." after a missing folder would climb back into folders (and links) that exist, which
+      // the engine's mkdir -p follows on the host: "missing/../link-to-root/etc/x" made /etc/x.
+      if (pending.some((p) => p === "..")) return undefined;
+      const rest = posix.join(current, ...pending.filter((p) => p !== "."));
       return isInsideHome(rest) ? toHost(rest, workspaceDir) : undefined;
     }
     if (stat.isSymbolicLink()) {
@@ -39,7 +43,7 @@ export async function workspaceHostPath(studentPath: string, workspaceDir: strin
       const target = await readlink(host);
       resolved.pop();
       const base = target.startsWith("/") ? [] : [...resolved];
-      pending = [...posix.normalize(target).split("/").filter(Boolean), ...pending];
+      pending = [...target.split("/").filter(Boolean), ...pending];
       resolved.length = 0;
       resolved.push(...base);
     }
