@@ -92,7 +92,13 @@ export class Router {
       if (!route) throw new HttpError(405, `${req.method} is not allowed on ${url.pathname}`);
       const match = route.pattern.exec(url.pathname)!;
       const params: Record<string, string> = {};
-      route.keys.forEach((key, i) => (params[key] = decodeURIComponent(match[i + 1]!)));
+      for (const [i, key] of route.keys.entries()) {
+        try {
+          params[key] = decodeURIComponent(match[i + 1]!);
+        } catch {
+          throw new HttpError(400, `invalid escape in the path: ${match[i + 1]}`);
+        }
+      }
       const learnerId = learnerIdOf(req, res);
       await route.handler({ req, res, params, url, learnerId });
     } catch (error) {

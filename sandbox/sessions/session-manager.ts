@@ -19,6 +19,7 @@ import { LABEL_INSTANCE, LABEL_PORTS, LABEL_ROLE, LABEL_SESSION, PROXY_SOCKET_DI
 import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts";
 import { bridgeName, closeHostToSandboxes } from "./host-firewall.ts";
 import { SubnetPool } from "./subnets.ts";
+import { startDiskQuota, type DiskQuota } from "./disk-quota.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 
 /** An event as the student's checks and state panel see it: student names, when it happened. */
@@ -58,6 +59,7 @@ export class Session {
   proxy: SandboxProxy | undefined;
   terminal: TerminalSession | undefined;
   ports: PortForwards | undefined;
+  quota: DiskQuota | undefined;
   readonly view: StudentView;
   /** The session's Docker events, oldest first, in the student's names (for checks). */
   readonly history: SessionEvent[] = [];
@@ -334,6 +336,7 @@ export class SessionManager {
       await workstation.start();
       session.terminal = new TerminalSession(this.engine.docker, workstation.id);
       session.terminal.onInput = () => session.touch();
+      session.quota = startDiskQuota({ docker: this.engine.docker, scope, limitBytes: this.config.diskQuotaMb * 1024 * 1024, onOver: (message) => session.terminal?.notice(message) });
       this.log.info({ session: id, ms: Date.now() - started }, "session created");
       return session;
     } catch (error) {
@@ -351,6 +354,7 @@ export class SessionManager {
     const pooledAt = session ? this.pool.indexOf(session) : -1;
     if (pooledAt >= 0) this.pool.splice(pooledAt, 1);
     const done = (async () => {
+      session?.quota?.stop();
       session?.terminal?.dispose();
       await session?.proxy?.close().catch(() => undefined);
       await this.removeEngineObjects({ label: [`${LABEL_SESSION}=${id}`] });

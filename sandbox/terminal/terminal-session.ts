@@ -132,6 +132,17 @@ export class TerminalSession {
     this.updateFlow();
   }
 
+  /**
+   * A message from the sandbox itself (a limit was reached): shown in the terminal, kept on the
+   * mirrored screen so a reload still shows it, and sent to the page as a control message.
+   */
+  notice(text: string): void {
+    const line = `\r\n\x1b[33m[sandbox] ${text.replace(/\n/g, "\r\n")}\x1b[0m\r\n`;
+    this.mirror.write(line);
+    this.client?.sendOutput(Buffer.from(line));
+    this.client?.sendControl({ type: "notice", message: text });
+  }
+
   detach(client: TerminalClient): void {
     if (this.client !== client) return;
     this.client = undefined;
