@@ -649,6 +649,9 @@ export class SandboxProxy implements SessionObjects {
     query.delete("filters");
     const upstream = await engineRequest(this.engine, { method: "GET", path: "/events", query });
     res.writeHead(upstream.statusCode ?? 200, { "content-type": "application/json" });
+    // The CLI waits for the headers before it goes on (`docker stats` with no names subscribes
+    // to events, then lists): send them now, not with the first event the session may never have.
+    res.flushHeaders();
     const workstation = this.workstationId();
     let buffered = "";
     upstream.setEncoding("utf8");
@@ -670,6 +673,7 @@ export class SandboxProxy implements SessionObjects {
       }
     });
     upstream.on("end", () => res.end());
+    upstream.on("error", () => res.destroy());
     res.on("close", () => upstream.destroy());
   }
 
