@@ -20,7 +20,8 @@ export function ownedSession(sessions: SessionManager, id: string, learnerId: st
 export function registerSessionRoutes(router: Router, sessions: SessionManager, engine: Engine, config: { idleTimeoutSeconds: number }): void {
   router.add("POST", "/api/sessions", async ({ req, res, learnerId }) => {
     const health = await probeEngine(engine);
-    if (!health.answers) throw new HttpError(503, `the Docker engine is not answering, so no sandbox can start right now; try again in a minute (${health.message})`, { retryAfterSeconds: 60 });
+    // The engine's address stays in the server's log and /api/health, not in a student's answer.
+    if (!health.answers) throw new HttpError(503, "the Docker engine is not answering, so no sandbox can start right now; try again in a minute", { retryAfterSeconds: 60 });
     try {
       const { session, created } = await sessions.create(learnerId, clientAddress(req));
       session.touch();

@@ -18,6 +18,8 @@ const { SerializeAddon } = serialize;
 
 export const HIGH_WATER = 256 * 1024;
 export const LOW_WATER = 64 * 1024;
+export const ENGINE_GONE = "the Docker engine is not answering right now; press a key to try again in a moment (your files are kept)";
+
 /** Bytes the headless mirror may have queued before we pause the shell too. */
 const MIRROR_HIGH_WATER = 1024 * 1024;
 
@@ -43,6 +45,7 @@ export class TerminalSession {
   private cols = 100;
   private rows = 30;
   private exited = false;
+  private disposed = false;
   /** Called on every keystroke: the session's idle clock. */
   onInput: () => void = () => {};
 
@@ -82,6 +85,7 @@ export class TerminalSession {
     stream.on("data", (chunk: Buffer) => this.onOutput(chunk));
     stream.on("end", () => void this.onShellEnd(exec));
     stream.on("error", () => void this.onShellEnd(exec));
+    stream.on("close", () => void this.onShellEnd(exec));
     await exec.resize({ h: this.rows, w: this.cols }).catch(() => undefined);
   }
 
@@ -111,10 +115,18 @@ export class TerminalSession {
   }
 
   private async onShellEnd(exec: Docker.Exec): Promise<void> {
-    if (this.exec !== exec || this.exited) return;
+    if (this.exec !== exec || this.exited || this.disposed) return;
     this.exited = true;
     this.stream = undefined;
-    const code = await exec.inspect().then((i) => i.ExitCode ?? 0).catch(() => -1);
+    const code = await exec.inspect().then((i) => i.ExitCode ?? 0).catch(() => undefined);
+    if (this.disposed) return;
+    if (code === undefined) {
+      // The stream ended because the engine went away, not because the student typed exit.
+      this.client?.sendControl({ type: "error", message: ENGINE_GONE });
+      this.mirror.write(`\r\n[${ENGINE_GONE}]\r\n`);
+      this.client?.sendOutput(Buffer.from(`\r\n\x1b[33m[sandbox] ${ENGINE_GONE}\x1b[0m\r\n`));
+      return;
+    }
     this.client?.sendControl({ type: "exit", code });
     this.mirror.write("\r\n[the shell ended; press any key to start a new one]\r\n");
   }
@@ -173,6 +185,7 @@ export class TerminalSession {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.client?.close(4001, "the session ended");
     this.client = undefined;
     this.stream?.destroy();

@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { z } from "zod";
 import { readLearnerId } from "../http/learner.ts";
 import type { SessionManager } from "../sessions/session-manager.ts";
-import type { TerminalClient } from "./terminal-session.ts";
+import { ENGINE_GONE, type TerminalClient } from "./terminal-session.ts";
 
 const MAX_TEXT_FRAME = 4 * 1024;
 const MAX_BINARY_FRAME = 64 * 1024;
@@ -64,7 +64,7 @@ export class TerminalSockets {
     };
     ws.on("message", (data: Buffer, isBinary: boolean) => {
       if (isBinary) {
-        void terminal.input(data).catch(() => client.sendControl({ type: "error", message: "the Docker engine is not answering; your shell will come back when it does" }));
+        void terminal.input(data).catch(() => client.sendControl({ type: "error", message: ENGINE_GONE }));
         return;
       }
       if (data.length > MAX_TEXT_FRAME) return ws.close(1009, "control message too large");
