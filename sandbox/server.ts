@@ -61,7 +61,8 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
       res.writeHead(503, { "content-type": "text/plain" }).end("The site is not built yet: run `npm run build`.");
     } catch (error) {
       log.error({ err: error, url: req.url }, "request failed");
-      if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+      if (!res.headersSent && isDiskFull(error)) sendJson(res, 507, { error: "the server's disk is full, so this could not be saved; try again later (what was saved before is kept)" });
+      else if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
       else res.destroy();
     }
   });
@@ -101,6 +102,12 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
       await sessions.stop();
     },
   };
+}
+
+/** A write that failed for want of space: the filesystem's ENOSPC, or SQLite's "database or disk is full". */
+function isDiskFull(error: unknown): boolean {
+  const e = error as { code?: string; errcode?: number; message?: string };
+  return e?.code === "ENOSPC" || e?.errcode === 13 || /disk is full|no space left/i.test(e?.message ?? "");
 }
 
 if (import.meta.main) {
