@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { statfs } from "node:fs/promises";
 import { HttpError, sendJson, type Router } from "../http/router.ts";
 import { probeEngine, type Engine } from "../docker/engine.ts";
 import { SessionBusyError, type Session, type SessionManager } from "../sessions/session-manager.ts";
@@ -16,9 +17,24 @@ export function ownedSession(sessions: SessionManager, id: string, learnerId: st
   return session;
 }
 
+export const DISK_FULL = "the server's disk is full, so no sandbox can start right now; try again later (your progress is kept)";
+
+/**
+ * The free space of the data folder (workspaces, proxy sockets, progress). "Full" is less than 5%
+ * free or 256 MiB, whichever is smaller: a new session's home would fill at once.
+ */
+export async function dataDisk(dataDir: string): Promise<{ freeBytes: number; totalBytes: number; full: boolean }> {
+  const fs = await statfs(dataDir);
+  const freeBytes = fs.bavail * fs.bsize;
+  const totalBytes = fs.blocks * fs.bsize;
+  return { freeBytes, totalBytes, full: freeBytes < Math.min(256 * 1024 * 1024, totalBytes * 0.05) };
+}
+
 /** POST/GET/DELETE /api/sessions, the state stream, and /api/health. */
-export function registerSessionRoutes(router: Router, sessions: SessionManager, engine: Engine, config: { idleTimeoutSeconds: number }): void {
+export function registerSessionRoutes(router: Router, sessions: SessionManager, engine: Engine, config: { idleTimeoutSeconds: number; dataDir: string }): void {
   router.add("POST", "/api/sessions", async ({ req, res, learnerId }) => {
+    const existing = sessions.forOwner(learnerId);
+    if (!existing && (await dataDisk(config.dataDir)).full) throw new HttpError(503, DISK_FULL, { retryAfterSeconds: 300 });
     const health = await probeEngine(engine);
     // The engine's address stays in the server's log and /api/health, not in a student's answer.
     if (!health.answers) throw new HttpError(503, "the Docker engine is not answering, so no sandbox can start right now; try again in a minute", { retryAfterSeconds: 60 });
@@ -28,6 +44,7 @@ export function registerSessionRoutes(router: Router, sessions: SessionManager, 
       sendJson(res, created ? 201 : 200, { ...session.describe(), idleTimeoutSeconds: config.idleTimeoutSeconds });
     } catch (error) {
       if (error instanceof SessionBusyError) throw new HttpError(error.status, error.message, { retryAfterSeconds: error.retryAfterSeconds });
+      if ((error as NodeJS.ErrnoException).code === "ENOSPC") throw new HttpError(503, DISK_FULL, { retryAfterSeconds: 300 });
       throw new HttpError(503, `the sandbox could not start: ${(error as Error).message}`);
     }
   });
@@ -49,8 +66,9 @@ export function registerSessionRoutes(router: Router, sessions: SessionManager, 
   });
 
   router.add("GET", "/api/health", async ({ res }) => {
-    const docker = await probeEngine(engine);
-    if (docker.answers) sendJson(res, 200, { ok: true, docker, sessions: sessions.count });
-    else sendJson(res, 503, { ok: false, message: docker.message, docker: { answers: false }, sessions: sessions.count });
+    const [docker, disk] = await Promise.all([probeEngine(engine), dataDisk(config.dataDir)]);
+    if (!docker.answers) sendJson(res, 503, { ok: false, message: docker.message, docker: { answers: false }, disk, sessions: sessions.count });
+    else if (disk.full) sendJson(res, 503, { ok: false, message: `the data folder's disk is full (${disk.freeBytes} bytes free)`, docker, disk, sessions: sessions.count });
+    else sendJson(res, 200, { ok: true, docker, disk, sessions: sessions.count });
   });
 }
