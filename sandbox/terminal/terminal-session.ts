@@ -18,6 +18,28 @@ const { SerializeAddon } = serialize;
 
 export const HIGH_WATER = 256 * 1024;
 export const LOW_WATER = 64 * 1024;
+/** Lines the mirror keeps above the screen (what a reload redraws). */
+const SCROLLBACK = 200;
+
+/**
+ * What of a batch the headless mirror must parse to end in the same state: when the batch is
+ * plain text lines (a flood: `yes`, `cat big.log`), only its last `lines` lines can still be on
+ * the mirrored screen or in its scrollback, and parsing the rest is wasted CPU that the
+ * neighbours' keystrokes wait behind. The part dropped must hold no escape or shift byte (so no
+ * mode, colour or alternate screen is skipped); it is replaced by a new line.
+ */
+export function mirrorPart(data: Buffer, lines: number): Buffer {
+  if (data.length < 16 * 1024) return data;
+  let cut = data.length;
+  for (let n = 0; n <= lines; n++) {
+    cut = data.lastIndexOf(0x0a, cut - 1);
+    if (cut <= 0) return data;
+  }
+  const dropped = data.subarray(0, cut + 1);
+  if (dropped.includes(0x1b) || dropped.includes(0x0e) || dropped.includes(0x0f) || dropped.includes(Buffer.from([0xc2, 0x9b]))) return data;
+  return Buffer.concat([Buffer.from("\r\n"), data.subarray(cut + 1)]);
+}
+
 export const ENGINE_GONE = "the Docker engine is not answering right now; press a key to try again in a moment (your files are kept)";
 
 /** Bytes the headless mirror may have queued before we pause the shell too. */
@@ -46,13 +68,15 @@ export class TerminalSession {
   private rows = 30;
   private exited = false;
   private disposed = false;
+  private batch: Buffer[] = [];
+  private flushScheduled = false;
   /** Called on every keystroke: the session's idle clock. */
   onInput: () => void = () => {};
 
   constructor(docker: Docker, containerId: string) {
     this.docker = docker;
     this.containerId = containerId;
-    this.mirror = new Terminal({ cols: this.cols, rows: this.rows, scrollback: 200, allowProposedApi: true });
+    this.mirror = new Terminal({ cols: this.cols, rows: this.rows, scrollback: SCROLLBACK, allowProposedApi: true });
     this.serializer = new SerializeAddon();
     this.mirror.loadAddon(this.serializer);
   }
@@ -89,17 +113,33 @@ export class TerminalSession {
     await exec.resize({ h: this.rows, w: this.cols }).catch(() => undefined);
   }
 
+  /**
+   * Output is gathered for one turn of the event loop and sent as one frame (a flood arrives in
+   * many small reads: one WebSocket frame and one mirror write per read cost more than the bytes).
+   */
   private onOutput(chunk: Buffer): void {
+    this.batch.push(chunk);
     this.mirrorPending += chunk.length;
-    this.mirror.write(chunk, () => {
-      this.mirrorPending -= chunk.length;
-      this.updateFlow();
-    });
-    if (this.client) {
-      this.unacked += chunk.length;
-      this.client.sendOutput(chunk);
+    if (this.client) this.unacked += chunk.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
     }
     this.updateFlow();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.batch.length === 0) return;
+    const data = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch);
+    this.batch = [];
+    if (this.disposed) return;
+    this.client?.sendOutput(data);
+    const mirrored = mirrorPart(data, this.rows + SCROLLBACK);
+    this.mirror.write(mirrored, () => {
+      this.mirrorPending -= data.length;
+      this.updateFlow();
+    });
   }
 
   private updateFlow(): void {
@@ -116,6 +156,7 @@ export class TerminalSession {
 
   private async onShellEnd(exec: Docker.Exec): Promise<void> {
     if (this.exec !== exec || this.exited || this.disposed) return;
+    this.flush();
     this.exited = true;
     this.stream = undefined;
     const code = await exec.inspect().then((i) => i.ExitCode ?? 0).catch(() => undefined);
@@ -138,6 +179,7 @@ export class TerminalSession {
     this.unacked = 0;
     await this.ensureShell();
     // Wait for the mirror to catch up so the redraw is the screen as it stands.
+    this.flush();
     await new Promise<void>((resolve) => this.mirror.write("", resolve));
     const screen = this.serializer.serialize();
     if (screen) client.sendOutput(Buffer.from(screen));
@@ -149,6 +191,7 @@ export class TerminalSession {
    * mirrored screen so a reload still shows it, and sent to the page as a control message.
    */
   notice(text: string): void {
+    this.flush();
     const line = `\r\n\x1b[33m[sandbox] ${text.replace(/\n/g, "\r\n")}\x1b[0m\r\n`;
     this.mirror.write(line);
     this.client?.sendOutput(Buffer.from(line));
@@ -164,6 +207,12 @@ export class TerminalSession {
 
   async input(data: Buffer): Promise<void> {
     this.onInput();
+    if (this.starting) {
+      // Typed while the shell starts (a fast first key): it goes to the new shell, not lost.
+      await this.starting;
+      this.stream?.write(data);
+      return;
+    }
     if (this.exited || !this.stream) {
       this.mirror.reset();
       await this.ensureShell();
