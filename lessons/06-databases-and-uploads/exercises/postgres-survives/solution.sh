@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 set -e
-wait_db() { for _ in $(seq 1 60); do docker exec shop-db pg_isready -q -U postgres 2>/dev/null && return; sleep 0.5; done; echo "postgres did not become ready"; return 1; }
+wait_db() { for _ in $(seq 1 60); do docker exec shop-db pg_isready -q -h 127.0.0.1 -U postgres 2>/dev/null && return; sleep 0.5; done; echo "postgres did not become ready"; return 1; }
 docker rm -f shop-db >/dev/null 2>&1 || true
 docker run -d --name shop-db -e POSTGRES_PASSWORD=secret -v shop-data:/var/lib/postgresql/data postgres:15
 wait_db
