@@ -356,7 +356,8 @@ describe("a student works through a lesson", () => {
 
     // After a reload the Files panel is open again, with the same files.
     await page.reload();
-    expect(await panel.locator("[data-files-toggle]").getAttribute("aria-expanded")).toBe("true");
+    // The panel's code is a chunk loaded after the page: it reopens the panel when it arrives.
+    await expect.poll(() => panel.locator("[data-files-toggle]").getAttribute("aria-expanded"), { timeout: 15_000 }).toBe("true");
     await expect.poll(listed, { timeout: 15_000 }).toContain("restore/upload.txt");
     await context.close();
   }, 180_000);
