@@ -15,6 +15,7 @@ import { SessionManager } from "../../sandbox/sessions/session-manager.ts";
 import { ensureImages } from "../../sandbox/images/build.ts";
 import { formatExerciseTest, listExercises, testExercise, type ExerciseTestResult } from "../../sandbox/checks/exercise-test.ts";
 import type { CliContext } from "./context.ts";
+import { unmountBelow } from "../../sandbox/sessions/bind-view.ts";
 
 /** Which lesson folders a name given on the command line selects (folder, number or slug). */
 export function matchLessons(folders: string[], name: string): string[] {
@@ -62,7 +63,10 @@ export async function testCommand(ctx: CliContext): Promise<number> {
   const sessions = new SessionManager({ engine, config, log });
   await sessions.start();
   let stopping: Promise<void> | undefined;
-  const cleanup = () => (stopping ??= sessions.stop().finally(() => rm(config.dataDir, { recursive: true, force: true })));
+  const cleanup = () => (stopping ??= sessions.stop().finally(async () => {
+    await unmountBelow(config.dataDir); // the sessions' bind views, should a stop have failed
+    await rm(config.dataDir, { recursive: true, force: true });
+  }));
   const interrupt = () => {
     process.stderr.write("\nstowage test: interrupted; removing the test sandboxes...\n");
     void cleanup().finally(() => process.exit(130));

@@ -487,12 +487,12 @@ const FORBIDDEN_HOST_CONFIG: Record<string, string> = {
 const CONFIG_KEYS = ["Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts", "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Healthcheck", "ArgsEscaped", "Image", "Volumes", "WorkingDir", "Entrypoint", "NetworkDisabled", "MacAddress", "OnBuild", "Labels", "StopSignal", "StopTimeout", "Shell", "HostConfig", "NetworkingConfig"] as const;
 const HOST_CONFIG_KEYS = ["Binds", "Mounts", "Tmpfs", "VolumesFrom", "NetworkMode", "PortBindings", "PublishAllPorts", "RestartPolicy", "AutoRemove", "LogConfig", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "IpcMode", "PidMode", "CgroupnsMode", "OomScoreAdj", "ReadonlyRootfs", "ShmSize", "ConsoleSize", "Init", "Memory", "MemorySwap", "MemoryReservation", "MemorySwappiness", "NanoCpus", "CpuShares", "CpusetCpus", "CpusetMems", "PidsLimit", "CapDrop", "ContainerIDFile", ...Object.keys(FORBIDDEN_HOST_CONFIG)];
 
-const RESTART_POLICIES = ["", "no", "always", "unless-stopped", "on-failure"];
 /**
- * The engine restarts such a container by itself, re-resolving the bind's folder on the host
- * without asking the proxy: a folder swapped for a link to / in between mounted the host.
+ * Any policy, bind mounts included: the engine restarts a container without asking the proxy,
+ * but it names bind folders through the session's bind view, where a link swapped in since the
+ * check does not resolve (sessions/bind-view.ts), so a restart cannot reach the host.
  */
-const RESTART_WITH_BINDS = "the engine would restart it without the sandbox checking where the folder leads now; use a volume, or start it again yourself with docker start";
+const RESTART_POLICIES = ["", "no", "always", "unless-stopped", "on-failure"];
 
 /** What the proxy sends for `POST /containers/create`, rebuilt from the student's request. */
 export interface ContainerCreatePlan {
@@ -583,8 +583,6 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   onlyKnown("RestartPolicy.", restart, ["Name", "MaximumRetryCount"]);
   const restartName = optStr("RestartPolicy.Name", restart.Name) ?? "";
   if (!RESTART_POLICIES.includes(restartName)) refuse(`--restart ${restartName}`);
-  const hostBinds = bound.binds.some((b) => b.startsWith("/")) || mounted.mounts.some((m) => m.Type === "bind");
-  if (hostBinds && !["", "no"].includes(restartName)) refuse(`--restart ${restartName} with a bind mount`, RESTART_WITH_BINDS);
 
   const logConfig = obj("LogConfig", host.LogConfig);
   const logType = optStr("LogConfig.Type", logConfig.Type) ?? "";
@@ -699,7 +697,7 @@ export function publishedPorts(bindings: Json, publishAll: boolean, exposed: Jso
 }
 
 /** `docker update`: resource changes only, clamped like create. */
-export function planContainerUpdate(body: Json, container: { hasBinds: boolean } = { hasBinds: false }): Json {
+export function planContainerUpdate(body: Json): Json {
   // The CLI sends every resource field of `docker update` (MemorySwappiness, CpuRealtime*, ...);
   // the empty ones are ignored, the forbidden ones refused when set.
   onlyKnown("", body, ["Memory", "MemorySwap", "MemoryReservation", "MemorySwappiness", "NanoCpus", "CpuShares", "PidsLimit", "RestartPolicy", "CpusetCpus", "CpusetMems", ...Object.keys(FORBIDDEN_HOST_CONFIG)]);
@@ -719,7 +717,6 @@ export function planContainerUpdate(body: Json, container: { hasBinds: boolean }
     onlyKnown("RestartPolicy.", restart, ["Name", "MaximumRetryCount"]);
     const name = optStr("RestartPolicy.Name", restart.Name) ?? "";
     if (!RESTART_POLICIES.includes(name)) refuse(`--restart ${name}`);
-    if (container.hasBinds && !["", "no"].includes(name)) refuse(`--restart ${name} on a container with a bind mount`, RESTART_WITH_BINDS);
     out.RestartPolicy = { Name: name, MaximumRetryCount: num("MaximumRetryCount", restart.MaximumRetryCount) };
   }
   return out;

@@ -47,7 +47,6 @@ export class SandboxProxy implements SessionObjects {
   readonly execIds = new Set<string>();
   /** Sockets of upgraded streams, both sides, ended when the proxy closes. */
   private readonly streams = new Set<Duplex>();
-  private frozen: Promise<void> = Promise.resolve();
   private readonly engine: Engine;
   private readonly log: Logger;
   private readonly view: StudentView;
@@ -175,13 +174,11 @@ export class SandboxProxy implements SessionObjects {
         );
       case "containers.create": {
         const body = await this.jsonBody(req);
-        // With a bind mount, the folders are checked and the engine makes missing ones while
-        // nothing of the session can change the home (no link swapped in between).
-        return this.whileHomeFrozen(hasBindRequest(body), async () => {
-          const plan = await planContainerCreate(this, body, query.get("name"));
-          const q = new URLSearchParams(plan.name ? { name: plan.name } : {});
-          return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path, query: q, json: plan.body }));
-        });
+        // Bind folders are checked here and named to the engine through the session's bind view,
+        // where no link is followed: a link swapped in after the check fails the engine's lookup.
+        const plan = await planContainerCreate(this, body, query.get("name"));
+        const q = new URLSearchParams(plan.name ? { name: plan.name } : {});
+        return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path, query: q, json: plan.body }));
       }
       case "containers.prune":
         await this.noBody(req);
@@ -198,13 +195,10 @@ export class SandboxProxy implements SessionObjects {
         let upstream: IncomingMessage;
         if (action === "start" || action === "restart") {
           await this.checkPortsFree(id);
-          // The engine resolves bind folders again when it starts the container: check them and
-          // start while the session's writers of the home are paused, so no link can swap in.
-          const binds = await this.bindSources(id);
-          upstream = await this.whileHomeFrozen(binds.length > 0, async () => {
-            await this.recheckBinds(binds);
-            return engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/${action}`, query });
-          });
+          // The engine resolves bind folders again when it starts the container. Through the bind
+          // view a swapped-in link cannot resolve anyway; checking first gives the student a clear message.
+          await this.recheckBinds(await this.bindSources(id));
+          upstream = await engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/${action}`, query });
         } else {
           upstream = await engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/${action}`, query });
         }
@@ -222,7 +216,7 @@ export class SandboxProxy implements SessionObjects {
       }
       case "container.update": {
         const id = await this.containerId(ref!);
-        const plan = planContainerUpdate(await this.jsonBody(req), { hasBinds: (await this.bindSources(id)).length > 0 });
+        const plan = planContainerUpdate(await this.jsonBody(req));
         return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path: `/containers/${id}/update`, json: plan }));
       }
       case "container.delete": {
@@ -484,8 +478,10 @@ export class SandboxProxy implements SessionObjects {
     return Object.keys(body?.Config?.Volumes ?? {});
   }
 
-  hostPath(studentPath: string): Promise<string | undefined> {
-    return workspaceHostPath(studentPath, this.scope.workspaceDir);
+  /** The engine's path for a student's bind source: checked in the home, named through the view that follows no link. */
+  async hostPath(studentPath: string): Promise<string | undefined> {
+    const checked = await workspaceHostPath(studentPath, this.scope.workspaceDir);
+    return checked === undefined ? undefined : this.scope.bindDir + checked.slice(this.scope.workspaceDir.length);
   }
 
   async counts(): Promise<{ containers: number; volumes: number; networks: number }> {
@@ -511,50 +507,14 @@ export class SandboxProxy implements SessionObjects {
     return (body.Mounts ?? []).filter((m) => m.Type === "bind").map((m) => m.Source);
   }
 
-  /**
-   * Runs `work` while every process that can change the student's home is paused: the
-   * workstation (shell, file uploads, checks) and the session's running containers that bind a
-   * folder of it. Containers the student paused stay paused. Skipped when `needed` is false.
-   */
-  private async whileHomeFrozen<T>(needed: boolean, work: () => Promise<T>): Promise<T> {
-    if (!needed) return work();
-    // One frozen section at a time: a second one would not see the containers the first paused
-    // (they are not "running") and the first would thaw them in the middle of the second.
-    const previous = this.frozen;
-    let release!: () => void;
-    this.frozen = new Promise<void>((resolve) => (release = resolve));
-    await previous;
-    try {
-      return await this.frozenNow(work);
-    } finally {
-      release();
-    }
-  }
-
-  private async frozenNow<T>(work: () => Promise<T>): Promise<T> {
-    const writers: string[] = [];
-    const workstation = this.workstationId();
-    if (workstation) writers.push(workstation);
-    const query = new URLSearchParams({ filters: JSON.stringify({ label: [this.scope.ownerFilter()], status: ["running"] }) });
-    const { body: running } = await engineJson<(ContainerSummary & { Mounts?: { Type: string }[] })[]>(this.engine, { method: "GET", path: "/containers/json", query });
-    for (const c of running ?? []) if (c.Labels?.[LABEL_OWNER] === this.scope.sessionId && (c.Mounts ?? []).some((m) => m.Type === "bind")) writers.push(c.Id);
-    const paused: string[] = [];
-    try {
-      for (const id of writers) {
-        const r = await engineJson(this.engine, { method: "POST", path: `/containers/${id}/pause` });
-        if (r.status < 300) paused.push(id);
-      }
-      return await work();
-    } finally {
-      await Promise.all(paused.map((id) => engineJson(this.engine, { method: "POST", path: `/containers/${id}/unpause` }).catch(() => undefined)));
-    }
-  }
-
   private async recheckBinds(sources: string[]): Promise<void> {
     for (const source of sources) {
-      if (source === this.scope.workspaceDir || source.startsWith(this.scope.workspaceDir + "/")) {
-        const real = await realpath(source).catch(() => source);
-        if (real === source) continue;
+      // Checked in the ordinary home: through the view (bindDir) a link does not resolve at all.
+      const inHome = [this.scope.bindDir, this.scope.workspaceDir].find((dir) => source === dir || source.startsWith(dir + "/"));
+      if (inHome) {
+        const path = this.scope.workspaceDir + source.slice(inHome.length);
+        const real = await realpath(path).catch(() => path);
+        if (real === path) continue;
       }
       throw new PolicyError(`this sandbox does not allow starting this container: its bind mount ${this.view.text(source)} now leads outside your home (a link replaced a folder)`);
     }
@@ -757,14 +717,6 @@ export class SandboxProxy implements SessionObjects {
     upstream.on("end", () => res.end(this.view.text(buffered)));
     res.on("close", () => upstream.destroy());
   }
-}
-
-/** Whether a create request names a bind mount (a `-v /path` or a `--mount type=bind`). */
-function hasBindRequest(body: Json): boolean {
-  const host = (body.HostConfig ?? {}) as Json;
-  const binds = Array.isArray(host.Binds) ? host.Binds : [];
-  const mounts = Array.isArray(host.Mounts) ? host.Mounts : [];
-  return binds.some((b) => typeof b === "string" && b.startsWith("/")) || mounts.some((m) => (m as Json | null)?.Type === "bind");
 }
 
 /** inspect shows `-p` mappings where the CLI looks for them (`docker port`, HostConfig). */

@@ -11,6 +11,7 @@ export class StudentView {
   constructor(scope: SessionScope, engineRootDir?: string) {
     this.replacements = [
       [scope.workspaceDir, STUDENT_HOME],
+      [scope.bindDir, STUDENT_HOME],
       [scope.runDir, "/run/stowage"],
       [scope.prefix, ""],
     ];

@@ -25,6 +25,8 @@ export class SessionScope {
   readonly instance: string;
   readonly prefix: string;
   readonly workspaceDir: string;
+  /** The same home, mounted with nosymfollow: the source of every student bind mount (bind-view.ts). */
+  readonly bindDir: string;
   readonly runDir: string;
 
   constructor(sessionId: string, instance: string, sessionDir: string) {
@@ -32,6 +34,7 @@ export class SessionScope {
     this.instance = instance;
     this.prefix = `stw-${sessionId}-`;
     this.workspaceDir = join(sessionDir, "home");
+    this.bindDir = join(sessionDir, "binds");
     this.runDir = join(sessionDir, "run");
   }
 

@@ -1,4 +1,5 @@
 import { chmod, chown, mkdir, readFile, rm } from "node:fs/promises";
+import { mountBindView, unmountBelow } from "./bind-view.ts";
 import type { SessionScope } from "./scope.ts";
 
 /** The student's uid and gid inside the workstation image. */
@@ -18,7 +19,8 @@ export async function hostUidOffset(usernsRemap: boolean): Promise<number> {
 /**
  * Makes the session's folders: `<session>/` (root only, 0700: even a container that escaped its
  * bind mount cannot walk into another session's folder), `home/` (the student's home, owned by
- * the student's remapped uid) and `run/` (the proxy socket, mounted into the workstation).
+ * the student's remapped uid), `binds/` (home/ again, through which links are not followed: the
+ * source of the student's bind mounts) and `run/` (the proxy socket, mounted into the workstation).
  */
 export async function createWorkspace(sessionDir: string, scope: SessionScope, uidOffset: number): Promise<void> {
   // 0700 all the way down to the session: the daemon mounts home/ and run/ as real root, so the
@@ -29,8 +31,13 @@ export async function createWorkspace(sessionDir: string, scope: SessionScope, u
   await mkdir(scope.workspaceDir, { mode: 0o755 });
   await chown(scope.workspaceDir, uidOffset + STUDENT_UID, uidOffset + STUDENT_UID);
   await mkdir(scope.runDir, { mode: 0o755 });
+  await mkdir(scope.bindDir, { mode: 0o700 });
+  await mountBindView(scope.workspaceDir, scope.bindDir);
 }
 
 export async function removeWorkspace(sessionDir: string): Promise<void> {
+  // First the view (also one a crashed server left): rm would otherwise walk the home twice and
+  // stop at a busy mount point.
+  await unmountBelow(sessionDir);
   await rm(sessionDir, { recursive: true, force: true, maxRetries: 3 });
 }

@@ -77,7 +77,7 @@ describe("the check API in one student session", () => {
       `set -e
 docker volume create --label team=blue notes
 mkdir -p site && echo '<h1>hi</h1>' > site/index.html
-docker run -d --name web -l tier=front -v notes:/notes -v "$PWD/site":/site:ro --tmpfs /cache:size=8m --read-only busybox sh -c 'echo note > /notes/n.txt; echo inner > /inner.txt 2>/dev/null; sleep 3600'
+docker run -d --name web -l tier=front -v notes:/notes -v "$PWD/site":/site:ro --tmpfs /cache:size=8m --read-only --restart unless-stopped busybox sh -c 'echo note > /notes/n.txt; echo inner > /inner.txt 2>/dev/null; sleep 3600'
 docker run --name stopped --restart on-failure:2 -v notes:/notes busybox sh -c 'echo stopped-file > /made.txt'
 sleep 0.5`,
     );
@@ -94,7 +94,7 @@ sleep 0.5`,
     expect((await s.containers()).map((c) => c.name)).toEqual(["web"]);
     expect((await s.containers({ all: true })).map((c) => c.name).sort()).toEqual(["B", "stopped", "web"]);
     const web = (await s.container("web"))!;
-    expect(web).toMatchObject({ name: "web", image: "busybox", state: "running", running: true, readOnlyRootfs: true, restartPolicy: "no", labels: { tier: "front" } });
+    expect(web).toMatchObject({ name: "web", image: "busybox", state: "running", running: true, readOnlyRootfs: true, restartPolicy: "unless-stopped", labels: { tier: "front" } });
     expect(web.finishedAt).toBeUndefined();
     const byTarget = Object.fromEntries(web.mounts.map((m) => [m.target, m]));
     expect(byTarget["/notes"]).toEqual({ type: "volume", source: "notes", target: "/notes", readOnly: false });

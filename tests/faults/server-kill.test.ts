@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
 import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
+import { unmountBelow } from "../../sandbox/sessions/bind-view.ts";
 
 const docker = new Docker({ socketPath: "/var/run/docker.sock" });
 const instance = `f${randomBytes(4).toString("hex")}`;
@@ -56,6 +57,7 @@ const leftovers = async () => ({
 afterAll(async () => {
   child?.kill("SIGTERM");
   await new Promise((r) => setTimeout(r, 2000));
+  if (dataDir) await unmountBelow(dataDir);
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 

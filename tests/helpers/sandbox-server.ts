@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { startServer, type RunningServer } from "../../sandbox/server.ts";
+import { unmountBelow } from "../../sandbox/sessions/bind-view.ts";
 import { runInWorkstation, type ExecResult } from "../../sandbox/sessions/workstation-exec.ts";
 import type { Config } from "../../sandbox/config.ts";
 
@@ -15,6 +16,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     dataDir,
     close: async () => {
       await closeServer();
+      await unmountBelow(dataDir); // sessions' bind views, were any left by a failed close
       await rm(dataDir, { recursive: true, force: true });
     },
   });

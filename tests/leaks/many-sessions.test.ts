@@ -6,7 +6,7 @@
  * no proxy socket; the server's RSS is printed along the way (and must not have grown unboundedly).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
 import { PROMPT, TerminalClient } from "../helpers/terminal-client.ts";
@@ -104,8 +104,10 @@ describe("many sessions leave nothing behind", () => {
       networks: (await docker.listNetworks({ filters })).map((n) => n.Name),
       folders: await readdir(join(server.dataDir, "sessions")),
       sockets: (await readdir(server.dataDir, { recursive: true, withFileTypes: true })).filter((e) => e.isSocket()).map((e) => join(e.parentPath, e.name)),
+      // Each session's home is mounted a second time (the bind view): none may stay mounted.
+      mounts: (await readFile("/proc/self/mountinfo", "utf8")).split("\n").map((l) => l.split(" ")[4] ?? "").filter((p) => p.startsWith(server.dataDir + "/")),
     };
-    expect(left).toEqual({ containers: [], volumes: [], networks: [], folders: [], sockets: [] });
+    expect(left).toEqual({ containers: [], volumes: [], networks: [], folders: [], sockets: [], mounts: [] });
 
     (globalThis as { gc?: () => void }).gc?.();
     rss.push(process.memoryUsage().rss);
