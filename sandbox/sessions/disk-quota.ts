@@ -1,13 +1,13 @@
 /**
  * A disk quota that needs no special filesystem: every few seconds, measure what the session
- * holds on the host (its home folder and the data folders of its volumes, `du`-style) and, past
- * the limit, pause the session's running containers that write to a volume or a bind mount and
- * tell the student what happened and how to get out of it.
+ * holds on the host (its home folder, the data folders of its volumes, `du`-style, and its
+ * containers' writable layers, as `docker ps -s` sizes them) and, past the limit, pause the
+ * session's running containers that write to a volume, a bind mount or their own layer and tell
+ * the student what happened and how to get out of it.
  *
  * Container logs are bounded by the engine (json-file, 1m x 2, set in policy.ts) and tmpfs mounts
  * by their size (at most 64m each, charged to the container's memory limit), so neither is
- * measured here. A container's writable layer is not measured either (it lives in the engine's
- * overlay folder; `docker ps -s` shows it): see the report for bounding it.
+ * measured here.
  *
  * Wiring (session-manager.ts): after the workstation starts,
  *   session.quota = startDiskQuota({ docker, scope, onOver: (m) => session.terminal?.notice(m) });
@@ -26,8 +26,13 @@ export const DISK_QUOTA = {
 export interface DiskUsage {
   homeBytes: number;
   volumeBytes: Record<string, number>;
+  /** Each container's writable layer (what it wrote outside its volumes), by the student's name. */
+  layerBytes: Record<string, number>;
   totalBytes: number;
 }
+
+/** A running container that wrote this much into its own layer is paused with the writers. */
+const LAYER_WRITER_BYTES = 1024 * 1024;
 
 export interface DiskQuotaOptions {
   docker: Docker;
@@ -57,12 +62,16 @@ export function duBytes(path: string, timeoutMs = 20_000): Promise<number> {
 const mib = (n: number) => `${Math.round(n / 1024 / 1024)} MiB`;
 
 export function overQuotaMessage(usage: DiskUsage, limitBytes: number, paused: string[]): string {
-  const biggest = Object.entries(usage.volumeBytes).sort((a, b) => b[1] - a[1])[0];
-  const where = biggest && biggest[1] > usage.homeBytes ? `the volume ${biggest[0]} (${mib(biggest[1])})` : `your home folder (${mib(usage.homeBytes)})`;
+  const places: [string, number][] = [
+    [`your home folder (${mib(usage.homeBytes)})`, usage.homeBytes],
+    ...Object.entries(usage.volumeBytes).map(([name, n]): [string, number] => [`the volume ${name} (${mib(n)})`, n]),
+    ...Object.entries(usage.layerBytes).map(([name, n]): [string, number] => [`the container ${name}'s own filesystem, outside its volumes (${mib(n)})`, n]),
+  ];
+  const where = places.reduce((a, b) => (b[1] > a[1] ? b : a))[0];
   return [
     `Your sandbox is using ${mib(usage.totalBytes)} of disk, over its limit of ${mib(limitBytes)}; most of it is in ${where}.`,
     paused.length ? `These containers were paused so they stop writing: ${paused.join(", ")}.` : "",
-    "Free some space (rm files, docker volume rm, docker rm), then `docker unpause` them.",
+    "Free some space (rm files, docker volume rm, docker rm), then `docker unpause` what you keep.",
   ].filter(Boolean).join(" ");
 }
 
@@ -72,13 +81,22 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
   const owner = { label: [scope.ownerFilter()] };
   let wasOver = false;
   let running: Promise<unknown> | undefined;
+  const containerName = (c: Docker.ContainerInfo) => scope.studentName(c.Names[0] ?? "") ?? c.Id.slice(0, 12);
 
   const measure = async (): Promise<DiskUsage> => {
-    const volumes = (await docker.listVolumes({ filters: owner }).catch(() => ({ Volumes: [] }))).Volumes ?? [];
+    const [volumeList, containers] = await Promise.all([
+      docker.listVolumes({ filters: owner }).catch(() => ({ Volumes: [] })),
+      // size: the engine walks each listed container's layer; only this session's are listed.
+      docker.listContainers({ all: true, size: true, filters: owner }).catch(() => []),
+    ]);
+    const volumes = volumeList.Volumes ?? [];
     const [homeBytes, ...sizes] = await Promise.all([duBytes(scope.workspaceDir), ...volumes.map((v) => duBytes(v.Mountpoint))]);
     const volumeBytes: Record<string, number> = {};
     volumes.forEach((v, i) => (volumeBytes[scope.studentName(v.Name) ?? v.Name] = sizes[i]!));
-    return { homeBytes: homeBytes!, volumeBytes, totalBytes: homeBytes! + sizes.reduce((a, b) => a + b, 0) };
+    const layerBytes: Record<string, number> = {};
+    for (const c of containers as (Docker.ContainerInfo & { SizeRw?: number })[]) layerBytes[containerName(c)] = c.SizeRw ?? 0;
+    const layers = Object.values(layerBytes).reduce((a, b) => a + b, 0);
+    return { homeBytes: homeBytes!, volumeBytes, layerBytes, totalBytes: homeBytes! + sizes.reduce((a, b) => a + b, 0) + layers };
   };
 
   const check = async () => {
@@ -88,9 +106,10 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
     if (over) {
       const containers = await docker.listContainers({ filters: { ...owner, status: ["running"] } }).catch(() => []);
       for (const c of containers) {
-        if (!(c.Mounts ?? []).some((m) => m.Type === "volume" || m.Type === "bind")) continue;
+        const writesLayer = (usage.layerBytes[containerName(c)] ?? 0) >= LAYER_WRITER_BYTES;
+        if (!writesLayer && !(c.Mounts ?? []).some((m) => m.Type === "volume" || m.Type === "bind")) continue;
         const ok = await docker.getContainer(c.Id).pause().then(() => true, () => false);
-        if (ok) paused.push(scope.studentName(c.Names[0] ?? "") ?? c.Id.slice(0, 12));
+        if (ok) paused.push(containerName(c));
       }
       if (!wasOver || paused.length) options.onOver(overQuotaMessage(usage, limitBytes, paused), usage);
     }

@@ -1,5 +1,5 @@
 /**
- * Disk fillers: a volume, the home folder, a tmpfs. The quota (sessions/disk-quota.ts) pauses the
+ * Disk fillers: a volume, a container's own layer, the home folder, a tmpfs. The quota (sessions/disk-quota.ts) pauses the
  * writers and tells the student; a tmpfs is bounded by its size.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,6 +30,24 @@ describe("disk fillers", () => {
       expect(messages[0]).toMatch(/paused so they stop writing: filler/);
       const state = await studentShell(server, id, "docker inspect -f '{{.State.Paused}}' filler; docker volume rm -f junk >/dev/null 2>&1; docker rm -f filler >/dev/null; docker volume rm junk");
       expect(state.stdout.split("\n")[0]).toBe("true");
+    } finally {
+      quota.stop();
+    }
+  });
+
+  it("a container filling its own writable layer (no volume) is paused past the quota, with a message", async () => {
+    const messages: string[] = [];
+    const quota = startDiskQuota({ docker: server.engine.docker, scope: server.sessions.get(id)!.scope, limitBytes: LIMIT, intervalMs: 500, onOver: (m) => messages.push(m) });
+    try {
+      const r = await studentShell(server, id, "docker run -d --name layerfill busybox sh -c 'i=0; while true; do dd if=/dev/zero of=/f$i bs=1M count=4 2>/dev/null; i=$((i+1)); done'");
+      expect(r.exitCode, r.output).toBe(0);
+      const deadline = Date.now() + 15_000;
+      while (messages.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
+      expect(messages[0]).toMatch(/most of it is in the container layerfill's own filesystem/);
+      expect(messages[0]).toMatch(/paused so they stop writing: layerfill/);
+      const state = await studentShell(server, id, "docker inspect -f '{{.State.Paused}}' layerfill; docker rm -f layerfill >/dev/null");
+      expect(state.stdout.split("\n")[0]).toBe("true");
+      expect((await quota.check()).over, "removing the container frees its layer").toBe(false);
     } finally {
       quota.stop();
     }
