@@ -9,7 +9,7 @@
  *
  * Knobs (environment): BENCH_SESSIONS (20), BENCH_ECHO (1000 keys), BENCH_DIND_RUNS (5),
  * BENCH_CHECK_RUNS (20), BENCH_NEIGHBOURS (20), BENCH_RAMP ("50,100,200,300"),
- * BENCH_ONLY (comma list of phases: ready,dind,echo,check,ramp,js), BENCH_OUT (docs/benchmarks.md).
+ * BENCH_ONLY (comma list of phases: ready,dind,echo,check,ramp,js,abuse), BENCH_OUT (docs/benchmarks.md).
  */
 import { execFile, fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -37,7 +37,7 @@ const NEIGHBOURS = env("BENCH_NEIGHBOURS", 20);
 const RAMP = (process.env.BENCH_RAMP ?? "50,100,200,300").split(",").map(Number).filter((n) => n > 0);
 /** BENCH_RAMP_STOP=0: keep ramping past a step whose echo p99 passed 50 ms (the capacity figure is unchanged). */
 const RAMP_STOP = process.env.BENCH_RAMP_STOP !== "0";
-const ONLY = new Set((process.env.BENCH_ONLY ?? "ready,dind,echo,check,ramp,js").split(","));
+const ONLY = new Set((process.env.BENCH_ONLY ?? "ready,dind,echo,check,ramp,js,abuse").split(","));
 const OUT = process.env.BENCH_OUT ?? "docs/benchmarks.md";
 const RUN_ID = randomBytes(4).toString("hex");
 const ROOT = join(import.meta.dirname, "../..");
@@ -520,6 +520,8 @@ const results: {
   check?: CheckResult;
   ramp?: RampResult;
   js?: JsResult;
+  /** The abuse table (markdown) from tests/abuse/neighbour-echo.test.ts, run as a phase. */
+  abuse?: string;
   errors: string[];
 } = { errors: [] };
 
@@ -615,6 +617,21 @@ await phase("js", 15 * 60_000, async () => {
   results.js = await lessonPageJs();
   const worst = results.js.pages.reduce((a, b) => (Math.max(b.closed.gz, b.desktop.gz) > Math.max(a.closed.gz, a.desktop.gz) ? b : a));
   log(`  largest: ${worst.path} ${(worst.closed.gz / 1024).toFixed(1)} KB (terminal closed), ${(worst.desktop.gz / 1024).toFixed(1)} KB (desktop, before the terminal chunk)`);
+});
+
+// Issue 6's abuse figures: the abuse test, run here so its table is from this run and this machine.
+await phase("abuse", 20 * 60_000, async () => {
+  log("abuse in one session while a neighbour types (tests/abuse/neighbour-echo.test.ts)...");
+  const out = join(ROOT, ".data", `abuse-${RUN_ID}.md`);
+  const vitest = join(ROOT, "node_modules/vitest/vitest.mjs");
+  await run(process.execPath, [vitest, "run", "tests/abuse/neighbour-echo.test.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, STOWAGE_ABUSE_OUT: out },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  results.abuse = await readFile(out, "utf8");
+  rmSync(out, { force: true });
+  log("  abuse table written");
 });
 
 await cleanup();
@@ -768,6 +785,9 @@ ${r.js ? `| page | terminal closed (phone window) | desktop window, before the t
 |---|---|---|---|
 ${r.js.pages.map((pg) => `| ${pg.path} | ${(pg.closed.gz / 1024).toFixed(1)} KB${pg.closed.terminalLoaded ? " (terminal chunk loaded while closed!)" : ""} | ${(pg.desktop.gz / 1024).toFixed(1)} KB | ${pg.desktop.scripts.map((s) => `${s.name} ${(s.gz / 1024).toFixed(1)}`).join(", ")} |`).join("\n")}` : "not measured"}
 
+## Abuse: a neighbour's echo while one session abuses the machine
+
+${r.abuse ?? "not measured"}
 ## How each is measured
 
 - **Session ready**: ${SESSIONS} sessions one after another, from \`POST /api/sessions\` to the first byte of the shell's

@@ -1,8 +1,9 @@
 /**
  * Abuse in one session while a neighbour types in its terminal over the real WebSocket: the
  * server stays up and every echo arrives. Echo latencies are printed (p50 / p99) for the
- * benchmark file and written to docs/abuse-figures.md (which `npm run bench` embeds); the test
- * asserts only liveness (each echo within 5 s).
+ * benchmark: with STOWAGE_ABUSE_OUT set (as `npm run bench` does) the table is written to that
+ * file, which the bench embeds in docs/benchmarks.md. The test asserts only liveness (each echo
+ * within 5 s): timings belong to the benchmark, not to assertions.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFile } from "node:fs/promises";
@@ -35,14 +36,14 @@ afterAll(async () => {
   await neighbour?.close();
   await server?.close();
   console.log(`\nneighbour echo during abuse (ms):\n${figures.join("\n")}`);
-  if (rows.length > 0) await writeFile(new URL("../../docs/abuse-figures.md", import.meta.url), abuseFigures());
+  const out = process.env.STOWAGE_ABUSE_OUT;
+  if (out && rows.length > 0) await writeFile(out, abuseFigures());
 });
 
 /** The figures as a markdown table, for docs/benchmarks.md. */
 function abuseFigures(): string {
   return [
-    "<!-- written by tests/abuse/neighbour-echo.test.ts; do not edit -->",
-    `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machine}: one session abuses the machine`,
+    `Measured by tests/abuse/neighbour-echo.test.ts ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machine}: one session abuses the machine`,
     "while a neighbour session types a key every 50 ms in its terminal (real WebSocket); the",
     "neighbour's keystroke echo. Target: p99 < 50 ms.",
     "",
