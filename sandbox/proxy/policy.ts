@@ -38,6 +38,12 @@ export const LIMITS = {
   nanoCpus: 500_000_000, // half a core
   cpuShares: 1024, // the engine's default weight: a container may ask for less, never for more than its neighbours
   pids: 128,
+  /**
+   * Each container's memory is capped, the sum over sessions is not: should the host run out,
+   * the kernel's OOM killer must pick a student's process, not the server (0) or the engine
+   * (-500). Raised to this when unset; lowering it would need a capability the server lacks.
+   */
+  oomScoreAdjFloor: 500,
   shmBytes: 64 * 1024 * 1024,
   tmpfsBytes: 64 * 1024 * 1024,
   containersPerSession: 20,
@@ -576,8 +582,9 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   const shm = clampResource("--shm-size", num("ShmSize", host.ShmSize), LIMITS.shmBytes, mib);
   const reservation = num("MemoryReservation", host.MemoryReservation);
   if (reservation < 0 || reservation > memory) refuse("--memory-reservation above --memory");
-  const oomScoreAdj = num("OomScoreAdj", host.OomScoreAdj);
-  if (oomScoreAdj < 0 || oomScoreAdj > 1000) refuse(`--oom-score-adj ${oomScoreAdj}`, "only 0 to 1000 here");
+  const askedOomScoreAdj = num("OomScoreAdj", host.OomScoreAdj);
+  if (askedOomScoreAdj < 0 || askedOomScoreAdj > 1000) refuse(`--oom-score-adj ${askedOomScoreAdj}`, `only 0 to 1000 here (below ${LIMITS.oomScoreAdjFloor} counts as ${LIMITS.oomScoreAdjFloor})`);
+  const oomScoreAdj = Math.max(askedOomScoreAdj, LIMITS.oomScoreAdjFloor);
 
   const restart = obj("RestartPolicy", host.RestartPolicy);
   onlyKnown("RestartPolicy.", restart, ["Name", "MaximumRetryCount"]);

@@ -21,6 +21,7 @@ import { bridgeName, closeHostToSandboxes } from "./host-firewall.ts";
 import { SubnetPool } from "./subnets.ts";
 import { startDiskQuota, type DiskQuota } from "./disk-quota.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
+import { LIMITS } from "../proxy/policy.ts";
 
 /** An event as the student's checks and state panel see it: student names, when it happened. */
 export interface SessionEvent {
@@ -321,6 +322,8 @@ export class SessionManager {
           MemorySwap: WORKSTATION_LIMITS.memoryBytes,
           NanoCpus: WORKSTATION_LIMITS.nanoCpus,
           PidsLimit: WORKSTATION_LIMITS.pids,
+          // Like the student's containers (policy.ts): the OOM killer's choice before the server.
+          OomScoreAdj: LIMITS.oomScoreAdjFloor,
           ReadonlyRootfs: true,
           Tmpfs: { "/tmp": "rw,nosuid,nodev,size=64m" },
           SecurityOpt: ["no-new-privileges"],

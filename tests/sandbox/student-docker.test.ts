@@ -25,6 +25,21 @@ afterAll(async () => {
 });
 
 describe("the student's docker CLI", () => {
+  it("makes the student's containers and shell the OOM killer's choice before the server", async () => {
+    const r = await sh("docker run -d --name oomer busybox sleep 60 >/dev/null && docker run -d --name oomer2 --oom-score-adj 800 busybox sleep 60 >/dev/null && echo ok");
+    expect(r.stdout.trim(), r.all).toBe("ok");
+    const docker = server.engine.docker;
+    const adj = async (id: string) => {
+      const pid = (await docker.getContainer(id).inspect()).State.Pid;
+      return (await readFile(`/proc/${pid}/oom_score_adj`, "utf8")).trim();
+    };
+    expect(await adj(`stw-${sessionId}-oomer`)).toBe("500");
+    expect(await adj(`stw-${sessionId}-oomer2`)).toBe("800");
+    expect(await adj(server.sessions.get(sessionId)!.workstationId!)).toBe("500");
+    expect((await readFile("/proc/self/oom_score_adj", "utf8")).trim()).toBe("0");
+    await sh("docker rm -f oomer oomer2 >/dev/null");
+  });
+
   it("creates, lists and inspects a named volume under the student's name", async () => {
     const r = await sh("docker volume create app-data && docker volume ls --format '{{.Name}}' && docker volume inspect app-data --format '{{.Driver}} {{.Mountpoint}}'");
     expect(r.exitCode, r.all).toBe(0);
