@@ -18,35 +18,35 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 describe("disk fillers", () => {
-  it("a container filling a volume is paused past the quota, with a message", async () => {
+  /** Starts `container` writing 4 MiB files to `dir` forever; waits for the quota's message; returns it. */
+  async function fillUntilPaused(container: string, runOptions: string, dir: string): Promise<{ message: string; quota: ReturnType<typeof startDiskQuota> }> {
     const messages: string[] = [];
     const quota = startDiskQuota({ docker: server.engine.docker, scope: server.sessions.get(id)!.scope, limitBytes: LIMIT, intervalMs: 500, onOver: (m) => messages.push(m) });
+    const r = await studentShell(server, id, `docker run -d --name ${container} ${runOptions} busybox sh -c 'i=0; while true; do dd if=/dev/zero of=${dir}/f$i bs=1M count=4 2>/dev/null; i=$((i+1)); done'`);
+    expect(r.exitCode, r.output).toBe(0);
+    const deadline = Date.now() + 15_000;
+    while (messages.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
+    expect(messages[0], "the student is told").toMatch(new RegExp(`paused so they stop writing: ${container}`));
+    const state = await studentShell(server, id, `docker inspect -f '{{.State.Paused}}' ${container}`);
+    expect(state.stdout.trim()).toBe("true");
+    return { message: messages[0]!, quota };
+  }
+
+  it("a container filling a volume is paused past the quota, with a message", async () => {
+    const { message, quota } = await fillUntilPaused("filler", "-v junk:/junk", "/junk");
     try {
-      const r = await studentShell(server, id, "docker run -d --name filler -v junk:/junk busybox sh -c 'i=0; while true; do dd if=/dev/zero of=/junk/f$i bs=1M count=4 2>/dev/null; i=$((i+1)); done'");
-      expect(r.exitCode, r.output).toBe(0);
-      const deadline = Date.now() + 15_000;
-      while (messages.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
-      expect(messages[0]).toMatch(/over its limit of 40 MiB; most of it is in the volume junk/);
-      expect(messages[0]).toMatch(/paused so they stop writing: filler/);
-      const state = await studentShell(server, id, "docker inspect -f '{{.State.Paused}}' filler; docker volume rm -f junk >/dev/null 2>&1; docker rm -f filler >/dev/null; docker volume rm junk");
-      expect(state.stdout.split("\n")[0]).toBe("true");
+      expect(message).toMatch(/over its limit of 40 MiB; most of it is in the volume junk/);
     } finally {
       quota.stop();
+      await studentShell(server, id, "docker rm -f filler >/dev/null; docker volume rm junk");
     }
   });
 
   it("a container filling its own writable layer (no volume) is paused past the quota, with a message", async () => {
-    const messages: string[] = [];
-    const quota = startDiskQuota({ docker: server.engine.docker, scope: server.sessions.get(id)!.scope, limitBytes: LIMIT, intervalMs: 500, onOver: (m) => messages.push(m) });
+    const { message, quota } = await fillUntilPaused("layerfill", "", "");
     try {
-      const r = await studentShell(server, id, "docker run -d --name layerfill busybox sh -c 'i=0; while true; do dd if=/dev/zero of=/f$i bs=1M count=4 2>/dev/null; i=$((i+1)); done'");
-      expect(r.exitCode, r.output).toBe(0);
-      const deadline = Date.now() + 15_000;
-      while (messages.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
-      expect(messages[0]).toMatch(/most of it is in the container layerfill's own filesystem/);
-      expect(messages[0]).toMatch(/paused so they stop writing: layerfill/);
-      const state = await studentShell(server, id, "docker inspect -f '{{.State.Paused}}' layerfill; docker rm -f layerfill >/dev/null");
-      expect(state.stdout.split("\n")[0]).toBe("true");
+      expect(message).toMatch(/most of it is in the container layerfill's own filesystem/);
+      await studentShell(server, id, "docker rm -f layerfill >/dev/null");
       expect((await quota.check()).over, "removing the container frees its layer").toBe(false);
     } finally {
       quota.stop();
