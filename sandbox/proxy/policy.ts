@@ -669,6 +669,8 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
       PidsLimit: pids,
       CapDrop: strList("CapDrop", host.CapDrop) ?? [],
       SecurityOpt: ["no-new-privileges"],
+      // The session's own group, bounding all its containers together (sessions/session-cgroup.ts).
+      ...(scope.cgroupParent ? { CgroupParent: scope.cgroupParent } : {}),
     },
     NetworkingConfig: networkMode.startsWith(scope.prefix) ? { EndpointsConfig: { [networkMode]: { Aliases: [...aliases] } } } : {},
   };

@@ -28,6 +28,8 @@ export class SessionScope {
   /** The same home, mounted with nosymfollow: the source of every student bind mount (bind-view.ts). */
   readonly bindDir: string;
   readonly runDir: string;
+  /** The cgroup above the student's containers (session-cgroup.ts), when the engine allows one. */
+  cgroupParent: string | undefined;
 
   constructor(sessionId: string, instance: string, sessionDir: string) {
     this.sessionId = sessionId;

@@ -22,6 +22,7 @@ import { SubnetPool } from "./subnets.ts";
 import { startDiskQuota, type DiskQuota } from "./disk-quota.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 import { LIMITS } from "../proxy/policy.ts";
+import { cgroupHostFor, createSessionCgroup, removeInstanceCgroups, removeSessionCgroup, sessionCgroupPath, type CgroupHost } from "./session-cgroup.ts";
 
 /** An event as the student's checks and state panel see it: student names, when it happened. */
 export interface SessionEvent {
@@ -153,6 +154,8 @@ export class SessionManager {
   private sweepTimer: NodeJS.Timeout | undefined;
   private uidOffset = 0;
   private engineRootDir: string | undefined;
+  /** Where per-session cgroups are made; undefined when the engine does not allow them. */
+  private cgroups: CgroupHost | undefined;
   private unsubscribe: (() => void) | undefined;
   readonly subnets: SubnetPool;
 
@@ -192,6 +195,8 @@ export class SessionManager {
       const info = (await this.engine.docker.info()) as { SecurityOptions?: string[]; DockerRootDir?: string };
       this.uidOffset = await hostUidOffset((info.SecurityOptions ?? []).some((o) => o.includes("userns")));
       this.engineRootDir = info.DockerRootDir;
+      this.cgroups = cgroupHostFor(info as { CgroupDriver?: string; CgroupVersion?: string }, this.config.dockerHost);
+      if (!this.cgroups) this.log.warn("the engine is remote or uses the systemd cgroup driver: each container is capped, but no session is bounded as a whole");
       await this.removeLeftovers();
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, "engine not answering at start; leftovers will be removed later");
@@ -234,6 +239,7 @@ export class SessionManager {
     this.unsubscribe?.();
     this.events.stop();
     await Promise.all([...this.sessions.keys()].map((id) => this.destroy(id, "server stopping")));
+    if (this.cgroups) await removeInstanceCgroups(this.cgroups, this.config.instance).catch(() => undefined);
   }
 
   get(id: string): Session | undefined {
@@ -296,6 +302,11 @@ export class SessionManager {
     const started = Date.now();
     try {
       await createWorkspace(sessionDir, scope, this.uidOffset);
+      if (this.cgroups) {
+        const path = sessionCgroupPath(this.config.instance, id);
+        await createSessionCgroup(this.cgroups, path, { memoryBytes: this.config.sessionMemoryMb * 1024 * 1024, nanoCpus: this.config.sessionCpus * 1e9, pids: this.config.sessionPids });
+        scope.cgroupParent = path;
+      }
       await this.subnets.createNetwork(this.engine.docker, { Name: scope.networkName, Driver: "bridge", Internal: true, CheckDuplicate: true, Labels: scope.ownedLabels(), Options: { "com.docker.network.bridge.name": bridgeName(id) } });
       session.proxy = new SandboxProxy({
         scope, engine: this.engine, log: this.log, engineRootDir: this.engineRootDir,
@@ -361,6 +372,7 @@ export class SessionManager {
       session?.terminal?.dispose();
       await session?.proxy?.close().catch(() => undefined);
       await this.removeEngineObjects({ label: [`${LABEL_SESSION}=${id}`] });
+      if (this.cgroups && session?.scope.cgroupParent) await removeSessionCgroup(this.cgroups, session.scope.cgroupParent).catch((err: Error) => this.log.warn({ session: id, err: err.message }, "session cgroup not removed"));
       await removeWorkspace(join(this.sessionsDir, id));
       // Listed until everything is gone, so the cap counts what the engine still holds.
       this.sessions.delete(id);
@@ -384,6 +396,7 @@ export class SessionManager {
   /** A previous run of this server (same instance name) may have died: remove what it left. */
   async removeLeftovers(): Promise<void> {
     await this.removeEngineObjects({ label: [`${LABEL_INSTANCE}=${this.config.instance}`] });
+    if (this.cgroups) await removeInstanceCgroups(this.cgroups, this.config.instance).catch(() => undefined);
     const folders = await readdir(this.sessionsDir).catch(() => []);
     await Promise.all(folders.filter((f) => !this.sessions.has(f)).map((f) => removeWorkspace(join(this.sessionsDir, f))));
   }

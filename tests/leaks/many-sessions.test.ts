@@ -6,6 +6,7 @@
  * no proxy socket; the server's RSS is printed along the way (and must not have grown unboundedly).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
@@ -106,8 +107,10 @@ describe("many sessions leave nothing behind", () => {
       sockets: (await readdir(server.dataDir, { recursive: true, withFileTypes: true })).filter((e) => e.isSocket()).map((e) => join(e.parentPath, e.name)),
       // Each session's home is mounted a second time (the bind view): none may stay mounted.
       mounts: (await readFile("/proc/self/mountinfo", "utf8")).split("\n").map((l) => l.split(" ")[4] ?? "").filter((p) => p.startsWith(server.dataDir + "/")),
+      // Each session's cgroup (sessions/session-cgroup.ts), in the memory hierarchy (v1) or the one tree (v2).
+      cgroups: (await readdir(existsSync("/sys/fs/cgroup/cgroup.controllers") ? `/sys/fs/cgroup/stowage/${server.config.instance}` : `/sys/fs/cgroup/memory/stowage/${server.config.instance}`, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name),
     };
-    expect(left).toEqual({ containers: [], volumes: [], networks: [], folders: [], sockets: [], mounts: [] });
+    expect(left).toEqual({ containers: [], volumes: [], networks: [], folders: [], sockets: [], mounts: [], cgroups: [] });
 
     (globalThis as { gc?: () => void }).gc?.();
     rss.push(process.memoryUsage().rss);
