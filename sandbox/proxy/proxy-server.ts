@@ -47,6 +47,9 @@ export class SandboxProxy implements SessionObjects {
   readonly execIds = new Set<string>();
   /** Sockets of upgraded streams, both sides, ended when the proxy closes. */
   private readonly streams = new Set<Duplex>();
+  /** Requests being handled: close() waits for them, or one could reach the engine after the session's cleanup listed its objects. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private closing = false;
   private readonly engine: Engine;
   private readonly log: Logger;
   private readonly view: StudentView;
@@ -61,7 +64,7 @@ export class SandboxProxy implements SessionObjects {
     this.view = new StudentView(options.scope, options.engineRootDir);
     this.workstationId = options.workstationId;
     this.onContainerStarted = options.onContainerStarted ?? (async () => {});
-    this.server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 0 }, (req, res) => void this.onRequest(req, res));
+    this.server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 0 }, (req, res) => this.track(this.onRequest(req, res)));
     this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head));
     this.server.on("clientError", (_err, socket) => socket.destroy());
     // The socket is the student's, but its connections live in the one server process every
@@ -96,6 +99,7 @@ export class SandboxProxy implements SessionObjects {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.server.closeAllConnections();
     // Upgraded streams (attach, exec) left HTTP's bookkeeping: end them too, or close() waits
     // for them forever and the session is never removed.
@@ -108,6 +112,14 @@ export class SandboxProxy implements SessionObjects {
         resolve();
       });
     });
+    // A handler whose client is gone still finishes its engine calls (a create, say): wait for
+    // them, so what they make exists before the session's objects are listed and removed.
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 10_000).unref())]);
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -115,6 +127,7 @@ export class SandboxProxy implements SessionObjects {
   // -------------------------------------------------------------------------------------------
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.closing) return void res.destroy();
     try {
       const { path, query } = splitUrl(req.url ?? "/");
       const encoding = req.headers["content-encoding"];

@@ -67,6 +67,26 @@ describe("session lifecycle", () => {
     expect((await alice.call("GET", `/api/sessions/${body.id}`)).status).toBe(404);
   });
 
+  it("leaves nothing when a session is deleted while its docker CLI is creating a container", async () => {
+    // A create the CLI sent just before the end used to reach the engine after the session's
+    // objects were listed for removal (the bench's busy neighbours left such containers behind).
+    const { body } = await new ApiClient(server.url).call("POST", "/api/sessions");
+    const session = server.sessions.get(body.id)!;
+    const proxyServer = (session.proxy as unknown as { server: import("node:http").Server }).server;
+    const arrived = new Promise<void>((resolve) => proxyServer.once("request", () => resolve()));
+    const { request } = await import("node:http");
+    const sent = new Promise<void>((resolve) => {
+      const req = request({ socketPath: session.scope.proxySocketPath, method: "POST", path: "/v1.41/containers/create", headers: { "content-type": "application/json" } }, (res) => res.resume().on("end", resolve).on("error", resolve));
+      req.on("error", () => resolve());
+      req.end(JSON.stringify({ Image: "busybox", Cmd: ["true"] }));
+    });
+    await arrived;
+    await server.sessions.destroy(body.id, "deleted by its owner");
+    await sent;
+    await new Promise((r) => setTimeout(r, 1500)); // a late create would have landed by now
+    expect(await engineObjects(body.id)).toEqual({ containers: 0, volumes: 0, networks: 0 });
+  }, 60_000);
+
   it("ends idle sessions after the idle timeout", async () => {
     const quick = await startTestServer({ idleTimeoutSeconds: 10 });
     try {
