@@ -83,7 +83,8 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
   let running: Promise<unknown> | undefined;
   const containerName = (c: Docker.ContainerInfo) => scope.studentName(c.Names[0] ?? "") ?? c.Id.slice(0, 12);
 
-  const measure = async (): Promise<DiskUsage> => {
+  type Sized = Docker.ContainerInfo & { SizeRw?: number };
+  const measure = async (): Promise<{ usage: DiskUsage; containers: Sized[] }> => {
     const [volumeList, containers] = await Promise.all([
       docker.listVolumes({ filters: owner }).catch(() => ({ Volumes: [] })),
       // size: the engine walks each listed container's layer; only this session's are listed.
@@ -94,19 +95,20 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
     const volumeBytes: Record<string, number> = {};
     volumes.forEach((v, i) => (volumeBytes[scope.studentName(v.Name) ?? v.Name] = sizes[i]!));
     const layerBytes: Record<string, number> = {};
-    for (const c of containers as (Docker.ContainerInfo & { SizeRw?: number })[]) layerBytes[containerName(c)] = c.SizeRw ?? 0;
+    for (const c of containers as Sized[]) layerBytes[containerName(c)] = c.SizeRw ?? 0;
     const layers = Object.values(layerBytes).reduce((a, b) => a + b, 0);
-    return { homeBytes: homeBytes!, volumeBytes, layerBytes, totalBytes: homeBytes! + sizes.reduce((a, b) => a + b, 0) + layers };
+    return { usage: { homeBytes: homeBytes!, volumeBytes, layerBytes, totalBytes: homeBytes! + sizes.reduce((a, b) => a + b, 0) + layers }, containers };
   };
 
   const check = async () => {
-    const usage = await measure();
+    const { usage, containers } = await measure();
     const over = usage.totalBytes > limitBytes;
     const paused: string[] = [];
     if (over) {
-      const containers = await docker.listContainers({ filters: { ...owner, status: ["running"] } }).catch(() => []);
+      // The listing measure() made: no second round trip to the engine.
       for (const c of containers) {
-        const writesLayer = (usage.layerBytes[containerName(c)] ?? 0) >= LAYER_WRITER_BYTES;
+        if (c.State !== "running") continue;
+        const writesLayer = (c.SizeRw ?? 0) >= LAYER_WRITER_BYTES;
         if (!writesLayer && !(c.Mounts ?? []).some((m) => m.Type === "volume" || m.Type === "bind")) continue;
         const ok = await docker.getContainer(c.Id).pause().then(() => true, () => false);
         if (ok) paused.push(containerName(c));
