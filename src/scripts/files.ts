@@ -28,6 +28,8 @@ export function mountFiles(root: HTMLElement): { refresh(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let poll: ReturnType<typeof setInterval> | undefined;
   let lastListing = "";
+  /** The last upload's outcome: the listings that follow keep it in view rather than replacing it. */
+  let lastUpload = "";
 
   const setStatus = (text: string, bad = false) => {
     status.textContent = text;
@@ -66,7 +68,8 @@ export function mountFiles(root: HTMLElement): { refresh(): void } {
       li.textContent = "No files yet.";
       list.append(li);
     }
-    setStatus(`${only.length} file${only.length === 1 ? "" : "s"}`);
+    const count = `${only.length} file${only.length === 1 ? "" : "s"}`;
+    setStatus(lastUpload ? `${lastUpload} ${count}` : count);
   }
 
   async function load(): Promise<void> {
@@ -141,6 +144,7 @@ export function mountFiles(root: HTMLElement): { refresh(): void } {
     }
     const submit = form.querySelector<HTMLButtonElement>('button[type="submit"]')!;
     submit.disabled = true;
+    lastUpload = "";
     setStatus(`Uploading ${file.name}…`);
     void (async () => {
       try {
@@ -160,13 +164,12 @@ export function mountFiles(root: HTMLElement): { refresh(): void } {
           size?: number;
         };
         if (!res.ok) throw new ApiError(res.status, json.error ?? `HTTP ${res.status}`);
-        setStatus(`Uploaded to ~/${json.path ?? path} (${formatSize(json.size ?? file.size)}).`);
+        lastUpload = `Uploaded to ~/${json.path ?? path} (${formatSize(json.size ?? file.size)}).`;
+        setStatus(lastUpload);
         form.reset();
         autoPath = "";
         lastListing = "";
-        void load().then(() =>
-          setStatus(`Uploaded to ~/${json.path ?? path} (${formatSize(json.size ?? file.size)}).`),
-        );
+        void load();
       } catch (error) {
         setStatus(`Could not upload: ${describeError(error)}.`, true);
       } finally {
