@@ -10,6 +10,13 @@ describe("configuration", () => {
     expect(config.maxLifetimeSeconds).toBe(7200);
     expect(config.poolSize).toBe(2);
     expect(config.dockerHost).toBe("unix:///var/run/docker.sock");
+    expect(config.engineStarts).toBeGreaterThanOrEqual(1);
+    expect(config.engineStarts).toBeLessThanOrEqual(8);
+  });
+
+  it("admits container starts one per two cores unless told", () => {
+    expect(loadConfig({ STOWAGE_ENGINE_STARTS: "3" }).engineStarts).toBe(3);
+    expect(() => loadConfig({ STOWAGE_ENGINE_STARTS: "0" })).toThrow(/engineStarts/);
   });
 
   it("reads every STOWAGE_* variable", () => {

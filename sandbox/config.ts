@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
 
@@ -21,6 +22,7 @@ const ConfigSchema = z.object({
   sessionMemoryMb: z.coerce.number().int().min(64).default(1024).describe("STOWAGE_SESSION_MEMORY_MB: memory all of one session's containers may use together (each is also capped at 256 MiB)"),
   sessionCpus: z.coerce.number().min(0.1).max(64).default(1.5).describe("STOWAGE_SESSION_CPUS: CPU all of one session's containers may use together, in cores"),
   sessionPids: z.coerce.number().int().min(32).default(512).describe("STOWAGE_SESSION_PIDS: processes all of one session's containers may run together"),
+  engineStarts: z.coerce.number().int().min(1).max(64).default(Math.max(1, Math.min(8, Math.floor(availableParallelism() / 2)))).describe("STOWAGE_ENGINE_STARTS: container starts the engine is asked to do at once across all sessions (default: one per two cores, at most 8; docs/benchmarks.md has 1 against 2 on two cores); more wait their turn, session by session, so a class's docker run loops cannot crowd out everyone's terminal"),
   sessionSubnets: z.string().default("10.213.0.0/16").describe("STOWAGE_SESSION_SUBNETS: the address range sandbox networks take /26 subnets from (the engine's default pools hold only ~30 networks)"),
   createPerMinute: z.coerce.number().int().min(1).default(6).describe("STOWAGE_CREATE_PER_MINUTE: session creations allowed per client address per minute"),
   instructorToken: z.string().min(16).optional().describe("STOWAGE_INSTRUCTOR_TOKEN: bearer token for the instructor view; unset disables it"),
@@ -44,6 +46,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     createPerMinute: env.STOWAGE_CREATE_PER_MINUTE,
     poolSize: env.STOWAGE_POOL_SIZE,
     sessionSubnets: env.STOWAGE_SESSION_SUBNETS,
+    engineStarts: env.STOWAGE_ENGINE_STARTS,
     diskQuotaMb: env.STOWAGE_DISK_QUOTA_MB,
     sessionMemoryMb: env.STOWAGE_SESSION_MEMORY_MB,
     sessionCpus: env.STOWAGE_SESSION_CPUS,

@@ -33,7 +33,7 @@ export interface RunningServer {
 
 export async function startServer(overrides: Partial<Config> = {}): Promise<RunningServer> {
   const config = loadConfig(process.env, overrides);
-  const engine = engineFrom(config.dockerHost);
+  const engine = engineFrom(config.dockerHost, { concurrentStarts: config.engineStarts });
   const sessions = new SessionManager({ engine, config, log });
   await sessions.start();
 

@@ -52,7 +52,7 @@ export async function testCommand(ctx: CliContext): Promise<number> {
     createPerMinute: 100_000,
     maxSessions: 1000,
   });
-  const engine = engineFrom(config.dockerHost);
+  const engine = engineFrom(config.dockerHost, { concurrentStarts: config.engineStarts });
   const probe = await probeEngine(engine, 5000);
   if (!probe.answers) {
     process.stderr.write(`stowage test: ${probe.message}\n`);

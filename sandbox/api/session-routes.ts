@@ -67,8 +67,10 @@ export function registerSessionRoutes(router: Router, sessions: SessionManager, 
 
   router.add("GET", "/api/health", async ({ res }) => {
     const [docker, disk] = await Promise.all([probeEngine(engine), dataDisk(config.dataDir)]);
-    if (!docker.answers) sendJson(res, 503, { ok: false, message: docker.message, docker: { answers: false }, disk, sessions: sessions.count });
-    else if (disk.full) sendJson(res, 503, { ok: false, message: `the data folder's disk is full (${disk.freeBytes} bytes free)`, docker, disk, sessions: sessions.count });
-    else sendJson(res, 200, { ok: true, docker, disk, sessions: sessions.count });
+    // Container starts running and queued across the class (docker/engine-admission.ts).
+    const starts = { ...engine.starts.load, slots: engine.starts.slots };
+    if (!docker.answers) sendJson(res, 503, { ok: false, message: docker.message, docker: { answers: false }, disk, starts, sessions: sessions.count });
+    else if (disk.full) sendJson(res, 503, { ok: false, message: `the data folder's disk is full (${disk.freeBytes} bytes free)`, docker, disk, starts, sessions: sessions.count });
+    else sendJson(res, 200, { ok: true, docker, disk, starts, sessions: sessions.count });
   });
 }

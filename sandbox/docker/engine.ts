@@ -1,5 +1,6 @@
 import Docker from "dockerode";
 import type { RequestOptions } from "node:http";
+import { EngineAdmission } from "./engine-admission.ts";
 
 /**
  * The Docker engine sessions run on, named DOCKER_HOST-style (unix:///path or tcp://host:port)
@@ -12,15 +13,19 @@ export interface Engine {
   httpTarget: Pick<RequestOptions, "socketPath" | "host" | "port">;
   /** Pinned API version: the proxy forwards every request under this version prefix. */
   apiVersion: string;
+  /** Container starts in flight, bounded across every session (engine-admission.ts). */
+  starts: EngineAdmission;
 }
 
-export function engineFrom(dockerHost: string): Engine {
+export function engineFrom(dockerHost: string, options: { concurrentStarts?: number } = {}): Engine {
   const url = new URL(dockerHost);
+  const starts = new EngineAdmission(options.concurrentStarts ?? 1);
   if (url.protocol === "unix:") {
     return {
       docker: new Docker({ socketPath: url.pathname, version: "v1.41" }),
       httpTarget: { socketPath: url.pathname },
       apiVersion: "1.41",
+      starts,
     };
   }
   if (url.protocol === "tcp:" || url.protocol === "http:") {
@@ -29,6 +34,7 @@ export function engineFrom(dockerHost: string): Engine {
       docker: new Docker({ host: url.hostname, port, protocol: "http", version: "v1.41" }),
       httpTarget: { host: url.hostname, port },
       apiVersion: "1.41",
+      starts,
     };
   }
   throw new Error(`DOCKER_HOST=${dockerHost}: only unix:// and tcp:// engines are supported`);

@@ -32,7 +32,11 @@ const refuse = (what: string, why = ""): never => {
 // Limits
 // ---------------------------------------------------------------------------------------------
 
-/** What one session's containers may use. Clamped silently when unset, refused when exceeded. */
+/**
+ * What one session's containers may use. Clamped silently when unset, refused when exceeded.
+ * Limits over all of a session's containers together: sessions/session-cgroup.ts; container
+ * starts across the class are admitted a few at a time: docker/engine-admission.ts.
+ */
 export const LIMITS = {
   memoryBytes: 256 * 1024 * 1024,
   nanoCpus: 500_000_000, // half a core

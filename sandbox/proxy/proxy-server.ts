@@ -211,7 +211,13 @@ export class SandboxProxy implements SessionObjects {
           // The engine resolves bind folders again when it starts the container. Through the bind
           // view a swapped-in link cannot resolve anyway; checking first gives the student a clear message.
           await this.recheckBinds(await this.bindSources(id));
-          upstream = await engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/${action}`, query });
+          // Starts queue across the class (docker/engine-admission.ts): the engine's start work
+          // runs outside every session's cgroup, and unbounded it slows every terminal.
+          upstream = await this.engine.starts.run(this.scope.sessionId, async () => {
+            if (this.closing) throw new PolicyError("this session is ending; the container was not started", 503);
+            // The engine answers a start once the container runs, so the slot covers the work.
+            return engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/${action}`, query });
+          });
         } else {
           upstream = await engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/${action}`, query });
         }

@@ -347,7 +347,7 @@ export class SessionManager {
       });
       session.workstationId = workstation.id;
       session.ports = new PortForwards(this.engine.docker, () => session.workstationId);
-      await workstation.start();
+      await this.engine.starts.run(id, () => workstation.start());
       session.terminal = new TerminalSession(this.engine.docker, workstation.id);
       session.terminal.onInput = () => session.touch();
       session.quota = startDiskQuota({ docker: this.engine.docker, scope, limitBytes: this.config.diskQuotaMb * 1024 * 1024, onOver: (message) => session.terminal?.notice(message) });

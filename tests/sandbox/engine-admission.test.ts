@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApiClient, startTestServer } from "../helpers/sandbox-server.ts";
+import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
+
+/**
+ * Container starts are admitted a few at a time across the class (sandbox/docker/engine-admission.ts):
+ * two sessions starting six containers each, all at once, through their own docker CLI.
+ */
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+let server: Server;
+
+beforeAll(async () => {
+  server = await startTestServer({ engineStarts: 1 });
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+const SIX = "1 2 3 4 5 6";
+
+describe("engine admission", () => {
+  it("queues a class's parallel container starts one at a time, and starts every one of them", async () => {
+    const sessions = await Promise.all([0, 1].map(async () => {
+      const client = new ApiClient(server.url);
+      const { body } = await client.call("POST", "/api/sessions");
+      const session = server.sessions.get(body.id)!;
+      const made = await runInWorkstation(server.engine.docker, session.workstationId!, `for i in ${SIX}; do docker create --name c$i busybox sleep 300 >/dev/null || exit 1; done; echo made`, { timeoutMs: 60_000 });
+      expect(made.exitCode, made.output).toBe(0);
+      return { client, id: body.id as string, workstationId: session.workstationId! };
+    }));
+
+    let maxRunning = 0, maxWaiting = 0, sawQueueInHealth = false;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const { running, waiting } = server.engine.starts.load;
+        maxRunning = Math.max(maxRunning, running);
+        maxWaiting = Math.max(maxWaiting, waiting);
+        if (waiting > 0 && !sawQueueInHealth) {
+          const health = await sessions[0]!.client.call("GET", "/api/health");
+          sawQueueInHealth ||= health.body.starts?.slots === 1 && health.body.starts.running + health.body.starts.waiting > 0;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    const started = await Promise.all(sessions.map((s) => runInWorkstation(server.engine.docker, s.workstationId,
+      `for i in ${SIX}; do docker start c$i >/dev/null & done; wait; docker ps --filter status=running --format '{{.Names}}' | sort | tr '\\n' ' '`, { timeoutMs: 120_000 })));
+    sampling = false;
+    await sampler;
+
+    for (const result of started) {
+      expect(result.exitCode, result.output).toBe(0);
+      expect(result.output.trim()).toBe("c1 c2 c3 c4 c5 c6");
+    }
+    expect(maxRunning).toBe(1);
+    expect(maxWaiting).toBeGreaterThanOrEqual(2);
+    expect(sawQueueInHealth).toBe(true);
+    expect(server.engine.starts.load).toEqual({ running: 0, waiting: 0 });
+    await Promise.all(sessions.map((s) => s.client.call("DELETE", `/api/sessions/${s.id}`)));
+  });
+});
