@@ -211,12 +211,19 @@ export class SandboxProxy implements SessionObjects {
           // The engine resolves bind folders again when it starts the container. Through the bind
           // view a swapped-in link cannot resolve anyway; checking first gives the student a clear message.
           await this.recheckBinds(await this.bindSources(id));
+          if (action === "restart") {
+            // A restart is a stop, then a start. The stop may wait out its grace period (10 s by
+            // default) and must not hold a start slot meanwhile, so it goes first, outside the queue.
+            const stopped = await engineRequest(this.engine, { method: "POST", path: `/containers/${id}/stop`, query });
+            if ((stopped.statusCode ?? 500) >= 400) return this.relay(res, stopped);
+            await readAll(stopped);
+          }
           // Starts queue across the class (docker/engine-admission.ts): the engine's start work
           // runs outside every session's cgroup, and unbounded it slows every terminal.
           upstream = await this.engine.starts.run(this.scope.sessionId, async () => {
             if (this.closing) throw new PolicyError("this session is ending; the container was not started", 503);
             // The engine answers a start once the container runs, so the slot covers the work.
-            return engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/${action}`, query });
+            return engineRequest(this.engine, { method: "POST", path: `/containers/${id}/start` });
           });
         } else {
           upstream = await engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/${action}`, query });

@@ -58,4 +58,30 @@ describe("engine admission", () => {
     expect(server.engine.starts.load).toEqual({ running: 0, waiting: 0 });
     await Promise.all(sessions.map((s) => s.client.call("DELETE", `/api/sessions/${s.id}`)));
   });
+
+  it("does not hold a start slot while a restart waits for its container to stop", async () => {
+    const clients = [new ApiClient(server.url), new ApiClient(server.url)];
+    const opened = await Promise.all(clients.map(async (client) => {
+      const { body } = await client.call("POST", "/api/sessions");
+      return { client, id: body.id as string, workstationId: server.sessions.get(body.id)!.workstationId! };
+    }));
+    const slow = opened[0]!, quick = opened[1]!;
+    // PID 1 without an init ignores SIGTERM: the restart waits out its whole -t 8 grace period.
+    const made = await runInWorkstation(server.engine.docker, slow.workstationId, "docker run -d --name stubborn busybox sleep 300 >/dev/null && echo ok", { timeoutMs: 60_000 });
+    expect(made.exitCode, made.output).toBe(0);
+    const other = await runInWorkstation(server.engine.docker, quick.workstationId, "docker create --name quick busybox sleep 300 >/dev/null && echo ok", { timeoutMs: 60_000 });
+    expect(other.exitCode, other.output).toBe(0);
+
+    const restart = runInWorkstation(server.engine.docker, slow.workstationId, "docker restart -t 8 stubborn >/dev/null && date +%s%N", { timeoutMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const start = await runInWorkstation(server.engine.docker, quick.workstationId, "docker start quick >/dev/null && date +%s%N", { timeoutMs: 60_000 });
+    const restarted = await restart;
+    expect(start.exitCode, start.output).toBe(0);
+    expect(restarted.exitCode, restarted.output).toBe(0);
+    // The other session's start finished while the restart was still waiting for its stop.
+    expect(BigInt(start.output.trim())).toBeLessThan(BigInt(restarted.output.trim()));
+    const running = await runInWorkstation(server.engine.docker, slow.workstationId, "docker ps --filter name=stubborn --format '{{.Status}}'", { timeoutMs: 30_000 });
+    expect(running.output).toMatch(/^Up /);
+    await Promise.all([slow, quick].map((s) => s.client.call("DELETE", `/api/sessions/${s.id}`)));
+  }, 90_000);
 });
