@@ -45,6 +45,17 @@ export const ENGINE_GONE = "the Docker engine is not answering right now; press 
 /** Bytes the headless mirror may have queued before we pause the shell too. */
 const MIRROR_HIGH_WATER = 1024 * 1024;
 
+/**
+ * Output a terminal passes on per second, at most. Every byte costs the one server process all
+ * sessions share (a frame, a mirror parse), and a browser cannot show more anyway: a flood
+ * (`yes`) acknowledged as fast as it came took 32 MiB/s and put the neighbours' echo p99 at
+ * 35–55 ms. Past the budget of a window the shell is paused until the window ends (the pty
+ * back-pressures), so `cat` of a big file still completes, at this pace.
+ */
+export const OUTPUT_BYTES_PER_SECOND = 4 * 1024 * 1024;
+const RATE_WINDOW_MS = 100;
+const RATE_WINDOW_BYTES = (OUTPUT_BYTES_PER_SECOND * RATE_WINDOW_MS) / 1000;
+
 /** The browser side of a terminal: one WebSocket, seen through this small interface. */
 export interface TerminalClient {
   sendOutput(data: Buffer): void;
@@ -69,6 +80,10 @@ export class TerminalSession {
   private exited = false;
   private disposed = false;
   private batch: Buffer[] = [];
+  private rateWindowStart = 0;
+  private rateWindowBytes = 0;
+  /** Set while the shell is paused for having used its window's output budget. */
+  private rateTimer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
   /** Called on every keystroke: the session's idle clock. */
   onInput: () => void = () => {};
@@ -119,6 +134,7 @@ export class TerminalSession {
    */
   private onOutput(chunk: Buffer): void {
     this.batch.push(chunk);
+    this.countRate(chunk.length);
     this.mirrorPending += chunk.length;
     if (this.client) this.unacked += chunk.length;
     if (!this.flushScheduled) {
@@ -142,13 +158,30 @@ export class TerminalSession {
     });
   }
 
+  private countRate(bytes: number): void {
+    const now = performance.now();
+    if (now - this.rateWindowStart >= RATE_WINDOW_MS) {
+      this.rateWindowStart = now;
+      this.rateWindowBytes = 0;
+    }
+    this.rateWindowBytes += bytes;
+    if (this.rateWindowBytes < RATE_WINDOW_BYTES || this.rateTimer) return;
+    this.rateTimer = setTimeout(() => {
+      this.rateTimer = undefined;
+      this.rateWindowStart = performance.now();
+      this.rateWindowBytes = 0;
+      this.updateFlow();
+    }, Math.max(1, this.rateWindowStart + RATE_WINDOW_MS - now));
+  }
+
   private updateFlow(): void {
     const clientBusy = this.client !== undefined && this.unacked > HIGH_WATER;
     const mirrorBusy = this.mirrorPending > MIRROR_HIGH_WATER;
-    if (!this.paused && (clientBusy || mirrorBusy)) {
+    const overRate = this.rateTimer !== undefined;
+    if (!this.paused && (clientBusy || mirrorBusy || overRate)) {
       this.paused = true;
       this.stream?.pause();
-    } else if (this.paused && (this.client === undefined || this.unacked < LOW_WATER) && this.mirrorPending < MIRROR_HIGH_WATER / 4) {
+    } else if (this.paused && !overRate && (this.client === undefined || this.unacked < LOW_WATER) && this.mirrorPending < MIRROR_HIGH_WATER / 4) {
       this.paused = false;
       this.stream?.resume();
     }
@@ -235,6 +268,7 @@ export class TerminalSession {
 
   dispose(): void {
     this.disposed = true;
+    clearTimeout(this.rateTimer);
     this.client?.close(4001, "the session ended");
     this.client = undefined;
     this.stream?.destroy();

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient, startTestServer } from "../helpers/sandbox-server.ts";
 import { PROMPT, TerminalClient } from "../helpers/terminal-client.ts";
-import { HIGH_WATER } from "../../sandbox/terminal/terminal-session.ts";
+import { HIGH_WATER, OUTPUT_BYTES_PER_SECOND } from "../../sandbox/terminal/terminal-session.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;
@@ -87,6 +87,25 @@ describe("the terminal WebSocket", () => {
     term.type("echo flood-over\r");
     await term.waitFor(/flood-over\r?\n/, 20_000, mark);
     await term.close();
+  });
+
+  it("passes a flood on at the terminal's output rate, not as fast as the shell writes it", async () => {
+    const term = await TerminalClient.open(server.url, sessionId, api.cookie);
+    await term.waitFor(PROMPT);
+    term.type("yes rate-line\r");
+    await term.waitFor(/rate-line\r?\n/);
+    const start = term.received;
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 3000));
+    const rate = (term.received - start) / ((performance.now() - t0) / 1000);
+    term.type("\x03");
+    const mark = term.output.length;
+    term.type("echo rate-over\r");
+    await term.waitFor(/rate-over\r?\n/, 20_000, mark);
+    await term.close();
+    // Acknowledged at once, a flood still flows, at no more than the budget (plus the last read of each window).
+    expect(rate).toBeGreaterThan(OUTPUT_BYTES_PER_SECOND / 4);
+    expect(rate).toBeLessThan(OUTPUT_BYTES_PER_SECOND * 1.25);
   });
 
   it("starts a new shell after the student types exit", async () => {
