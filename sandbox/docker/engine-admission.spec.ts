@@ -75,6 +75,19 @@ describe("engine admission", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(40);
   });
 
+  it("tells a waiter that waits long, once, and not one admitted at once", async () => {
+    const admission = new EngineAdmission(1, 30_000, 30);
+    const told: Array<[string, number]> = [];
+    const log: string[] = [];
+    const holder = gated(log, "holder");
+    const first = admission.run("a", holder.work, (n) => told.push(["a", n]));
+    const second = admission.run("b", async () => "b", (n) => told.push(["b", n]));
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    holder.finish();
+    await Promise.all([first, second]);
+    expect(told).toEqual([["b", 1]]);
+  });
+
   it("refuses a slot count that admits nothing", () => {
     expect(() => new EngineAdmission(0)).toThrow(/at least one slot/);
   });

@@ -19,15 +19,26 @@ export class EngineAdmission {
   /** Waiters by owner; a Map keeps insertion order, which is the order owners get their turn. */
   private readonly queues = new Map<string, Array<() => void>>();
 
-  constructor(slots: number, holdLimitMs = 30_000) {
+  /** After this long in line, the waiter is told (so a student can be told why `docker run` hangs). */
+  readonly longWaitMs: number;
+
+  constructor(slots: number, holdLimitMs = 30_000, longWaitMs = 2000) {
     if (!Number.isInteger(slots) || slots < 1) throw new Error(`engine admission needs at least one slot, not ${slots}`);
     this.slots = slots;
     this.holdLimitMs = holdLimitMs;
+    this.longWaitMs = longWaitMs;
   }
 
-  /** Runs `work` once a slot is free and `owner`'s turn has come. */
-  async run<T>(owner: string, work: () => Promise<T>): Promise<T> {
-    await this.acquire(owner);
+  /**
+   * Runs `work` once a slot is free and `owner`'s turn has come; `onLongWait` is called once if
+   * that takes longer than `longWaitMs`, with the number of starts then waiting.
+   */
+  async run<T>(owner: string, work: () => Promise<T>, onLongWait?: (waiting: number) => void): Promise<T> {
+    const admitted = this.acquire(owner);
+    const longWait = onLongWait ? setTimeout(() => onLongWait(this.load.waiting), this.longWaitMs) : undefined;
+    longWait?.unref();
+    await admitted;
+    clearTimeout(longWait);
     let released = false;
     const release = (): void => {
       if (released) return;

@@ -40,6 +40,8 @@ export interface ProxyOptions {
   workstationId: () => string | undefined;
   /** Called after a container starts, before the student's CLI hears so (port forwards). */
   onContainerStarted?: (id: string) => Promise<void>;
+  /** Called when a start has waited a while for the engine (docker/engine-admission.ts), with the starts waiting. */
+  onStartQueued?: (waiting: number) => void;
 }
 
 export class SandboxProxy implements SessionObjects {
@@ -55,6 +57,7 @@ export class SandboxProxy implements SessionObjects {
   private readonly view: StudentView;
   private readonly workstationId: () => string | undefined;
   private readonly onContainerStarted: (id: string) => Promise<void>;
+  private readonly onStartQueued: ((waiting: number) => void) | undefined;
   private readonly server: Server;
 
   constructor(options: ProxyOptions) {
@@ -64,6 +67,7 @@ export class SandboxProxy implements SessionObjects {
     this.view = new StudentView(options.scope, options.engineRootDir);
     this.workstationId = options.workstationId;
     this.onContainerStarted = options.onContainerStarted ?? (async () => {});
+    this.onStartQueued = options.onStartQueued;
     this.server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 0 }, (req, res) => this.track(this.onRequest(req, res)));
     this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head));
     this.server.on("clientError", (_err, socket) => socket.destroy());
@@ -224,7 +228,7 @@ export class SandboxProxy implements SessionObjects {
             if (this.closing) throw new PolicyError("this session is ending; the container was not started", 503);
             // The engine answers a start once the container runs, so the slot covers the work.
             return engineRequest(this.engine, { method: "POST", path: `/containers/${id}/start` });
-          });
+          }, this.onStartQueued);
         } else {
           upstream = await engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/${action}`, query });
         }

@@ -62,6 +62,8 @@ export class Session {
   terminal: TerminalSession | undefined;
   ports: PortForwards | undefined;
   quota: DiskQuota | undefined;
+  /** When the student was last told their container start waits for the engine (at most once a minute). */
+  queueNoticeAt = 0;
   readonly view: StudentView;
   /** The session's Docker events, oldest first, in the student's names (for checks). */
   readonly history: SessionEvent[] = [];
@@ -311,6 +313,11 @@ export class SessionManager {
       session.proxy = new SandboxProxy({
         scope, engine: this.engine, log: this.log, engineRootDir: this.engineRootDir,
         workstationId: () => session.workstationId,
+        onStartQueued: (waiting) => {
+          if (Date.now() - session.queueNoticeAt < 60_000) return;
+          session.queueNoticeAt = Date.now();
+          session.terminal?.notice(`the engine is busy starting containers for this class (${waiting} waiting): yours starts when its turn comes; nothing to do`);
+        },
         onContainerStarted: async (containerId) => {
           const info = await this.engine.docker.getContainer(containerId).inspect();
           await session.ports?.start(containerId, parsePorts(info.Config.Labels?.[LABEL_PORTS]));

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient, startTestServer } from "../helpers/sandbox-server.ts";
 import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
+import { PROMPT, TerminalClient } from "../helpers/terminal-client.ts";
 
 /**
  * Container starts are admitted a few at a time across the class (sandbox/docker/engine-admission.ts):
@@ -84,4 +85,22 @@ describe("engine admission", () => {
     expect(running.output).toMatch(/^Up /);
     await Promise.all([slow, quick].map((s) => s.client.call("DELETE", `/api/sessions/${s.id}`)));
   }, 90_000);
+
+  it("tells the student in their terminal when their start waits for the engine, then starts it", async () => {
+    const client = new ApiClient(server.url);
+    const { body } = await client.call("POST", "/api/sessions");
+    const term = await TerminalClient.open(server.url, body.id, client.cookie);
+    await term.waitFor(PROMPT);
+    // The class's only slot is busy for 4 s (as if another student's start were slow).
+    const held = server.engine.starts.run("another-session", () => new Promise((resolve) => setTimeout(resolve, 4000)));
+    const mark = term.output.length;
+    term.type("docker run --rm busybox echo started-after-queue\r");
+    await term.waitFor(/started-after-queue\r?\n/, 30_000, mark);
+    await held;
+    const notice = term.controls.find((c) => c.type === "notice");
+    expect(notice?.message).toMatch(/busy starting containers for this class \(\d+ waiting\)/);
+    expect(term.output.slice(mark)).toMatch(/\[sandbox\] the engine is busy starting containers/);
+    await term.close();
+    await client.call("DELETE", `/api/sessions/${body.id}`);
+  }, 60_000);
 });
