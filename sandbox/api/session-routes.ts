@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { statfs } from "node:fs/promises";
+import { timingSafeEqual } from "node:crypto";
 import { HttpError, sendJson, type Router } from "../http/router.ts";
 import { probeEngine, type Engine } from "../docker/engine.ts";
 import { SessionBusyError, type Session, type SessionManager } from "../sessions/session-manager.ts";
@@ -17,6 +18,19 @@ export function ownedSession(sessions: SessionManager, id: string, learnerId: st
   return session;
 }
 
+/**
+ * Whether a health caller may see the details (engine address and version, disk figures, start
+ * queue, session count): a process on the server's own machine (monitoring, the operator), or
+ * anyone with the instructor token. A student's browser on the class network gets ok or not.
+ */
+export function mayReadHealthDetails(req: IncomingMessage, instructorToken: string | undefined): boolean {
+  const address = req.socket.remoteAddress ?? "";
+  if (address === "127.0.0.1" || address === "::1" || address === "::ffff:127.0.0.1") return true;
+  const given = Buffer.from(/^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1]?.trim() ?? "");
+  const want = Buffer.from(instructorToken ?? "");
+  return want.length > 0 && given.length === want.length && timingSafeEqual(given, want);
+}
+
 export const DISK_FULL = "the server's disk is full, so no sandbox can start right now; try again later (your progress is kept)";
 
 /**
@@ -31,7 +45,7 @@ export async function dataDisk(dataDir: string): Promise<{ freeBytes: number; to
 }
 
 /** POST/GET/DELETE /api/sessions, the state stream, and /api/health. */
-export function registerSessionRoutes(router: Router, sessions: SessionManager, engine: Engine, config: { idleTimeoutSeconds: number; dataDir: string }): void {
+export function registerSessionRoutes(router: Router, sessions: SessionManager, engine: Engine, config: { idleTimeoutSeconds: number; dataDir: string; instructorToken?: string }): void {
   router.add("POST", "/api/sessions", async ({ req, res, learnerId }) => {
     const existing = sessions.forOwner(learnerId);
     if (!existing && (await dataDisk(config.dataDir)).full) throw new HttpError(503, DISK_FULL, { retryAfterSeconds: 300 });
@@ -65,12 +79,17 @@ export function registerSessionRoutes(router: Router, sessions: SessionManager, 
     streamState(ownedSession(sessions, params.id!, learnerId), engine, req, res);
   });
 
-  router.add("GET", "/api/health", async ({ res }) => {
+  router.add("GET", "/api/health", async ({ req, res }) => {
     const [docker, disk] = await Promise.all([probeEngine(engine), dataDisk(config.dataDir)]);
     // Container starts running and queued across the class (docker/engine-admission.ts).
     const starts = { ...engine.starts.load, slots: engine.starts.slots };
-    if (!docker.answers) sendJson(res, 503, { ok: false, message: docker.message, docker: { answers: false }, disk, starts, sessions: sessions.count });
-    else if (disk.full) sendJson(res, 503, { ok: false, message: `the data folder's disk is full (${disk.freeBytes} bytes free)`, docker, disk, starts, sessions: sessions.count });
-    else sendJson(res, 200, { ok: true, docker, disk, starts, sessions: sessions.count });
+    const details = mayReadHealthDetails(req, config.instructorToken);
+    const answer = (status: number, body: { ok: boolean; message?: string; publicMessage?: string; docker: unknown }) =>
+      details
+        ? sendJson(res, status, { ok: body.ok, ...(body.message ? { message: body.message } : {}), docker: body.docker, disk, starts, sessions: sessions.count })
+        : sendJson(res, status, { ok: body.ok, ...(body.publicMessage ? { message: body.publicMessage } : {}) });
+    if (!docker.answers) answer(503, { ok: false, message: docker.message, publicMessage: "the Docker engine is not answering", docker: { answers: false } });
+    else if (disk.full) answer(503, { ok: false, message: `the data folder's disk is full (${disk.freeBytes} bytes free)`, publicMessage: "the server's disk is full", docker });
+    else answer(200, { ok: true, docker });
   });
 }

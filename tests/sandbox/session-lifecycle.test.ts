@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import { ApiClient, startTestServer } from "../helpers/sandbox-server.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -175,5 +176,30 @@ describe("session lifecycle", () => {
     expect(health.status).toBe(200);
     expect(health.body.ok).toBe(true);
     expect(health.body.docker.apiVersion).toMatch(/^1\.\d+$/);
+  });
+
+  it("shows a caller from another machine only whether it is healthy; the instructor token shows the rest", async () => {
+    // Called through one of this machine's own non-loopback addresses (docker0 at least), the
+    // server sees a caller that is not local, as a student's browser on the class network is.
+    const outside = Object.values(networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+    expect(outside, "this machine has no non-loopback IPv4 address to call from").toBeDefined();
+    const token = "instructor-token-0123456789";
+    const open = await startTestServer({ host: "0.0.0.0", instructorToken: token });
+    try {
+      const base = `http://${outside}:${new URL(open.url).port}`;
+      const plain = await fetch(`${base}/api/health`);
+      expect(plain.status).toBe(200);
+      expect(await plain.json()).toEqual({ ok: true });
+      const wrong = await (await fetch(`${base}/api/health`, { headers: { authorization: "Bearer not-the-token-at-all-xx" } })).json();
+      expect(wrong).toEqual({ ok: true });
+      const instructor = await (await fetch(`${base}/api/health`, { headers: { authorization: `Bearer ${token}` } })).json();
+      expect(instructor.docker.apiVersion).toMatch(/^1\.\d+$/);
+      expect(instructor.starts.slots).toBeGreaterThanOrEqual(1);
+      expect(instructor.disk.totalBytes).toBeGreaterThan(0);
+      const local = await (await fetch(`http://127.0.0.1:${new URL(open.url).port}/api/health`)).json();
+      expect(local.sessions).toBe(0);
+    } finally {
+      await open.close();
+    }
   });
 });
