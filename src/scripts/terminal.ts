@@ -199,6 +199,10 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
       } else if (msg.type === "error") {
         term.write(`\r\n\x1b[1;31m${msg.message ?? "error"}\x1b[0m\r\n`);
         opts.status(msg.message ?? "The server reported an error.", true);
+      } else if (msg.type === "notice") {
+        // The line is already on the terminal (the server writes it); the status region is
+        // where a screen reader hears it (a disk limit reached, a container start waiting).
+        opts.status(msg.message ?? "", true);
       } else if (msg.type === "expiring") {
         opts.status(
           `Idle: your sandbox will be cleaned up in ${msg.inSeconds ?? "a few"} s unless you type something.`,

@@ -91,7 +91,14 @@ describe("a student works through a lesson", () => {
     await page.screenshot({ path: artifact("flow-3-check-fails.png") });
 
     // Do the task; Check passes (it may already have passed by itself: the panel re-checks on change).
+    // Meanwhile the class's container-start slot is busy (another student's slow start): the
+    // student is told in the terminal's status, where a screen reader hears it, and the start follows.
+    const held = server.engine.starts.run("another-student", () => new Promise((resolve) => setTimeout(resolve, 4000)));
     await typeInTerminal(page, "docker run -d --name holder -v demo:/data busybox sleep 3600");
+    await expect
+      .poll(() => page.locator("[data-term-status]").textContent(), { timeout: 10_000 })
+      .toMatch(/busy starting containers for this class/);
+    await held;
     await expect
       .poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 20_000 })
       .toContain("holder");
