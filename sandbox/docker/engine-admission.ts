@@ -5,7 +5,7 @@
  * iptables, a new shim), all of it host processes outside any session's cgroup. Twenty students
  * looping `docker run` kept both cores of the reference machine busy with it, and every
  * student's terminal echo waited behind it (p99 150–210 ms). Admitting one start at a time on
- * those two cores brought the same class's echo p99 to about 22 ms (two at a time: 48–54 ms); the
+ * those two cores brought the same class's echo p99 to 22–26 ms (two at a time: 48–54 ms); the
  * starts queue instead (docs/benchmarks.md has the figures and the class's container throughput).
  *
  * Waiting starts are taken session by session in turn, so one session firing many starts at once
