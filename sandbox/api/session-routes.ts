@@ -1,10 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import { statfs } from "node:fs/promises";
-import { timingSafeEqual } from "node:crypto";
 import { HttpError, sendJson, type Router } from "../http/router.ts";
 import { probeEngine, type Engine } from "../docker/engine.ts";
 import { SessionBusyError, type Session, type SessionManager } from "../sessions/session-manager.ts";
 import { streamState } from "./state-stream.ts";
+import { hasInstructorToken } from "../progress/routes.ts";
 
 /** The client address for rate limits (the socket's; a proxy in front should set STOWAGE_TRUST_PROXY). */
 export function clientAddress(req: IncomingMessage): string {
@@ -25,10 +25,7 @@ export function ownedSession(sessions: SessionManager, id: string, learnerId: st
  */
 export function mayReadHealthDetails(req: IncomingMessage, instructorToken: string | undefined): boolean {
   const address = req.socket.remoteAddress ?? "";
-  if (address === "127.0.0.1" || address === "::1" || address === "::ffff:127.0.0.1") return true;
-  const given = Buffer.from(/^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1]?.trim() ?? "");
-  const want = Buffer.from(instructorToken ?? "");
-  return want.length > 0 && given.length === want.length && timingSafeEqual(given, want);
+  return address === "127.0.0.1" || address === "::1" || address === "::ffff:127.0.0.1" || hasInstructorToken(req, instructorToken);
 }
 
 export const DISK_FULL = "the server's disk is full, so no sandbox can start right now; try again later (your progress is kept)";
@@ -83,13 +80,14 @@ export function registerSessionRoutes(router: Router, sessions: SessionManager, 
     const [docker, disk] = await Promise.all([probeEngine(engine), dataDisk(config.dataDir)]);
     // Container starts running and queued across the class (docker/engine-admission.ts).
     const starts = { ...engine.starts.load, slots: engine.starts.slots };
-    const details = mayReadHealthDetails(req, config.instructorToken);
-    const answer = (status: number, body: { ok: boolean; message?: string; publicMessage?: string; docker: unknown }) =>
-      details
-        ? sendJson(res, status, { ok: body.ok, ...(body.message ? { message: body.message } : {}), docker: body.docker, disk, starts, sessions: sessions.count })
-        : sendJson(res, status, { ok: body.ok, ...(body.publicMessage ? { message: body.publicMessage } : {}) });
-    if (!docker.answers) answer(503, { ok: false, message: docker.message, publicMessage: "the Docker engine is not answering", docker: { answers: false } });
-    else if (disk.full) answer(503, { ok: false, message: `the data folder's disk is full (${disk.freeBytes} bytes free)`, publicMessage: "the server's disk is full", docker });
-    else answer(200, { ok: true, docker });
+    // What is wrong, if anything: in full for the operator, and in words that name nothing for anyone else.
+    const problem = !docker.answers
+      ? { message: docker.message, publicMessage: "the Docker engine is not answering" }
+      : disk.full
+        ? { message: `the data folder's disk is full (${disk.freeBytes} bytes free)`, publicMessage: "the server's disk is full" }
+        : undefined;
+    const status = problem ? 503 : 200;
+    if (!mayReadHealthDetails(req, config.instructorToken)) sendJson(res, status, { ok: !problem, ...(problem ? { message: problem.publicMessage } : {}) });
+    else sendJson(res, status, { ok: !problem, ...(problem ? { message: problem.message } : {}), docker: docker.answers ? docker : { answers: false }, disk, starts, sessions: sessions.count });
   });
 }

@@ -24,6 +24,8 @@ const handlers: Record<string, (args: unknown) => unknown> = {
   info: () => ({ url: server.url, pid: process.pid, poolSize: server.config.poolSize }),
   pooled: () => server.sessions.pooled,
   count: () => server.sessions.count,
+  /** Container starts running and queued (docker/engine-admission.ts), without asking the engine anything. */
+  starts: () => ({ ...server.engine.starts.load, slots: server.engine.starts.slots }),
   workstation: (sessionId: unknown) => server.sessions.get(String(sessionId))?.workstationId,
   memory: () => {
     const gc = (globalThis as { gc?: () => void }).gc;

@@ -341,15 +341,14 @@ async function busyEcho(server: ServerProcess): Promise<BusyResult> {
     const cpu0 = [await cpuSeconds(server.pid), await cpuSeconds(dpid)];
     await server.call("eventLoop", true);
     const probes = [wakeupProbe(false), wakeupProbe(true)];
-    // The health endpoint's start queue, sampled beside the measurement (what the admission did).
+    // The server's start queue, sampled over IPC beside the measurement (what the admission did);
+    // not through /api/health, whose engine probe would add work to what is being measured.
     let sampling = true, startSlots = NaN, maxStartsWaiting = 0;
     const startsSampler = (async () => {
       while (sampling) {
-        const health = await fetch(`${server.url}/api/health`).then((r) => r.json() as Promise<{ starts?: { slots: number; waiting: number } }>).catch(() => undefined);
-        if (health?.starts) {
-          startSlots = health.starts.slots;
-          maxStartsWaiting = Math.max(maxStartsWaiting, health.starts.waiting);
-        }
+        const starts = await server.call<{ slots: number; waiting: number }>("starts");
+        startSlots = starts.slots;
+        maxStartsWaiting = Math.max(maxStartsWaiting, starts.waiting);
         await sleep(250);
       }
     })();

@@ -17,9 +17,9 @@ export interface Engine {
   starts: EngineAdmission;
 }
 
-export function engineFrom(dockerHost: string, options: { concurrentStarts?: number } = {}): Engine {
+export function engineFrom(dockerHost: string, options: { concurrentStarts: number }): Engine {
   const url = new URL(dockerHost);
-  const starts = new EngineAdmission(options.concurrentStarts ?? 1);
+  const starts = new EngineAdmission(options.concurrentStarts);
   if (url.protocol === "unix:") {
     return {
       docker: new Docker({ socketPath: url.pathname, version: "v1.41" }),

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import { z } from "zod";
 import {
   HttpError,
@@ -23,13 +24,17 @@ export const quizBody = z.object({
 export const visitBody = z.object({ lesson: ID });
 
 /** Checks `Authorization: Bearer <STOWAGE_INSTRUCTOR_TOKEN>`: 404 when no token is configured, 401 when wrong. */
+/** Whether the request carries the instructor token (`Authorization: Bearer …`); never with no token set. */
+export function hasInstructorToken(req: IncomingMessage, token: string | undefined): boolean {
+  if (!token) return false;
+  const given = Buffer.from(/^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1]?.trim() ?? "");
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
 export function requireInstructor(ctx: RouteContext, token: string | undefined): void {
   if (!token) throw new HttpError(404, "not found");
-  const header = ctx.req.headers.authorization ?? "";
-  const m = /^Bearer\s+(.+)$/i.exec(header);
-  const given = Buffer.from(m?.[1]?.trim() ?? "");
-  const want = Buffer.from(token);
-  if (given.length !== want.length || !timingSafeEqual(given, want)) {
+  if (!hasInstructorToken(ctx.req, token)) {
     ctx.res.setHeader("www-authenticate", 'Bearer realm="stowage-instructor"');
     throw new HttpError(401, "an instructor token is required (Authorization: Bearer ...)");
   }
