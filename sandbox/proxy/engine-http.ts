@@ -26,7 +26,14 @@ export function engineRequest(engine: Engine, req: EngineRequest): Promise<Incom
     }
     const outgoing = request({ ...engine.httpTarget, method: req.method, path: enginePath(engine, req.path, req.query), headers }, resolve);
     outgoing.on("error", (error) => reject(Object.assign(new Error(`the Docker engine does not answer (${error.message})`), { engineDown: true })));
-    if (req.stream) req.stream.pipe(outgoing);
+    if (req.stream) {
+      // A body that fails (a refused archive, say) ends the engine request with its own reason.
+      req.stream.on("error", (error) => {
+        reject(error);
+        outgoing.destroy();
+      });
+      req.stream.pipe(outgoing);
+    }
     else outgoing.end(body);
   });
 }

@@ -14,6 +14,7 @@ import { posix } from "node:path";
 import { randomBytes } from "node:crypto";
 import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_PORTS, STUDENT_HOME, type SessionScope } from "../sessions/scope.ts";
 import { bridgeName } from "../sessions/host-firewall.ts";
+import { BOUNDS, boundContainerCreate, boundExecCreate, boundHealthcheck, boundLabels, boundPublishedPorts } from "./bounds.ts";
 
 /** A refusal: the proxy answers with this status and `{"message": ...}`, which the CLI prints. */
 export class PolicyError extends Error {
@@ -55,7 +56,8 @@ export const LIMITS = {
   networksPerSession: 5,
   logMaxSize: "1m",
   logMaxFile: "2",
-  jsonBodyBytes: 1024 * 1024,
+  /** Sizes and counts inside a request (labels, env, mounts, ports): bounds.ts. */
+  jsonBodyBytes: BOUNDS.jsonBodyBytes,
   proxyConnections: 64,
   archiveBodyBytes: 200 * 1024 * 1024,
 } as const;
@@ -277,6 +279,7 @@ function strMap(field: string, v: unknown): Record<string, string> {
 function studentLabels(field: string, v: unknown): Record<string, string> {
   const labels = strMap(field, v);
   for (const key of Object.keys(labels)) if (key.toLowerCase().startsWith("stowage.")) refuse(`the label ${key}`, "stowage.* labels belong to the sandbox");
+  boundLabels(field, labels);
   return labels;
 }
 
@@ -523,6 +526,7 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   }
   if (!isEmpty(body.MacAddress)) refuse("--mac-address");
   if (!isEmpty(body.OnBuild)) refuse("ONBUILD triggers");
+  boundContainerCreate(body);
 
   const counts = await objects.counts();
   if (counts.containers >= LIMITS.containersPerSession) {
@@ -607,8 +611,8 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   const healthcheck = body.Healthcheck === undefined || body.Healthcheck === null ? undefined : obj("Healthcheck", body.Healthcheck);
   if (healthcheck) {
     onlyKnown("Healthcheck.", healthcheck, ["Test", "Interval", "Timeout", "Retries", "StartPeriod"]);
-    const interval = num("Healthcheck.Interval", healthcheck.Interval);
-    if (interval !== 0 && interval < 1e9) refuse("--health-interval below 1s");
+    num("Healthcheck.Interval", healthcheck.Interval);
+    boundHealthcheck(healthcheck);
   }
 
   const autoRemove = bool("AutoRemove", host.AutoRemove);
@@ -618,6 +622,7 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   // Published ports are never opened on the host: the workstation forwards localhost:HOST to the
   // container instead (sessions/port-forwards.ts), so `curl localhost:8080` works as at home.
   const published = publishedPorts(portBindings, bool("PublishAllPorts", host.PublishAllPorts), obj("ExposedPorts", body.ExposedPorts));
+  boundPublishedPorts(published.length);
   if (published.length) labels[LABEL_PORTS] = JSON.stringify(published);
 
   const rebuilt: Json = {
@@ -739,6 +744,7 @@ export function planContainerUpdate(body: Json): Json {
 export function planExecCreate(body: Json): Json {
   onlyKnown("", body, ["AttachStdin", "AttachStdout", "AttachStderr", "Detach", "DetachKeys", "Tty", "Env", "Cmd", "Privileged", "User", "WorkingDir", "ConsoleSize"]);
   if (body.Privileged === true) refuse("docker exec --privileged");
+  boundExecCreate(body);
   const workingDir = optStr("WorkingDir", body.WorkingDir);
   if (workingDir && /^\/+(proc|sys)(\/|$)/.test(posix.normalize(workingDir))) refuse(`--workdir ${workingDir}`, "/proc and /sys are off limits");
   const cmd = strList("Cmd", body.Cmd);
@@ -817,6 +823,7 @@ export async function planNetworkConnect(objects: SessionObjects, body: Json, di
     if (key === "Aliases") for (const alias of strList("Aliases", value) ?? []) aliases.push(checkName("network alias", alias));
     else if (!isEmpty(value)) refuse(`the network setting ${key}`);
   }
+  if (aliases.length > BOUNDS.smallListEntries) refuse(`${aliases.length} network aliases`, `at most ${BOUNDS.smallListEntries} here`);
   return { Container: container, EndpointConfig: { Aliases: aliases } };
 }
 

@@ -8,7 +8,9 @@
  *   → THIS socket → policy.ts → engine-http.ts → the Docker engine
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Duplex } from "node:stream";
+import { Transform, type Duplex } from "node:stream";
+import { finished } from "node:stream/promises";
+import type { Socket } from "node:net";
 import { chmod, realpath, rm } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -24,6 +26,11 @@ import {
 import { parseStrictJson } from "./strict-json.ts";
 import { StudentView } from "./rewrite.ts";
 import { workspaceHostPath } from "./workspace-paths.ts";
+import { BOUNDS } from "./bounds.ts";
+import { Mutex, RateBudget, Semaphore } from "./session-budget.ts";
+import { PlannedVolumes } from "./planned-volumes.ts";
+import { containerPathIsKernelView } from "./container-paths.ts";
+import { filterArchive } from "./archive-filter.ts";
 
 type Json = Record<string, unknown>;
 interface ContainerSummary { Id: string; Names: string[]; Labels: Record<string, string> }
@@ -59,6 +66,16 @@ export class SandboxProxy implements SessionObjects {
   private readonly onContainerStarted: (id: string) => Promise<void>;
   private readonly onStartQueued: ((waiting: number) => void) | undefined;
   private readonly server: Server;
+  /** Requests handled at once across the session's connections (session-budget.ts). */
+  private readonly requestSlots = new Semaphore(BOUNDS.requestsInFlight);
+  /** One quota check and the create it guards at a time. */
+  private readonly quotaLock = new Mutex();
+  private readonly execBudget = new RateBudget(BOUNDS.execsPerSecond, BOUNDS.execBurst);
+  /** Pipelined requests of each connection, answered one at a time in order. */
+  private readonly pipelines = new WeakMap<Socket, { tail: Promise<void>; waiting: number }>();
+  private readonly archiveLock = new Mutex();
+  /** What `docker cp` into a container may still bring: the session's disk quota minus use (set by the session manager). */
+  archiveAllowance: { remaining(): Promise<number> | number; charge(bytes: number): void } = { remaining: () => LIMITS.archiveBodyBytes, charge: () => undefined };
 
   constructor(options: ProxyOptions) {
     this.scope = options.scope;
@@ -68,7 +85,7 @@ export class SandboxProxy implements SessionObjects {
     this.workstationId = options.workstationId;
     this.onContainerStarted = options.onContainerStarted ?? (async () => {});
     this.onStartQueued = options.onStartQueued;
-    this.server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 0 }, (req, res) => this.track(this.onRequest(req, res)));
+    this.server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 0 }, (req, res) => this.track(this.inTurn(req, res)));
     this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head));
     this.server.on("clientError", (_err, socket) => socket.destroy());
     // The socket is the student's, but its connections live in the one server process every
@@ -129,6 +146,38 @@ export class SandboxProxy implements SessionObjects {
   // -------------------------------------------------------------------------------------------
   // Requests
   // -------------------------------------------------------------------------------------------
+
+  /**
+   * Node starts every request pipelined on a connection at once; here each waits for the answer
+   * before it to be written out (so a client that does not read stops the engine work too), then
+   * for one of the session's request slots. A connection with too many waiting is refused.
+   */
+  private async inTurn(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const socket = req.socket;
+    let pipeline = this.pipelines.get(socket);
+    if (!pipeline) this.pipelines.set(socket, (pipeline = { tail: Promise.resolve(), waiting: 0 }));
+    if (pipeline.waiting >= BOUNDS.pipelinedPerConnection) {
+      res.shouldKeepAlive = false;
+      return this.fail(res, new PolicyError(`this sandbox answers at most ${BOUNDS.pipelinedPerConnection} requests queued on one connection; wait for the answers before sending more`, 429));
+    }
+    pipeline.waiting++;
+    const previous = pipeline.tail;
+    let done!: () => void;
+    pipeline.tail = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await previous;
+      pipeline.waiting--;
+      const release = await this.requestSlots.acquire();
+      try {
+        await this.onRequest(req, res);
+      } finally {
+        release(); // a streaming answer (logs -f, events, wait) holds no slot while it streams
+      }
+      await finished(res).catch(() => undefined);
+    } finally {
+      done();
+    }
+  }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.closing) return void res.destroy();
@@ -191,11 +240,25 @@ export class SandboxProxy implements SessionObjects {
         );
       case "containers.create": {
         const body = await this.jsonBody(req);
-        // Bind folders are checked here and named to the engine through the session's bind view,
-        // where no link is followed: a link swapped in after the check fails the engine's lookup.
-        const plan = await planContainerCreate(this, body, query.get("name"));
-        const q = new URLSearchParams(plan.name ? { name: plan.name } : {});
-        return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path, query: q, json: plan.body }));
+        // One create at a time per session: the counts read are the counts the create lands on.
+        const { upstream, text } = await this.quotaLock.run(async () => {
+          // Volumes the request needs are only made once the whole request passed the policy
+          // and the volume quota (planned-volumes.ts): a refused create leaves nothing behind.
+          const volumes = new PlannedVolumes(this.scope, this.engine, this.view);
+          // Bind folders are checked here and named to the engine through the session's bind view,
+          // where no link is followed: a link swapped in after the check fails the engine's lookup.
+          const plan = await planContainerCreate(volumes.objects(this), body, query.get("name"));
+          await volumes.commit(LIMITS.volumesPerSession);
+          const q = new URLSearchParams(plan.name ? { name: plan.name } : {});
+          const created = await engineRequest(this.engine, { method: "POST", path, query: q, json: plan.body }).catch(async (error: unknown) => {
+            await volumes.rollback();
+            throw error;
+          });
+          const answer = await readAll(created);
+          if ((created.statusCode ?? 500) >= 300) await volumes.rollback();
+          return { upstream: created, text: answer };
+        });
+        return this.relayJsonText(res, upstream, text);
       }
       case "containers.prune":
         await this.noBody(req);
@@ -262,8 +325,23 @@ export class SandboxProxy implements SessionObjects {
       case "container.archive": {
         const id = await this.containerId(ref!);
         if (req.method === "PUT") {
-          const upstream = await engineRequest(this.engine, { method: "PUT", path: `/containers/${id}/archive`, query, stream: limitStream(req, LIMITS.archiveBodyBytes), headers: { "content-type": "application/x-tar" } });
-          return this.relay(res, upstream);
+          // One at a time, each charged to the disk quota's allowance before the next: a container
+          // that never ran is not paused by the quota, so this is where its layer is bounded.
+          return this.archiveLock.run(async () => {
+            // The archive is rebuilt entry by entry (archive-filter.ts): no device node, fifo or
+            // set-id bit reaches the engine, and no more bytes than the session's disk quota has left.
+            const limit = Math.min(LIMITS.archiveBodyBytes, await this.archiveAllowance.remaining());
+            if (limit <= 0) throw new PolicyError("this sandbox's disk quota is used up; free some space (rm, docker volume rm, docker rm) before docker cp", 507);
+            const archive = filterArchive(limitStream(req, limit, `docker cp may bring at most ${Math.floor(limit / 1024 ** 2)} MiB now: that is what is left of the sandbox's disk quota (or the ${LIMITS.archiveBodyBytes / 1024 ** 2} MiB limit per copy)`));
+            const upstream = await engineRequest(this.engine, { method: "PUT", path: `/containers/${id}/archive`, query, stream: archive.stream, headers: { "content-type": "application/x-tar" } });
+            this.archiveAllowance.charge(archive.bytes());
+            const refused = archive.refused();
+            if (refused && (upstream.statusCode ?? 500) < 300) {
+              await readAll(upstream).catch(() => undefined);
+              throw refused;
+            }
+            return this.relay(res, upstream);
+          });
         }
         await this.noBody(req);
         return this.relay(res, await engineRequest(this.engine, { method: req.method!, path: `/containers/${id}/archive`, query }));
@@ -272,8 +350,14 @@ export class SandboxProxy implements SessionObjects {
         throw new PolicyError("attach needs an upgraded connection (Connection: Upgrade)", 400);
       case "exec.create": {
         const id = await this.containerId(ref!);
-        const upstream = await engineJson<{ Id?: string }>(this.engine, { method: "POST", path: `/containers/${id}/exec`, json: planExecCreate(await this.jsonBody(req)) });
-        if (upstream.body?.Id) this.execIds.add(upstream.body.Id);
+        const plan = planExecCreate(await this.jsonBody(req));
+        // -w is resolved in the container as its kernel would: a link into /proc is /proc.
+        if (plan.WorkingDir && (await containerPathIsKernelView(this.engine, id, String(plan.WorkingDir)))) {
+          throw new PolicyError(`this sandbox does not allow --workdir ${String(plan.WorkingDir)}: it leads into /proc or /sys, which are off limits`);
+        }
+        await this.execBudget.take();
+        const upstream = await engineJson<{ Id?: string }>(this.engine, { method: "POST", path: `/containers/${id}/exec`, json: plan });
+        if (upstream.body?.Id) this.rememberExec(upstream.body.Id);
         return sendJson(res, upstream.status, this.view.json(upstream.body));
       }
       case "exec.start": {
@@ -295,8 +379,13 @@ export class SandboxProxy implements SessionObjects {
           return { ...a, Volumes: (a.Volumes ?? []).filter((v) => v.Labels?.[LABEL_OWNER] === this.scope.sessionId) };
         });
       case "volumes.create": {
-        const plan = await planVolumeCreate(this, await this.jsonBody(req));
-        return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path, json: plan.body }));
+        const body = await this.jsonBody(req);
+        const { upstream, text } = await this.quotaLock.run(async () => {
+          const plan = await planVolumeCreate(this, body);
+          const created = await engineRequest(this.engine, { method: "POST", path, json: plan.body });
+          return { upstream: created, text: await readAll(created) };
+        });
+        return this.relayJsonText(res, upstream, text);
       }
       case "volumes.prune":
         await this.noBody(req);
@@ -315,8 +404,8 @@ export class SandboxProxy implements SessionObjects {
         return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path, query }), (list) =>
           (list as (NetworkSummary & { Labels?: Record<string, string> })[]).filter((n) => n.Labels?.[LABEL_OWNER] === this.scope.sessionId).map((n) => this.hideWorkstation(n)));
       case "networks.create": {
-        const body = await planNetworkCreate(this, await this.jsonBody(req));
-        const created = await engineJson<{ Id?: string }>(this.engine, { method: "POST", path, json: body });
+        const asked = await this.jsonBody(req);
+        const created = await this.quotaLock.run(async () => engineJson<{ Id?: string }>(this.engine, { method: "POST", path, json: await planNetworkCreate(this, asked) }));
         const workstation = this.workstationId();
         if (created.body?.Id && workstation) {
           // The student's shell joins every network they make, so `curl http://web` works there too.
@@ -440,13 +529,22 @@ export class SandboxProxy implements SessionObjects {
     return (body ?? []).filter((n) => n.Labels?.[LABEL_OWNER] === this.scope.sessionId);
   }
 
+  /** The session's containers matching an engine filter: the engine filters, so a lookup does not parse the whole list. */
+  private async ownedContainersWhere(filter: Record<string, string[]>): Promise<ContainerSummary[]> {
+    const query = new URLSearchParams({ all: "1", filters: JSON.stringify({ ...filter, label: [this.scope.ownerFilter()] }) });
+    const { body } = await engineJson<ContainerSummary[]>(this.engine, { method: "GET", path: "/containers/json", query });
+    return (body ?? []).filter((c) => c.Labels?.[LABEL_OWNER] === this.scope.sessionId);
+  }
+
   async containerId(ref: string): Promise<string> {
-    const containers = await this.ownedContainers();
     const wanted = "/" + this.scope.engineName(ref);
-    const byName = containers.find((c) => c.Names.includes(wanted));
-    if (byName) return byName.Id;
+    // Names are checked before they become a pattern (the engine reads name filters as regexps).
+    if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,100}$/.test(ref)) {
+      const byName = (await this.ownedContainersWhere({ name: [`^${wanted.replaceAll(".", "\\.")}$`] })).find((c) => c.Names.includes(wanted));
+      if (byName) return byName.Id;
+    }
     if (/^[a-f0-9]{1,64}$/.test(ref)) {
-      const byId = containers.filter((c) => c.Id.startsWith(ref));
+      const byId = (await this.ownedContainersWhere({ id: [ref] })).filter((c) => c.Id.startsWith(ref));
       if (byId.length === 1) return byId[0]!.Id;
       if (byId.length > 1) throw new PolicyError(`multiple containers match the ID prefix ${ref}`, 400);
     }
@@ -517,6 +615,12 @@ export class SandboxProxy implements SessionObjects {
   async counts(): Promise<{ containers: number; volumes: number; networks: number }> {
     const [containers, volumes, networks] = await Promise.all([this.ownedContainers(), this.ownedVolumes(), this.ownedNetworks()]);
     return { containers: containers.length, volumes: volumes.length, networks: networks.filter((n) => n.Name !== this.scope.networkName).length };
+  }
+
+  /** The CLI needs its newest exec IDs only: the oldest are forgotten past a bound. */
+  private rememberExec(id: string): void {
+    this.execIds.add(id);
+    if (this.execIds.size > BOUNDS.execsRemembered) this.execIds.delete(this.execIds.values().next().value!);
   }
 
   private execId(ref: string): string {
@@ -656,7 +760,7 @@ export class SandboxProxy implements SessionObjects {
           if (!this.ownsEvent(event, workstation)) continue;
           const shown = this.view.json(event) as typeof event;
           if (!matchesEventFilters(shown, studentFilters)) continue;
-          res.write(JSON.stringify(shown) + "\n");
+          writeOrPause(res, upstream, JSON.stringify(shown) + "\n");
         } catch {
           // a line that is not an event is never passed on
         }
@@ -676,7 +780,7 @@ export class SandboxProxy implements SessionObjects {
   }
 
   private async noBody(req: IncomingMessage): Promise<void> {
-    const body = await readBody(req, 1024);
+    const body = await readBody(req, 1024, `${req.method} ${req.url} takes no request body`);
     if (body.length > 0) throw new PolicyError(`${req.method} ${req.url} takes no request body`, 400);
   }
 
@@ -709,7 +813,12 @@ export class SandboxProxy implements SessionObjects {
   }
 
   private async relayJson(res: ServerResponse, upstream: IncomingMessage, select?: (value: unknown) => unknown): Promise<void> {
-    const text = (await readAll(upstream)).toString("utf8");
+    return this.relayJsonText(res, upstream, await readAll(upstream, ANSWER_BYTES), select);
+  }
+
+  /** relayJson for an answer already read (inside a quota lock, say). */
+  private relayJsonText(res: ServerResponse, upstream: IncomingMessage, body: Buffer, select?: (value: unknown) => unknown): void {
+    const text = body.toString("utf8");
     const status = upstream.statusCode ?? 200;
     if (!text) {
       res.writeHead(status, pickHeaders(upstream));
@@ -740,7 +849,7 @@ export class SandboxProxy implements SessionObjects {
       buffered += chunk;
       let newline: number;
       while ((newline = buffered.indexOf("\n")) >= 0) {
-        res.write(this.view.text(buffered.slice(0, newline + 1)));
+        writeOrPause(res, upstream, this.view.text(buffered.slice(0, newline + 1)));
         buffered = buffered.slice(newline + 1);
       }
     });
@@ -795,25 +904,62 @@ function pickHeaders(upstream: IncomingMessage, drop: string[] = []): Record<str
   return out;
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new PolicyError(`the request body is larger than ${limit} bytes`, 413);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+/**
+ * Reads a request body of at most `limit` bytes. Past it, the rest is left for the server to
+ * discard rather than the connection destroyed, so the refusal reaches the student's CLI.
+ */
+function readBody(req: IncomingMessage, limit: number, tooLarge = `the request body is larger than ${limit / 1024} KiB: this sandbox keeps what an object carries small (labels, environment, command)`): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      req.off("data", onData);
+      req.off("end", onEnd);
+      reject(new PolicyError(tooLarge, 413));
+      // The rest is read and dropped (up to a bound), so the client gets the refusal, not a reset.
+      let dropped = 0;
+      req.on("data", (rest: Buffer) => {
+        dropped += rest.length;
+        if (dropped > DISCARD_BYTES) req.socket.destroy();
+      });
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks));
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", reject);
+  });
 }
 
-/** Passes a request body on, cutting it off past `limit` bytes. */
-function limitStream(req: IncomingMessage, limit: number): NodeJS.ReadableStream {
+/**
+ * Passes a request body on, failing with `message` past `limit` bytes. The student's request is
+ * left unread rather than destroyed, so the refusal still reaches their CLI.
+ */
+function limitStream(req: IncomingMessage, limit: number, message = `the request body is larger than ${limit} bytes`): NodeJS.ReadableStream {
   let size = 0;
-  req.on("data", (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > limit) req.destroy(new Error("archive too large"));
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      size += chunk.length;
+      if (size > limit) return callback(new PolicyError(message, 413));
+      callback(null, chunk);
+    },
   });
-  return req;
+  return req.pipe(counter);
+}
+
+/** Past a body's limit, this much more is read and dropped before the connection is cut. */
+const DISCARD_BYTES = 16 * 1024 * 1024;
+
+/** An engine answer read whole into the server (lists, inspects) is at most this big. */
+const ANSWER_BYTES = 16 * 1024 * 1024;
+
+/** Writes to the student; while their socket is not draining, stops reading from the engine. */
+function writeOrPause(res: ServerResponse, upstream: IncomingMessage, text: string): void {
+  if (!res.write(text) && !upstream.isPaused()) {
+    upstream.pause();
+    res.once("drain", () => upstream.resume());
+  }
 }
 
 /** Reads the JSON body of an upgrade request (Content-Length bytes from head + socket). */

@@ -46,6 +46,13 @@ export interface DiskQuotaOptions {
 export interface DiskQuota {
   /** Measures now; pauses and tells the student when over the limit. */
   check(): Promise<{ usage: DiskUsage; over: boolean; paused: string[] }>;
+  /**
+   * Bytes the session may still write through a path no measurement pauses (`docker cp` into a
+   * container that never ran): the limit minus the last measure and what was charged since.
+   */
+  remaining(): number;
+  /** Counts bytes written through such a path until the next measure sees them. */
+  charge(bytes: number): void;
   stop(): void;
 }
 
@@ -80,6 +87,8 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
   const limitBytes = options.limitBytes ?? DISK_QUOTA.limitBytes;
   const owner = { label: [scope.ownerFilter()] };
   let wasOver = false;
+  let measuredBytes = 0;
+  let chargedBytes = 0;
   let running: Promise<unknown> | undefined;
   const containerName = (c: Docker.ContainerInfo) => scope.studentName(c.Names[0] ?? "") ?? c.Id.slice(0, 12);
 
@@ -101,7 +110,10 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
   };
 
   const check = async () => {
+    const charged = chargedBytes;
     const { usage, containers } = await measure();
+    measuredBytes = usage.totalBytes;
+    chargedBytes -= charged; // what was charged before this measure is in it now
     const over = usage.totalBytes > limitBytes;
     const paused: string[] = [];
     if (over) {
@@ -123,5 +135,10 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
     running ??= check().catch(() => undefined).finally(() => (running = undefined));
   }, options.intervalMs ?? DISK_QUOTA.intervalMs);
   timer.unref();
-  return { check, stop: () => clearInterval(timer) };
+  return {
+    check,
+    remaining: () => Math.max(0, limitBytes - measuredBytes - chargedBytes),
+    charge: (bytes) => void (chargedBytes += bytes),
+    stop: () => clearInterval(timer),
+  };
 }

@@ -20,6 +20,7 @@ import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts"
 import { bridgeName, closeHostToSandboxes } from "./host-firewall.ts";
 import { SubnetPool } from "./subnets.ts";
 import { startDiskQuota, type DiskQuota } from "./disk-quota.ts";
+import { startLogFloodGuard, type LogFloodGuard } from "./log-flood.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 import { LIMITS } from "../proxy/policy.ts";
 import { cgroupHostFor, createSessionCgroup, removeInstanceCgroups, removeSessionCgroup, sessionCgroupPath, type CgroupHost } from "./session-cgroup.ts";
@@ -62,6 +63,7 @@ export class Session {
   terminal: TerminalSession | undefined;
   ports: PortForwards | undefined;
   quota: DiskQuota | undefined;
+  logFlood: LogFloodGuard | undefined;
   /** When the student was last told their container start waits for the engine (at most once a minute). */
   queueNoticeAt = 0;
   readonly view: StudentView;
@@ -321,6 +323,7 @@ export class SessionManager {
         onContainerStarted: async (containerId) => {
           const info = await this.engine.docker.getContainer(containerId).inspect();
           await session.ports?.start(containerId, parsePorts(info.Config.Labels?.[LABEL_PORTS]));
+          await session.logFlood?.watch(containerId);
         },
       });
       await session.proxy.listen();
@@ -358,6 +361,8 @@ export class SessionManager {
       session.terminal = new TerminalSession(this.engine.docker, workstation.id);
       session.terminal.onInput = () => session.touch();
       session.quota = startDiskQuota({ docker: this.engine.docker, scope, limitBytes: this.config.diskQuotaMb * 1024 * 1024, onOver: (message) => session.terminal?.notice(message) });
+      session.proxy.archiveAllowance = session.quota; // docker cp is bounded by what the quota has left
+      session.logFlood = startLogFloodGuard({ docker: this.engine.docker, scope, onFlood: (message) => session.terminal?.notice(message) });
       this.log.info({ session: id, ms: Date.now() - started }, "session created");
       return session;
     } catch (error) {
@@ -376,6 +381,7 @@ export class SessionManager {
     if (pooledAt >= 0) this.pool.splice(pooledAt, 1);
     const done = (async () => {
       session?.quota?.stop();
+      session?.logFlood?.stop();
       session?.terminal?.dispose();
       await session?.proxy?.close().catch(() => undefined);
       await this.removeEngineObjects({ label: [`${LABEL_SESSION}=${id}`] });
