@@ -13,6 +13,7 @@ import { loadConfig, type Config } from "./config.ts";
 import { engineFrom, type Engine } from "./docker/engine.ts";
 import { log } from "./log.ts";
 import { Router, sendJson } from "./http/router.ts";
+import { putServerBeforeEngine } from "./proxy/oom-order.ts";
 import { SessionManager } from "./sessions/session-manager.ts";
 import { registerSessionRoutes } from "./api/session-routes.ts";
 import { TerminalSockets } from "./terminal/terminal-socket.ts";
@@ -33,6 +34,8 @@ export interface RunningServer {
 
 export async function startServer(overrides: Partial<Config> = {}): Promise<RunningServer> {
   const config = loadConfig(process.env, overrides);
+  // Should the host run out of memory, the kernel takes a student's process, then this server, the engine last.
+  await putServerBeforeEngine();
   const engine = engineFrom(config.dockerHost, { concurrentStarts: config.engineStarts });
   const sessions = new SessionManager({ engine, config, log });
   await sessions.start();

@@ -658,6 +658,11 @@ export class SandboxProxy implements SessionObjects {
   private async checkPortsFree(id: string): Promise<void> {
     const containers = (await this.ownedContainers()) as (ContainerSummary & { State?: string })[];
     const mine = parsePorts(containers.find((c) => c.Id === id)?.Labels[LABEL_PORTS]);
+    // Each forward is a listener in the workstation and a connection path through the server.
+    const forwarding = containers.filter((c) => c.Id !== id && c.State === "running").reduce((n, c) => n + parsePorts(c.Labels[LABEL_PORTS]).length, 0);
+    if (mine.length > 0 && forwarding + mine.length > BOUNDS.publishedPortsPerSession) {
+      throw new PolicyError(`this sandbox forwards at most ${BOUNDS.publishedPortsPerSession} published ports at once; ${forwarding} are in use by running containers: stop one (docker stop) before starting this one`, 409);
+    }
     for (const other of containers) {
       if (other.Id === id || other.State !== "running") continue;
       const taken = parsePorts(other.Labels[LABEL_PORTS]).map((p) => p.hostPort);

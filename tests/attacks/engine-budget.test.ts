@@ -5,7 +5,8 @@
  * /proc through an exec's working directory, and place device nodes or push gigabytes through
  * `docker cp`. Each attack here is refused (or bounded) before the damage, with a message.
  */
-import { lstat, readdir, stat } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { lstat, readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import tar from "tar-stream";
 import { afterAll, afterEach, beforeAll, describe, expect } from "vitest";
@@ -138,6 +139,27 @@ describe("engine-driven work has a budget", () => {
     const health = await w.sh("docker create --health-cmd true --health-interval 10ms busybox true");
     expect(health.output).toMatch(/--health-interval 0.01s: at most one check every 2s/);
   });
+
+  attack(w, "port forwards: at most 32 open at once for the session", async () => {
+    const r = await w.sh("docker run -d -p 9100-9115:9100-9115 busybox sleep 300 >/dev/null && docker run -d -p 9200-9215:9200-9215 busybox sleep 300 >/dev/null && docker run -d -p 9300-9301:9300-9301 busybox sleep 300", 60_000);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.output).toMatch(/forwards at most 32 published ports at once; 32 are in use by running containers/);
+    await clearAttacker();
+  }, { mayCreate: true, timeoutMs: 90_000 });
+
+  attack(w, "the kernel's OOM order: a student's process first, then the server, the engine last", async () => {
+    const r = await w.sh("docker run -d --name oomy busybox sleep 300");
+    expect(r.exitCode, r.output).toBe(0);
+    const docker = w.server.engine.docker;
+    const pid = (await docker.getContainer(r.stdout.trim().split("\n").pop()!).inspect()).State.Pid;
+    const score = async (p: number | string) => Number((await readFile(`/proc/${p}/oom_score_adj`, "utf8")).trim());
+    const engine = Number((await readFile("/var/run/docker.pid", "utf8").catch(() => "")).trim()) || Number(execFileSync("pidof", ["dockerd"]).toString().trim().split(" ")[0]);
+    const [student, server, dockerd] = [await score(pid), await score("self"), await score(engine)];
+    expect(student).toBeGreaterThanOrEqual(500);
+    expect(server, "the server (this process runs it) is taken before the engine").toBeGreaterThan(dockerd);
+    expect(server).toBeLessThan(student);
+    await clearAttacker();
+  }, { mayCreate: true });
 
   attack(w, "a container flooding its output is paused, with a notice, its logs readable", async () => {
     const r = await w.sh("docker run -d --name flood busybox yes");
