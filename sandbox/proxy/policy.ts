@@ -45,8 +45,9 @@ export const LIMITS = {
   pids: 128,
   /**
    * Each container's memory is capped, the sum over sessions is not: should the host run out,
-   * the kernel's OOM killer must pick a student's process, not the server (0) or the engine
-   * (-500). Raised to this when unset; lowering it would need a capability the server lacks.
+   * the kernel's OOM killer must pick a student's process, not the server (250, oom-order.ts) or
+   * the engine (0: it cannot be lowered here, see oom-order.ts). Raised to this when unset;
+   * lowering it would need a capability the server lacks.
    */
   oomScoreAdjFloor: 500,
   shmBytes: 64 * 1024 * 1024,

@@ -114,6 +114,10 @@ describe("a neighbour keeps typing while one session abuses the machine", () => 
       await a.close();
     }
   }, 90_000);
+  // Issue 16: what the engine does for a session outside its cgroup.
+  it("log flood in detached containers", async () => abuse("log flood: `yes` in 3 detached containers (paused by the log-flood guard)", "for i in 1 2 3; do docker run -d --name lf$i busybox yes >/dev/null; done; sleep 12", "docker rm -f lf1 lf2 lf3 >/dev/null"), 90_000);
+  it("quota race", async () => abuse("quota race: 40 parallel `docker create` (20 land)", "for i in $(seq 1 40); do docker create --name race$i busybox true >/dev/null 2>&1 & done; wait; sleep 8", "docker rm -f $(docker ps -aq) >/dev/null"), 90_000);
+  it("anonymous-volume flood", async () => abuse("anonymous-volume flood: creates with 100 `-v /path` (refused whole)", "end=$(($(date +%s)+10)); while [ $(date +%s) -lt $end ]; do docker create $(for i in $(seq 1 100); do printf -- '-v /v%d ' $i; done) busybox true >/dev/null 2>&1; done", "true"), 90_000);
   it("disk filler in a volume", async () => abuse("disk filler in a volume (dd loop)", "docker run -d --name dd -v junk:/j busybox sh -c 'while true; do dd if=/dev/zero of=/j/f bs=1M count=300 2>/dev/null; rm /j/f; done' >/dev/null; sleep 12", "docker rm -f dd >/dev/null; docker volume rm junk >/dev/null"), 90_000);
   it("disk filler in a tmpfs", async () => abuse("disk filler in a tmpfs (dd loop)", "docker run -d --name tf --tmpfs /t busybox sh -c 'while true; do dd if=/dev/zero of=/t/f bs=1M count=200 2>/dev/null; rm /t/f; done' >/dev/null; sleep 12", "docker rm -f tf >/dev/null"), 90_000);
   it("disk filler in the workspace (home)", async () => abuse("disk filler in the workspace (dd loop in the shell)", "end=$(($(date +%s)+12)); while [ $(date +%s) -lt $end ]; do dd if=/dev/zero of=~/fill bs=1M count=200 2>/dev/null; rm -f ~/fill; done", "rm -f ~/fill"), 90_000);
