@@ -36,6 +36,8 @@ export const BOUNDS = {
   execBurst: 20,
   /** exec instances the proxy remembers (the CLI needs the newest only). */
   execsRemembered: 256,
+  /** Streaming answers of one session open at once (`docker stats` of 20 containers holds 21). */
+  streamsPerSession: 32,
   /** Requests of one session handled at once across its connections. */
   requestsInFlight: 4,
   /** Requests pipelined on one connection waiting their turn before the next is refused. */

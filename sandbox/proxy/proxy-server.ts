@@ -71,6 +71,7 @@ export class SandboxProxy implements SessionObjects {
   /** One quota check and the create it guards at a time. */
   private readonly quotaLock = new Mutex();
   private readonly execBudget = new RateBudget(BOUNDS.execsPerSecond, BOUNDS.execBurst);
+  private openStreams = 0;
   /** Pipelined requests of each connection, answered one at a time in order. */
   private readonly pipelines = new WeakMap<Socket, { tail: Promise<void>; waiting: number }>();
   private readonly archiveLock = new Mutex();
@@ -215,6 +216,7 @@ export class SandboxProxy implements SessionObjects {
 
   private async handle(kind: string, params: string[], query: URLSearchParams, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const [ref] = params;
+    if (kind === "events" || kind === "container.stream") this.reserveStream(res);
     switch (kind) {
       case "ping":
       case "version":
@@ -615,6 +617,18 @@ export class SandboxProxy implements SessionObjects {
   async counts(): Promise<{ containers: number; volumes: number; networks: number }> {
     const [containers, volumes, networks] = await Promise.all([this.ownedContainers(), this.ownedVolumes(), this.ownedNetworks()]);
     return { containers: containers.length, volumes: volumes.length, networks: networks.filter((n) => n.Name !== this.scope.networkName).length };
+  }
+
+  /**
+   * A streaming answer (logs -f, stats, events, wait, export) is work the engine keeps doing
+   * (stats reads cgroup files every second): at most BOUNDS.streamsPerSession at once.
+   */
+  private reserveStream(res: ServerResponse): void {
+    if (this.openStreams >= BOUNDS.streamsPerSession) {
+      throw new PolicyError(`this sandbox keeps at most ${BOUNDS.streamsPerSession} streams (logs -f, stats, events, wait) open at once; end some (Ctrl-C) first`, 429);
+    }
+    this.openStreams++;
+    res.once("close", () => this.openStreams--);
   }
 
   /** The CLI needs its newest exec IDs only: the oldest are forgotten past a bound. */

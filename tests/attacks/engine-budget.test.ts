@@ -6,6 +6,7 @@
  * `docker cp`. Each attack here is refused (or bounded) before the damage, with a message.
  */
 import { execFileSync } from "node:child_process";
+import { connect } from "node:net";
 import { lstat, readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import tar from "tar-stream";
@@ -70,6 +71,30 @@ describe("requests in flight", () => {
     expect(r.statuses, r.statuses.join(",")).toEqual([...Array.from({ length: ok }, () => 200), 429]);
     expect(r.text).toMatch(/at most 8 requests queued on one connection/);
   });
+
+  attack(w, "at most 32 streams (stats, logs -f, events) open at once", async () => {
+    const r = await w.sh("docker run -d --name streamed busybox sleep 300");
+    expect(r.exitCode, r.output).toBe(0);
+    const held: import("node:net").Socket[] = [];
+    try {
+      for (let i = 0; i < 32; i++) {
+        const s = connect(w.socketOf(w.attacker));
+        s.on("error", () => undefined);
+        s.write(rawRequest("GET", "/v1.41/containers/streamed/stats?stream=1"));
+        held.push(s);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const refused = await w.http(w.attacker, "GET", "/v1.41/events", { timeoutMs: 5000 });
+      expect(refused.status).toBe(429);
+      expect(refused.json.message).toMatch(/at most 32 streams/);
+    } finally {
+      for (const s of held) s.destroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const again = await w.http(w.attacker, "GET", "/v1.41/containers/streamed/stats?stream=0", { timeoutMs: 10_000 });
+    expect(again.status).toBe(200);
+    await clearAttacker();
+  }, { mayCreate: true });
 
   attack(w, "a session has at most 4 requests at the engine at once, across connections", async () => {
     // Containers whose PID 1 ignores SIGTERM: each `stop -t 2` holds its request at the engine
