@@ -78,9 +78,10 @@ export function boundEnv(env: unknown): void {
   if (total > BOUNDS.envTotalBytes) tooBig(`${total} bytes of environment`, `${BOUNDS.envTotalBytes} bytes`);
 }
 
+/** Bytes of a string or a list of strings; anything else is the policy's type error, not counted (nor recursed into). */
 function stringBytes(v: unknown): number {
   if (typeof v === "string") return bytes(v);
-  if (Array.isArray(v)) return v.reduce((n: number, s) => n + stringBytes(s), 0);
+  if (Array.isArray(v)) return v.reduce((n: number, s) => n + (typeof s === "string" ? bytes(s) : 0), 0);
   return 0;
 }
 

@@ -41,13 +41,19 @@ export async function resolveInContainer(pid: number, path: string): Promise<str
   return "/" + resolved.join("/");
 }
 
-/** Whether `path` in the container `id` leads into /proc or /sys (a link loop counts as yes). */
-export async function containerPathIsKernelView(engine: Engine, id: string, path: string): Promise<boolean> {
-  if (!path.startsWith("/")) return false; // relative to the image's WORKDIR: the engine refuses it
-  if (KERNEL_VIEWS.test(path.replace(/\/+/g, "/"))) return true;
+/**
+ * An exec's working directory as the container's kernel would reach it: `refused` when it leads
+ * into /proc or /sys (a link loop counts as yes); else `path`, with the links found resolved, so
+ * the engine is given the path that was checked (a link swapped in later, between the check and
+ * the exec's start, is not followed where none was).
+ */
+export async function execWorkingDir(engine: Engine, id: string, path: string): Promise<{ refused: boolean; path: string }> {
+  if (!path.startsWith("/")) return { refused: false, path }; // relative: the engine refuses it
+  if (KERNEL_VIEWS.test(path.replace(/\/+/g, "/"))) return { refused: true, path };
   const { body } = await engineJson<{ State?: { Pid?: number; Running?: boolean } }>(engine, { method: "GET", path: `/containers/${id}/json` });
   const pid = body?.State?.Running ? body.State.Pid : undefined;
-  if (!pid) return false; // not running: the exec is refused by the engine
+  if (!pid) return { refused: false, path }; // not running: the engine refuses the exec
   const resolved = await resolveInContainer(pid, path);
-  return resolved === undefined || KERNEL_VIEWS.test(resolved);
+  if (resolved === undefined || KERNEL_VIEWS.test(resolved)) return { refused: true, path };
+  return { refused: false, path: resolved };
 }

@@ -29,7 +29,7 @@ import { workspaceHostPath } from "./workspace-paths.ts";
 import { BOUNDS } from "./bounds.ts";
 import { Mutex, RateBudget, Semaphore } from "./session-budget.ts";
 import { PlannedVolumes } from "./planned-volumes.ts";
-import { containerPathIsKernelView } from "./container-paths.ts";
+import { execWorkingDir } from "./container-paths.ts";
 import { filterArchive } from "./archive-filter.ts";
 
 type Json = Record<string, unknown>;
@@ -354,8 +354,10 @@ export class SandboxProxy implements SessionObjects {
         const id = await this.containerId(ref!);
         const plan = planExecCreate(await this.jsonBody(req));
         // -w is resolved in the container as its kernel would: a link into /proc is /proc.
-        if (plan.WorkingDir && (await containerPathIsKernelView(this.engine, id, String(plan.WorkingDir)))) {
-          throw new PolicyError(`this sandbox does not allow --workdir ${String(plan.WorkingDir)}: it leads into /proc or /sys, which are off limits`);
+        if (plan.WorkingDir) {
+          const workingDir = await execWorkingDir(this.engine, id, String(plan.WorkingDir));
+          if (workingDir.refused) throw new PolicyError(`this sandbox does not allow --workdir ${String(plan.WorkingDir)}: it leads into /proc or /sys, which are off limits`);
+          plan.WorkingDir = workingDir.path;
         }
         await this.execBudget.take();
         const upstream = await engineJson<{ Id?: string }>(this.engine, { method: "POST", path: `/containers/${id}/exec`, json: plan });

@@ -13,6 +13,9 @@ export class StrictJsonError extends PolicyError {
   }
 }
 
+/** Docker's bodies nest a few levels; the policy's checks walk values recursively. */
+const MAX_DEPTH = 32;
+
 const fold = (key: string) => key.normalize("NFKC").toLowerCase().replace(/ſ/g, "s").replace(/K/g, "k");
 
 export function parseStrictJson(text: string): unknown {
@@ -34,12 +37,10 @@ function scanForDuplicates(text: string): void {
   let expectingKey = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
-    if (c === "{") {
-      stack.push(new Set());
-      expectingKey = true;
-    } else if (c === "[") {
-      stack.push(null);
-      expectingKey = false;
+    if (c === "{" || c === "[") {
+      stack.push(c === "{" ? new Set() : null);
+      expectingKey = c === "{";
+      if (stack.length > MAX_DEPTH) throw new StrictJsonError(`the request body is nested more than ${MAX_DEPTH} levels deep`);
     } else if (c === "}" || c === "]") {
       stack.pop();
       expectingKey = false;

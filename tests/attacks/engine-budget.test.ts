@@ -58,6 +58,10 @@ describe("sizes: what the engine keeps of a request stays small", () => {
     expect(big.status).toBe(413);
     expect(big.json.message).toMatch(/larger than 64 KiB/);
     expect((await w.http(w.attacker, "POST", "/v1.41/volumes/create", { body: { Name: "fat", Labels: { fat: "x".repeat(5000) } } })).status).toBe(400);
+    // The policy's checks walk values recursively: a deep nest must be a 400, not a stack overflow.
+    const deep = await create(w, `{"Image":"busybox","HostConfig":{"Privileged":${"[".repeat(20_000)}${"]".repeat(20_000)}}}`);
+    expect(deep.status, deep.text).toBe(400);
+    expect(deep.json.message).toMatch(/nested more than 32 levels/);
   });
 });
 
