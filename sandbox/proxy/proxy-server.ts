@@ -256,7 +256,10 @@ export class SandboxProxy implements SessionObjects {
             await volumes.rollback();
             throw error;
           });
-          const answer = await readAll(created);
+          const answer = await readAll(created).catch(async (error: unknown) => {
+            await volumes.rollback();
+            throw error;
+          });
           if ((created.statusCode ?? 500) >= 300) await volumes.rollback();
           return { upstream: created, text: answer };
         });
@@ -335,8 +338,9 @@ export class SandboxProxy implements SessionObjects {
             const limit = Math.min(LIMITS.archiveBodyBytes, await this.archiveAllowance.remaining());
             if (limit <= 0) throw new PolicyError("this sandbox's disk quota is used up; free some space (rm, docker volume rm, docker rm) before docker cp", 507);
             const archive = filterArchive(limitStream(req, limit, `docker cp may bring at most ${Math.floor(limit / 1024 ** 2)} MiB now: that is what is left of the sandbox's disk quota (or the ${LIMITS.archiveBodyBytes / 1024 ** 2} MiB limit per copy)`));
-            const upstream = await engineRequest(this.engine, { method: "PUT", path: `/containers/${id}/archive`, query, stream: archive.stream, headers: { "content-type": "application/x-tar" } });
-            this.archiveAllowance.charge(archive.bytes());
+            // Charged whatever the outcome: a copy cut off at the limit still wrote up to it.
+            const upstream = await engineRequest(this.engine, { method: "PUT", path: `/containers/${id}/archive`, query, stream: archive.stream, headers: { "content-type": "application/x-tar" } })
+              .finally(() => this.archiveAllowance.charge(archive.bytes()));
             const refused = archive.refused();
             if (refused && (upstream.statusCode ?? 500) < 300) {
               await readAll(upstream).catch(() => undefined);
