@@ -34,6 +34,9 @@ export const BOUNDS = {
   /** exec create + start: a runc process on the host each, outside every cgroup. */
   execsPerSecond: 5,
   execBurst: 20,
+  /** `docker system df`: the engine sizes every container and volume of the class for each. */
+  diskUsagePerSecond: 1 / 3,
+  diskUsageBurst: 2,
   /** exec instances the proxy remembers (the CLI needs the newest only). */
   execsRemembered: 256,
   /** Streaming answers of one session open at once (`docker stats` of 20 containers holds 21). */

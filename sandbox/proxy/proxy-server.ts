@@ -71,6 +71,7 @@ export class SandboxProxy implements SessionObjects {
   /** One quota check and the create it guards at a time. */
   private readonly quotaLock = new Mutex();
   private readonly execBudget = new RateBudget(BOUNDS.execsPerSecond, BOUNDS.execBurst);
+  private readonly diskUsageBudget = new RateBudget(BOUNDS.diskUsagePerSecond, BOUNDS.diskUsageBurst);
   private openStreams = 0;
   /** Pipelined requests of each connection, answered one at a time in order. */
   private readonly pipelines = new WeakMap<Socket, { tail: Promise<void>; waiting: number }>();
@@ -227,6 +228,8 @@ export class SandboxProxy implements SessionObjects {
         return sendJson(res, 200, await this.info());
       case "system.df":
         await this.noBody(req);
+        // The engine walks every session's containers and volumes for it: paced per session.
+        await this.diskUsageBudget.take();
         return sendJson(res, 200, await this.systemDf());
       case "events":
         await this.noBody(req);

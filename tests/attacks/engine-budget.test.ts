@@ -207,6 +207,13 @@ describe("engine-driven work has a budget", () => {
     await clearAttacker();
   }, { mayCreate: true, timeoutMs: 60_000 });
 
+  attack(w, "docker system df (the engine sizes the whole class's objects) is paced: 2, then one every 3 s", async () => {
+    const started = Date.now();
+    for (let i = 0; i < 4; i++) expect((await w.http(w.attacker, "GET", "/v1.41/system/df")).status).toBe(200);
+    const ms = Date.now() - started;
+    expect(ms, `4 system df took ${ms} ms`).toBeGreaterThanOrEqual(5500);
+  }, { timeoutMs: 60_000 });
+
   attack(w, "an exec storm is paced (5 a second after a burst of 20)", async () => {
     const r = await w.sh("docker run -d --name target busybox sleep 300");
     expect(r.exitCode, r.output).toBe(0);
