@@ -72,17 +72,24 @@ export class ClassPools {
         if (session) {
           this.ready.set(code, this.live(code).filter((s) => s !== session));
           this.changed(code);
-          this.tick();
+          // After the caller has assigned it (synchronously, in SessionManager.create): then it counts as seated.
+          setImmediate(() => this.tick());
         }
         return session;
       },
     };
   }
 
-  /** How many warm sandboxes the class should have now: its free seats, from the lead time to its end. */
+  /**
+   * How many warm sandboxes the class should have now, from the lead time to its end: its seats
+   * less the members holding a sandbox. Not less the members: a student who has just joined but
+   * not yet taken a sandbox must still find one (counting joins emptied the pool under a class
+   * arriving at once), and one whose sandbox ended (idle) finds one when coming back.
+   */
   target(record: ClassRecord, now = Date.now()): number {
     if (now >= Date.parse(record.endsAt) || now < Date.parse(record.startsAt) - this.leadSeconds * 1000) return 0;
-    return Math.max(0, record.seats - this.store.members(record.code).length);
+    const seated = this.store.members(record.code).filter((m) => this.sessions.forOwner(m.learnerId)).length;
+    return Math.max(0, record.seats - seated);
   }
 
   /** Sessions still alive (one may have been removed behind the pool's back). */

@@ -105,6 +105,32 @@ describe("classes", () => {
     expect(after.status).toBe(410);
   });
 
+  it("gives every student of a class arriving at once a warm sandbox", async () => {
+    const teacher = new ApiClient(server.url);
+    const { body } = await teacher.call("POST", "/api/instructor/classes", { name: "All at once", seats: 6 }, auth);
+    await expect.poll(() => server.pools.warm(body.code), { timeout: 120_000, interval: 500 }).toBe(6);
+    const warmIds = new Set(server.pools["ready"].get(body.code)!.map((s) => s.id));
+    const joins = await Promise.all(Array.from({ length: 6 }, (_, i) => new ApiClient(server.url).call("POST", "/api/sessions", { class: body.code, name: `S${i}` })));
+    expect(joins.map((j) => j.status)).toEqual(Array(6).fill(201));
+    expect(joins.filter((j) => warmIds.has(j.body.id))).toHaveLength(6);
+    await teacher.call("POST", `/api/instructor/classes/${body.code}/end`, undefined, auth);
+    await Promise.all(joins.map((j) => server.sessions.destroy(j.body.id, "test done")));
+  }, 180_000);
+
+  it("warms a class that starts later only from a few minutes before its start", async () => {
+    const teacher = new ApiClient(server.url);
+    const inAnHour = new Date(Date.now() + 3600_000).toISOString();
+    const { status, body } = await teacher.call("POST", "/api/instructor/classes", { name: "Tomorrow", seats: 3, startsAt: inAnHour, durationMinutes: 60 }, auth);
+    expect(status).toBe(201);
+    expect(body.endsAt).toBe(new Date(Date.parse(inAnHour) + 3600_000).toISOString());
+    expect(server.pools.target(server.pools["store"].get(body.code)!)).toBe(0);
+    // Within the lead time (STOWAGE_CLASS_WARM_LEAD_SECONDS, 300 s) it wants a sandbox per seat.
+    expect(server.pools.target(server.pools["store"].get(body.code)!, Date.parse(inAnHour) - 200_000)).toBe(3);
+    await new Promise((r) => setTimeout(r, 6000)); // a pool tick
+    expect(server.pools.warm(body.code)).toBe(0);
+    await teacher.call("POST", `/api/instructor/classes/${body.code}/end`, undefined, auth);
+  });
+
   it("empties a class's warm pool when the class ends", async () => {
     const teacher = new ApiClient(server.url);
     const { body } = await teacher.call("POST", "/api/instructor/classes", { name: "Short", seats: 1 }, auth);
