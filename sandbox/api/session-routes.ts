@@ -49,9 +49,10 @@ export function registerSessionRoutes(router: Router, sessions: SessionManager, 
     const classPool = admitToClass?.(learnerId, await readJsonBody(req, JoinBody));
     const existing = sessions.forOwner(learnerId);
     if (!existing && (await dataDisk(config.dataDir)).full) throw new HttpError(503, DISK_FULL, { retryAfterSeconds: 300 });
-    const health = await probeEngine(engine);
+    // A class member taking a warm sandbox needs no engine work now: no probe (docker info is slow on a busy engine).
+    const health = classPool && classPool.warm > 0 ? undefined : await probeEngine(engine);
     // The engine's address stays in the server's log and /api/health, not in a student's answer.
-    if (!health.answers) throw new HttpError(503, "the Docker engine is not answering, so no sandbox can start right now; try again in a minute", { retryAfterSeconds: 60 });
+    if (health && !health.answers) throw new HttpError(503, "the Docker engine is not answering, so no sandbox can start right now; try again in a minute", { retryAfterSeconds: 60 });
     try {
       const { session, created } = await sessions.create(learnerId, clientAddress(req), classPool);
       session.touch();

@@ -65,8 +65,12 @@ export class ClassPools {
   }
 
   /** For SessionManager.create: one of the class's warm sessions, if one is ready. */
-  poolFor(code: string): { take(): Session | undefined } {
+  poolFor(code: string): { take(): Session | undefined; readonly warm: number } {
+    const live = () => this.live(code).length;
     return {
+      get warm() {
+        return live();
+      },
       take: () => {
         const session = this.live(code).shift();
         if (session) {

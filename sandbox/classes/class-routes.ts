@@ -55,7 +55,7 @@ function joinUrl(req: IncomingMessage, code: string): string {
  * warm sandbox from (and to be exempt from the per-address limits), or undefined for anonymous use.
  */
 export function classAdmission(deps: Pick<ClassDeps, "classes" | "pools">) {
-  return (learnerId: string, body: z.infer<typeof JoinBody>): { take(): Session | undefined } | undefined => {
+  return (learnerId: string, body: z.infer<typeof JoinBody>): { take(): Session | undefined; readonly warm: number } | undefined => {
     const name = body.name || undefined;
     if (body.class === undefined) {
       const seat = deps.classes.seatOf(learnerId, new Date());
