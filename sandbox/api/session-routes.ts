@@ -46,7 +46,7 @@ export async function dataDisk(dataDir: string): Promise<{ freeBytes: number; to
 export function registerSessionRoutes(router: Router, sessions: SessionManager, engine: Engine, config: { idleTimeoutSeconds: number; dataDir: string; instructorToken?: string }, admitToClass?: ReturnType<typeof classAdmission>): void {
   router.add("POST", "/api/sessions", async ({ req, res, learnerId }) => {
     // Optional {class, name}: joins a class (404 unknown code, 409 full); its members take its warm sandboxes.
-    const classPool = admitToClass?.(learnerId, await readJsonBody(req, JoinBody));
+    const classPool = admitToClass?.(learnerId, await readJsonBody(req, JoinBody), clientAddress(req));
     const existing = sessions.forOwner(learnerId);
     if (!existing && (await dataDisk(config.dataDir)).full) throw new HttpError(503, DISK_FULL, { retryAfterSeconds: 300 });
     // A class member taking a warm sandbox needs no engine work now: no probe (docker info is slow on a busy engine).

@@ -28,6 +28,9 @@ export const JoinBody = z.object({
   name: DisplayName.optional(),
 });
 
+/** Unknown class codes one address may try per minute (typos included) before it must wait. */
+export const UNKNOWN_CODES_PER_MINUTE = 10;
+
 /** Dashboard snapshots are sent at most this often; and at least this often for "time since". */
 const DASHBOARD_DEBOUNCE_MS = 300;
 const DASHBOARD_REFRESH_MS = 10_000;
@@ -55,14 +58,26 @@ function joinUrl(req: IncomingMessage, code: string): string {
  * warm sandbox from (and to be exempt from the per-address limits), or undefined for anonymous use.
  */
 export function classAdmission(deps: Pick<ClassDeps, "classes" | "pools">) {
-  return (learnerId: string, body: z.infer<typeof JoinBody>): { take(): Session | undefined; readonly warm: number } | undefined => {
+  // Unknown codes per address in the last minute: guessing a code (20^6) at this pace takes years.
+  const misses = new Map<string, number[]>();
+  const guessing = (client: string): number | undefined => {
+    const now = Date.now();
+    const recent = (misses.get(client) ?? []).filter((t) => now - t < 60_000);
+    misses.set(client, recent);
+    if (misses.size > 10_000) for (const [key, times] of misses) if (times.every((t) => now - t >= 60_000)) misses.delete(key);
+    return recent.length >= UNKNOWN_CODES_PER_MINUTE ? Math.ceil((recent[0]! + 60_000 - now) / 1000) : undefined;
+  };
+  return (learnerId: string, body: z.infer<typeof JoinBody>, client: string): { take(): Session | undefined; readonly warm: number } | undefined => {
     const name = body.name || undefined;
     if (body.class === undefined) {
       const seat = deps.classes.seatOf(learnerId, new Date());
       return seat ? deps.pools.poolFor(seat.record.code) : undefined;
     }
     const code = normalizeClassCode(body.class);
+    const wait = guessing(client);
+    if (wait !== undefined) throw new HttpError(429, `too many unknown class codes from your address: check the code on the board and try again in ${wait} s`, { retryAfterSeconds: wait });
     const record = CLASS_CODE.test(code) ? deps.classes.get(code) : undefined;
+    if (!record) misses.get(client)!.push(Date.now());
     if (!record) throw new HttpError(404, `there is no class with the code ${code || "(empty)"}: check the code on the board (letters and digits, e.g. AC3-K7X)`);
     if (Date.now() >= Date.parse(record.endsAt)) throw new HttpError(410, `the class "${record.name}" (${code}) has ended; ask your teacher for a new code`);
     const joined = deps.classes.join(code, learnerId, name);

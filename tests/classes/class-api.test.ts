@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
 import { CODE_ALPHABET } from "../../sandbox/classes/class-code.ts";
+import { UNKNOWN_CODES_PER_MINUTE } from "../../sandbox/classes/class-routes.ts";
 
 const TOKEN = "class-api-instructor-token";
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -129,6 +130,16 @@ describe("classes", () => {
     await new Promise((r) => setTimeout(r, 6000)); // a pool tick
     expect(server.pools.warm(body.code)).toBe(0);
     await teacher.call("POST", `/api/instructor/classes/${body.code}/end`, undefined, auth);
+  });
+
+  // After the tests that try unknown codes: it leaves this address limited for a minute.
+  it("limits guessing class codes from one address", async () => {
+    const guesser = new ApiClient(server.url);
+    let answer = await guesser.call("POST", "/api/sessions", { class: "AAAAAA" });
+    for (let i = 0; i < UNKNOWN_CODES_PER_MINUTE + 1 && answer.status === 404; i++) answer = await guesser.call("POST", "/api/sessions", { class: `AAAAA${CODE_ALPHABET[i]}` });
+    expect(answer.status).toBe(429);
+    expect(answer.body.error).toMatch(/too many unknown class codes from your address/);
+    expect(server.sessions.forOwner(guesser.cookie.split("=")[1]!)).toBeUndefined();
   });
 
   it("empties a class's warm pool when the class ends", async () => {
