@@ -21,12 +21,18 @@ import { registerCheckRoutes } from "./checks/check-routes.ts";
 import { registerWorkspaceRoutes } from "./api/workspace-routes.ts";
 import { registerProgressRoutes } from "./progress/routes.ts";
 import { openProgressStore } from "./progress/store.ts";
+import { openClassStore } from "./classes/class-store.ts";
+import { ClassPools } from "./classes/class-pool.ts";
+import { classAdmission, registerClassRoutes } from "./classes/class-routes.ts";
+import { WatchSockets } from "./classes/watch-socket.ts";
 
 export interface RunningServer {
   url: string;
   port: number;
   server: Server;
   sessions: SessionManager;
+  /** The classes' warm pools (classes/class-pool.ts). */
+  pools: ClassPools;
   engine: Engine;
   config: Config;
   close(): Promise<void>;
@@ -41,8 +47,10 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   await sessions.start();
 
   const router = new Router();
-  registerSessionRoutes(router, sessions, engine, config);
   const progress = openProgressStore(join(config.dataDir, "progress.sqlite"));
+  const classes = openClassStore(progress.database);
+  const pools = new ClassPools(sessions, classes, engine, log, config.classWarmLeadSeconds);
+  registerSessionRoutes(router, sessions, engine, config, classAdmission({ classes, pools }));
   registerProgressRoutes(router, progress, { instructorToken: () => config.instructorToken });
   registerCheckRoutes(router, sessions, engine, config.lessonsDir, progress);
   registerWorkspaceRoutes(router, sessions, config.lessonsDir);
@@ -80,9 +88,12 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     return origins;
   };
   const terminals = new TerminalSockets(sessions, allowedOrigins);
+  const watch = new WatchSockets(sessions, allowedOrigins);
+  registerClassRoutes(router, { classes, pools, progress, sessions, engine, watch, instructorToken: () => config.instructorToken, maxSessions: config.maxSessions });
+  pools.start();
   server.on("upgrade", (req, socket, head) => {
     socket.on("error", () => socket.destroy());
-    if (!terminals.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+    if (!terminals.handleUpgrade(req, socket, head) && !watch.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
   });
 
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.port, config.host, () => resolve()));
@@ -97,8 +108,11 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     sessions,
     engine,
     config,
+    pools,
     async close() {
       terminals.close();
+      watch.close();
+      await pools.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       progress.close();

@@ -1,10 +1,11 @@
 import type { IncomingMessage } from "node:http";
 import { statfs } from "node:fs/promises";
-import { HttpError, sendJson, type Router } from "../http/router.ts";
+import { HttpError, readJsonBody, sendJson, type Router } from "../http/router.ts";
 import { probeEngine, type Engine } from "../docker/engine.ts";
 import { SessionBusyError, type Session, type SessionManager } from "../sessions/session-manager.ts";
 import { streamState } from "./state-stream.ts";
 import { hasInstructorToken } from "../progress/routes.ts";
+import { JoinBody, type classAdmission } from "../classes/class-routes.ts";
 
 /** The client address for rate limits (the socket's; a proxy in front should set STOWAGE_TRUST_PROXY). */
 export function clientAddress(req: IncomingMessage): string {
@@ -42,15 +43,18 @@ export async function dataDisk(dataDir: string): Promise<{ freeBytes: number; to
 }
 
 /** POST/GET/DELETE /api/sessions, the state stream, and /api/health. */
-export function registerSessionRoutes(router: Router, sessions: SessionManager, engine: Engine, config: { idleTimeoutSeconds: number; dataDir: string; instructorToken?: string }): void {
+export function registerSessionRoutes(router: Router, sessions: SessionManager, engine: Engine, config: { idleTimeoutSeconds: number; dataDir: string; instructorToken?: string }, admitToClass?: ReturnType<typeof classAdmission>): void {
   router.add("POST", "/api/sessions", async ({ req, res, learnerId }) => {
+    // Optional {class, name}: joins a class (404 unknown code, 409 full); its members take its warm sandboxes.
+    const classPool = admitToClass?.(learnerId, await readJsonBody(req, JoinBody), clientAddress(req));
     const existing = sessions.forOwner(learnerId);
     if (!existing && (await dataDisk(config.dataDir)).full) throw new HttpError(503, DISK_FULL, { retryAfterSeconds: 300 });
-    const health = await probeEngine(engine);
+    // A class member taking a warm sandbox needs no engine work now: no probe (docker info is slow on a busy engine).
+    const health = classPool && classPool.warm > 0 ? undefined : await probeEngine(engine);
     // The engine's address stays in the server's log and /api/health, not in a student's answer.
-    if (!health.answers) throw new HttpError(503, "the Docker engine is not answering, so no sandbox can start right now; try again in a minute", { retryAfterSeconds: 60 });
+    if (health && !health.answers) throw new HttpError(503, "the Docker engine is not answering, so no sandbox can start right now; try again in a minute", { retryAfterSeconds: 60 });
     try {
-      const { session, created } = await sessions.create(learnerId, clientAddress(req));
+      const { session, created } = await sessions.create(learnerId, clientAddress(req), classPool);
       session.touch();
       sendJson(res, created ? 201 : 200, { ...session.describe(), idleTimeoutSeconds: config.idleTimeoutSeconds });
     } catch (error) {

@@ -9,7 +9,9 @@
  *
  * Knobs (environment): BENCH_SESSIONS (20), BENCH_ECHO (1000 keys), BENCH_DIND_RUNS (5),
  * BENCH_CHECK_RUNS (20), BENCH_NEIGHBOURS (20), BENCH_RAMP ("50,100,200,300"),
- * BENCH_ONLY (comma list of phases: ready,dind,echo,check,ramp,js,abuse), BENCH_OUT (docs/benchmarks.md).
+ * BENCH_CLASS_SEATS ("30": a comma list of class sizes), BENCH_ONLY (comma list of phases:
+ * ready,dind,echo,check,class,ramp,js,abuse; BENCH_ONLY=class alone rewrites only the class section
+ * of the report), BENCH_OUT (docs/benchmarks.md).
  */
 import { execFile, fork, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -22,7 +24,7 @@ import { gzipSync } from "node:zlib";
 import { ApiClient } from "../../tests/helpers/sandbox-server.ts";
 import { PROMPT, TerminalClient } from "../../tests/helpers/terminal-client.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
-import type { Config } from "../config.ts";
+import { loadConfig, type Config } from "../config.ts";
 import { COURSE_IMAGES_TO_LOAD, DIND_RUN_FLAGS, dindOnce, ensureDindImage, removeDindLeftovers, type DindRun } from "./dind.ts";
 import { containerMemory, engineDaemons, keyQuota, memAvailable, processTable, type ContainerMemory } from "./memory.ts";
 
@@ -37,7 +39,9 @@ const NEIGHBOURS = env("BENCH_NEIGHBOURS", 20);
 const RAMP = (process.env.BENCH_RAMP ?? "50,100,200,300").split(",").map(Number).filter((n) => n > 0);
 /** BENCH_RAMP_STOP=0: keep ramping past a step whose echo p99 passed 50 ms (the capacity figure is unchanged). */
 const RAMP_STOP = process.env.BENCH_RAMP_STOP !== "0";
-const ONLY = new Set((process.env.BENCH_ONLY ?? "ready,dind,echo,check,ramp,js,abuse").split(","));
+const ONLY = new Set((process.env.BENCH_ONLY ?? "ready,dind,echo,check,class,ramp,js,abuse").split(","));
+const CLASS_SEATS = (process.env.BENCH_CLASS_SEATS ?? "30").split(",").map(Number).filter((n) => n > 0);
+const ANONYMOUS_GROUP = 10;
 const OUT = process.env.BENCH_OUT ?? "docs/benchmarks.md";
 const RUN_ID = randomBytes(4).toString("hex");
 const ROOT = join(import.meta.dirname, "../..");
@@ -406,6 +410,130 @@ async function checkLatency(server: ServerProcess): Promise<CheckResult> {
   }
 }
 
+interface ClassRun {
+  seats: number;
+  warmSeconds: number;
+  joinSpreadMs: number;
+  served: number;
+  refused: string[];
+  /** POST /api/sessions {class, name} to the first byte of the shell's output. */
+  prompt: number[];
+  /** docker run --rm of the workstation image, measured in the same run just before the class. */
+  bare: number[];
+  check: number[];
+  checkFailures: string[];
+  /** Each student's echo p99 (keys typed while the rest of the class does the exercise). */
+  echoP99: number[];
+}
+
+interface AnonymousRun {
+  served: number;
+  spanMs: number;
+  refused: string[];
+  prompt: number[];
+}
+
+const BENCH_TOKEN = `bench-instructor-token-${RUN_ID}`;
+
+/**
+ * A class of `seats` behind one address: the class is created and warmed, then every student
+ * joins within 1 s (POST /api/sessions {class, name}, terminal open), and all at once type keys
+ * (echo), run lessons/02-named-volumes/exercises/keep-the-data/solution.sh, check it 3 times and
+ * type keys again: what a class does in the first minutes of an exercise.
+ */
+async function classRun(server: ServerProcess, seats: number): Promise<ClassRun> {
+  const teacher = new ApiClient(server.url);
+  const auth = { authorization: `Bearer ${BENCH_TOKEN}` };
+  const t0 = performance.now();
+  const created = await teacher.call("POST", "/api/instructor/classes", { name: `bench ${seats}`, seats }, auth);
+  if (created.status !== 201) throw new Error(`POST /api/instructor/classes: ${created.status} ${JSON.stringify(created.body)}`);
+  const code = created.body.code as string;
+  for (;;) {
+    const { body } = await teacher.call("GET", `/api/instructor/classes/${code}`, undefined, auth);
+    if (body.warm >= seats) break;
+    if (performance.now() - t0 > 15 * 60_000) throw new Error(`only ${body.warm} of ${seats} sandboxes warm after 15 min`);
+    await sleep(500);
+  }
+  const warmSeconds = (performance.now() - t0) / 1000;
+  log(`  ${seats} sandboxes warm in ${warmSeconds.toFixed(0)} s; bare docker run ${SESSIONS} times for comparison...`);
+  const bare = await bareRuns();
+  await sleep(2000);
+  const solution = await readFile(join(ROOT, "lessons", CHECK_LESSON, "exercises", CHECK_EXERCISE, "solution.sh"));
+  const refused: string[] = [];
+  const joinStart = performance.now();
+  const joined = await Promise.all(Array.from({ length: seats }, async (_, i) => {
+    await sleep((i * 1000) / seats); // all within one second, as a class arriving
+    const api = new ApiClient(server.url);
+    const begin = performance.now();
+    const sent = begin - joinStart;
+    const { status, body } = await api.call("POST", "/api/sessions", { class: code, name: `Student ${i + 1}` });
+    if (status !== 201) {
+      refused.push(`${status} ${body?.error ?? ""}`);
+      return undefined;
+    }
+    const term = await TerminalClient.open(server.url, body.id, api.cookie);
+    if (term.received === 0) await nextOutput(term, 60_000);
+    return { api, id: body.id as string, term, prompt: performance.now() - begin, sent };
+  }));
+  const students = joined.filter((s) => s !== undefined);
+  const joinSpreadMs = Math.max(0, ...students.map((s) => s.sent));
+  log(`  ${students.length}/${seats} joined; prompt p50 ${ms(pct(students.map((s) => s.prompt), 50))}, p95 ${ms(pct(students.map((s) => s.prompt), 95))}; the class does the exercise...`);
+  const check: number[] = [];
+  const checkFailures = new Set<string>();
+  const echoP99: number[] = [];
+  try {
+    await Promise.all(students.map(async (s) => {
+      await waitForOutput(s.term, PROMPT, 60_000);
+      const echo = await echoLatency(s.term, 50);
+      const up = await fetch(`${server.url}/api/sessions/${s.id}/files/upload?path=solution.sh`, { method: "PUT", headers: { cookie: s.api.cookie, "content-type": "application/octet-stream" }, body: solution });
+      if (up.status !== 201) throw new Error(`upload of solution.sh: ${up.status}`);
+      const mark = s.term.output.length;
+      s.term.type("bash solution.sh >/dev/null 2>&1; echo SOLUTION-EXIT=$?\r");
+      await waitForOutput(s.term, /SOLUTION-EXIT=\d+/, 300_000, mark);
+      for (let i = 0; i < 3; i++) {
+        const c0 = performance.now();
+        const { status, body } = await s.api.call("POST", `/api/sessions/${s.id}/checks`, { lesson: CHECK_LESSON, exercise: CHECK_EXERCISE });
+        check.push(performance.now() - c0);
+        if (status !== 200) checkFailures.add(`HTTP ${status}`);
+        else for (const t of body.tasks as { id: string; passed: boolean; message: string }[]) if (!t.passed) checkFailures.add(`${t.id}: ${t.message.split("\n")[0]}`);
+      }
+      echo.push(...(await echoLatency(s.term, 50)));
+      echoP99.push(pct(echo, 99));
+    }));
+  } finally {
+    await Promise.all(students.map((s) => closeSession(s)));
+    await teacher.call("POST", `/api/instructor/classes/${code}/end`, undefined, auth);
+  }
+  log(`  Check p95 ${ms(pct(check, 95))}${checkFailures.size ? ` (failing: ${[...checkFailures].join("; ")})` : ", every task passing"}; worst student echo p99 ${ms(Math.max(...echoP99))}`);
+  return { seats, warmSeconds, joinSpreadMs, served: students.length, refused, prompt: students.map((s) => s.prompt), bare, check, checkFailures: [...checkFailures], echoP99 };
+}
+
+/** 10 anonymous students from one address within 10 s, with the server's default per-address limits. */
+async function anonymousGroup(server: ServerProcess): Promise<AnonymousRun> {
+  const refused: string[] = [];
+  const start = performance.now();
+  let sentSpan = 0;
+  const opened = await Promise.all(Array.from({ length: ANONYMOUS_GROUP }, async (_, i) => {
+    await sleep(i * (9000 / ANONYMOUS_GROUP));
+    const api = new ApiClient(server.url);
+    const begin = performance.now();
+    sentSpan = Math.max(sentSpan, begin - start);
+    const { status, body } = await api.call("POST", "/api/sessions");
+    if (status !== 201) {
+      refused.push(`${status} ${body?.error ?? ""}`);
+      return undefined;
+    }
+    const term = await TerminalClient.open(server.url, body.id, api.cookie);
+    if (term.received === 0) await nextOutput(term, 60_000);
+    return { api, id: body.id as string, term, prompt: performance.now() - begin };
+  }));
+  const spanMs = sentSpan;
+  const served = opened.filter((s) => s !== undefined);
+  await Promise.all(served.map((s) => closeSession(s)));
+  log(`  ${served.length}/${ANONYMOUS_GROUP} served${refused.length ? `; refused: ${refused.join("; ")}` : ""}`);
+  return { served: served.length, spanMs, refused, prompt: served.map((s) => s.prompt) };
+}
+
 interface SessionMemory {
   cgroup: number;
   cache: number;
@@ -578,6 +706,8 @@ const results: {
   busy?: BusyResult;
   busyUnbounded?: BusyResult;
   check?: CheckResult;
+  classes?: ClassRun[];
+  anonymous?: AnonymousRun;
   ramp?: RampResult;
   js?: JsResult;
   /** The abuse table (markdown) from tests/abuse/neighbour-echo.test.ts, run as a phase. */
@@ -672,6 +802,18 @@ await withServer({ poolSize: 0 }, async (server) => {
 await phase("echo", 15 * 60_000, async () => {
   log(`keystroke echo with ${NEIGHBOURS} neighbours again, container starts unbounded (STOWAGE_ENGINE_STARTS=64), for comparison...`);
   results.busyUnbounded = await withServer({ poolSize: 0, engineStarts: 64 }, busyEcho);
+});
+
+await phase("class", 60 * 60_000, async () => {
+  results.classes = [];
+  for (const seats of CLASS_SEATS) {
+    log(`a class of ${seats} from one address joins within 1 s and does ${CHECK_LESSON}/${CHECK_EXERCISE}...`);
+    results.classes.push(await withServer({ poolSize: 0, instructorToken: BENCH_TOKEN, maxSessions: Math.max(300, seats + 20) }, (s) => classRun(s, seats)));
+  }
+  // The per-address limits as shipped (not the bench's lifted ones), and the default warm pool.
+  const defaults = loadConfig({});
+  log(`${ANONYMOUS_GROUP} anonymous students from one address within 10 s (STOWAGE_CREATE_PER_MINUTE=${defaults.createPerMinute}, STOWAGE_POOL_SIZE=${defaults.poolSize})...`);
+  results.anonymous = await withServer({ poolSize: defaults.poolSize, createPerMinute: defaults.createPerMinute, anonymousPerAddress: defaults.anonymousPerAddress }, anonymousGroup);
 });
 
 await phase("ramp", 60 * 60_000, async () => {
@@ -811,6 +953,35 @@ ${r.ramp.steps.map((s) => `| ${s.sessions} | ${s.createSeconds.toFixed(0)} s | $
 Stopped because ${r.ramp.stoppedBy}.`
   : "not measured";
 
+const classSection = `<!-- class-bench: BENCH_ONLY=class rewrites only this section -->
+## A class behind one address (issue 11)
+
+${r.classes?.length || r.anonymous ? `Measured ${new Date().toISOString()}; load average (1 min) at the start ${loadAtStart[0]!.toFixed(1)} on ${cpus().length} cores${process.env.BENCH_NOTE ? `; ${process.env.BENCH_NOTE}` : ""}.
+
+| measure | value | target | |
+|---|---|---|---|
+${(r.classes ?? []).map((c) => {
+  const prompt95 = pct(c.prompt, 95), bare95c = pct(c.bare, 95), check95 = pct(c.check, 95), echoWorst = Math.max(...c.echoP99);
+  return [
+    `| Class of ${c.seats}: sandboxes warmed (created → all warm) | ${c.warmSeconds.toFixed(0)} s | | |`,
+    `| Class of ${c.seats} joining from one address within ${(c.joinSpreadMs / 1000).toFixed(2)} s: served | ${c.served}/${c.seats}${c.refused.length ? ` (refused: ${c.refused.join("; ")})` : ""} | all | ${verdict(c.served === c.seats)} |`,
+    `| Class of ${c.seats}: prompt (POST → first byte), p50 / p95; bare \`docker run --rm\` p95 in the same run | ${ms(pct(c.prompt, 50))} / ${ms(prompt95)}; bare ${ms(bare95c)} (${times(prompt95, bare95c)}) | ≤ 0.5× bare | ${verdict(prompt95 <= 0.5 * bare95c)} |`,
+    `| Class of ${c.seats}: Check of ${CHECK_EXERCISE} (3 per student, all at once), p50 / p95 | ${ms(pct(c.check, 50))} / ${ms(check95)}${c.checkFailures.length ? ` (failing: ${c.checkFailures.join("; ")})` : ", every task passing"} | ≤ 1 s, all passing | ${verdict(check95 <= 1000 && c.checkFailures.length === 0)} |`,
+    `| Class of ${c.seats}: echo p99, worst student / median student (100 keys each, during the exercise) | ${ms(echoWorst)} / ${ms(pct(c.echoP99, 50))} | ≤ 50 ms every student | ${verdict(echoWorst <= 50)} |`,
+  ].join("\n");
+}).join("\n")}
+${r.anonymous ? `| ${ANONYMOUS_GROUP} anonymous students from one address, sent within ${(r.anonymous.spanMs / 1000).toFixed(1)} s (shipped limits): served; prompt (POST → first byte) p95 | ${r.anonymous.served}/${ANONYMOUS_GROUP}${r.anonymous.refused.length ? ` (refused: ${r.anonymous.refused.join("; ")})` : ""}; ${ms(pct(r.anonymous.prompt, 95))} | all | ${verdict(r.anonymous.served === ANONYMOUS_GROUP)} |` : ""}
+
+How: the server under test runs with STOWAGE_POOL_SIZE=0 and the instructor token; the bench creates the class
+(\`POST /api/instructor/classes\`), waits until \`warm\` equals the seats, runs the bare \`docker run --rm ${WORKSTATION_IMAGE} true\`
+${SESSIONS} times, then starts one join every 1/seats s from 127.0.0.1 (\`POST /api/sessions {class, name}\`, then the
+terminal WebSocket; the prompt time ends at the first output byte, the redrawn prompt of a warm sandbox). Then every
+student at once: 50 keys of echo, the uploaded solution.sh run in the terminal, Check 3 times, 50 keys of echo. The
+anonymous group uses the shipped STOWAGE_CREATE_PER_MINUTE, STOWAGE_ANONYMOUS_PER_ADDRESS and STOWAGE_POOL_SIZE
+(docs/rate-limits.md).` : "not measured"}
+<!-- /class-bench -->
+`;
+
 const report = `# Benchmarks
 
 Written by \`npm run bench\` (sandbox/bench/bench.ts); every figure below is from one run.
@@ -834,6 +1005,7 @@ address pools holds about 30 bridge networks in all, so the server gives each se
 STOWAGE_SESSION_SUBNETS (10.213.0.0/16, 1024 networks; sandbox/sessions/subnets.ts).
 
 ${keysParagraph()}
+${classSection}
 ## Idle sessions, step by step
 
 ${rampTable}
@@ -892,7 +1064,15 @@ ${r.abuse ?? "not measured"}
   exists: see docs/decisions/terminal.md.
 `;
 
-await writeFile(OUT, report);
-process.stdout.write(report);
+if (ONLY.size === 1 && ONLY.has("class")) {
+  // Run alone, the class phase replaces only its own section of the existing report.
+  const existing = await readFile(OUT, "utf8").catch(() => "");
+  const section = /<!-- class-bench[^]*?<!-- \/class-bench -->\n/;
+  await writeFile(OUT, section.test(existing) ? existing.replace(section, () => classSection) : `${existing}\n${classSection}`);
+  process.stdout.write(classSection);
+} else {
+  await writeFile(OUT, report);
+  process.stdout.write(report);
+}
 log(`wrote ${OUT}`);
 process.exit(0);

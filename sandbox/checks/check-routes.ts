@@ -12,7 +12,7 @@ const CheckRequest = z.object({
 });
 
 /** POST /api/sessions/{id}/checks: runs an exercise's checks in the caller's own session. */
-export function registerCheckRoutes(router: Router, sessions: SessionManager, engine: Engine, lessonsDir: string, progress?: Pick<ProgressStore, "recordTasks">): void {
+export function registerCheckRoutes(router: Router, sessions: SessionManager, engine: Engine, lessonsDir: string, progress?: Pick<ProgressStore, "recordTasks" | "recordAttempts">): void {
   router.add("POST", "/api/sessions/:id/checks", async ({ req, res, params, learnerId }) => {
     const session = ownedSession(sessions, params.id!, learnerId);
     const { lesson, exercise } = await readJsonBody(req, CheckRequest);
@@ -20,6 +20,8 @@ export function registerCheckRoutes(router: Router, sessions: SessionManager, en
     const tasks = await session.whileChecking(() => runExerciseChecks(engine.docker, session, lessonsDir, lesson, exercise));
     if (!tasks) throw new HttpError(404, `no exercise ${exercise} in lesson ${lesson}`);
     // Progress is recorded here, from a real check, never from what a browser claims.
+    // Attempts first: the run that passes a task is counted as one of its attempts.
+    progress?.recordAttempts(learnerId, lesson, exercise, tasks);
     progress?.recordTasks(learnerId, lesson, exercise, tasks.filter((t) => t.passed).map((t) => t.id));
     sendJson(res, 200, { tasks });
   });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
+import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Router } from "../http/router.ts";
@@ -78,6 +79,37 @@ describe("progress store (real SQLite file)", () => {
     const p = store.get(A);
     expect(p.lastLesson).toBe("01-containers-are-ephemeral");
     expect(p.lessons["02-named-volumes"]!.visitedAt).toBeTypeOf("string");
+  });
+
+  it("counts attempts until a task passes, failures in a row, and the last failure message", () => {
+    const L = "02-named-volumes", E = "keep-the-data";
+    store.recordAttempts(A, L, E, [{ id: "t", passed: false, message: "no volume" }]);
+    store.recordAttempts(A, L, E, [{ id: "t", passed: false, message: "still no volume" }]);
+    expect(store.taskChecks(A)).toEqual([expect.objectContaining({ task: "t", attempts: 2, failuresInRow: 2, lastPassed: false, lastMessage: "still no volume" })]);
+    // The checks route records attempts, then the pass.
+    store.recordAttempts(A, L, E, [{ id: "t", passed: true, message: "" }]);
+    store.recordTasks(A, L, E, ["t"]);
+    store.recordAttempts(A, L, E, [{ id: "t", passed: true, message: "" }]);
+    const [check] = store.taskChecks(A);
+    expect(check).toMatchObject({ attempts: 3, failuresInRow: 0, lastPassed: true, lastMessage: "" });
+    expect(check!.passedAt).toBeTypeOf("string");
+    expect(store.taskChecks(B)).toEqual([]);
+  });
+
+  it("migrates a database made before schema versions, keeping its data", () => {
+    store.close();
+    const old = join(dir, "old.sqlite");
+    const db = new DatabaseSync(old);
+    db.exec("CREATE TABLE task_passes (learner TEXT NOT NULL, lesson TEXT NOT NULL, exercise TEXT NOT NULL, task TEXT NOT NULL, passed_at TEXT NOT NULL, PRIMARY KEY (learner, lesson, exercise, task));");
+    db.exec(`INSERT INTO task_passes VALUES ('${A}', 'l', 'e', 't', '2026-01-01T00:00:00.000Z')`);
+    db.close();
+    store = openProgressStore(old);
+    expect(store.get(A).lessons.l!.tasks["e/t"]).toBe("2026-01-01T00:00:00.000Z");
+    expect(Number((store.database.prepare("PRAGMA user_version").get() as { user_version: number }).user_version)).toBe(2);
+    store.recordAttempts(A, "l", "e", [{ id: "t", passed: true, message: "" }]);
+    store.close();
+    store = openProgressStore(old); // opening again at the newest version changes nothing
+    expect(store.taskChecks(A)).toHaveLength(1);
   });
 
   it("survives closing and reopening the file", () => {

@@ -59,10 +59,45 @@ export interface ProgressStore {
   recordVisit(learnerId: string, lesson: string): void;
   get(learnerId: string): LearnerProgress;
   listAll(): InstructorRow[];
+  /**
+   * Records one check run's results per task, for the teacher's dashboard: attempts (check runs
+   * until the task first passed), failures in a row, and the last result and message.
+   */
+  recordAttempts(learnerId: string, lesson: string, exercise: string, results: readonly CheckResult[]): void;
+  /** Every task a learner has been checked on, with its attempts and last result. */
+  taskChecks(learnerId: string): TaskCheck[];
+  /** Called after a learner's checks or visits are recorded (the class dashboards listen). */
+  onLearnerChange(listener: (learnerId: string) => void): () => void;
+  /** The database, for the modules that keep their own tables in this file (classes/class-store.ts). */
+  readonly database: DatabaseSync;
   close(): void;
 }
 
-const SCHEMA = `
+export interface CheckResult {
+  id: string;
+  passed: boolean;
+  message: string;
+}
+
+export interface TaskCheck {
+  lesson: string;
+  exercise: string;
+  task: string;
+  attempts: number;
+  failuresInRow: number;
+  lastPassed: boolean;
+  lastMessage: string;
+  lastAt: string;
+  passedAt?: string;
+}
+
+/**
+ * Schema versions, applied in order and recorded in SQLite's user_version: a database made by an
+ * older server is brought up to date on open, and never edited by hand. Version 1 is the original
+ * schema (IF NOT EXISTS: databases from before versioning had it at user_version 0).
+ */
+const MIGRATIONS: readonly string[] = [
+  `
 CREATE TABLE IF NOT EXISTS task_passes (
   learner TEXT NOT NULL, lesson TEXT NOT NULL, exercise TEXT NOT NULL, task TEXT NOT NULL,
   passed_at TEXT NOT NULL,
@@ -78,13 +113,66 @@ CREATE TABLE IF NOT EXISTS visits (
   PRIMARY KEY (learner, lesson)
 );
 CREATE INDEX IF NOT EXISTS visits_last ON visits (learner, last_at);
-`;
+`,
+  // 2: attempts and the last failure per task (the dashboard); classes and their members.
+  `
+CREATE TABLE task_checks (
+  learner TEXT NOT NULL, lesson TEXT NOT NULL, exercise TEXT NOT NULL, task TEXT NOT NULL,
+  attempts INTEGER NOT NULL, failures_in_row INTEGER NOT NULL, last_passed INTEGER NOT NULL,
+  last_message TEXT NOT NULL, last_at TEXT NOT NULL,
+  PRIMARY KEY (learner, lesson, exercise, task)
+);
+CREATE TABLE classes (
+  code TEXT PRIMARY KEY, name TEXT NOT NULL, seats INTEGER NOT NULL,
+  starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, created_at TEXT NOT NULL
+);
+CREATE TABLE class_members (
+  class TEXT NOT NULL REFERENCES classes (code), learner TEXT NOT NULL,
+  member TEXT NOT NULL UNIQUE, name TEXT NOT NULL, joined_at TEXT NOT NULL,
+  PRIMARY KEY (class, learner)
+);
+CREATE INDEX class_members_learner ON class_members (learner);
+`,
+];
+
+/** Brings the database to the newest schema version, one transaction per version. */
+function migrate(db: DatabaseSync): void {
+  const version = Number((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version);
+  if (version > MIGRATIONS.length) throw new Error(`the progress database is at schema version ${version}, newer than this server's ${MIGRATIONS.length}: run a newer server`);
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.exec("BEGIN");
+    try {
+      db.exec(MIGRATIONS[v]!);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+      db.exec("COMMIT");
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}
 
 export function openProgressStore(path: string): ProgressStore {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
   db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
-  db.exec(SCHEMA);
+  migrate(db);
+  const listeners = new Set<(learnerId: string) => void>();
+  const changed = (learnerId: string) => {
+    for (const listener of listeners) listener(learnerId);
+  };
+  const upsertCheck = db.prepare(
+    `INSERT INTO task_checks (learner, lesson, exercise, task, attempts, failures_in_row, last_passed, last_message, last_at)
+     VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)
+     ON CONFLICT (learner, lesson, exercise, task) DO UPDATE SET
+       attempts = attempts + (CASE WHEN EXISTS (SELECT 1 FROM task_passes p WHERE p.learner = excluded.learner AND p.lesson = excluded.lesson AND p.exercise = excluded.exercise AND p.task = excluded.task) THEN 0 ELSE 1 END),
+       failures_in_row = CASE WHEN excluded.last_passed = 1 THEN 0 ELSE failures_in_row + 1 END,
+       last_passed = excluded.last_passed, last_message = excluded.last_message, last_at = excluded.last_at`,
+  );
+  const selectChecks = db.prepare(
+    `SELECT c.lesson, c.exercise, c.task, c.attempts, c.failures_in_row, c.last_passed, c.last_message, c.last_at, p.passed_at
+     FROM task_checks c LEFT JOIN task_passes p USING (learner, lesson, exercise, task) WHERE c.learner = ?`,
+  );
 
   const insertPass = db.prepare(
     "INSERT INTO task_passes (learner, lesson, exercise, task, passed_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -137,14 +225,47 @@ export function openProgressStore(path: string): ProgressStore {
         db.exec("ROLLBACK");
         throw error;
       }
+      if (added > 0) changed(learnerId);
       return added;
     },
+    recordAttempts(learnerId, lesson, exercise, results) {
+      const at = now();
+      db.exec("BEGIN");
+      try {
+        // A message is kept short: it is shown in a table cell and counted across the class.
+        for (const r of results) upsertCheck.run(learnerId, lesson, exercise, r.id, r.passed ? 0 : 1, r.passed ? 1 : 0, r.passed ? "" : r.message.slice(0, 300), at);
+        db.exec("COMMIT");
+      } catch (error) {
+        db.exec("ROLLBACK");
+        throw error;
+      }
+      changed(learnerId);
+    },
+    taskChecks(learnerId) {
+      return (selectChecks.all(learnerId) as Array<Record<string, string | number | null>>).map((r) => ({
+        lesson: String(r.lesson),
+        exercise: String(r.exercise),
+        task: String(r.task),
+        attempts: Number(r.attempts),
+        failuresInRow: Number(r.failures_in_row),
+        lastPassed: Number(r.last_passed) === 1,
+        lastMessage: String(r.last_message),
+        lastAt: String(r.last_at),
+        ...(r.passed_at ? { passedAt: String(r.passed_at) } : {}),
+      }));
+    },
+    onLearnerChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    database: db,
     recordQuiz(learnerId, a) {
       insertQuiz.run(learnerId, a.lesson, a.quiz, a.answer, a.correct ? 1 : 0, now());
     },
     recordVisit(learnerId, lesson) {
       const at = now();
       upsertVisit.run(learnerId, lesson, at, at);
+      changed(learnerId);
     },
     get(learnerId) {
       const result: LearnerProgress = { lessons: {} };

@@ -64,6 +64,8 @@ export class Session {
   ports: PortForwards | undefined;
   quota: DiskQuota | undefined;
   logFlood: LogFloodGuard | undefined;
+  /** The address it was created for (the anonymous per-address cap); "" for a class member's. */
+  client = "";
   /** When the student was last told their container start waits for the engine (at most once a minute). */
   queueNoticeAt = 0;
   readonly view: StudentView;
@@ -261,20 +263,37 @@ export class SessionManager {
     return [...this.sessions.values()].find((s) => s.owner === owner && !this.destroying.has(s.id));
   }
 
-  /** Creates a session for `owner`, or returns the one it has; caps and rate limits first. */
-  async create(owner: string, client: string): Promise<{ session: Session; created: boolean }> {
+  /**
+   * A ready session nobody owns, outside the general pool: a class's warm pool holds it
+   * (classes/class-pool.ts) until a member of the class takes it through `create`.
+   */
+  async createWarm(): Promise<Session> {
+    if (this.stopped) throw new SessionBusyError("the server is stopping", 30, 503);
+    if (this.sessions.size + this.creating.size >= this.config.maxSessions) throw new SessionBusyError(`all ${this.config.maxSessions} sandboxes are in use`, 30, 503);
+    const session = await this.createSession("");
+    await session.terminal!.ensureShell();
+    return session;
+  }
+
+  /**
+   * Creates a session for `owner`, or returns the one it has; caps and rate limits first. A class
+   * member (`classPool` given) is bounded by the class's seats, not by the per-address limits, and
+   * gets one of the class's warm sessions when one is ready.
+   */
+  async create(owner: string, client: string, classPool?: { take(): Session | undefined }): Promise<{ session: Session; created: boolean }> {
     const existing = this.forOwner(owner);
     if (existing) return { session: existing, created: false };
     const pending = this.creating.get(owner);
     if (pending) return { session: await pending, created: false };
-    this.checkLimits(client);
-    const ready = this.pool.shift();
+    this.checkLimits(classPool ? undefined : client);
+    const ready = classPool?.take() ?? this.pool.shift();
     if (ready) {
       ready.assign(owner, this.config.maxLifetimeSeconds);
+      ready.client = classPool ? "" : client;
       void this.refill();
       return { session: ready, created: true };
     }
-    const promise = this.createSession(owner);
+    const promise = this.createSession(owner).then((session) => Object.assign(session, { client: classPool ? "" : client }));
     this.creating.set(owner, promise);
     try {
       return { session: await promise, created: true };
@@ -283,9 +302,16 @@ export class SessionManager {
     }
   }
 
-  private checkLimits(client: string): void {
+  /** The server's cap for everyone; for an anonymous visitor (`client` given) the per-address limits too (docs/rate-limits.md). */
+  private checkLimits(client: string | undefined): void {
     if (this.count + this.creating.size >= this.config.maxSessions) {
       throw new SessionBusyError(`busy, try again in 30 s: all ${this.config.maxSessions} sandboxes are in use`, 30, 503);
+    }
+    if (client === undefined) return;
+    let live = 0;
+    for (const session of this.sessions.values()) if (session.owner && session.client === client) live++;
+    if (live >= this.config.anonymousPerAddress) {
+      throw new SessionBusyError(`busy, try again in 60 s: ${live} sandboxes are already open from your address (a class should join with its class code)`, 60, 429);
     }
     const now = Date.now();
     const recent = (this.createLog.get(client) ?? []).filter((t) => now - t < 60_000);

@@ -72,6 +72,8 @@ export class TerminalSession {
   private readonly mirror: InstanceType<typeof Terminal>;
   private readonly serializer: InstanceType<typeof SerializeAddon>;
   private client: TerminalClient | undefined;
+  /** Read-only viewers (a teacher looking over the shoulder): output only, never input, outside flow control. */
+  private readonly watchers = new Set<TerminalClient>();
   private unacked = 0;
   private mirrorPending = 0;
   private paused = false;
@@ -151,6 +153,7 @@ export class TerminalSession {
     this.batch = [];
     if (this.disposed) return;
     this.client?.sendOutput(data);
+    for (const watcher of this.watchers) watcher.sendOutput(data);
     const mirrored = mirrorPart(data, this.rows + SCROLLBACK);
     this.mirror.write(mirrored, () => {
       this.mirrorPending -= data.length;
@@ -216,7 +219,30 @@ export class TerminalSession {
     await new Promise<void>((resolve) => this.mirror.write("", resolve));
     const screen = this.serializer.serialize();
     if (screen) client.sendOutput(Buffer.from(screen));
+    if (this.watchers.size > 0) client.sendControl({ type: "watched", watching: true });
     this.updateFlow();
+  }
+
+  /**
+   * A read-only viewer: the current screen, then live output; nothing it sends reaches the shell
+   * (classes/watch-socket.ts reads no input). The student's page is told someone is watching.
+   */
+  async watch(viewer: TerminalClient): Promise<void> {
+    this.flush();
+    await new Promise<void>((resolve) => this.mirror.write("", resolve));
+    viewer.sendControl({ type: "size", cols: this.cols, rows: this.rows });
+    const screen = this.serializer.serialize();
+    if (screen) viewer.sendOutput(Buffer.from(screen));
+    this.watchers.add(viewer);
+    this.client?.sendControl({ type: "watched", watching: true });
+  }
+
+  unwatch(viewer: TerminalClient): void {
+    if (this.watchers.delete(viewer) && this.watchers.size === 0) this.client?.sendControl({ type: "watched", watching: false });
+  }
+
+  get watching(): number {
+    return this.watchers.size;
   }
 
   /**
@@ -228,6 +254,7 @@ export class TerminalSession {
     const line = `\r\n\x1b[33m[sandbox] ${text.replace(/\n/g, "\r\n")}\x1b[0m\r\n`;
     this.mirror.write(line);
     this.client?.sendOutput(Buffer.from(line));
+    for (const watcher of this.watchers) watcher.sendOutput(Buffer.from(line));
     this.client?.sendControl({ type: "notice", message: text });
   }
 
@@ -263,6 +290,7 @@ export class TerminalSession {
     this.cols = cols;
     this.rows = rows;
     this.mirror.resize(cols, rows);
+    for (const watcher of this.watchers) watcher.sendControl({ type: "size", cols, rows });
     await this.exec?.resize({ h: rows, w: cols }).catch(() => undefined);
   }
 
@@ -271,6 +299,8 @@ export class TerminalSession {
     clearTimeout(this.rateTimer);
     this.client?.close(4001, "the session ended");
     this.client = undefined;
+    for (const watcher of this.watchers) watcher.close(4001, "the session ended");
+    this.watchers.clear();
     this.stream?.destroy();
     this.stream = undefined;
     this.mirror.dispose();

@@ -183,7 +183,7 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
         term.write(bytes, () => written(bytes.byteLength));
         return;
       }
-      let msg: { type?: string; code?: number; message?: string; inSeconds?: number };
+      let msg: { type?: string; code?: number; message?: string; inSeconds?: number; watching?: boolean };
       try {
         msg = JSON.parse(event.data) as typeof msg;
       } catch {
@@ -203,6 +203,10 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
         // The line is already on the terminal (the server writes it); the status region is
         // where a screen reader hears it (a disk limit reached, a container start waiting).
         opts.status(msg.message ?? "", true);
+      } else if (msg.type === "watched") {
+        // The teacher opened (or closed) a read-only view of this terminal and sandbox.
+        document.querySelector<HTMLElement>("[data-watched-notice]")?.toggleAttribute("hidden", !msg.watching);
+        opts.status(msg.watching ? "Your teacher is looking at your terminal (read-only)." : "Your teacher stopped looking.");
       } else if (msg.type === "expiring") {
         opts.status(
           `Idle: your sandbox will be cleaned up in ${msg.inSeconds ?? "a few"} s unless you type something.`,

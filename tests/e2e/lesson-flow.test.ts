@@ -231,12 +231,12 @@ describe("a student works through a lesson", () => {
     const teacher = await browser.newPage();
     await teacher.goto(`${base}/instructor/`);
     await teacher.locator("#token").fill("wrong-token-wrong-token");
-    await teacher.locator('button[type="submit"]').click();
+    await teacher.locator('[data-token-form] button[type="submit"]').click();
     await expect
       .poll(() => teacher.locator("[data-instructor-status]").textContent())
       .toBe("That token is not right.");
     await teacher.locator("#token").fill(TOKEN);
-    await teacher.locator('button[type="submit"]').click();
+    await teacher.locator('[data-token-form] button[type="submit"]').click();
     await expect.poll(() => teacher.locator("[data-instructor-table] tbody tr").count()).toBe(1);
     const row = await teacher.locator("[data-instructor-table] tbody tr").first().textContent();
     expect(row).toContain("01-fixture-volumes");
