@@ -19,8 +19,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { ApiClient } from "../../tests/helpers/sandbox-server.ts";
-import { PROMPT, TerminalClient } from "../../tests/helpers/terminal-client.ts";
+import { ApiClient } from "../../tools/sandbox-server.ts";
+import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 import type { Config } from "../config.ts";
 import { COURSE_IMAGES_TO_LOAD, DIND_RUN_FLAGS, dindOnce, ensureDindImage, removeDindLeftovers, type DindRun } from "./dind.ts";
@@ -541,7 +541,7 @@ async function scriptsBeforeTerminal(browser: import("playwright-core").Browser,
 
 /** Builds the site (real lessons) into a temporary folder; gzipped JS each lesson page loads before its terminal opens. */
 async function lessonPageJs(): Promise<JsResult> {
-  const { buildSite, serveStatic, launchBrowser, builtPages } = await import("../../tests/e2e/helpers.ts");
+  const { buildSite, serveStatic, launchBrowser, builtPages } = await import("../../tools/site.ts");
   const out = mkdtempSync(join(tmpdir(), "stowage-bench-site-"));
   try {
     log("  building the site...");

@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFile } from "node:fs/promises";
 import { cpus, release, totalmem } from "node:os";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
-import { PROMPT, TerminalClient } from "../helpers/terminal-client.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
+import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtemp, rm, writeFile, cp, utimes } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
 import { formatExerciseTest, testExercise } from "../../sandbox/checks/exercise-test.ts";
 import { runExerciseChecks } from "../../sandbox/checks/shell-checks.ts";
 import { createCheckSession } from "../../sandbox/checks/check-session.ts";

@@ -4,7 +4,7 @@
  * event. It must list the session's running containers and exit, quickly.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, startTestServer } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer } from "../../tools/sandbox-server.ts";
 import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
-import { PROMPT, TerminalClient } from "../helpers/terminal-client.ts";
+import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 
 /**
  * Container starts are admitted a few at a time across the class (sandbox/docker/engine-admission.ts):

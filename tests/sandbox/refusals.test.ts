@@ -3,7 +3,7 @@
  * nothing happened on the engine.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;

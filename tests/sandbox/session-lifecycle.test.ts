@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import { ApiClient, startTestServer } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer } from "../../tools/sandbox-server.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;
@@ -157,7 +157,7 @@ describe("session lifecycle", () => {
       const { status, body } = await client.call("POST", "/api/sessions");
       expect(status).toBe(201);
       expect(pooled.sessions.count).toBe(1);
-      const { TerminalClient, PROMPT } = await import("../helpers/terminal-client.ts");
+      const { TerminalClient, PROMPT } = await import("../../tools/terminal-client.ts");
       const term = await TerminalClient.open(pooled.url, body.id, client.cookie);
       await term.waitFor(PROMPT, 5000); // drawn while the session waited in the pool
       await term.close();

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;
