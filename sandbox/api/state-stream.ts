@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Engine } from "../docker/engine.ts";
 import type { Session } from "../sessions/session-manager.ts";
-import { LABEL_ANONYMOUS, LABEL_OWNER } from "../sessions/scope.ts";
+import { LABEL_ANONYMOUS, LABEL_OWNER } from "../naming/scope.ts";
 
 /** What the state panel draws: the student's containers, volumes and the mounts between them. */
 export interface SandboxState {

@@ -12,8 +12,9 @@
  */
 import { posix } from "node:path";
 import { randomBytes } from "node:crypto";
-import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_PORTS, STUDENT_HOME, type SessionScope } from "../sessions/scope.ts";
-import { bridgeName } from "../sessions/host-firewall.ts";
+import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_PORTS, STUDENT_HOME, type SessionScope } from "../naming/scope.ts";
+import { bridgeName } from "../naming/scope.ts";
+import type { PublishedPort } from "../naming/published-ports.ts";
 
 /** A refusal: the proxy answers with this status and `{"message": ...}`, which the CLI prints. */
 export class PolicyError extends Error {
@@ -679,13 +680,6 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
     NetworkingConfig: networkMode.startsWith(scope.prefix) ? { EndpointsConfig: { [networkMode]: { Aliases: [...aliases] } } } : {},
   };
   return { name: studentName ? scope.engineName(studentName) : undefined, body: rebuilt, studentName };
-}
-
-/** One `-p HOST:CONTAINER` mapping, served on the workstation's localhost. */
-export interface PublishedPort {
-  hostPort: number;
-  containerPort: number;
-  protocol: "tcp";
 }
 
 /** `-p 8080:80`, `-p 80`, `-P`: TCP only; a missing host port gets a free-looking high one. */

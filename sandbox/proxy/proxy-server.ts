@@ -14,8 +14,8 @@ import { basename, dirname } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Engine } from "../docker/engine.ts";
 import type { Logger } from "../log.ts";
-import { LABEL_ANONYMOUS, LABEL_ANON_VOLUMES, LABEL_OWNER, LABEL_PORTS, type SessionScope } from "../sessions/scope.ts";
-import { parsePorts } from "../sessions/port-forwards.ts";
+import { LABEL_ANONYMOUS, LABEL_ANON_VOLUMES, LABEL_OWNER, LABEL_PORTS, type SessionScope } from "../naming/scope.ts";
+import { parsePorts } from "../naming/published-ports.ts";
 import { engineJson, enginePath, engineRequest, readAll } from "./engine-http.ts";
 import {
   LIMITS, PolicyError, matchEndpoint, planContainerCreate, planContainerUpdate, planExecCreate, planExecStart,
