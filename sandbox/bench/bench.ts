@@ -21,6 +21,7 @@ import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { ApiClient } from "../../tools/sandbox-server.ts";
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
+import { percentile } from "../../tools/percentile.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 import type { Config } from "../config.ts";
 import { COURSE_IMAGES_TO_LOAD, DIND_RUN_FLAGS, dindOnce, ensureDindImage, removeDindLeftovers, type DindRun } from "./dind.ts";
@@ -50,11 +51,7 @@ const loadDuring: number[] = [];
 setInterval(() => loadDuring.push(loadavg()[0]!), 30_000).unref();
 const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (values: number[], p: number) => {
-  if (!values.length) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-};
+const pct = percentile;
 const ms = (n: number) => (Number.isFinite(n) ? (n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${n.toFixed(1)} ms`) : "n/a");
 const mib = (n: number) => (Number.isFinite(n) ? `${(n / 1024 / 1024).toFixed(1)} MiB` : "n/a");
 
@@ -299,8 +296,7 @@ interface WakeupDelay {
 function wakeupProbe(realtime: boolean): { stop(): Promise<WakeupDelay | undefined> } {
   const code = `const l=[];let go=true;process.stdin.on("end",()=>{go=false});process.stdin.resume();
 (async()=>{while(go){const t=performance.now();await new Promise(r=>setTimeout(r,2));l.push(performance.now()-t-2)}
-l.sort((a,b)=>a-b);const q=p=>l[Math.min(l.length-1,Math.floor(p/100*l.length))];
-process.stdout.write(JSON.stringify({p50:q(50),p99:q(99),max:l.at(-1)}))})()`;
+process.stdout.write(JSON.stringify(l.map(x=>Math.round(x*100)/100)))})()`;
   const [cmd, args] = realtime ? ["chrt", ["-f", "10", process.execPath, "-e", code]] : [process.execPath, ["-e", code]];
   const child = spawn(cmd, args as string[], { stdio: ["pipe", "pipe", "ignore"] });
   let out = "";
@@ -309,7 +305,8 @@ process.stdout.write(JSON.stringify({p50:q(50),p99:q(99),max:l.at(-1)}))})()`;
     child.on("error", () => resolve(undefined));
     child.on("close", () => {
       try {
-        resolve(JSON.parse(out) as WakeupDelay);
+        const late = JSON.parse(out) as number[]; // the child sends its samples; one percentile for every figure
+        resolve({ p50: percentile(late, 50), p99: percentile(late, 99), max: late.length ? late.reduce((a, b) => (b > a ? b : a)) : NaN });
       } catch {
         resolve(undefined);
       }

@@ -55,8 +55,11 @@ const leftovers = async () => ({
 });
 
 afterAll(async () => {
-  child?.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 2000));
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child!.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited; // the server has ended its sessions and unmounted what it could
+  }
   if (dataDir) await unmountBelow(dataDir);
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
@@ -74,7 +77,16 @@ describe("kill -9 of the server with live sessions", () => {
     const [workstation] = await docker.listContainers({ filters: { label: [`stowage.session=${id}`, "stowage.role=workstation"] } });
     const r = await runInWorkstation(docker, workstation!.Id, "docker volume create kept >/dev/null && docker network create net1 >/dev/null && docker run -d --name web -v kept:/d --network net1 busybox sleep 600 >/dev/null && echo hi > ~/notes && echo ok", { timeoutMs: 30_000 });
     expect(r.stdout.trim(), r.output).toBe("ok");
+    // Progress to lose: a quiz answer and a visit, recorded by the server that is about to die.
+    const post = (path: string, body: unknown) =>
+      fetch(`${base}${path}`, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect((await post("/api/progress/quizzes", { lesson: "02-named-volumes", quiz: "q1", answer: 1, correct: true })).status).toBe(200);
+    expect((await post("/api/progress/visits", { lesson: "02-named-volumes" })).status).toBe(200);
     const progressBefore = await (await fetch(`${base}/api/progress`, { headers: { cookie } })).text();
+    expect(JSON.parse(progressBefore)).toMatchObject({
+      lastLesson: "02-named-volumes",
+      lessons: { "02-named-volumes": { quizzes: { q1: { answer: 1, correct: true } } } },
+    });
     const before = await leftovers();
     expect(before.containers).toBe(2);
     expect(before.volumes).toBe(1);
