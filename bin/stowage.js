@@ -11,6 +11,7 @@
  * modules in bin/lib/, which Node 24 runs directly.
  */
 import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { dirname, resolve } from "node:path";
 
@@ -50,41 +51,27 @@ Options:
   -h, --help        This text.
 `;
 
-/** Splits argv into positionals and --options (`--x v`, `--x=v`, `-j 2`, flags). */
-function parseArgs(argv) {
-  const positional = [];
-  const options = {};
-  const valued = new Set(["lessons", "title", "j", "jobs"]);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const m = /^--?([a-z][a-z-]*)(?:=(.*))?$/i.exec(arg);
-    if (!m) {
-      positional.push(arg);
-      continue;
-    }
-    const [, key, inline] = m;
-    if (inline !== undefined) options[key] = inline;
-    else if (valued.has(key)) {
-      if (i + 1 >= argv.length) throw new Error(`--${key} needs a value`);
-      options[key] = argv[++i];
-    } else options[key] = true;
-  }
-  return { positional, options };
-}
+/** The options of every command (bin/lib/context.ts reads them by these names). */
+const OPTIONS = {
+  lessons: { type: "string" },
+  title: { type: "string" },
+  jobs: { type: "string", short: "j" },
+  help: { type: "boolean", short: "h" },
+};
 
 async function main() {
   let parsed;
   try {
-    parsed = parseArgs(process.argv.slice(2));
+    parsed = parseArgs({ args: process.argv.slice(2), options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
     process.stderr.write(`${error.message}\n\n${USAGE}`);
     return 2;
   }
-  const { positional, options } = parsed;
-  const [command, ...rest] = positional;
-  if (options.h || options.help || !command || command === "help") {
+  const { positionals, values: options } = parsed;
+  const [command, ...rest] = positionals;
+  if (options.help || !command || command === "help") {
     process.stdout.write(USAGE);
-    return command || options.h || options.help ? 0 : 2;
+    return command || options.help ? 0 : 2;
   }
   const lessonsDir = resolve(options.lessons || process.env.STOWAGE_LESSONS_DIR || resolve(root, "lessons"));
   const context = { root, lessonsDir, args: rest, options };

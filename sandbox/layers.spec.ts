@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 
 /** Bottom first. Each entry is a folder or a top-level file of sandbox/. */
 const LAYERS: readonly (readonly string[])[] = [
-  ["config.ts", "log.ts", "naming", "http"], // settings, logging, names and labels, HTTP plumbing
+  ["config.ts", "log.ts", "sizes.ts", "naming", "http"], // settings, logging, sizes, names and labels, HTTP and stream plumbing
   ["docker", "images", "progress"], // the engine, the course images, the progress store
   ["proxy", "terminal"], // one session's Docker API proxy and its terminal
   ["sessions"], // the session manager: makes and ends sessions, owns their proxy and terminal

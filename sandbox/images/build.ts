@@ -29,6 +29,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import {
   COURSE_IMAGES,
   IMAGE_LABEL,
@@ -39,6 +40,7 @@ import {
   type CourseImage,
 } from "./catalog.ts";
 import { loadSetting, type Config } from "../config.ts";
+import { eachLine } from "../http/lines.ts";
 
 /** Bump to rebuild every image (changes every recipe hash). */
 const BUILDER_VERSION = "1";
@@ -434,7 +436,6 @@ function followBuild(
   progress: Progress,
 ): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    let buffer = "";
     let id = "";
     let step = "";
     let failed = false;
@@ -471,18 +472,13 @@ function followBuild(
         progress.output(line);
       }
     };
-    stream.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const piece = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 1);
-        if (!piece) continue;
-        try {
-          handle(JSON.parse(piece) as BuildMessage);
-        } catch {
-          progress.output(piece);
-        }
+    const rest = eachLine(stream, (line) => {
+      const piece = line.trim();
+      if (!piece) return;
+      try {
+        handle(JSON.parse(piece) as BuildMessage);
+      } catch {
+        progress.output(piece);
       }
     });
     stream.on("error", (error: Error) => {
@@ -491,9 +487,9 @@ function followBuild(
     });
     stream.on("end", () => {
       if (failed) return;
-      if (buffer.trim()) {
+      if (rest().trim()) {
         try {
-          handle(JSON.parse(buffer.trim()) as BuildMessage);
+          handle(JSON.parse(rest().trim()) as BuildMessage);
         } catch {
           /* not JSON: ignore */
         }
@@ -709,9 +705,12 @@ function processAlive(pid: number): boolean {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const args = argv.filter((a) => !a.startsWith("-"));
-  const flags = new Set(argv.filter((a) => a.startsWith("-")));
-  if (flags.has("--help") || flags.has("-h")) {
+  const { values: flags, positionals: args } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { force: { type: "boolean" }, "no-cache": { type: "boolean" }, pull: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+  }); // an unknown option throws, naming it
+  if (flags.help) {
     process.stdout.write(
       `usage: node sandbox/images/build.ts [--force] [--no-cache] [--pull] [image ...]\n\n` +
         `Builds the course images, skipping those whose recipe is unchanged.\n` +
@@ -722,14 +721,11 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  for (const f of flags)
-    if (!["--force", "--no-cache", "--pull"].includes(f))
-      throw new Error(`unknown option ${f} (see --help)`);
   await ensureImages({
     only: args,
-    force: flags.has("--force"),
-    noCache: flags.has("--no-cache"),
-    source: flags.has("--pull") ? "pull" : undefined,
+    force: flags.force,
+    noCache: flags["no-cache"],
+    source: flags.pull ? "pull" : undefined,
   });
   return 0;
 }

@@ -12,6 +12,19 @@ export const LABEL_PORTS = "stowage.ports"; // on a container: its -p mappings, 
 
 /** Every engine name of a session starts with this, then the session id (SessionScope.prefix). */
 export const NAME_PREFIX = "stw-";
+/** The session id in the engine name of a session's object (`stw-<id>-…`), or undefined. */
+export function sessionIdOfName(engineName: string): string | undefined {
+  return new RegExp(`^/?${NAME_PREFIX}([a-f0-9]{12})-`).exec(engineName)?.[1];
+}
+
+/** A name as the student would write it: any session's prefix taken off the front. */
+export function withoutSessionPrefix(name: string): string {
+  return name.replace(new RegExp(`^${NAME_PREFIX}[a-f0-9]+-`), "");
+}
+
+/** Names of the throwaway containers checks start in a session (left out of what checks see). */
+export const CHECK_CONTAINER_PREFIX = "stowage-check-";
+
 /** Every sandbox network's bridge interface is named this, then the network id (host-firewall.ts drops `stw+`). */
 export const BRIDGE_PREFIX = "stw";
 

@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_PORTS, STUDENT_HOME, type SessionScope } from "../naming/scope.ts";
 import { bridgeName } from "../naming/scope.ts";
 import type { PublishedPort } from "../naming/published-ports.ts";
+import { parseSize } from "../sizes.ts";
 
 /** A refusal: the proxy answers with this status and `{"message": ...}`, which the CLI prints. */
 export class PolicyError extends Error {
@@ -324,13 +325,6 @@ function mountTarget(field: string, target: unknown): string {
   const t = str(field, target);
   if (!t.startsWith("/")) throw new PolicyError(`${field}: the mount point "${t}" must be an absolute path`, 400);
   return posix.normalize(t);
-}
-
-function parseSize(text: string): number | undefined {
-  const m = /^(\d+)([kmg]?)b?$/i.exec(text.trim());
-  if (!m) return undefined;
-  const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as "" | "k" | "m" | "g"];
-  return Number(m[1]) * unit;
 }
 
 const TMPFS_FLAGS = new Set(["rw", "ro", "noexec", "exec", "nosuid", "suid", "nodev", "dev"]);

@@ -14,7 +14,7 @@ import { basename, dirname } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Engine } from "../docker/engine.ts";
 import type { Logger } from "../log.ts";
-import { LABEL_ANONYMOUS, LABEL_ANON_VOLUMES, LABEL_OWNER, LABEL_PORTS, type SessionScope } from "../naming/scope.ts";
+import { LABEL_ANONYMOUS, LABEL_ANON_VOLUMES, LABEL_OWNER, LABEL_PORTS, withoutSessionPrefix, type SessionScope } from "../naming/scope.ts";
 import { parsePorts } from "../naming/published-ports.ts";
 import { engineJson, enginePath, engineRequest, readAll } from "./engine-http.ts";
 import {
@@ -24,6 +24,9 @@ import {
 import { parseStrictJson } from "./strict-json.ts";
 import { StudentView } from "./rewrite.ts";
 import { workspaceHostPath } from "./workspace-paths.ts";
+import { readBounded } from "../http/body.ts";
+import { eachLine } from "../http/lines.ts";
+import { sendJson } from "../http/router.ts";
 
 type Json = Record<string, unknown>;
 interface ContainerSummary { Id: string; Names: string[]; Labels: Record<string, string> }
@@ -643,24 +646,16 @@ export class SandboxProxy implements SessionObjects {
     // to events, then lists): send them now, not with the first event the session may never have.
     res.flushHeaders();
     const workstation = this.workstationId();
-    let buffered = "";
-    upstream.setEncoding("utf8");
-    upstream.on("data", (chunk: string) => {
-      buffered += chunk;
-      let newline: number;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
+    eachLine(upstream, (line) => {
         try {
           const event = JSON.parse(line) as { Type: string; Action: string; Actor: { ID: string; Attributes?: Record<string, string> } };
-          if (!this.ownsEvent(event, workstation)) continue;
+          if (!this.ownsEvent(event, workstation)) return;
           const shown = this.view.json(event) as typeof event;
-          if (!matchesEventFilters(shown, studentFilters)) continue;
+          if (!matchesEventFilters(shown, studentFilters)) return;
           res.write(JSON.stringify(shown) + "\n");
         } catch {
           // a line that is not an event is never passed on
         }
-      }
     });
     upstream.on("end", () => res.end());
     upstream.on("error", () => res.destroy());
@@ -734,17 +729,8 @@ export class SandboxProxy implements SessionObjects {
   /** Streams of JSON lines (stats): each line rewritten. */
   private relayLines(res: ServerResponse, upstream: IncomingMessage): void {
     res.writeHead(upstream.statusCode ?? 200, pickHeaders(upstream, ["content-length"]));
-    let buffered = "";
-    upstream.setEncoding("utf8");
-    upstream.on("data", (chunk: string) => {
-      buffered += chunk;
-      let newline: number;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
-        res.write(this.view.text(buffered.slice(0, newline + 1)));
-        buffered = buffered.slice(newline + 1);
-      }
-    });
-    upstream.on("end", () => res.end(this.view.text(buffered)));
+    const rest = eachLine(upstream, (line) => res.write(this.view.text(line + "\n")));
+    upstream.on("end", () => res.end(this.view.text(rest())));
     res.on("close", () => upstream.destroy());
   }
 }
@@ -780,13 +766,6 @@ function splitUrl(url: string): { path: string; query: URLSearchParams } {
   return { path, query: parsed.searchParams };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[] | undefined> = {}): void {
-  const text = JSON.stringify(body);
-  const clean = Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined)) as Record<string, string | string[]>;
-  res.writeHead(status, { ...clean, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
 const PASSED_HEADERS = ["content-type", "content-length", "api-version", "docker-experimental", "ostype", "server", "x-docker-container-path-stat", "cache-control", "pragma"];
 
 function pickHeaders(upstream: IncomingMessage, drop: string[] = []): Record<string, string | string[] | undefined> {
@@ -795,15 +774,8 @@ function pickHeaders(upstream: IncomingMessage, drop: string[] = []): Record<str
   return out;
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new PolicyError(`the request body is larger than ${limit} bytes`, 413);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return readBounded(req, limit, () => new PolicyError(`the request body is larger than ${limit} bytes`, 413));
 }
 
 /** Passes a request body on, cutting it off past `limit` bytes. */
@@ -848,7 +820,7 @@ function matchesEventFilters(event: { Type: string; Action: string; Actor: { ID:
   return (
     test("type", filters.type, [event.Type]) &&
     test("event", filters.event, [event.Action, event.Action.split(":")[0]!]) &&
-    (!filters.container || (event.Type === "container" && test("container", filters.container.map((c) => c.replace(/^stw-[a-f0-9]+-/, "")), [event.Actor.ID, a.name ?? ""]))) &&
+    (!filters.container || (event.Type === "container" && test("container", filters.container.map(withoutSessionPrefix), [event.Actor.ID, a.name ?? ""]))) &&
     (!filters.volume || (event.Type === "volume" && test("volume", filters.volume, [event.Actor.ID]))) &&
     (!filters.network || (event.Type === "network" && test("network", filters.network, [event.Actor.ID, a.name ?? ""]))) &&
     (!filters.label || filters.label.every((l) => {

@@ -11,6 +11,7 @@ import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-se
 import { formatExerciseTest, testExercise } from "../../sandbox/checks/exercise-test.ts";
 import { runExerciseChecks } from "../../sandbox/checks/shell-checks.ts";
 import { createCheckSession } from "../../sandbox/checks/check-session.ts";
+import { CHECK_CONTAINER_PREFIX } from "../../sandbox/naming/scope.ts";
 
 const lessonsDir = resolve("tests/checks/fixtures/lessons");
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -65,7 +66,7 @@ describe("the check API in one student session", () => {
     ]);
     const history = await s.history();
     // The checks' own throwaway readers are not in the history the checks see.
-    expect(history.some((e) => (e.container ?? "").startsWith("stowage-check-"))).toBe(false);
+    expect(history.some((e) => (e.container ?? "").startsWith(CHECK_CONTAINER_PREFIX))).toBe(false);
     expect((await s.history({ type: "container", action: "destroy" })).map((e) => e.name)).toEqual(["A", "C"]);
     expect((await s.history({ type: "volume", action: "create", name: "db" })).length).toBeGreaterThan(0);
   });
@@ -107,7 +108,7 @@ sleep 0.5`,
     expect(await s.container("nobody")).toBeUndefined();
 
     // Through a container that mounts the volume (web, running; B, stopped): no throwaway container.
-    const throwaways = () => server.sessions.get(sessionId)!.history.filter((e) => e.type === "container" && e.action === "create" && e.name?.startsWith("stowage-check-")).length;
+    const throwaways = () => server.sessions.get(sessionId)!.history.filter((e) => e.type === "container" && e.action === "create" && e.name?.startsWith(CHECK_CONTAINER_PREFIX)).length;
     const before = throwaways();
     expect(await s.readFile({ volume: "notes", path: "/n.txt" })).toBe("note\n");
     expect((await s.readBytes({ volume: "db", path: "app.db" }))!.equals(Buffer.from("row1\n"))).toBe(true);
@@ -118,7 +119,7 @@ sleep 0.5`,
     expect(await s.readFile({ volume: "lonely", path: "f.txt" })).toBe("alone\n");
     await new Promise((r) => setTimeout(r, 300));
     expect(throwaways()).toBe(before + 1);
-    expect((await s.containers({ all: true })).some((c) => c.name.startsWith("stowage-check-"))).toBe(false);
+    expect((await s.containers({ all: true })).some((c) => c.name.startsWith(CHECK_CONTAINER_PREFIX))).toBe(false);
     expect(await s.readFile({ volume: "notes", path: "missing.txt" })).toBeUndefined();
     expect(await s.readFile({ volume: "nowhere", path: "x" })).toBeUndefined();
     expect(await s.volume("nowhere"), "reading from a missing volume must not create it").toBeUndefined();

@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
 import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
 import { unmountBelow } from "../../sandbox/sessions/bind-view.ts";
+import { LABEL_INSTANCE, LABEL_ROLE, LABEL_SESSION } from "../../sandbox/naming/scope.ts";
 
 const docker = new Docker({ socketPath: "/var/run/docker.sock" });
 const instance = `f${randomBytes(4).toString("hex")}`;
@@ -47,7 +48,7 @@ async function startChild(port: number): Promise<ChildProcess> {
   return proc;
 }
 
-const byInstance = { label: [`stowage.instance=${instance}`] };
+const byInstance = { label: [`${LABEL_INSTANCE}=${instance}`] };
 const leftovers = async () => ({
   containers: (await docker.listContainers({ all: true, filters: byInstance })).length,
   volumes: ((await docker.listVolumes({ filters: byInstance })).Volumes ?? []).length,
@@ -74,7 +75,7 @@ describe("kill -9 of the server with live sessions", () => {
     const created = await fetch(`${base}/api/sessions`, { method: "POST" });
     const cookie = created.headers.get("set-cookie")!.split(";")[0]!;
     const { id } = (await created.json()) as { id: string };
-    const [workstation] = await docker.listContainers({ filters: { label: [`stowage.session=${id}`, "stowage.role=workstation"] } });
+    const [workstation] = await docker.listContainers({ filters: { label: [`${LABEL_SESSION}=${id}`, `${LABEL_ROLE}=workstation`] } });
     const r = await runInWorkstation(docker, workstation!.Id, "docker volume create kept >/dev/null && docker network create net1 >/dev/null && docker run -d --name web -v kept:/d --network net1 busybox sleep 600 >/dev/null && echo hi > ~/notes && echo ok", { timeoutMs: 30_000 });
     expect(r.stdout.trim(), r.output).toBe("ok");
     // Progress to lose: a quiz answer and a visit, recorded by the server that is about to die.
