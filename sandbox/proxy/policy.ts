@@ -4,7 +4,7 @@
  * names and paths are scoped to the session, and the resource limits. The proxy
  * (proxy-server.ts) only carries requests; it asks this file what to send.
  *
- * Principles (../../../shared/notes/sandbox-threats.md):
+ * Principles (docs/hardening.md has the threats and what answers each):
  * - allow-list: an endpoint, field, option or driver not named here is refused;
  * - the request to the engine is rebuilt from validated fields, never the student's bytes;
  * - every object named is resolved to one of the session's own (by label) before use;
