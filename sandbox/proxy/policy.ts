@@ -12,8 +12,7 @@
  */
 import { posix } from "node:path";
 import { randomBytes } from "node:crypto";
-import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_PORTS, STUDENT_HOME, type SessionScope } from "../naming/scope.ts";
-import { bridgeName } from "../naming/scope.ts";
+import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_PORTS, STUDENT_HOME, bridgeName, type SessionScope } from "../naming/scope.ts";
 import type { PublishedPort } from "../naming/published-ports.ts";
 import { parseSize } from "../sizes.ts";
 
