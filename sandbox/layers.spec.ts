@@ -68,6 +68,16 @@ describe("sandbox layers", () => {
     expect(wrong).toEqual([]);
   });
 
+  it("keeps tools/ (shared by the tests and the benchmark) free of test code too", () => {
+    const tools = resolve(SANDBOX, "../tools");
+    const wrong = readdirSync(tools)
+      .filter((name) => name.endsWith(".ts"))
+      .flatMap((name) => relativeImports(readFileSync(join(tools, name), "utf8")).map((specifier) => ({ name, target: resolve(tools, specifier) })))
+      .filter(({ target }) => relative(resolve(SANDBOX, ".."), target).startsWith("tests/"))
+      .map(({ name, target }) => `tools/${name} → ${relative(resolve(SANDBOX, ".."), target)}`);
+    expect(wrong).toEqual([]);
+  });
+
   it("finds the imports it checks", () => {
     expect(relativeImports(`import { a } from "../x.ts";\nimport type { B } from './y.ts';\nconst m = await import("../z.ts");\nimport "./side.ts";\n// import { c } from "../comment.ts";\nexport { d } from "../../tests/e.ts";\nimport x from "zod";`)).toEqual([
       "../x.ts",
