@@ -3,7 +3,7 @@
  * names, the event history (write with one container, remove it, read with another), the exercise
  * test over a lesson mixing .sh and .ts checks, and checks that throw, time out or change on disk.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { mkdtemp, rm, writeFile, cp, utimes } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -40,9 +40,13 @@ describe("the check API in one student session", () => {
     const session = server.sessions.get(sessionId)!;
     return { session, s: createCheckSession(server.engine.docker, session, Date.now() + 30_000) };
   };
-  beforeAll(async () => {
+  // Each test has a session of its own, and makes what it reads.
+  beforeEach(async () => {
     const client = new ApiClient(server.url);
     sessionId = (await client.call("POST", "/api/sessions")).body.id;
+  });
+  afterEach(async () => {
+    await server.sessions.destroy(sessionId, "test done");
   });
 
   it("history: the writer was removed before another container mounted the volume (each step of the story)", async () => {
@@ -76,6 +80,8 @@ describe("the check API in one student session", () => {
       server,
       sessionId,
       `set -e
+docker volume create db
+docker run --name B -v db:/data busybox sh -c 'echo row1 > /data/app.db'
 docker volume create --label team=blue notes
 mkdir -p site && echo '<h1>hi</h1>' > site/index.html
 docker run -d --name web -l tier=front -v notes:/notes -v "$PWD/site":/site:ro --tmpfs /cache:size=8m --read-only --restart unless-stopped busybox sh -c 'echo note > /notes/n.txt; echo inner > /inner.txt 2>/dev/null; sleep 3600'
