@@ -1,13 +1,28 @@
 import { defineConfig } from "vitest/config";
 
-// Integration tests share one Docker daemon and one set of images: run files one at a time so
-// timing-sensitive terminal tests are not starved on a 2-core machine.
+// Two projects. "unit": pure logic (`*.spec.ts` beside the code), no Docker, no images: runs in
+// seconds (`npm run test:unit`). "integration": tests/, against the real daemon and the course
+// images, which the global setup builds first; files run one at a time because they share one
+// daemon and timing-sensitive terminal tests must not be starved on a 2-core machine.
 export default defineConfig({
   test: {
-    include: ["sandbox/**/*.spec.ts", "src/**/*.spec.ts", "tests/**/*.test.ts"],
-    fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 180_000,
-    globalSetup: ["tests/global-setup.ts"],
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["sandbox/**/*.spec.ts", "src/**/*.spec.ts", "bin/**/*.spec.ts", "tools/**/*.spec.ts"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["tests/**/*.test.ts"],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          globalSetup: ["tests/global-setup.ts"],
+        },
+      },
+    ],
   },
 });

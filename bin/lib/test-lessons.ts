@@ -24,7 +24,7 @@ export function matchLessons(folders: string[], name: string): string[] {
 }
 
 export async function testCommand(ctx: CliContext): Promise<number> {
-  const jobs = Math.max(1, Math.min(8, Number(ctx.options.j ?? ctx.options.jobs ?? 1) || 1));
+  const jobs = Math.max(1, Math.min(8, Number(ctx.options.jobs ?? 1) || 1));
   if (!existsSync(ctx.lessonsDir)) {
     process.stderr.write(`stowage test: no lessons folder at ${ctx.lessonsDir}\n`);
     return 2;

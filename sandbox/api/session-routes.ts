@@ -6,10 +6,11 @@ import { SessionBusyError, type Session, type SessionManager } from "../sessions
 import { streamState } from "./state-stream.ts";
 import { hasInstructorToken } from "../progress/routes.ts";
 import { JoinBody, type classAdmission } from "../classes/class-routes.ts";
+import type { Config } from "../config.ts";
 
-/** The client address for rate limits (the socket's; a proxy in front should set STOWAGE_TRUST_PROXY). */
-export function clientAddress(req: IncomingMessage): string {
-  const forwarded = process.env.STOWAGE_TRUST_PROXY ? String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim() : "";
+/** The client address for rate limits (the socket's; behind a reverse proxy, with trustProxy, the first forwarded one). */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  const forwarded = trustProxy ? String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim() : "";
   return forwarded || req.socket.remoteAddress || "unknown";
 }
 
@@ -43,10 +44,10 @@ export async function dataDisk(dataDir: string): Promise<{ freeBytes: number; to
 }
 
 /** POST/GET/DELETE /api/sessions, the state stream, and /api/health. */
-export function registerSessionRoutes(router: Router, sessions: SessionManager, engine: Engine, config: { idleTimeoutSeconds: number; dataDir: string; instructorToken?: string }, admitToClass?: ReturnType<typeof classAdmission>): void {
+export function registerSessionRoutes(router: Router, sessions: SessionManager, engine: Engine, config: Pick<Config, "idleTimeoutSeconds" | "dataDir" | "instructorToken" | "trustProxy">, admitToClass?: ReturnType<typeof classAdmission>): void {
   router.add("POST", "/api/sessions", async ({ req, res, learnerId }) => {
     // Optional {class, name}: joins a class (404 unknown code, 409 full); its members take its warm sandboxes.
-    const classPool = admitToClass?.(learnerId, await readJsonBody(req, JoinBody), clientAddress(req));
+    const classPool = admitToClass?.(learnerId, await readJsonBody(req, JoinBody), clientAddress(req, config.trustProxy));
     const existing = sessions.forOwner(learnerId);
     if (!existing && (await dataDisk(config.dataDir)).full) throw new HttpError(503, DISK_FULL, { retryAfterSeconds: 300 });
     // A class member taking a warm sandbox needs no engine work now: no probe (docker info is slow on a busy engine).
@@ -54,7 +55,7 @@ export function registerSessionRoutes(router: Router, sessions: SessionManager, 
     // The engine's address stays in the server's log and /api/health, not in a student's answer.
     if (health && !health.answers) throw new HttpError(503, "the Docker engine is not answering, so no sandbox can start right now; try again in a minute", { retryAfterSeconds: 60 });
     try {
-      const { session, created } = await sessions.create(learnerId, clientAddress(req), classPool);
+      const { session, created } = await sessions.create(learnerId, clientAddress(req, config.trustProxy), classPool);
       session.touch();
       sendJson(res, created ? 201 : 200, { ...session.describe(), idleTimeoutSeconds: config.idleTimeoutSeconds });
     } catch (error) {

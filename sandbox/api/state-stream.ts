@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Engine } from "../docker/engine.ts";
 import type { Session } from "../sessions/session-manager.ts";
-import { LABEL_ANONYMOUS, LABEL_OWNER } from "../sessions/scope.ts";
+import { CHECK_CONTAINER_PREFIX, LABEL_ANONYMOUS, LABEL_OWNER } from "../naming/scope.ts";
 
 /** What the state panel draws: the student's containers, volumes and the mounts between them. */
 export interface SandboxState {
@@ -16,7 +16,7 @@ export async function sandboxState(session: Session, engine: Engine): Promise<Sa
     engine.docker.listVolumes({ filters }),
   ]);
   const view = (s: string) => session.view.text(s);
-  const shownContainers = containers.filter((c) => !(c.Names[0] ?? "").includes("stowage-check-")).map((c) => ({
+  const shownContainers = containers.filter((c) => !(c.Names[0] ?? "").includes(CHECK_CONTAINER_PREFIX)).map((c) => ({
     id: c.Id.slice(0, 12),
     name: view(c.Names[0] ?? "").replace(/^\//, ""),
     image: c.Image,

@@ -13,7 +13,7 @@ import { z } from "zod";
 import type Docker from "dockerode";
 import { HttpError, readJsonBody, sendJson, type Router } from "../http/router.ts";
 import type { SessionManager } from "../sessions/session-manager.ts";
-import { STUDENT_HOME } from "../sessions/scope.ts";
+import { STUDENT_HOME } from "../naming/scope.ts";
 import { runInWorkstation } from "../sessions/workstation-exec.ts";
 import { exerciseTasks } from "../checks/shell-checks.ts";
 import { ownedSession } from "./session-routes.ts";

@@ -4,7 +4,7 @@
  * loop. Answers a few questions over IPC: the pool's fill, a session's workstation, its RSS.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { startTestServer } from "../../tests/helpers/sandbox-server.ts";
+import { startTestServer } from "../../tools/sandbox-server.ts";
 import type { Config } from "../config.ts";
 
 type Request = { id: number; op: string; args?: unknown };

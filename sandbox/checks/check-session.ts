@@ -8,6 +8,8 @@
 import { randomBytes } from "node:crypto";
 import type Docker from "dockerode";
 import { runInWorkstation } from "../sessions/workstation-exec.ts";
+import { parseSize } from "../sizes.ts";
+import { CHECK_CONTAINER_PREFIX } from "../naming/scope.ts";
 import type { SessionEvent } from "../sessions/session-manager.ts";
 import type { CheckSession, ContainerInfo, ExecOutput, FileSource, HistoryEvent, HistoryFilter, MountInfo, VolumeInfo, VolumeUse } from "./api.ts";
 
@@ -17,8 +19,6 @@ export interface CheckTarget {
   history: readonly SessionEvent[];
 }
 
-/** Names of the throwaway containers checks start (left out of containers() and history()). */
-export const CHECK_CONTAINER_PREFIX = "stowage-check-";
 const READ_LIMIT_BYTES = 192 * 1024;
 /** Events reach the history a moment after the engine acts: history() waits this long after the last one. */
 const EVENT_SETTLE_MS = 150;
@@ -41,12 +41,6 @@ function date(value: unknown): Date | undefined {
   if (typeof value !== "string" || value.startsWith("0001-")) return undefined;
   const d = new Date(value);
   return Number.isNaN(d.getTime()) ? undefined : d;
-}
-
-function parseSize(text: string | undefined): number | undefined {
-  const m = /^(\d+)([kmg]?)b?$/i.exec(text ?? "");
-  if (!m) return undefined;
-  return Number(m[1]) * ({ "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[m[2]!.toLowerCase()]!;
 }
 
 function parseJsonArray(text: string): Record<string, unknown>[] {

@@ -7,7 +7,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { SessionManager } from "../sessions/session-manager.ts";
 import { runInWorkstation } from "../sessions/workstation-exec.ts";
-import { exerciseTasks, runExerciseChecks, type TaskResult } from "./shell-checks.ts";
+import { exerciseTasks, runExerciseChecks } from "./shell-checks.ts";
+import type { TaskResult } from "../progress/store.ts";
 
 export interface ExerciseTestResult {
   lesson: string;

@@ -14,21 +14,18 @@ import type Docker from "dockerode";
 import { runInWorkstation } from "../sessions/workstation-exec.ts";
 import type { CheckTarget } from "./check-session.ts";
 import { runTsCheck } from "./ts-checks.ts";
+import type { TaskResult } from "../progress/store.ts";
+import { splitFrontmatter } from "../../src/schemas/lesson.ts";
 
 export const CHECK_TIMEOUT_MS = 10_000;
 const SAFE_ID = /^[a-z0-9][a-z0-9-]{0,80}$/;
 
-export interface TaskResult {
-  id: string;
-  passed: boolean;
-  message: string;
-}
 
 /** The task ids of an exercise, in the order the lesson's frontmatter lists them. */
 export async function exerciseTasks(lessonsDir: string, lesson: string, exercise: string): Promise<string[] | undefined> {
   if (!SAFE_ID.test(lesson) || !SAFE_ID.test(exercise)) return undefined;
   const text = await readFile(join(lessonsDir, lesson, "index.mdx"), "utf8").catch(() => undefined);
-  const frontmatter = text ? /^---\n([\s\S]*?)\n---/.exec(text)?.[1] : undefined;
+  const frontmatter = text ? splitFrontmatter(text)?.yaml : undefined;
   if (!frontmatter) return undefined;
   const data = parseYaml(frontmatter) as { exercises?: { id: string; tasks?: { id: string }[] }[] };
   return data.exercises?.find((e) => e.id === exercise)?.tasks?.map((t) => t.id);

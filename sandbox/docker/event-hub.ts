@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Engine } from "./engine.ts";
 import type { Logger } from "../log.ts";
+import { eachLine } from "../http/lines.ts";
 
 /** One Docker engine event, as the engine sends it. */
 export interface EngineEvent {
@@ -46,21 +47,14 @@ export class EventHub {
       const stream = (await this.engine.docker.getEvents({})) as unknown as IncomingMessage;
       this.stream = stream;
       this.connected = true;
-      let buffered = "";
-      stream.setEncoding("utf8");
-      stream.on("data", (chunk: string) => {
-        buffered += chunk;
-        let newline: number;
-        while ((newline = buffered.indexOf("\n")) >= 0) {
-          const line = buffered.slice(0, newline).trim();
-          buffered = buffered.slice(newline + 1);
-          if (!line) continue;
-          try {
-            const event = JSON.parse(line) as EngineEvent;
-            for (const listener of this.listeners) listener(event);
-          } catch (error) {
-            this.log.warn({ err: error, line }, "unreadable engine event");
-          }
+      eachLine(stream, (text) => {
+        const line = text.trim();
+        if (!line) return;
+        try {
+          const event = JSON.parse(line) as EngineEvent;
+          for (const listener of this.listeners) listener(event);
+        } catch (error) {
+          this.log.warn({ err: error, line }, "unreadable engine event");
         }
       });
       const reconnect = () => {

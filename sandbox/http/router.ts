@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
 import { learnerIdOf } from "./learner.ts";
+import { readBounded } from "./body.ts";
 
 /** What a route handler gets: the request, the caller's learner id and the path parameters. */
 export interface RouteContext {
@@ -26,23 +27,22 @@ export class HttpError extends Error {
 
 const MAX_JSON_BODY = 64 * 1024;
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+/**
+ * A JSON answer, for the API and the Docker proxy alike: content-type exactly `application/json`
+ * (the docker CLI shows an error's message only then; JSON is UTF-8 by definition), its length,
+ * and no caching unless `headers` say otherwise (undefined ones are left out).
+ */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[] | undefined> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers });
+  const given = Object.fromEntries(Object.entries(headers).filter(([, value]) => value !== undefined)) as Record<string, string | string[]>;
+  res.writeHead(status, { "cache-control": "no-store", ...given, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
 
 /** Reads a JSON body (bounded, application/json only) and validates it with a zod schema. */
 export async function readJsonBody<T extends z.ZodType>(req: IncomingMessage, schema: T): Promise<z.infer<T>> {
   const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_JSON_BODY) throw new HttpError(413, `request body larger than ${MAX_JSON_BODY} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const text = (await readBounded(req, MAX_JSON_BODY, (limit) => new HttpError(413, `request body larger than ${limit} bytes`))).toString("utf8");
   let value: unknown = {};
   if (text.length > 0) {
     if (type !== "application/json") throw new HttpError(415, "send the body as application/json");

@@ -29,6 +29,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import {
   COURSE_IMAGES,
   IMAGE_LABEL,
@@ -38,13 +39,15 @@ import {
   imageRefs,
   type CourseImage,
 } from "./catalog.ts";
+import { loadSetting, type Config } from "../config.ts";
+import { eachLine } from "../http/lines.ts";
 
 /** Bump to rebuild every image (changes every recipe hash). */
 const BUILDER_VERSION = "1";
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const RECIPES_DIR = join(HERE, "recipes");
 
-export type ImageSource = "build" | "pull";
+export type ImageSource = Config["imageSource"];
 
 export interface EnsureImagesOptions {
   /** Engine client; default `new Docker()` (honours DOCKER_HOST). */
@@ -86,14 +89,6 @@ export class ImageBuildError extends Error {
     this.image = image;
     this.step = step;
   }
-}
-
-/** Reads STOWAGE_IMAGE_SOURCE ("build" when unset). */
-export function imageSourceFromEnv(env: NodeJS.ProcessEnv = process.env): ImageSource {
-  const value = (env.STOWAGE_IMAGE_SOURCE ?? "").trim();
-  if (value === "" || value === "build") return "build";
-  if (value === "pull") return "pull";
-  throw new Error(`STOWAGE_IMAGE_SOURCE=${value}: expected "build" or "pull"`);
 }
 
 /** The course images a recipe's Dockerfile is built FROM (in order), checked against the catalog. */
@@ -149,7 +144,7 @@ async function listFiles(dir: string): Promise<string[]> {
 /** Builds (or pulls) every course image that is missing or out of date, parents first. */
 export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<ImageResult[]> {
   const docker = opts.docker ?? new Docker();
-  const source = opts.source ?? imageSourceFromEnv();
+  const source = opts.source ?? loadSetting("imageSource");
   const recipesDir = opts.recipesDir ?? RECIPES_DIR;
   const out = opts.progress === undefined ? process.stderr : opts.progress;
   const progress = new Progress(out);
@@ -441,7 +436,6 @@ function followBuild(
   progress: Progress,
 ): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    let buffer = "";
     let id = "";
     let step = "";
     let failed = false;
@@ -478,18 +472,13 @@ function followBuild(
         progress.output(line);
       }
     };
-    stream.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const piece = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 1);
-        if (!piece) continue;
-        try {
-          handle(JSON.parse(piece) as BuildMessage);
-        } catch {
-          progress.output(piece);
-        }
+    const rest = eachLine(stream, (line) => {
+      const piece = line.trim();
+      if (!piece) return;
+      try {
+        handle(JSON.parse(piece) as BuildMessage);
+      } catch {
+        progress.output(piece);
       }
     });
     stream.on("error", (error: Error) => {
@@ -498,9 +487,9 @@ function followBuild(
     });
     stream.on("end", () => {
       if (failed) return;
-      if (buffer.trim()) {
+      if (rest().trim()) {
         try {
-          handle(JSON.parse(buffer.trim()) as BuildMessage);
+          handle(JSON.parse(rest().trim()) as BuildMessage);
         } catch {
           /* not JSON: ignore */
         }
@@ -716,9 +705,12 @@ function processAlive(pid: number): boolean {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const args = argv.filter((a) => !a.startsWith("-"));
-  const flags = new Set(argv.filter((a) => a.startsWith("-")));
-  if (flags.has("--help") || flags.has("-h")) {
+  const { values: flags, positionals: args } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { force: { type: "boolean" }, "no-cache": { type: "boolean" }, pull: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+  }); // an unknown option throws, naming it
+  if (flags.help) {
     process.stdout.write(
       `usage: node sandbox/images/build.ts [--force] [--no-cache] [--pull] [image ...]\n\n` +
         `Builds the course images, skipping those whose recipe is unchanged.\n` +
@@ -729,14 +721,11 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  for (const f of flags)
-    if (!["--force", "--no-cache", "--pull"].includes(f))
-      throw new Error(`unknown option ${f} (see --help)`);
   await ensureImages({
     only: args,
-    force: flags.has("--force"),
-    noCache: flags.has("--no-cache"),
-    source: flags.has("--pull") ? "pull" : undefined,
+    force: flags.force,
+    noCache: flags["no-cache"],
+    source: flags.pull ? "pull" : undefined,
   });
   return 0;
 }

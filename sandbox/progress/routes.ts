@@ -23,7 +23,6 @@ export const quizBody = z.object({
 });
 export const visitBody = z.object({ lesson: ID });
 
-/** Checks `Authorization: Bearer <STOWAGE_INSTRUCTOR_TOKEN>`: 404 when no token is configured, 401 when wrong. */
 /** Whether the request carries the instructor token (`Authorization: Bearer …`); never with no token set. */
 export function hasInstructorToken(req: IncomingMessage, token: string | undefined): boolean {
   if (!token) return false;
@@ -32,6 +31,7 @@ export function hasInstructorToken(req: IncomingMessage, token: string | undefin
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
+/** Checks `Authorization: Bearer <STOWAGE_INSTRUCTOR_TOKEN>`: 404 when no token is configured, 401 when wrong. */
 export function requireInstructor(ctx: RouteContext, token: string | undefined): void {
   if (!token) throw new HttpError(404, "not found");
   if (!hasInstructorToken(ctx.req, token)) {
@@ -51,10 +51,9 @@ export function requireInstructor(ctx: RouteContext, token: string | undefined):
 export function registerProgressRoutes(
   router: Router,
   store: ProgressStore,
-  options: { instructorToken?: () => string | undefined } = {},
+  options: { instructorToken: () => string | undefined },
 ): void {
-  const token =
-    options.instructorToken ?? (() => process.env.STOWAGE_INSTRUCTOR_TOKEN || undefined);
+  const token = options.instructorToken;
   router.add("GET", "/api/progress", ({ res, learnerId }) => {
     sendJson(res, 200, store.get(learnerId));
   });

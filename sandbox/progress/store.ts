@@ -7,9 +7,14 @@ import { DatabaseSync } from "node:sqlite";
  * visited lessons. Survives restarts; safe for one server process.
  */
 
+/**
+ * One task's check result: what `POST /api/sessions/{id}/checks` answers for each task, and what
+ * the store records (its id when it passed). `message` says why a task failed ("" when it passed).
+ */
 export interface TaskResult {
   id: string;
   passed: boolean;
+  message: string;
 }
 
 export interface QuizAnswer {
@@ -52,7 +57,7 @@ export interface ProgressStore {
     learnerId: string,
     lesson: string,
     exercise: string,
-    tasks: readonly (string | TaskResult)[],
+    tasks: readonly (string | Pick<TaskResult, "id" | "passed">)[],
   ): number;
   /** Records a quiz answer; the first committed answer is kept (predict-then-reveal). */
   recordQuiz(learnerId: string, answer: QuizAnswer): void;

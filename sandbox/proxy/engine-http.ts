@@ -1,5 +1,6 @@
 import { request, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import type { Engine } from "../docker/engine.ts";
+import { readBounded } from "../http/body.ts";
 
 /** One request to the engine, built by the proxy (never the student's bytes). */
 export interface EngineRequest {
@@ -39,15 +40,8 @@ export function engineRequest(engine: Engine, req: EngineRequest): Promise<Incom
 }
 
 /** Reads a whole (bounded) engine answer. */
-export async function readAll(res: IncomingMessage, limit = 64 * 1024 * 1024): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new Error("engine answer too large");
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+export function readAll(res: IncomingMessage, limit = 64 * 1024 * 1024): Promise<Buffer> {
+  return readBounded(res, limit, () => new Error("engine answer too large"));
 }
 
 /** A JSON call to the engine for the proxy's own lookups. */

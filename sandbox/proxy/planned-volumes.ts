@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Engine } from "../docker/engine.ts";
-import { LABEL_ANONYMOUS, LABEL_OWNER, type SessionScope } from "../sessions/scope.ts";
+import { LABEL_ANONYMOUS, LABEL_OWNER, type SessionScope } from "../naming/scope.ts";
 import { engineJson } from "./engine-http.ts";
 import { PolicyError, type SessionObjects } from "./policy.ts";
 import type { StudentView } from "./rewrite.ts";

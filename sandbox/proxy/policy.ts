@@ -4,7 +4,7 @@
  * names and paths are scoped to the session, and the resource limits. The proxy
  * (proxy-server.ts) only carries requests; it asks this file what to send.
  *
- * Principles (../../../shared/notes/sandbox-threats.md):
+ * Principles (docs/hardening.md has the threats and what answers each):
  * - allow-list: an endpoint, field, option or driver not named here is refused;
  * - the request to the engine is rebuilt from validated fields, never the student's bytes;
  * - every object named is resolved to one of the session's own (by label) before use;
@@ -12,8 +12,9 @@
  */
 import { posix } from "node:path";
 import { randomBytes } from "node:crypto";
-import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_PORTS, STUDENT_HOME, type SessionScope } from "../sessions/scope.ts";
-import { bridgeName } from "../sessions/host-firewall.ts";
+import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_PORTS, STUDENT_HOME, bridgeName, type SessionScope } from "../naming/scope.ts";
+import type { PublishedPort } from "../naming/published-ports.ts";
+import { parseSize } from "../sizes.ts";
 import { BOUNDS, boundContainerCreate, boundExecCreate, boundHealthcheck, boundLabels, boundPublishedPorts } from "./bounds.ts";
 
 /** A refusal: the proxy answers with this status and `{"message": ...}`, which the CLI prints. */
@@ -327,13 +328,6 @@ function mountTarget(field: string, target: unknown): string {
   const t = str(field, target);
   if (!t.startsWith("/")) throw new PolicyError(`${field}: the mount point "${t}" must be an absolute path`, 400);
   return posix.normalize(t);
-}
-
-function parseSize(text: string): number | undefined {
-  const m = /^(\d+)([kmg]?)b?$/i.exec(text.trim());
-  if (!m) return undefined;
-  const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as "" | "k" | "m" | "g"];
-  return Number(m[1]) * unit;
 }
 
 const TMPFS_FLAGS = new Set(["rw", "ro", "noexec", "exec", "nosuid", "suid", "nodev", "dev"]);
@@ -685,13 +679,6 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
     NetworkingConfig: networkMode.startsWith(scope.prefix) ? { EndpointsConfig: { [networkMode]: { Aliases: [...aliases] } } } : {},
   };
   return { name: studentName ? scope.engineName(studentName) : undefined, body: rebuilt, studentName };
-}
-
-/** One `-p HOST:CONTAINER` mapping, served on the workstation's localhost. */
-export interface PublishedPort {
-  hostPort: number;
-  containerPort: number;
-  protocol: "tcp";
 }
 
 /** `-p 8080:80`, `-p 80`, `-P`: TCP only; a missing host port gets a free-looking high one. */

@@ -16,8 +16,8 @@ import { basename, dirname } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Engine } from "../docker/engine.ts";
 import type { Logger } from "../log.ts";
-import { LABEL_ANONYMOUS, LABEL_ANON_VOLUMES, LABEL_OWNER, LABEL_PORTS, type SessionScope } from "../sessions/scope.ts";
-import { parsePorts } from "../sessions/port-forwards.ts";
+import { LABEL_ANONYMOUS, LABEL_ANON_VOLUMES, LABEL_OWNER, LABEL_PORTS, withoutSessionPrefix, type SessionScope } from "../naming/scope.ts";
+import { parsePorts } from "../naming/published-ports.ts";
 import { engineJson, enginePath, engineRequest, readAll } from "./engine-http.ts";
 import {
   LIMITS, PolicyError, matchEndpoint, planContainerCreate, planContainerUpdate, planExecCreate, planExecStart,
@@ -31,6 +31,8 @@ import { Mutex, RateBudget, Semaphore } from "./session-budget.ts";
 import { PlannedVolumes } from "./planned-volumes.ts";
 import { execWorkingDir } from "./container-paths.ts";
 import { filterArchive } from "./archive-filter.ts";
+import { eachLine } from "../http/lines.ts";
+import { sendJson } from "../http/router.ts";
 
 type Json = Record<string, unknown>;
 interface ContainerSummary { Id: string; Names: string[]; Labels: Record<string, string> }
@@ -775,24 +777,16 @@ export class SandboxProxy implements SessionObjects {
     // to events, then lists): send them now, not with the first event the session may never have.
     res.flushHeaders();
     const workstation = this.workstationId();
-    let buffered = "";
-    upstream.setEncoding("utf8");
-    upstream.on("data", (chunk: string) => {
-      buffered += chunk;
-      let newline: number;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
+    eachLine(upstream, (line) => {
         try {
           const event = JSON.parse(line) as { Type: string; Action: string; Actor: { ID: string; Attributes?: Record<string, string> } };
-          if (!this.ownsEvent(event, workstation)) continue;
+          if (!this.ownsEvent(event, workstation)) return;
           const shown = this.view.json(event) as typeof event;
-          if (!matchesEventFilters(shown, studentFilters)) continue;
+          if (!matchesEventFilters(shown, studentFilters)) return;
           writeOrPause(res, upstream, JSON.stringify(shown) + "\n");
         } catch {
           // a line that is not an event is never passed on
         }
-      }
     });
     upstream.on("end", () => res.end());
     upstream.on("error", () => res.destroy());
@@ -871,17 +865,8 @@ export class SandboxProxy implements SessionObjects {
   /** Streams of JSON lines (stats): each line rewritten. */
   private relayLines(res: ServerResponse, upstream: IncomingMessage): void {
     res.writeHead(upstream.statusCode ?? 200, pickHeaders(upstream, ["content-length"]));
-    let buffered = "";
-    upstream.setEncoding("utf8");
-    upstream.on("data", (chunk: string) => {
-      buffered += chunk;
-      let newline: number;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
-        writeOrPause(res, upstream, this.view.text(buffered.slice(0, newline + 1)));
-        buffered = buffered.slice(newline + 1);
-      }
-    });
-    upstream.on("end", () => res.end(this.view.text(buffered)));
+    const rest = eachLine(upstream, (line) => writeOrPause(res, upstream, this.view.text(line + "\n")));
+    upstream.on("end", () => res.end(this.view.text(rest())));
     res.on("close", () => upstream.destroy());
   }
 }
@@ -915,13 +900,6 @@ function splitUrl(url: string): { path: string; query: URLSearchParams } {
   // The CLI sends /v1.41/...; /_ping comes unversioned.
   const path = parsed.pathname.replace(/^\/v\d+\.\d+(?=\/)/, "").replace(/\/+$/, "") || "/";
   return { path, query: parsed.searchParams };
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[] | undefined> = {}): void {
-  const text = JSON.stringify(body);
-  const clean = Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined)) as Record<string, string | string[]>;
-  res.writeHead(status, { ...clean, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
 }
 
 const PASSED_HEADERS = ["content-type", "content-length", "api-version", "docker-experimental", "ostype", "server", "x-docker-container-path-stat", "cache-control", "pragma"];
@@ -1022,7 +1000,7 @@ function matchesEventFilters(event: { Type: string; Action: string; Actor: { ID:
   return (
     test("type", filters.type, [event.Type]) &&
     test("event", filters.event, [event.Action, event.Action.split(":")[0]!]) &&
-    (!filters.container || (event.Type === "container" && test("container", filters.container.map((c) => c.replace(/^stw-[a-f0-9]+-/, "")), [event.Actor.ID, a.name ?? ""]))) &&
+    (!filters.container || (event.Type === "container" && test("container", filters.container.map(withoutSessionPrefix), [event.Actor.ID, a.name ?? ""]))) &&
     (!filters.volume || (event.Type === "volume" && test("volume", filters.volume, [event.Actor.ID]))) &&
     (!filters.network || (event.Type === "network" && test("network", filters.network, [event.Actor.ID, a.name ?? ""]))) &&
     (!filters.label || filters.label.every((l) => {

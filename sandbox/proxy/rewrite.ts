@@ -1,4 +1,4 @@
-import { STUDENT_HOME, type SessionScope } from "../sessions/scope.ts";
+import { STUDENT_HOME, type SessionScope } from "../naming/scope.ts";
 
 /**
  * What the engine says, as the student should read it: engine names lose the session prefix,

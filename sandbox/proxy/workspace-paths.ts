@@ -1,6 +1,6 @@
 import { lstat, readlink } from "node:fs/promises";
 import { posix } from "node:path";
-import { STUDENT_HOME } from "../sessions/scope.ts";
+import { STUDENT_HOME } from "../naming/scope.ts";
 
 /**
  * Turns a path as the student sees it in the workstation (`/home/student/site`, after `$(pwd)`

@@ -15,7 +15,7 @@
  */
 import { execFile } from "node:child_process";
 import type Docker from "dockerode";
-import type { SessionScope } from "./scope.ts";
+import type { SessionScope } from "../naming/scope.ts";
 
 export const DISK_QUOTA = {
   /** Home + volumes of one session. */

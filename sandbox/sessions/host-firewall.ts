@@ -1,16 +1,16 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { Logger } from "../log.ts";
+import { BRIDGE_PREFIX } from "../naming/scope.ts";
 
 const run = promisify(execFile);
 
 /**
- * Every network of a session is an internal bridge named `stw…` (see BRIDGE_PREFIX). Internal
+ * Every network of a session is an internal bridge named `stw…` (BRIDGE_PREFIX, naming/scope.ts). Internal
  * networks have no route out, but the host's own addresses on the bridge still answer (the
  * INPUT chain, not FORWARD): this rule drops everything a student container sends to the host,
  * so not even the platform's own ports can be reached from a sandbox.
  */
-export const BRIDGE_PREFIX = "stw";
 const RULE = ["INPUT", "-i", `${BRIDGE_PREFIX}+`, "-j", "DROP"];
 
 export async function closeHostToSandboxes(log: Logger): Promise<boolean> {
@@ -21,9 +21,4 @@ export async function closeHostToSandboxes(log: Logger): Promise<boolean> {
     log.warn({ err: (error as Error).message }, "could not add the firewall rule that keeps sandboxes off the host's ports (is the engine remote, or are we not root?)");
     return false;
   }
-}
-
-/** A bridge interface name for a sandbox network (at most 15 characters). */
-export function bridgeName(id: string): string {
-  return `${BRIDGE_PREFIX}${id.slice(0, 12)}`;
 }

@@ -12,7 +12,7 @@
  */
 import { stat } from "node:fs/promises";
 import type Docker from "dockerode";
-import { LABEL_OWNER, type SessionScope } from "./scope.ts";
+import { LABEL_OWNER, type SessionScope } from "../naming/scope.ts";
 
 export const LOG_FLOOD = {
   intervalMs: 1000,

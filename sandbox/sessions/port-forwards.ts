@@ -5,17 +5,7 @@
  * the container, so `curl localhost:8080` works in the terminal exactly as at home.
  */
 import type Docker from "dockerode";
-import type { PublishedPort } from "../proxy/policy.ts";
-
-export function parsePorts(label: string | undefined): PublishedPort[] {
-  if (!label) return [];
-  try {
-    const value = JSON.parse(label) as PublishedPort[];
-    return Array.isArray(value) ? value.filter((p) => Number.isInteger(p.hostPort) && Number.isInteger(p.containerPort)) : [];
-  } catch {
-    return [];
-  }
-}
+import type { PublishedPort } from "../naming/published-ports.ts";
 
 const marker = (containerId: string) => `stowage-fwd-${containerId.slice(0, 12)}`;
 

@@ -14,10 +14,11 @@ import type { Config } from "../config.ts";
 import { SandboxProxy } from "../proxy/proxy-server.ts";
 import { StudentView } from "../proxy/rewrite.ts";
 import { TerminalSession } from "../terminal/terminal-session.ts";
-import { PortForwards, parsePorts } from "./port-forwards.ts";
-import { LABEL_INSTANCE, LABEL_PORTS, LABEL_ROLE, LABEL_SESSION, PROXY_SOCKET_DIR_IN_WORKSTATION, STUDENT_HOME, SessionScope } from "./scope.ts";
+import { PortForwards } from "./port-forwards.ts";
+import { parsePorts } from "../naming/published-ports.ts";
+import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_INSTANCE, LABEL_PORTS, LABEL_ROLE, LABEL_SESSION, PROXY_SOCKET_DIR_IN_WORKSTATION, STUDENT_HOME, SessionScope, bridgeName, sessionIdOfName } from "../naming/scope.ts";
 import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts";
-import { bridgeName, closeHostToSandboxes } from "./host-firewall.ts";
+import { closeHostToSandboxes } from "./host-firewall.ts";
 import { SubnetPool } from "./subnets.ts";
 import { startDiskQuota, type DiskQuota } from "./disk-quota.ts";
 import { startLogFloodGuard, type LogFloodGuard } from "./log-flood.ts";
@@ -452,7 +453,7 @@ export class SessionManager {
   /** Hands an engine event to the session it belongs to, in the student's names. */
   private route(event: EngineEvent): void {
     const attributes = event.Actor.Attributes ?? {};
-    const sessionId = attributes[LABEL_SESSION] ?? /^stw-([a-f0-9]{12})-/.exec(event.Type === "network" ? (attributes.name ?? "") : event.Actor.ID)?.[1];
+    const sessionId = attributes[LABEL_SESSION] ?? sessionIdOfName(event.Type === "network" ? (attributes.name ?? "") : event.Actor.ID);
     const session = sessionId ? this.sessions.get(sessionId) : undefined;
     if (!session?.proxy || !session.proxy.ownsEvent(event, session.workstationId)) return;
     const shown = session.view.json(event) as EngineEvent;
@@ -471,8 +472,8 @@ export class SessionManager {
       if (event.Action === "die") void session.ports?.stop(event.Actor.ID).catch(() => undefined);
     }
     // `docker run --rm`: the engine removes the container; we remove the anonymous volumes we made for it.
-    if (event.Type === "container" && event.Action === "destroy" && attributes["stowage.autoremove"] === "1") {
-      for (const name of (attributes["stowage.anonymous-volumes"] ?? "").split(",").filter((n) => n.startsWith(session.scope.prefix))) {
+    if (event.Type === "container" && event.Action === "destroy" && attributes[LABEL_AUTOREMOVE] === "1") {
+      for (const name of (attributes[LABEL_ANON_VOLUMES] ?? "").split(",").filter((n) => n.startsWith(session.scope.prefix))) {
         void this.engine.docker.getVolume(name).remove().catch(() => undefined);
       }
     }

@@ -1,6 +1,6 @@
 import { chmod, chown, mkdir, readFile, rm } from "node:fs/promises";
 import { mountBindView, unmountBelow } from "./bind-view.ts";
-import type { SessionScope } from "./scope.ts";
+import type { SessionScope } from "../naming/scope.ts";
 
 /** The student's uid and gid inside the workstation image. */
 export const STUDENT_UID = 1000;

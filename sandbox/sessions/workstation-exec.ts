@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
-import { STUDENT_HOME } from "./scope.ts";
+import { STUDENT_HOME } from "../naming/scope.ts";
 
 export interface ExecResult {
   exitCode: number | null;

@@ -11,7 +11,7 @@ import type { Duplex } from "node:stream";
 import headless from "@xterm/headless";
 import serialize from "@xterm/addon-serialize";
 import type Docker from "dockerode";
-import { STUDENT_HOME } from "../sessions/scope.ts";
+import { STUDENT_HOME } from "../naming/scope.ts";
 
 const { Terminal } = headless;
 const { SerializeAddon } = serialize;

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { formatProblem, splitFrontmatter, validateLessons } from "./lesson-validation.ts";
+import { formatProblem, validateLessons } from "./lesson-validation.ts";
+import { splitFrontmatter } from "../schemas/lesson.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const FIXTURES = join(ROOT, "tests/e2e/fixtures");

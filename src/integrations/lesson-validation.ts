@@ -3,7 +3,7 @@ import { join, relative, resolve } from "node:path";
 import type { AstroIntegration } from "astro";
 import { parse as parseYaml } from "yaml";
 import { findCourseImage } from "../../sandbox/images/catalog.ts";
-import { formatIssuePath, lessonSchema, parseLessonFolder } from "../schemas/lesson.ts";
+import { formatIssuePath, lessonSchema, parseLessonFolder, splitFrontmatter } from "../schemas/lesson.ts";
 
 /** One thing wrong with a lesson: which file, which field, what was expected. */
 export interface LessonProblem {
@@ -14,12 +14,6 @@ export interface LessonProblem {
 
 export function formatProblem(p: LessonProblem): string {
   return `${p.file}: ${p.field}: ${p.message}`;
-}
-
-/** Splits `---\nyaml\n---\nbody`; undefined when the file has no frontmatter block. */
-export function splitFrontmatter(text: string): { yaml: string; body: string } | undefined {
-  const m = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?([\s\S]*)$/.exec(text);
-  return m ? { yaml: m[1]!, body: m[2]! } : undefined;
 }
 
 /**

@@ -104,3 +104,12 @@ export function compareLessonIds(a: string, b: string): number {
 export function formatIssuePath(path: readonly PropertyKey[]): string {
   return path.length ? path.map(String).join(".") : "(frontmatter)";
 }
+
+/**
+ * Splits a lesson's `index.mdx` into `---\nyaml\n---\nbody`; undefined when the file has no
+ * frontmatter block. The site's validation and the server's checks (the task list) both read it.
+ */
+export function splitFrontmatter(text: string): { yaml: string; body: string } | undefined {
+  const m = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?([\s\S]*)$/.exec(text);
+  return m ? { yaml: m[1]!, body: m[2]! } : undefined;
+}

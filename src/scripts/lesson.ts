@@ -11,6 +11,7 @@ import {
 import { progressOnce } from "./learner.ts";
 import { api, ApiError, describeError, ensureSession, forgetSession } from "./session.ts";
 import type { TerminalController } from "./terminal.ts";
+import type { TaskResult } from "../../sandbox/progress/store.ts";
 
 const main = document.querySelector<HTMLElement>("main[data-lesson]")!;
 const lessonId = main.dataset.lesson!;
@@ -213,11 +214,6 @@ function restoreQuizzes(quizzes: Record<string, QuizState>) {
 }
 
 // ---------------------------------------------------------------- exercises
-interface TaskResult {
-  id: string;
-  passed: boolean;
-  message?: string;
-}
 const exercises = [...document.querySelectorAll<HTMLElement>("section.exercise")];
 const passedEver = new Set<string>(); // "exercise/task"
 const checking = new Set<HTMLElement>();

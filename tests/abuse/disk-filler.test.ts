@@ -3,7 +3,7 @@
  * writers and tells the student; a tmpfs is bounded by its size.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
 import { startDiskQuota } from "../../sandbox/sessions/disk-quota.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
-import { ApiClient, startTestServer } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer } from "../../tools/sandbox-server.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;
@@ -96,7 +96,7 @@ describe("API fuzz", () => {
   });
 
   it("the terminal WebSocket refuses a foreign Origin and another learner", async () => {
-    const { TerminalClient } = await import("../helpers/terminal-client.ts");
+    const { TerminalClient } = await import("../../tools/terminal-client.ts");
     await expect(TerminalClient.open(server.url, id, owner.cookie, "http://evil.example")).rejects.toThrow(/403|refused/);
     await expect(TerminalClient.open(server.url, id, "stowage_learner=someone-else")).rejects.toThrow(/40\d/);
   });

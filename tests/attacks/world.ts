@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, readFile, mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
 
 export type Server = Awaited<ReturnType<typeof startTestServer>>;
 

@@ -3,14 +3,15 @@
  * names, the event history (write with one container, remove it, read with another), the exercise
  * test over a lesson mixing .sh and .ts checks, and checks that throw, time out or change on disk.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { mkdtemp, rm, writeFile, cp, utimes } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
 import { formatExerciseTest, testExercise } from "../../sandbox/checks/exercise-test.ts";
 import { runExerciseChecks } from "../../sandbox/checks/shell-checks.ts";
 import { createCheckSession } from "../../sandbox/checks/check-session.ts";
+import { CHECK_CONTAINER_PREFIX } from "../../sandbox/naming/scope.ts";
 
 const lessonsDir = resolve("tests/checks/fixtures/lessons");
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -39,9 +40,13 @@ describe("the check API in one student session", () => {
     const session = server.sessions.get(sessionId)!;
     return { session, s: createCheckSession(server.engine.docker, session, Date.now() + 30_000) };
   };
-  beforeAll(async () => {
+  // Each test has a session of its own, and makes what it reads.
+  beforeEach(async () => {
     const client = new ApiClient(server.url);
     sessionId = (await client.call("POST", "/api/sessions")).body.id;
+  });
+  afterEach(async () => {
+    await server.sessions.destroy(sessionId, "test done");
   });
 
   it("history: the writer was removed before another container mounted the volume (each step of the story)", async () => {
@@ -65,7 +70,7 @@ describe("the check API in one student session", () => {
     ]);
     const history = await s.history();
     // The checks' own throwaway readers are not in the history the checks see.
-    expect(history.some((e) => (e.container ?? "").startsWith("stowage-check-"))).toBe(false);
+    expect(history.some((e) => (e.container ?? "").startsWith(CHECK_CONTAINER_PREFIX))).toBe(false);
     expect((await s.history({ type: "container", action: "destroy" })).map((e) => e.name)).toEqual(["A", "C"]);
     expect((await s.history({ type: "volume", action: "create", name: "db" })).length).toBeGreaterThan(0);
   });
@@ -75,6 +80,8 @@ describe("the check API in one student session", () => {
       server,
       sessionId,
       `set -e
+docker volume create db
+docker run --name B -v db:/data busybox sh -c 'echo row1 > /data/app.db'
 docker volume create --label team=blue notes
 mkdir -p site && echo '<h1>hi</h1>' > site/index.html
 docker run -d --name web -l tier=front -v notes:/notes -v "$PWD/site":/site:ro --tmpfs /cache:size=8m --read-only --restart unless-stopped busybox sh -c 'echo note > /notes/n.txt; echo inner > /inner.txt 2>/dev/null; sleep 3600'
@@ -107,7 +114,7 @@ sleep 0.5`,
     expect(await s.container("nobody")).toBeUndefined();
 
     // Through a container that mounts the volume (web, running; B, stopped): no throwaway container.
-    const throwaways = () => server.sessions.get(sessionId)!.history.filter((e) => e.type === "container" && e.action === "create" && e.name?.startsWith("stowage-check-")).length;
+    const throwaways = () => server.sessions.get(sessionId)!.history.filter((e) => e.type === "container" && e.action === "create" && e.name?.startsWith(CHECK_CONTAINER_PREFIX)).length;
     const before = throwaways();
     expect(await s.readFile({ volume: "notes", path: "/n.txt" })).toBe("note\n");
     expect((await s.readBytes({ volume: "db", path: "app.db" }))!.equals(Buffer.from("row1\n"))).toBe(true);
@@ -118,7 +125,7 @@ sleep 0.5`,
     expect(await s.readFile({ volume: "lonely", path: "f.txt" })).toBe("alone\n");
     await new Promise((r) => setTimeout(r, 300));
     expect(throwaways()).toBe(before + 1);
-    expect((await s.containers({ all: true })).some((c) => c.name.startsWith("stowage-check-"))).toBe(false);
+    expect((await s.containers({ all: true })).some((c) => c.name.startsWith(CHECK_CONTAINER_PREFIX))).toBe(false);
     expect(await s.readFile({ volume: "notes", path: "missing.txt" })).toBeUndefined();
     expect(await s.readFile({ volume: "nowhere", path: "x" })).toBeUndefined();
     expect(await s.volume("nowhere"), "reading from a missing volume must not create it").toBeUndefined();

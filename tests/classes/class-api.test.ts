@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
 import { CODE_ALPHABET } from "../../sandbox/classes/class-code.ts";
 import { UNKNOWN_CODES_PER_MINUTE } from "../../sandbox/classes/class-routes.ts";
 

@@ -5,7 +5,7 @@
  * are all served: a class is bounded by its seats, not by its address.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, startTestServer } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer } from "../../tools/sandbox-server.ts";
 import { loadConfig } from "../../sandbox/config.ts";
 
 const TOKEN = "rate-limit-instructor-token";

@@ -15,7 +15,7 @@ import {
   builtPages,
   launchBrowser,
   serveStatic,
-} from "./helpers.ts";
+} from "../../tools/site.ts";
 
 let out: string;
 let site: { url: string; close(): Promise<void> };

@@ -11,8 +11,8 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
-import { artifact, axeSerious, buildSite, launchBrowser, ROOT } from "./helpers.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
+import { artifact, axeSerious, buildSite, launchBrowser, ROOT } from "../../tools/site.ts";
 
 const LESSONS = join(ROOT, "tests/e2e/fixtures/lessons");
 const TOKEN = "class-dashboard-token-for-tests";

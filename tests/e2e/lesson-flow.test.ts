@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer } from "../helpers/sandbox-server.ts";
-import { artifact, buildSite, launchBrowser, ROOT } from "./helpers.ts";
+import { startTestServer } from "../../tools/sandbox-server.ts";
+import { artifact, buildSite, launchBrowser, ROOT } from "../../tools/site.ts";
 
 const LESSONS = join(ROOT, "tests/e2e/fixtures/lessons");
 const TOKEN = "instructor-token-for-tests";

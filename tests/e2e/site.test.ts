@@ -11,7 +11,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lessonSchema } from "../../src/schemas/lesson.ts";
 import { describeSchema } from "../../src/utils/schema-doc.ts";
-import { artifact, buildSite, launchBrowser, ROOT, serveStatic } from "./helpers.ts";
+import { artifact, buildSite, launchBrowser, ROOT, serveStatic } from "../../tools/site.ts";
 
 let out: string;
 let site: { url: string; close(): Promise<void> };

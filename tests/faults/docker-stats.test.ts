@@ -4,7 +4,7 @@
  * event. It must list the session's running containers and exit, quickly.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;
@@ -27,12 +27,15 @@ describe("docker stats through the proxy", () => {
     expect(r.stdout).toMatch(/\bs1\b/);
     expect(r.stdout).toMatch(/\bs2\b/);
     expect(ms).toBeLessThan(10_000);
+    await studentShell(server, id, "docker rm -f s1 s2 >/dev/null");
   });
 
   it("--no-stream with names, and with no running container, exits too", async () => {
-    const named = await studentShell(server, id, "timeout 15 docker stats --no-stream s1; echo rc=$?");
-    expect(named.stdout, named.output).toMatch(/s1[\s\S]*rc=0/);
-    const none = await studentShell(server, id, "docker rm -f s1 s2 >/dev/null; timeout 15 docker stats --no-stream; echo rc=$?");
+    const setup = await studentShell(server, id, "docker run -d --name n1 busybox sleep 300 >/dev/null && echo ok");
+    expect(setup.stdout.trim(), setup.output).toBe("ok");
+    const named = await studentShell(server, id, "timeout 15 docker stats --no-stream n1; echo rc=$?");
+    expect(named.stdout, named.output).toMatch(/n1[\s\S]*rc=0/);
+    const none = await studentShell(server, id, "docker rm -f $(docker ps -aq) >/dev/null; timeout 15 docker stats --no-stream; echo rc=$?");
     expect(none.stdout, none.output).toMatch(/rc=0/);
   });
 

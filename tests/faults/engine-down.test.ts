@@ -10,8 +10,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
-import { PROMPT, TerminalClient } from "../helpers/terminal-client.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
+import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
 
 /** A unix socket that pipes each connection to the real engine, until stopped. */

@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
 import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
 import { unmountBelow } from "../../sandbox/sessions/bind-view.ts";
+import { LABEL_INSTANCE, LABEL_ROLE, LABEL_SESSION } from "../../sandbox/naming/scope.ts";
 
 const docker = new Docker({ socketPath: "/var/run/docker.sock" });
 const instance = `f${randomBytes(4).toString("hex")}`;
@@ -47,7 +48,7 @@ async function startChild(port: number): Promise<ChildProcess> {
   return proc;
 }
 
-const byInstance = { label: [`stowage.instance=${instance}`] };
+const byInstance = { label: [`${LABEL_INSTANCE}=${instance}`] };
 const leftovers = async () => ({
   containers: (await docker.listContainers({ all: true, filters: byInstance })).length,
   volumes: ((await docker.listVolumes({ filters: byInstance })).Volumes ?? []).length,
@@ -55,8 +56,11 @@ const leftovers = async () => ({
 });
 
 afterAll(async () => {
-  child?.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 2000));
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child!.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited; // the server has ended its sessions and unmounted what it could
+  }
   if (dataDir) await unmountBelow(dataDir);
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
@@ -71,10 +75,19 @@ describe("kill -9 of the server with live sessions", () => {
     const created = await fetch(`${base}/api/sessions`, { method: "POST" });
     const cookie = created.headers.get("set-cookie")!.split(";")[0]!;
     const { id } = (await created.json()) as { id: string };
-    const [workstation] = await docker.listContainers({ filters: { label: [`stowage.session=${id}`, "stowage.role=workstation"] } });
+    const [workstation] = await docker.listContainers({ filters: { label: [`${LABEL_SESSION}=${id}`, `${LABEL_ROLE}=workstation`] } });
     const r = await runInWorkstation(docker, workstation!.Id, "docker volume create kept >/dev/null && docker network create net1 >/dev/null && docker run -d --name web -v kept:/d --network net1 busybox sleep 600 >/dev/null && echo hi > ~/notes && echo ok", { timeoutMs: 30_000 });
     expect(r.stdout.trim(), r.output).toBe("ok");
+    // Progress to lose: a quiz answer and a visit, recorded by the server that is about to die.
+    const post = (path: string, body: unknown) =>
+      fetch(`${base}${path}`, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect((await post("/api/progress/quizzes", { lesson: "02-named-volumes", quiz: "q1", answer: 1, correct: true })).status).toBe(200);
+    expect((await post("/api/progress/visits", { lesson: "02-named-volumes" })).status).toBe(200);
     const progressBefore = await (await fetch(`${base}/api/progress`, { headers: { cookie } })).text();
+    expect(JSON.parse(progressBefore)).toMatchObject({
+      lastLesson: "02-named-volumes",
+      lessons: { "02-named-volumes": { quizzes: { q1: { answer: 1, correct: true } } } },
+    });
     const before = await leftovers();
     expect(before.containers).toBe(2);
     expect(before.volumes).toBe(1);

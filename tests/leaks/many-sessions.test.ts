@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
-import { PROMPT, TerminalClient } from "../helpers/terminal-client.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
+import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 
 const TOTAL = Number(process.env.STOWAGE_LEAK_SESSIONS ?? 300);
 const CONCURRENCY = 6;

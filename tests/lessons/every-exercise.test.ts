@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolve } from "node:path";
-import { startTestServer } from "../helpers/sandbox-server.ts";
+import { startTestServer } from "../../tools/sandbox-server.ts";
 import { formatExerciseTest, listExercises, testExercise } from "../../sandbox/checks/exercise-test.ts";
 
 const lessonsDir = resolve("lessons");

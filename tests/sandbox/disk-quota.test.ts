@@ -1,7 +1,7 @@
 /** Past its disk limit, a session's writing containers are paused and the student is told why. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
-import { PROMPT, TerminalClient } from "../helpers/terminal-client.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
+import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, startTestServer } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer } from "../../tools/sandbox-server.ts";
 import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
-import { PROMPT, TerminalClient } from "../helpers/terminal-client.ts";
+import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 
 /**
  * Container starts are admitted a few at a time across the class (sandbox/docker/engine-admission.ts):
@@ -73,8 +73,12 @@ describe("engine admission", () => {
     const other = await runInWorkstation(server.engine.docker, quick.workstationId, "docker create --name quick busybox sleep 300 >/dev/null && echo ok", { timeoutMs: 60_000 });
     expect(other.exitCode, other.output).toBe(0);
 
+    // The engine's kill event (SIGTERM) says the restart has begun and now waits for the stop.
+    const events = (await server.engine.docker.getEvents({ filters: { container: [server.sessions.get(slow.id)!.scope.engineName("stubborn")], event: ["kill"] } })) as NodeJS.ReadableStream & { destroy(): void };
+    const killed = new Promise<void>((resolve) => events.once("data", () => resolve()));
     const restart = runInWorkstation(server.engine.docker, slow.workstationId, "docker restart -t 8 stubborn >/dev/null && date +%s%N", { timeoutMs: 60_000 });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await killed;
+    events.destroy();
     const start = await runInWorkstation(server.engine.docker, quick.workstationId, "docker start quick >/dev/null && date +%s%N", { timeoutMs: 60_000 });
     const restarted = await restart;
     expect(start.exitCode, start.output).toBe(0);

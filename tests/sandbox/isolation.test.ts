@@ -1,7 +1,7 @@
 /** Two live sessions: nothing one makes is visible to or reachable from the other. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, connect, type AddressInfo } from "node:net";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;

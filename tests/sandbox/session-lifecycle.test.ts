@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import { ApiClient, startTestServer } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer } from "../../tools/sandbox-server.ts";
+import { LABEL_INSTANCE, LABEL_ROLE, LABEL_SESSION } from "../../sandbox/naming/scope.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;
@@ -15,7 +16,7 @@ afterAll(async () => {
 
 async function engineObjects(sessionId: string) {
   const docker = server.engine.docker;
-  const filters = { label: [`stowage.session=${sessionId}`] };
+  const filters = { label: [`${LABEL_SESSION}=${sessionId}`] };
   const [containers, volumes, networks] = await Promise.all([
     docker.listContainers({ all: true, filters }),
     docker.listVolumes({ filters }),
@@ -99,7 +100,7 @@ describe("session lifecycle", () => {
       const deadline = Date.now() + 15_000;
       while (quick.sessions.get(body.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
       expect(quick.sessions.get(body.id)).toBeUndefined();
-      const left = await quick.engine.docker.listContainers({ all: true, filters: { label: [`stowage.session=${body.id}`] } });
+      const left = await quick.engine.docker.listContainers({ all: true, filters: { label: [`${LABEL_SESSION}=${body.id}`] } });
       expect(left).toHaveLength(0);
     } finally {
       await quick.close();
@@ -157,15 +158,25 @@ describe("session lifecycle", () => {
       const { status, body } = await client.call("POST", "/api/sessions");
       expect(status).toBe(201);
       expect(pooled.sessions.count).toBe(1);
-      const { TerminalClient, PROMPT } = await import("../helpers/terminal-client.ts");
+      const { TerminalClient, PROMPT } = await import("../../tools/terminal-client.ts");
       const term = await TerminalClient.open(pooled.url, body.id, client.cookie);
       await term.waitFor(PROMPT, 5000); // drawn while the session waited in the pool
       await term.close();
       await waitFor(() => pooled.sessions.pooled === 1);
-      // A pooled session belongs to nobody: no learner can open it.
+      // A pooled session belongs to nobody: no learner can open it, though it exists on the engine.
+      const workstations = await pooled.engine.docker.listContainers({
+        filters: { label: [`${LABEL_INSTANCE}=${pooled.config.instance}`, `${LABEL_ROLE}=workstation`] },
+      });
+      const sessionIds = workstations.map((c) => c.Labels[LABEL_SESSION]);
+      expect(sessionIds).toHaveLength(2);
+      const waiting = sessionIds.find((id) => id !== body.id)!;
       const stranger = new ApiClient(pooled.url);
-      await stranger.call("GET", "/api/health");
-      expect(pooled.sessions.forOwner("")).toBeUndefined();
+      await stranger.call("GET", "/api/progress"); // a learner cookie of its own
+      expect(stranger.cookie).not.toBe("");
+      expect((await stranger.call("GET", `/api/sessions/${waiting}`)).status).toBe(404);
+      expect((await stranger.call("DELETE", `/api/sessions/${waiting}`)).status).toBe(404);
+      expect((await client.call("GET", `/api/sessions/${waiting}`)).status).toBe(404);
+      expect(pooled.sessions.pooled).toBe(1); // still waiting for its learner
     } finally {
       await pooled.close();
     }

@@ -1,11 +1,12 @@
 /**
  * What a student types works as on their own machine, in their own names, and never shows the
- * engine's real names, paths or other sessions' objects.
+ * engine's real names, paths or other sessions' objects. The tests share one session, but each
+ * makes the containers and volumes it uses (its own names), so any one of them runs alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
+import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;
@@ -53,16 +54,20 @@ describe("the student's docker CLI", () => {
 
   it("keeps data in a volume after the container that wrote it is removed", async () => {
     const r = await sh([
-      "docker run --name writer -v app-data:/data busybox sh -c 'echo kept > /data/note.txt'",
+      "docker volume create kept-data >/dev/null",
+      "docker run --name writer -v kept-data:/data busybox sh -c 'echo kept > /data/note.txt'",
       "docker rm writer >/dev/null",
-      "docker run --rm -v app-data:/data busybox cat /data/note.txt",
+      "docker run --rm -v kept-data:/data busybox cat /data/note.txt",
     ].join(" && "));
     expect(r.exitCode, r.all).toBe(0);
     expect(r.stdout.trim()).toBe("kept");
   });
 
   it("backs a volume up into the workspace with $(pwd) and a helper container", async () => {
-    const r = await sh("mkdir -p backup && docker run --rm -v app-data:/data -v $(pwd)/backup:/backup busybox tar czf /backup/b.tgz -C /data . && tar tzf backup/b.tgz");
+    const r = await sh([
+      "docker run --rm -v backed-up:/data busybox sh -c 'echo kept > /data/note.txt'",
+      "mkdir -p backup && docker run --rm -v backed-up:/data -v $(pwd)/backup:/backup busybox tar czf /backup/b.tgz -C /data . && tar tzf backup/b.tgz",
+    ].join(" && "));
     expect(r.exitCode, r.all).toBe(0);
     expect(r.stdout).toContain("./note.txt");
     const session = server.sessions.get(sessionId)!;
@@ -84,9 +89,9 @@ describe("the student's docker CLI", () => {
 
   it("runs exec, logs, stop, start, restart and rm -f", async () => {
     const r = await sh([
-      "docker exec web sh -c 'echo from-exec'",
       "docker run -d --name talker busybox sh -c 'echo hello-logs; sleep 300' >/dev/null",
-      "sleep 1; docker logs talker",
+      "docker exec talker sh -c 'echo from-exec'",
+      "for i in $(seq 50); do docker logs talker | grep -q hello-logs && break; sleep 0.1; done; docker logs talker",
       "docker stop -t 1 talker >/dev/null && docker ps -a --filter name=talker --format '{{.Status}}'",
       "docker start talker >/dev/null && docker restart -t 1 talker >/dev/null && docker ps --filter name=talker --format '{{.Names}}'",
       "docker rm -f talker",
@@ -113,7 +118,7 @@ describe("the student's docker CLI", () => {
     const clash = await sh("docker run -d --name site2 -p 8080:80 nginx");
     expect(clash.exitCode).not.toBe(0);
     expect(clash.all).toMatch(/port is already allocated/);
-    const stopped = await sh("docker rm -f site site2 >/dev/null; sleep 0.5; curl -fs -m 2 localhost:8080; echo exit=$?");
+    const stopped = await sh("docker rm -f site site2 >/dev/null; for i in $(seq 25); do curl -fs -m 1 localhost:8080 >/dev/null || break; sleep 0.2; done; curl -fs -m 2 localhost:8080; echo exit=$?");
     expect(stopped.stdout).toContain("exit=7"); // connection refused: the forwarder went with the container
   });
 
@@ -126,7 +131,7 @@ describe("the student's docker CLI", () => {
     ].join("; "));
     expect(r.stdout).toContain("tick-3");
     expect(r.stdout).toContain("create ticker");
-    expect(r.stdout).toContain("start web");
+    expect(r.stdout).toContain("start ticker");
     expect(r.stdout).not.toContain("workstation");
     expect(r.stdout).not.toContain("stw-");
   });
@@ -138,7 +143,8 @@ describe("the student's docker CLI", () => {
   });
 
   it("copies files in and out with docker cp", async () => {
-    const r = await sh("echo copied > in.txt && docker cp in.txt web:/tmp/in.txt && docker cp web:/tmp/in.txt out.txt && cat out.txt");
+    const r = await sh("docker run -d --name copier busybox sleep 120 >/dev/null && echo copied > in.txt && docker cp in.txt copier:/tmp/in.txt && docker cp copier:/tmp/in.txt out.txt && cat out.txt");
+    await sh("docker rm -f copier >/dev/null");
     expect(r.exitCode, r.all).toBe(0);
     expect(r.stdout.trim()).toBe("copied");
   });
@@ -153,8 +159,9 @@ describe("the student's docker CLI", () => {
     expect((await sh("docker rm -v anon")).exitCode).toBe(0);
     expect(Number((await sh("docker volume ls -q | wc -l")).stdout)).toBe(Number(before.stdout));
     expect((await sh("docker run --rm -v /scratch busybox true")).exitCode).toBe(0);
-    await new Promise((r) => setTimeout(r, 1500)); // the engine's destroy event removes it
-    expect(Number((await sh("docker volume ls -q | wc -l")).stdout)).toBe(Number(before.stdout));
+    // The engine's destroy event removes it, shortly after the container is gone.
+    const after = await sh(`for i in $(seq 50); do [ "$(docker volume ls -q | wc -l)" -le ${Number(before.stdout)} ] && break; sleep 0.1; done; docker volume ls -q | wc -l`);
+    expect(Number(after.stdout)).toBe(Number(before.stdout));
   });
 
   it("mounts a tmpfs", async () => {
@@ -172,9 +179,10 @@ describe("the student's docker CLI", () => {
   });
 
   it("scopes prune to the session", async () => {
-    const r = await sh("docker volume create spare >/dev/null && docker volume prune -f >/dev/null && docker volume ls -q");
+    const r = await sh("docker run -d --name holder -v in-use:/d busybox sleep 120 >/dev/null && docker volume create spare >/dev/null && docker volume prune -f >/dev/null && docker volume ls -q");
+    await sh("docker rm -f holder >/dev/null");
     expect(r.exitCode, r.all).toBe(0);
     expect(r.stdout.split("\n")).not.toContain("spare");
-    expect(r.stdout.split("\n")).toContain("app-data"); // in use by web
+    expect(r.stdout.split("\n")).toContain("in-use"); // in use by holder
   });
 });

@@ -1,7 +1,7 @@
 /** The terminal over the real WebSocket: prompt, round trip, resize, reattach, flow control. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, startTestServer } from "../helpers/sandbox-server.ts";
-import { PROMPT, TerminalClient } from "../helpers/terminal-client.ts";
+import { ApiClient, startTestServer } from "../../tools/sandbox-server.ts";
+import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 import { HIGH_WATER, OUTPUT_BYTES_PER_SECOND } from "../../sandbox/terminal/terminal-session.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;

@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { z } from "zod";
 import { readLearnerId } from "../http/learner.ts";
 import type { SessionManager } from "../sessions/session-manager.ts";
-import { ENGINE_GONE, type TerminalClient } from "./terminal-session.ts";
+import { ENGINE_GONE, type TerminalClient } from "../terminal/terminal-session.ts";
 
 const MAX_TEXT_FRAME = 4 * 1024;
 const MAX_BINARY_FRAME = 64 * 1024;

@@ -1,10 +1,10 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { startServer, type RunningServer } from "../../sandbox/server.ts";
-import { unmountBelow } from "../../sandbox/sessions/bind-view.ts";
-import { runInWorkstation, type ExecResult } from "../../sandbox/sessions/workstation-exec.ts";
-import type { Config } from "../../sandbox/config.ts";
+import { startServer, type RunningServer } from "../sandbox/server.ts";
+import { unmountBelow } from "../sandbox/sessions/bind-view.ts";
+import { runInWorkstation, type ExecResult } from "../sandbox/sessions/workstation-exec.ts";
+import type { Config } from "../sandbox/config.ts";
 
 /** A real server on a free port, its own data folder and instance label, against the real engine. */
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<RunningServer & { dataDir: string }> {

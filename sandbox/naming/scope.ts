@@ -7,8 +7,31 @@ export const LABEL_OWNER = "stowage.owner"; // set only on the student's own obj
 export const LABEL_ANONYMOUS = "stowage.anonymous"; // a volume standing in for an anonymous one
 export const LABEL_ANON_VOLUMES = "stowage.anonymous-volumes"; // on a container: its anonymous volumes
 export const LABEL_AUTOREMOVE = "stowage.autoremove"; // on a container started with --rm
-export const LABEL_ROLE = "stowage.role";
-export const LABEL_PORTS = "stowage.ports"; // on a container: its -p mappings, served in the workstation // "workstation" for the student's shell container
+export const LABEL_ROLE = "stowage.role"; // "workstation" for the student's shell container
+export const LABEL_PORTS = "stowage.ports"; // on a container: its -p mappings, served in the workstation (published-ports.ts)
+
+/** Every engine name of a session starts with this, then the session id (SessionScope.prefix). */
+export const NAME_PREFIX = "stw-";
+/** The session id in the engine name of a session's object (`stw-<id>-…`), or undefined. */
+export function sessionIdOfName(engineName: string): string | undefined {
+  return new RegExp(`^/?${NAME_PREFIX}([a-f0-9]{12})-`).exec(engineName)?.[1];
+}
+
+/** A name as the student would write it: any session's prefix taken off the front. */
+export function withoutSessionPrefix(name: string): string {
+  return name.replace(new RegExp(`^${NAME_PREFIX}[a-f0-9]+-`), "");
+}
+
+/** Names of the throwaway containers checks start in a session (left out of what checks see). */
+export const CHECK_CONTAINER_PREFIX = "stowage-check-";
+
+/** Every sandbox network's bridge interface is named this, then the network id (host-firewall.ts drops `stw+`). */
+export const BRIDGE_PREFIX = "stw";
+
+/** A bridge interface name for a sandbox network (at most 15 characters). */
+export function bridgeName(networkId: string): string {
+  return `${BRIDGE_PREFIX}${networkId.slice(0, 12)}`;
+}
 
 /** Where the student's home is, as the student sees it inside the workstation. */
 export const STUDENT_HOME = "/home/student";
@@ -34,7 +57,7 @@ export class SessionScope {
   constructor(sessionId: string, instance: string, sessionDir: string) {
     this.sessionId = sessionId;
     this.instance = instance;
-    this.prefix = `stw-${sessionId}-`;
+    this.prefix = `${NAME_PREFIX}${sessionId}-`;
     this.workspaceDir = join(sessionDir, "home");
     this.bindDir = join(sessionDir, "binds");
     this.runDir = join(sessionDir, "run");
@@ -56,7 +79,7 @@ export class SessionScope {
   }
 
   get workstationName(): string {
-    return `stw-${this.sessionId}--workstation`; // double dash: no student name maps to it
+    return `${NAME_PREFIX}${this.sessionId}--workstation`; // double dash: no student name maps to it
   }
 
   get proxySocketPath(): string {

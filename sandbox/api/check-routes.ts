@@ -2,9 +2,9 @@ import { z } from "zod";
 import { HttpError, readJsonBody, sendJson, type Router } from "../http/router.ts";
 import type { SessionManager } from "../sessions/session-manager.ts";
 import type { Engine } from "../docker/engine.ts";
-import { ownedSession } from "../api/session-routes.ts";
+import { ownedSession } from "./session-routes.ts";
 import type { ProgressStore } from "../progress/store.ts";
-import { runExerciseChecks } from "./shell-checks.ts";
+import { runExerciseChecks } from "../checks/shell-checks.ts";
 
 const CheckRequest = z.object({
   lesson: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).describe("the lesson folder, e.g. 02-named-volumes"),
