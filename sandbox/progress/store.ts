@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -5,7 +6,20 @@ import { DatabaseSync } from "node:sqlite";
 /**
  * Learner progress in one SQLite file (node:sqlite): passed exercise tasks, quiz answers and
  * visited lessons. Survives restarts; safe for one server process.
+ *
+ * Rows are keyed by the learner's public id (publicLearnerId), never by the cookie value: the
+ * cookie is the key to the learner's sandbox, and neither the file nor the instructor view may
+ * hold it. The store's callers still pass the cookie's learner id; the store hashes it.
  */
+
+/**
+ * The learner's public id: a one-way hash of the secret cookie value, so whoever sees it (the
+ * instructor view, a copy of the database) cannot act as the learner. 32 hex digits would look
+ * like a cookie: "p-" and 24 hex digits keep the two apart at a glance.
+ */
+export function publicLearnerId(secretLearnerId: string): string {
+  return `p-${createHash("sha256").update(`stowage-learner:${secretLearnerId}`).digest("hex").slice(0, 24)}`;
+}
 
 export interface TaskResult {
   id: string;
@@ -32,7 +46,8 @@ export interface LearnerProgress {
 }
 
 export interface InstructorRow {
-  learnerId: string;
+  /** The learner's public id (publicLearnerId): never the cookie. */
+  publicId: string;
   lastLesson?: string;
   lastSeenAt?: string;
   /** "lesson/exercise" -> passed task ids. */
@@ -85,6 +100,7 @@ export function openProgressStore(path: string): ProgressStore {
   const db = new DatabaseSync(path);
   db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
   db.exec(SCHEMA);
+  migrateSecretIds(db);
 
   const insertPass = db.prepare(
     "INSERT INTO task_passes (learner, lesson, exercise, task, passed_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -123,6 +139,7 @@ export function openProgressStore(path: string): ProgressStore {
 
   return {
     recordTasks(learnerId, lesson, exercise, tasks) {
+      const learner = publicLearnerId(learnerId);
       let added = 0;
       const at = now();
       db.exec("BEGIN");
@@ -130,7 +147,7 @@ export function openProgressStore(path: string): ProgressStore {
         for (const t of tasks) {
           const id = typeof t === "string" ? t : t.passed ? t.id : undefined;
           if (id === undefined) continue;
-          added += Number(insertPass.run(learnerId, lesson, exercise, id, at).changes);
+          added += Number(insertPass.run(learner, lesson, exercise, id, at).changes);
         }
         db.exec("COMMIT");
       } catch (error) {
@@ -140,23 +157,24 @@ export function openProgressStore(path: string): ProgressStore {
       return added;
     },
     recordQuiz(learnerId, a) {
-      insertQuiz.run(learnerId, a.lesson, a.quiz, a.answer, a.correct ? 1 : 0, now());
+      insertQuiz.run(publicLearnerId(learnerId), a.lesson, a.quiz, a.answer, a.correct ? 1 : 0, now());
     },
     recordVisit(learnerId, lesson) {
       const at = now();
-      upsertVisit.run(learnerId, lesson, at, at);
+      upsertVisit.run(publicLearnerId(learnerId), lesson, at, at);
     },
     get(learnerId) {
+      const id = publicLearnerId(learnerId);
       const result: LearnerProgress = { lessons: {} };
       const lessonOf = (id: string) => (result.lessons[id] ??= { tasks: {}, quizzes: {} });
-      const visits = selectVisits.all(learnerId) as Array<{
+      const visits = selectVisits.all(id) as Array<{
         lesson: string;
         first_at: string;
         last_at: string;
       }>;
       if (visits[0]) result.lastLesson = visits[0].lesson;
       for (const v of visits) lessonOf(v.lesson).visitedAt = v.first_at;
-      for (const p of selectPasses.all(learnerId) as Array<{
+      for (const p of selectPasses.all(id) as Array<{
         lesson: string;
         exercise: string;
         task: string;
@@ -164,7 +182,7 @@ export function openProgressStore(path: string): ProgressStore {
       }>) {
         lessonOf(p.lesson).tasks[`${p.exercise}/${p.task}`] = p.passed_at;
       }
-      for (const q of selectQuizzes.all(learnerId) as Array<{
+      for (const q of selectQuizzes.all(id) as Array<{
         lesson: string;
         quiz: string;
         answer: number;
@@ -181,12 +199,12 @@ export function openProgressStore(path: string): ProgressStore {
     },
     listAll() {
       const rows = new Map<string, InstructorRow>();
-      const rowOf = (learnerId: string) => {
-        let row = rows.get(learnerId);
+      const rowOf = (publicId: string) => {
+        let row = rows.get(publicId);
         if (!row)
           rows.set(
-            learnerId,
-            (row = { learnerId, exercises: {}, quizzes: { answered: 0, correct: 0 } }),
+            publicId,
+            (row = { publicId, exercises: {}, quizzes: { answered: 0, correct: 0 } }),
           );
         return row;
       };
@@ -225,4 +243,27 @@ export function openProgressStore(path: string): ProgressStore {
       db.close();
     },
   };
+}
+
+/**
+ * Version 1 of the file: learner columns hold public ids. A file from before (version 0) held
+ * the cookie values themselves; they are hashed in place, once, in one transaction.
+ */
+function migrateSecretIds(db: DatabaseSync): void {
+  const { user_version: version } = db.prepare("PRAGMA user_version").get() as { user_version: number };
+  if (version >= 1) return;
+  db.exec("BEGIN");
+  try {
+    for (const table of ["task_passes", "quiz_answers", "visits"]) {
+      const update = db.prepare(`UPDATE ${table} SET learner = ? WHERE learner = ?`);
+      for (const { learner } of db.prepare(`SELECT DISTINCT learner FROM ${table}`).all() as Array<{ learner: string }>) {
+        update.run(publicLearnerId(learner), learner);
+      }
+    }
+    db.exec("PRAGMA user_version = 1");
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
 }
