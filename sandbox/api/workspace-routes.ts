@@ -8,7 +8,7 @@ import { PassThrough } from "node:stream";
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import type Docker from "dockerode";
 import { HttpError, readJsonBody, sendJson, type Router } from "../http/router.ts";
@@ -93,17 +93,19 @@ export function registerWorkspaceRoutes(router: Router, sessions: SessionManager
     const session = ownedSession(sessions, params.id!, learnerId);
     const path = pathParam(url);
     session.touch();
-    const stat = await runInWorkstation(docker(), session.workstationId!, 'test -f "$1" && test -r "$1" && stat -c %s -- "$1"', { args: [path] });
-    if (stat.exitCode !== 0) throw new HttpError(404, `there is no readable file ${path} in your home`);
-    const { stdout } = await studentExec(docker(), session.workstationId!, ["cat", "--", path], false);
+    // -L: the size of what cat will read (a link's target), not of the link itself.
+    const stat = await runInWorkstation(docker(), session.workstationId!, 'test -f "$1" && test -r "$1" && stat -L -c %s -- "$1"', { args: [path] });
+    const size = Number(stat.stdout.trim());
+    if (stat.exitCode !== 0 || !Number.isSafeInteger(size) || size < 0) throw new HttpError(404, `there is no readable file ${path} in your home`);
+    const { stream, stdout } = await studentExec(docker(), session.workstationId!, ["cat", "--", path], false);
     const name = path.split("/").pop()!.replace(/[^\w.-]/g, "_");
     res.writeHead(200, {
       "content-type": "application/octet-stream",
-      "content-length": stat.stdout.trim(),
+      "content-length": String(size),
       "content-disposition": `attachment; filename="${name}"`,
       "cache-control": "no-store",
     });
-    stdout.pipe(res);
+    sendExactly(stream, stdout, res, size);
   });
 
   router.add("PUT", "/api/sessions/:id/files/upload", async ({ req, res, params, learnerId, url }) => {
@@ -133,6 +135,34 @@ export function registerWorkspaceRoutes(router: Router, sessions: SessionManager
     const run = await runInWorkstation(docker(), session.workstationId!, await readFile(setup, "utf8"), { timeoutMs: SETUP_TIMEOUT_MS });
     sendJson(res, 200, { ok: run.exitCode === 0, output: run.timedOut ? "the setup took too long and was stopped" : run.output });
   });
+}
+
+/**
+ * Sends exactly `size` bytes of `from`: the file can change between stat and cat (the student's
+ * shell may be writing it), and a body longer than its Content-Length would be read by the
+ * client as the next response on the connection. More is cut off; less ends the connection, so
+ * the client sees a short download, never a forged answer.
+ */
+function sendExactly(source: NodeJS.ReadableStream & { destroy(): void }, from: NodeJS.ReadableStream, res: ServerResponse, size: number): void {
+  let left = size;
+  from.on("data", (chunk: Buffer) => {
+    if (left <= 0) return;
+    const part = chunk.length > left ? chunk.subarray(0, left) : chunk;
+    left -= part.length;
+    // Backpressure on the exec's stream itself: the demuxer writes into `from` whatever comes.
+    if (!res.write(part)) {
+      source.pause();
+      res.once("drain", () => source.resume());
+    }
+    if (left === 0) {
+      res.end();
+      source.destroy();
+    }
+  });
+  from.on("end", () => {
+    if (left > 0) res.destroy();
+  });
+  res.on("close", () => source.destroy());
 }
 
 /** Copies the request body into the exec's stdin, refusing more than `limit` bytes. */
