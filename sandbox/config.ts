@@ -26,7 +26,25 @@ const ConfigSchema = z.object({
   sessionSubnets: z.string().default("10.213.0.0/16").describe("STOWAGE_SESSION_SUBNETS: the address range sandbox networks take /26 subnets from (the engine's default pools hold only ~30 networks)"),
   createPerMinute: z.coerce.number().int().min(1).default(6).describe("STOWAGE_CREATE_PER_MINUTE: session creations allowed per client address per minute"),
   instructorToken: z.string().min(16).optional().describe("STOWAGE_INSTRUCTOR_TOKEN: bearer token for the instructor view; unset disables it"),
-  allowedOrigins: z.string().optional().describe("STOWAGE_ALLOWED_ORIGINS: comma-separated extra Origins allowed to open terminals (the server's own is always allowed)"),
+  publicOrigin: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return undefined;
+      let url: URL | undefined;
+      try {
+        url = new URL(value);
+      } catch {
+        url = undefined;
+      }
+      if (!url || !["http:", "https:"].includes(url.protocol) || url.pathname !== "/" || url.search || url.hash || url.username || url.password) {
+        ctx.addIssue({ code: "custom", message: `expected an origin like https://class.example.org or http://10.0.0.5:4321 (scheme, host and port only), got ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return url.origin;
+    })
+    .describe("STOWAGE_PUBLIC_ORIGIN: the address students' browsers use for the site, e.g. https://class.example.org; terminals and API changes are accepted only from it (default: the server's own address: http://127.0.0.1:PORT and http://localhost:PORT, or every interface's address when listening on 0.0.0.0)"),
+  allowedOrigins: z.string().optional().describe("STOWAGE_ALLOWED_ORIGINS: comma-separated extra Origins allowed to open terminals and change things through the API (the public origin is always allowed)"),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -52,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sessionCpus: env.STOWAGE_SESSION_CPUS,
     sessionPids: env.STOWAGE_SESSION_PIDS,
     instructorToken: env.STOWAGE_INSTRUCTOR_TOKEN || undefined,
+    publicOrigin: env.STOWAGE_PUBLIC_ORIGIN || undefined,
     allowedOrigins: env.STOWAGE_ALLOWED_ORIGINS,
     ...overrides,
   });

@@ -5,7 +5,7 @@
  *   browser ──WS────> TerminalSockets ──> TerminalSession ──exec──> workstation (bash)
  *   workstation's docker CLI ──unix socket──> SandboxProxy (proxy/) ──policy.ts──> engine
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import sirv from "sirv";
@@ -20,6 +20,7 @@ import { registerCheckRoutes } from "./checks/check-routes.ts";
 import { registerWorkspaceRoutes } from "./api/workspace-routes.ts";
 import { registerProgressRoutes } from "./progress/routes.ts";
 import { openProgressStore } from "./progress/store.ts";
+import { allowedOrigins, changesState, originAllowed } from "./http/origin.ts";
 
 export interface RunningServer {
   url: string;
@@ -45,8 +46,13 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   registerWorkspaceRoutes(router, sessions, config.lessonsDir);
 
   const site = existsSync(config.siteDir) ? sirv(config.siteDir, { etag: true, extensions: ["html"] }) : undefined;
+  // Set once the port is known (a port of 0 is chosen at listen time).
+  let origins = new Set<string>();
   const server = createServer(async (req, res) => {
     try {
+      if (req.url?.startsWith("/api/") && changesState(req.method) && !originAllowed(req, origins)) {
+        return sendJson(res, 403, { error: `refused: this request came from a page at ${req.headers.origin}, and this server takes changes only from its own pages (${[...origins][0] ?? "its public origin"}); an instructor serving the class under another address sets STOWAGE_PUBLIC_ORIGIN` });
+      }
       if (await router.handle(req, res)) return;
       if (req.url?.startsWith("/api/")) return sendJson(res, 404, { error: `no API at ${req.url}` });
       if (site) {
@@ -67,16 +73,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     }
   });
 
-  const allowedOrigins = (req: IncomingMessage) => {
-    const origins = new Set((config.allowedOrigins ?? "").split(",").map((o) => o.trim()).filter(Boolean));
-    const host = req.headers.host;
-    if (host) {
-      origins.add(`http://${host}`);
-      origins.add(`https://${host}`);
-    }
-    return origins;
-  };
-  const terminals = new TerminalSockets(sessions, allowedOrigins);
+  const terminals = new TerminalSockets(sessions, () => origins);
   server.on("upgrade", (req, socket, head) => {
     socket.on("error", () => socket.destroy());
     if (!terminals.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
@@ -85,6 +82,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.port, config.host, () => resolve()));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
+  origins = allowedOrigins(config, port);
   const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
 
   return {

@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { z } from "zod";
 import { readLearnerId } from "../http/learner.ts";
+import { originAllowed } from "../http/origin.ts";
 import type { SessionManager } from "../sessions/session-manager.ts";
 import { ENGINE_GONE, type TerminalClient } from "./terminal-session.ts";
 
@@ -24,9 +25,10 @@ const TERMINAL_PATH = /^\/api\/sessions\/([a-f0-9]{12})\/terminal$/;
 export class TerminalSockets {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BINARY_FRAME, perMessageDeflate: false });
   private readonly sessions: SessionManager;
-  private readonly allowedOrigins: (req: IncomingMessage) => Set<string>;
+  private readonly allowedOrigins: () => Set<string>;
 
-  constructor(sessions: SessionManager, allowedOrigins: (req: IncomingMessage) => Set<string>) {
+  /** `allowedOrigins`: the configured public origin and the extra ones (http/origin.ts), never the request's Host. */
+  constructor(sessions: SessionManager, allowedOrigins: () => Set<string>) {
     this.sessions = sessions;
     this.allowedOrigins = allowedOrigins;
   }
@@ -38,8 +40,7 @@ export class TerminalSockets {
     const reject = (status: number, message: string) => {
       socket.end(`HTTP/1.1 ${status} ${message}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
     };
-    const origin = req.headers.origin;
-    if (origin && !this.allowedOrigins(req).has(origin)) {
+    if (!originAllowed(req, this.allowedOrigins())) {
       reject(403, "Forbidden origin");
       return true;
     }
