@@ -20,6 +20,7 @@ import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts"
 import { bridgeName, closeHostToSandboxes } from "./host-firewall.ts";
 import { SubnetPool } from "./subnets.ts";
 import { startDiskQuota, type DiskQuota } from "./disk-quota.ts";
+import { HISTORY_LIMITS, eventBytes, keptAttributes } from "./event-history.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 import { LIMITS } from "../proxy/policy.ts";
 import { cgroupHostFor, createSessionCgroup, removeInstanceCgroups, removeSessionCgroup, sessionCgroupPath, type CgroupHost } from "./session-cgroup.ts";
@@ -46,7 +47,6 @@ export class SessionBusyError extends Error {
 
 /** The workstation's own limits: the student's shell, not their containers. */
 const WORKSTATION_LIMITS = { memoryBytes: 192 * 1024 * 1024, pids: 256, nanoCpus: 1_000_000_000 };
-const EVENT_HISTORY_LIMIT = 2000;
 
 export class Session {
   readonly id: string;
@@ -65,8 +65,11 @@ export class Session {
   /** When the student was last told their container start waits for the engine (at most once a minute). */
   queueNoticeAt = 0;
   readonly view: StudentView;
-  /** The session's Docker events, oldest first, in the student's names (for checks). */
+  /** The session's Docker events, oldest first, in the student's names, slimmed and bounded (event-history.ts): for checks. */
   readonly history: SessionEvent[] = [];
+  private readonly historySizes: number[] = [];
+  /** What the history holds now, as eventBytes counts it. */
+  historyBytes = 0;
   private readonly listeners = new Set<(event: SessionEvent) => void>();
 
   constructor(id: string, owner: string, scope: SessionScope, sessionDir: string, lifetimeSeconds: number, view: StudentView) {
@@ -118,9 +121,18 @@ export class Session {
   }
 
   record(event: SessionEvent): void {
-    this.history.push(event);
-    if (this.history.length > EVENT_HISTORY_LIMIT) this.history.splice(0, this.history.length - EVENT_HISTORY_LIMIT);
-    for (const listener of this.listeners) listener(event);
+    const kept: SessionEvent = { ...event, name: event.name?.slice(0, HISTORY_LIMITS.attributeChars), attributes: keptAttributes(event.attributes) };
+    const size = eventBytes(kept);
+    this.history.push(kept);
+    this.historySizes.push(size);
+    this.historyBytes += size;
+    let drop = 0;
+    while (drop < this.history.length && (this.history.length - drop > HISTORY_LIMITS.events || this.historyBytes > HISTORY_LIMITS.bytes)) this.historyBytes -= this.historySizes[drop++]!;
+    if (drop > 0) {
+      this.history.splice(0, drop);
+      this.historySizes.splice(0, drop);
+    }
+    for (const listener of this.listeners) listener(kept);
   }
 
   describe(): Record<string, unknown> {
@@ -423,7 +435,8 @@ export class SessionManager {
     const sessionId = attributes[LABEL_SESSION] ?? /^stw-([a-f0-9]{12})-/.exec(event.Type === "network" ? (attributes.name ?? "") : event.Actor.ID)?.[1];
     const session = sessionId ? this.sessions.get(sessionId) : undefined;
     if (!session?.proxy || !session.proxy.ownsEvent(event, session.workstationId)) return;
-    const shown = session.view.json(event) as EngineEvent;
+    // Only what the history keeps is rewritten: a container's labels can be large, and come with every event.
+    const shown = session.view.json({ ...event, Actor: { ID: event.Actor.ID, Attributes: keptAttributes(attributes) } }) as EngineEvent;
     const shownAttributes = shown.Actor.Attributes ?? {};
     session.record({
       type: shown.Type,
