@@ -21,6 +21,7 @@ import { bridgeName, closeHostToSandboxes } from "./host-firewall.ts";
 import { SubnetPool } from "./subnets.ts";
 import { startDiskQuota, type DiskQuota } from "./disk-quota.ts";
 import { HISTORY_LIMITS, eventBytes, keptAttributes } from "./event-history.ts";
+import { WorkBudget } from "./work-budget.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 import { LIMITS } from "../proxy/policy.ts";
 import { cgroupHostFor, createSessionCgroup, removeInstanceCgroups, removeSessionCgroup, sessionCgroupPath, type CgroupHost } from "./session-cgroup.ts";
@@ -97,6 +98,14 @@ export class Session {
 
   /** Checks running now: what they do in the sandbox is not the student's work. */
   checksRunning = 0;
+  /**
+   * Check runs of this session (each runs every task of an exercise, side by side): two at once
+   * (a lesson page checks its exercises one at a time; two tabs), four more waiting, the rest
+   * refused. 60 concurrent check loops from one session had no bound.
+   */
+  readonly checkRuns = new WorkBudget(2, 4);
+  /** State streams (SSE) this session has open now: at most MAX_STATE_STREAMS (api/state-stream.ts). */
+  stateStreams = 0;
 
   /** Runs checks with the state stream quiet, then lets it look once more. */
   async whileChecking<T>(run: () => Promise<T>): Promise<T> {
