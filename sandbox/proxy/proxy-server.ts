@@ -44,6 +44,12 @@ export interface ProxyOptions {
   onStartQueued?: (waiting: number) => void;
 }
 
+/**
+ * Unread bytes one `docker events` answer may hold in the server: ddc0117 wrote every event to
+ * a client that never read, and such clients grew the server from 132 MB to 2.3 GB in 32 s.
+ */
+export const EVENTS_MAX_UNREAD_BYTES = 256 * 1024;
+
 export class SandboxProxy implements SessionObjects {
   readonly scope: SessionScope;
   readonly execIds = new Set<string>();
@@ -660,6 +666,14 @@ export class SandboxProxy implements SessionObjects {
         } catch {
           // a line that is not an event is never passed on
         }
+        // A client that does not read: the engine's stream is not paused (the engine would stall
+        // publishing events for everyone), so the answer is ended once this much waits unread.
+        if (res.writableLength > EVENTS_MAX_UNREAD_BYTES) {
+          this.log.warn({ unread: res.writableLength }, "events client not reading; stream ended");
+          upstream.destroy();
+          res.destroy();
+          return;
+        }
       }
     });
     upstream.on("end", () => res.end());
@@ -739,9 +753,15 @@ export class SandboxProxy implements SessionObjects {
     upstream.on("data", (chunk: string) => {
       buffered += chunk;
       let newline: number;
+      let full = false;
       while ((newline = buffered.indexOf("\n")) >= 0) {
-        res.write(this.view.text(buffered.slice(0, newline + 1)));
+        full = !res.write(this.view.text(buffered.slice(0, newline + 1))) || full;
         buffered = buffered.slice(newline + 1);
+      }
+      // A stats client that does not read holds up only its own container's stats, not the server's memory.
+      if (full) {
+        upstream.pause();
+        res.once("drain", () => upstream.resume());
       }
     });
     upstream.on("end", () => res.end(this.view.text(buffered)));
