@@ -22,6 +22,7 @@ import { SubnetPool } from "./subnets.ts";
 import { startDiskQuota, type DiskQuota } from "./disk-quota.ts";
 import { HISTORY_LIMITS, eventBytes, keptAttributes } from "./event-history.ts";
 import { WorkBudget } from "./work-budget.ts";
+import { createCheckContainer } from "../checks/check-container.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 import { LIMITS } from "../proxy/policy.ts";
 import { cgroupHostFor, createSessionCgroup, removeInstanceCgroups, removeSessionCgroup, sessionCgroupPath, type CgroupHost } from "./session-cgroup.ts";
@@ -94,6 +95,24 @@ export class Session {
     this.createdAt = Date.now();
     this.lastActiveAt = this.createdAt;
     this.expiresAt = this.createdAt + lifetimeSeconds * 1000;
+  }
+
+  /** Makes the session's check container (checks/check-container.ts); set when the session is made. */
+  makeCheckContainer: (() => Promise<string>) | undefined;
+  private checkContainerId: Promise<string> | undefined;
+
+  /** The container checks run in, made on the first check (most pooled sessions never need one). */
+  checkContainer(): Promise<string> {
+    if (!this.makeCheckContainer) return Promise.reject(new Error("the session has no check container"));
+    this.checkContainerId ??= this.makeCheckContainer().catch((error: unknown) => {
+      this.checkContainerId = undefined;
+      throw error;
+    });
+    return this.checkContainerId;
+  }
+
+  forgetCheckContainer(): void {
+    this.checkContainerId = undefined;
   }
 
   /** Checks running now: what they do in the sandbox is not the student's work. */
@@ -374,6 +393,7 @@ export class SessionManager {
         },
       });
       session.workstationId = workstation.id;
+      session.makeCheckContainer = () => createCheckContainer(this.engine, scope);
       session.ports = new PortForwards(this.engine.docker, () => session.workstationId);
       await this.engine.starts.run(id, () => workstation.start());
       session.terminal = new TerminalSession(this.engine.docker, workstation.id);
