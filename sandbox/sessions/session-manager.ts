@@ -306,19 +306,48 @@ export class SessionManager {
     const pending = this.creating.get(owner);
     if (pending) return { session: await pending, created: false };
     this.checkLimits(client);
-    const ready = this.pool.shift();
-    if (ready) {
+    // Registered before the first await: a second request of the same learner waits for this one.
+    const promise = (async () => {
+      const ready = await this.takeFromPool();
+      if (!ready) return this.createSession(owner);
       ready.assign(owner, this.config.maxLifetimeSeconds);
       void this.refill();
-      return { session: ready, created: true };
-    }
-    const promise = this.createSession(owner);
+      return ready;
+    })();
     this.creating.set(owner, promise);
     try {
       return { session: await promise, created: true };
     } finally {
       this.creating.delete(owner);
     }
+  }
+
+  /**
+   * A ready session from the pool whose workstation still runs. An engine restart stops every
+   * container and the pool never hears of it (the event stream is down meanwhile): a dead one
+   * is removed and the next tried, and the pool refills.
+   */
+  private async takeFromPool(): Promise<Session | undefined> {
+    for (let ready = this.pool.shift(); ready; ready = this.pool.shift()) {
+      const running = await this.engine.docker.getContainer(ready.workstationId!).inspect().then((i) => i.State.Running === true, () => false);
+      if (running) return ready;
+      this.log.warn({ session: ready.id }, "pooled session's workstation is not running (engine restarted?); removing it");
+      void this.destroy(ready.id, "workstation stopped while pooled");
+      void this.refill();
+    }
+    return undefined;
+  }
+
+  /** Starts a session's stopped workstation again (after an engine restart), through the start admission. */
+  private async reviveWorkstation(session: Session): Promise<void> {
+    if (!session.workstationId) throw new Error("the session has no workstation");
+    this.log.warn({ session: session.id }, "workstation not running; starting it again");
+    const container = this.engine.docker.getContainer(session.workstationId);
+    await this.engine.starts.run(session.id, async () => {
+      const state = (await container.inspect()).State;
+      if (state.Paused) await container.unpause();
+      else if (!state.Running) await container.start();
+    });
   }
 
   private checkLimits(client: string): void {
@@ -398,6 +427,7 @@ export class SessionManager {
       await this.engine.starts.run(id, () => workstation.start());
       session.terminal = new TerminalSession(this.engine.docker, workstation.id);
       session.terminal.onInput = () => session.touch();
+      session.terminal.reviveWorkstation = () => this.reviveWorkstation(session);
       session.quota = startDiskQuota({ docker: this.engine.docker, scope, limitBytes: this.config.diskQuotaMb * 1024 * 1024, onOver: (message) => session.terminal?.notice(message) });
       this.log.info({ session: id, ms: Date.now() - started }, "session created");
       return session;
