@@ -17,6 +17,7 @@ import { STUDENT_HOME } from "../sessions/scope.ts";
 import { runInWorkstation } from "../sessions/workstation-exec.ts";
 import { exerciseTasks } from "../checks/shell-checks.ts";
 import { ownedSession } from "./session-routes.ts";
+import type { WorkBudget } from "../sessions/work-budget.ts";
 
 export const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
 const MAX_LISTED = 2000;
@@ -77,7 +78,7 @@ export function registerWorkspaceRoutes(router: Router, sessions: SessionManager
   router.add("GET", "/api/sessions/:id/files", async ({ res, params, learnerId }) => {
     const session = ownedSession(sessions, params.id!, learnerId);
     session.touch();
-    const run = await runInWorkstation(docker(), session.workstationId!, `find . -mindepth 1 -maxdepth 8 -name '.*' -prune -o \\( -type f -o -type d \\) -printf '%y\\t%s\\t%T@\\t%P\\n' | head -n ${MAX_LISTED}`);
+    const run = await withinBudget(session.fileOps, "file listings and transfers", () => runInWorkstation(docker(), session.workstationId!, `find . -mindepth 1 -maxdepth 8 -name '.*' -prune -o \\( -type f -o -type d \\) -printf '%y\\t%s\\t%T@\\t%P\\n' | head -n ${MAX_LISTED}`));
     const files = run.stdout
       .split("\n")
       .filter(Boolean)
@@ -93,11 +94,16 @@ export function registerWorkspaceRoutes(router: Router, sessions: SessionManager
     const session = ownedSession(sessions, params.id!, learnerId);
     const path = pathParam(url);
     session.touch();
+    // Held until the download ends: a transfer is an exec stream in the workstation.
+    await withinBudget(session.fileOps, "file listings and transfers", () => download(session.workstationId!, path, res));
+  });
+
+  const download = async (workstationId: string, path: string, res: ServerResponse): Promise<void> => {
     // -L: the size of what cat will read (a link's target), not of the link itself.
-    const stat = await runInWorkstation(docker(), session.workstationId!, 'test -f "$1" && test -r "$1" && stat -L -c %s -- "$1"', { args: [path] });
+    const stat = await runInWorkstation(docker(), workstationId, 'test -f "$1" && test -r "$1" && stat -L -c %s -- "$1"', { args: [path] });
     const size = Number(stat.stdout.trim());
     if (stat.exitCode !== 0 || !Number.isSafeInteger(size) || size < 0) throw new HttpError(404, `there is no readable file ${path} in your home`);
-    const { stream, stdout } = await studentExec(docker(), session.workstationId!, ["cat", "--", path], false);
+    const { stream, stdout } = await studentExec(docker(), workstationId, ["cat", "--", path], false);
     const name = path.split("/").pop()!.replace(/[^\w.-]/g, "_");
     res.writeHead(200, {
       "content-type": "application/octet-stream",
@@ -106,7 +112,8 @@ export function registerWorkspaceRoutes(router: Router, sessions: SessionManager
       "cache-control": "no-store",
     });
     sendExactly(stream, stdout, res, size);
-  });
+    await new Promise<void>((resolve) => (res.destroyed || res.writableFinished ? resolve() : res.once("close", resolve)));
+  };
 
   router.add("PUT", "/api/sessions/:id/files/upload", async ({ req, res, params, learnerId, url }) => {
     const session = ownedSession(sessions, params.id!, learnerId);
@@ -115,12 +122,14 @@ export function registerWorkspaceRoutes(router: Router, sessions: SessionManager
     if (!Number.isFinite(declared)) throw new HttpError(411, "send the file with a Content-Length");
     if (declared > MAX_UPLOAD_BYTES) throw new HttpError(413, `files up to ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB can be uploaded`);
     session.touch();
-    // Written as the student: the folder is made and the file replaced with their permissions.
-    const { stream, exitCode, stderr } = await studentExec(docker(), session.workstationId!, ["sh", "-c", 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"', "upload", path], true);
-    let message = "";
-    stderr.on("data", (c: Buffer) => (message += c.toString()));
-    const size = await pipeLimited(req, stream, MAX_UPLOAD_BYTES);
-    const code = await exitCode();
+    const { size, code, message } = await withinBudget(session.fileOps, "file listings and transfers", async () => {
+      // Written as the student: the folder is made and the file replaced with their permissions.
+      const { stream, exitCode, stderr } = await studentExec(docker(), session.workstationId!, ["sh", "-c", 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"', "upload", path], true);
+      let message = "";
+      stderr.on("data", (c: Buffer) => (message += c.toString()));
+      const size = await pipeLimited(req, stream, MAX_UPLOAD_BYTES);
+      return { size, code: await exitCode(), message };
+    });
     if (code !== 0) throw new HttpError(409, `the file could not be written: ${message.trim() || `exit ${code}`}`);
     sendJson(res, 201, { path, size });
   });
@@ -132,9 +141,17 @@ export function registerWorkspaceRoutes(router: Router, sessions: SessionManager
     session.touch();
     const setup = join(lessonsDir, lesson, "exercises", exercise, "setup.sh");
     if (!existsSync(setup)) return sendJson(res, 200, { ok: true, output: "" });
-    const run = await runInWorkstation(docker(), session.workstationId!, await readFile(setup, "utf8"), { timeoutMs: SETUP_TIMEOUT_MS });
+    const script = await readFile(setup, "utf8");
+    const run = await withinBudget(session.setups, "exercise setups", () => runInWorkstation(docker(), session.workstationId!, script, { timeoutMs: SETUP_TIMEOUT_MS }));
     sendJson(res, 200, { ok: run.exitCode === 0, output: run.timedOut ? "the setup took too long and was stopped" : run.output });
   });
+}
+
+/** Runs `work` within one of the session's budgets (sessions/work-budget.ts), or answers 429. */
+async function withinBudget<T>(budget: WorkBudget, what: string, work: () => Promise<T>): Promise<T> {
+  const done = await budget.run(work);
+  if (!done) throw new HttpError(429, `too many ${what} at once for this sandbox (${budget.concurrent} running, ${budget.queued} waiting): try again in a moment`, { retryAfterSeconds: 2 });
+  return done.value;
 }
 
 /**

@@ -123,6 +123,10 @@ export class Session {
    * refused. 60 concurrent check loops from one session had no bound.
    */
   readonly checkRuns = new WorkBudget(2, 4);
+  /** File listings, downloads and uploads of the home (each an exec in the workstation): 4 at once, 8 waiting. */
+  readonly fileOps = new WorkBudget(4, 8);
+  /** An exercise's setup.sh (up to 3 minutes of docker commands): one at a time, one waiting. */
+  readonly setups = new WorkBudget(1, 1);
   /** State streams (SSE) this session has open now: at most MAX_STATE_STREAMS (api/state-stream.ts). */
   stateStreams = 0;
 
@@ -481,6 +485,9 @@ export class SessionManager {
 
   private async sweep(): Promise<void> {
     const now = Date.now();
+    // The per-address creation log forgets addresses with nothing in the last minute: kept as
+    // they came, every address that ever asked for a sandbox stayed in memory.
+    for (const [client, times] of this.createLog) if (!times.some((t) => now - t < 60_000)) this.createLog.delete(client);
     for (const session of this.sessions.values()) {
       if (!session.owner) continue; // pooled: its clocks have not started
       if (now >= session.expiresAt) await this.destroy(session.id, "maximum lifetime reached");

@@ -68,4 +68,17 @@ describe("per-session budgets", () => {
     // And afterwards, a check runs again.
     expect((await api.call("POST", `/api/sessions/${id}/checks`, { lesson: "07-compose-volumes", exercise: "compose-stack" })).status).toBe(200);
   });
+
+  it("runs one exercise setup of a session at a time (one waiting) and at most four file operations (eight waiting), refusing the rest", async () => {
+    const setups = await Promise.all(Array.from({ length: 12 }, () => api.call("POST", `/api/sessions/${id}/setup`, { lesson: "02-named-volumes", exercise: "tidy-up" })));
+    const setupStatuses = setups.map((r) => r.status);
+    expect(setupStatuses.filter((s) => s === 200).length).toBeLessThanOrEqual(2);
+    expect(setupStatuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(10);
+    expect(setups.find((r) => r.status === 429)!.body.error).toMatch(/too many exercise setups at once for this sandbox/);
+    const listings = await Promise.all(Array.from({ length: 40 }, () => api.call("GET", `/api/sessions/${id}/files`)));
+    const listingStatuses = listings.map((r) => r.status);
+    expect(listingStatuses.every((s) => s === 200 || s === 429)).toBe(true);
+    expect(listingStatuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    expect((await api.call("GET", `/api/sessions/${id}/files`)).status).toBe(200);
+  }, 120_000);
 });
