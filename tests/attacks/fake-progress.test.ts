@@ -155,6 +155,18 @@ printf '{"Name":"fake","Metadata":{},"Endpoints":{"docker":{"Host":"unix:///home
     expect(recorded).toEqual({});
   });
 
+  it("a ~/.jq that redefines select() does not change what a check's jq filter means", async () => {
+    const { api, id } = await learner();
+    // reader mounts another volume, not app-data: the check must see that.
+    const made = await studentShell(server, id, `echo 'def select(f): .;' > ~/.jq
+docker run -d --name reader -v elsewhere:/data busybox sh -c 'echo hi > /data/greeting.txt; sleep 3600' >/dev/null`, 60_000);
+    expect(made.exitCode, made.output).toBe(0);
+    const checked = await api.call("POST", `/api/sessions/${id}/checks`, { lesson: "02-named-volumes", exercise: "keep-the-data" });
+    const reader = (checked.body.tasks as { id: string; passed: boolean; message: string }[]).find((t) => t.id === "reader-finds-it")!;
+    expect(reader.passed).toBe(false);
+    expect(reader.message).toMatch(/app-data is not mounted at \/data/);
+  });
+
   it("the student's processes cannot see, trace or stop a running check", async () => {
     const { api, id } = await learner();
     // A watcher in the workstation, as the student: every process it can see while checks run.
