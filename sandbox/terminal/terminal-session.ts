@@ -235,7 +235,10 @@ export class TerminalSession {
     await this.ensureShell();
     // Wait for the mirror to catch up so the redraw is the screen as it stands.
     this.flush();
+    if (this.disposed) return;
     await new Promise<void>((resolve) => this.mirror.write("", resolve));
+    // The session may have ended meanwhile: its mirror is gone (serializing it threw, unhandled).
+    if (this.disposed) return;
     const screen = this.serializer.serialize();
     if (screen) client.sendOutput(Buffer.from(screen));
     this.updateFlow();
