@@ -37,6 +37,9 @@ export interface SessionEvent {
   time: number;
 }
 
+/** Checks quiet this long: the session's check container is removed (made again by the next check). */
+export const CHECK_CONTAINER_IDLE_MS = 120_000;
+
 export class SessionBusyError extends Error {
   readonly retryAfterSeconds: number;
   readonly status: number;
@@ -99,7 +102,28 @@ export class Session {
 
   /** Makes the session's check container (checks/check-container.ts); set when the session is made. */
   makeCheckContainer: (() => Promise<string>) | undefined;
+  /** Removes it (after CHECK_CONTAINER_IDLE_MS without checks). */
+  removeCheckContainer: ((id: string) => Promise<void>) | undefined;
   private checkContainerId: Promise<string> | undefined;
+  private checkIdleTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * A running container costs the engine some 10 MB (its shim, init, sleep): kept while the
+   * student works (the page checks on every change), removed once checks have been quiet for a
+   * while, and made again by the next check (about a second).
+   */
+  private async retireCheckContainer(): Promise<void> {
+    const pending = this.checkContainerId;
+    if (this.checksRunning > 0 || !pending) return;
+    this.checkContainerId = undefined;
+    const id = await pending.catch(() => undefined);
+    if (id) await this.removeCheckContainer?.(id).catch(() => undefined);
+  }
+
+  /** The session ends: no timer of its own outlives it. */
+  stopTimers(): void {
+    clearTimeout(this.checkIdleTimer);
+  }
 
   /** The container checks run in, made on the first check (most pooled sessions never need one). */
   checkContainer(): Promise<string> {
@@ -133,11 +157,16 @@ export class Session {
   /** Runs checks with the state stream quiet, then lets it look once more. */
   async whileChecking<T>(run: () => Promise<T>): Promise<T> {
     this.checksRunning++;
+    clearTimeout(this.checkIdleTimer);
     try {
       return await run();
     } finally {
       this.checksRunning--;
-      if (this.checksRunning === 0) for (const listener of this.quietListeners) listener();
+      if (this.checksRunning === 0) {
+        this.checkIdleTimer = setTimeout(() => void this.retireCheckContainer(), CHECK_CONTAINER_IDLE_MS);
+        this.checkIdleTimer.unref();
+        for (const listener of this.quietListeners) listener();
+      }
     }
   }
 
@@ -427,6 +456,7 @@ export class SessionManager {
       });
       session.workstationId = workstation.id;
       session.makeCheckContainer = () => createCheckContainer(this.engine, scope);
+      session.removeCheckContainer = (containerId) => this.engine.docker.getContainer(containerId).remove({ force: true });
       session.ports = new PortForwards(this.engine.docker, () => session.workstationId);
       await this.engine.starts.run(id, () => workstation.start());
       session.terminal = new TerminalSession(this.engine.docker, workstation.id);
@@ -450,6 +480,7 @@ export class SessionManager {
     const pooledAt = session ? this.pool.indexOf(session) : -1;
     if (pooledAt >= 0) this.pool.splice(pooledAt, 1);
     const done = (async () => {
+      session?.stopTimers();
       session?.quota?.stop();
       session?.terminal?.dispose();
       await session?.proxy?.close().catch(() => undefined);

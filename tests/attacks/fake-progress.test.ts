@@ -195,5 +195,13 @@ docker run -d --name doomed debian:bookworm-slim sleep infinity >/dev/null`, 60_
     const { tasks, recorded } = await checkAndProgress(api, id);
     expect(tasks.every((t) => t.passed), JSON.stringify(tasks)).toBe(true);
     expect(Object.keys(recorded).sort()).toEqual(["writable-layer/gone-after-rm", "writable-layer/note-written", "writable-layer/survives-restart"]);
+    // Quiet for a while, the check container is removed; the next check makes a new one.
+    const session = server.sessions.get(id)!;
+    const before = await session.checkContainer();
+    await (session as unknown as { retireCheckContainer(): Promise<void> }).retireCheckContainer();
+    await expect(server.engine.docker.getContainer(before).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    const again = await checkAndProgress(api, id);
+    expect(again.tasks.every((t) => t.passed), JSON.stringify(again.tasks)).toBe(true);
+    expect(await session.checkContainer()).not.toBe(before);
   });
 });
