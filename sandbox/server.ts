@@ -38,7 +38,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   const sessions = new SessionManager({ engine, config, log });
   await sessions.start();
 
-  const router = new Router();
+  const router = new Router({ secureCookies: config.publicOrigin?.startsWith("https:") ?? false });
   registerSessionRoutes(router, sessions, engine, config);
   const progress = openProgressStore(join(config.dataDir, "progress.sqlite"));
   registerProgressRoutes(router, progress, { instructorToken: () => config.instructorToken });

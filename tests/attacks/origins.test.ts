@@ -71,6 +71,9 @@ describe("origins", () => {
       expect((await post("https://class.example.org")).status).toBe(200);
       expect((await post("https://mirror.example.org")).status).toBe(200);
       expect((await post(other.url)).status).toBe(403);
+      // Served over https: the learner cookie is never sent over plain http.
+      const fresh = await fetch(`${other.url}/api/progress`);
+      expect(fresh.headers.get("set-cookie")).toMatch(/; Secure$/);
     } finally {
       await other.close();
     }
