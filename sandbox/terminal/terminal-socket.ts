@@ -37,11 +37,12 @@ export class TerminalSockets {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const match = TERMINAL_PATH.exec(new URL(req.url ?? "/", "http://x").pathname);
     if (!match) return false;
-    const reject = (status: number, message: string) => {
-      socket.end(`HTTP/1.1 ${status} ${message}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
+    const reject = (status: number, message: string, detail = message) => {
+      socket.end(`HTTP/1.1 ${status} ${message}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(detail)}\r\nConnection: close\r\n\r\n${detail}`);
     };
     if (!originAllowed(req, this.allowedOrigins())) {
-      reject(403, "Forbidden origin");
+      // The status line stays fixed; what was refused and why is in the body.
+      reject(403, "Forbidden origin", `Forbidden origin: ${String(req.headers.origin).slice(0, 200)} is not this server's public origin (STOWAGE_PUBLIC_ORIGIN, or one of STOWAGE_ALLOWED_ORIGINS)`);
       return true;
     }
     const learnerId = readLearnerId(req);
