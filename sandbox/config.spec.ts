@@ -47,4 +47,13 @@ describe("configuration", () => {
     expect(() => loadConfig({ STOWAGE_INSTANCE: "Bad Name!" })).toThrow(/instance/);
     expect(() => loadConfig({ STOWAGE_INSTRUCTOR_TOKEN: "short" })).toThrow(/instructorToken/);
   });
+
+  it("takes the public origin as an origin only, normalised, and names the setting when it is not one", () => {
+    expect(loadConfig({}).publicOrigin).toBeUndefined();
+    expect(loadConfig({ STOWAGE_PUBLIC_ORIGIN: "https://Class.Example.org:443/" }).publicOrigin).toBe("https://class.example.org");
+    expect(loadConfig({ STOWAGE_PUBLIC_ORIGIN: "http://10.0.0.5:4321" }).publicOrigin).toBe("http://10.0.0.5:4321");
+    for (const bad of ["class.example.org", "https://class.example.org/course", "ftp://x.example", "https://x.example/?a=1", "https://u:p@x.example"]) {
+      expect(() => loadConfig({ STOWAGE_PUBLIC_ORIGIN: bad })).toThrow(/STOWAGE_PUBLIC_ORIGIN \(publicOrigin\): expected an origin/);
+    }
+  });
 });

@@ -28,7 +28,25 @@ const ConfigSchema = z.object({
   anonymousPerAddress: z.coerce.number().int().min(1).default(30).describe("STOWAGE_ANONYMOUS_PER_ADDRESS: sandboxes anonymous visitors from one address may hold at once (docs/rate-limits.md)"),
   classWarmLeadSeconds: z.coerce.number().int().min(0).default(300).describe("STOWAGE_CLASS_WARM_LEAD_SECONDS: how long before a class's start time its sandboxes are warmed"),
   instructorToken: z.string().min(16).optional().describe("STOWAGE_INSTRUCTOR_TOKEN: bearer token for the instructor view; unset disables it"),
-  allowedOrigins: z.string().optional().describe("STOWAGE_ALLOWED_ORIGINS: comma-separated extra Origins allowed to open terminals (the server's own is always allowed)"),
+  publicOrigin: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return undefined;
+      let url: URL | undefined;
+      try {
+        url = new URL(value);
+      } catch {
+        url = undefined;
+      }
+      if (!url || !["http:", "https:"].includes(url.protocol) || url.pathname !== "/" || url.search || url.hash || url.username || url.password) {
+        ctx.addIssue({ code: "custom", message: `expected an origin like https://class.example.org or http://10.0.0.5:4321 (scheme, host and port only), got ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return url.origin;
+    })
+    .describe("STOWAGE_PUBLIC_ORIGIN: the address students' browsers use for the site, e.g. https://class.example.org; terminals and API changes are accepted only from it (default: the server's own address: http://127.0.0.1:PORT and http://localhost:PORT, or every interface's address when listening on 0.0.0.0)"),
+  allowedOrigins: z.string().optional().describe("STOWAGE_ALLOWED_ORIGINS: comma-separated extra Origins allowed to open terminals and change things through the API (the public origin is always allowed)"),
   trustProxy: z.union([z.boolean(), z.stringbool()]).default(false).describe("STOWAGE_TRUST_PROXY: true when a reverse proxy in front sets X-Forwarded-For; the rate limits then count its first address instead of the socket's"),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("STOWAGE_LOG_LEVEL: the server log's level (default info; warn under vitest)"),
   imageSource: z.enum(["build", "pull"]).default("build").describe("STOWAGE_IMAGE_SOURCE: build the course's busybox, debian, postgres and nginx from Debian packages, or pull the official ones (the stowage/* images are always built)"),
@@ -61,6 +79,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<keyof Config, string | undefine
     sessionCpus: read("STOWAGE_SESSION_CPUS"),
     sessionPids: read("STOWAGE_SESSION_PIDS"),
     instructorToken: read("STOWAGE_INSTRUCTOR_TOKEN"),
+    publicOrigin: read("STOWAGE_PUBLIC_ORIGIN"),
     allowedOrigins: read("STOWAGE_ALLOWED_ORIGINS"),
     trustProxy: read("STOWAGE_TRUST_PROXY"),
     logLevel: read("STOWAGE_LOG_LEVEL") ?? (env.VITEST ? "warn" : undefined),

@@ -5,7 +5,7 @@
  *   browser ──WS────> TerminalSockets ──> TerminalSession ──exec──> workstation (bash)
  *   workstation's docker CLI ──unix socket──> SandboxProxy (proxy/) ──policy.ts──> engine
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import sirv from "sirv";
@@ -25,6 +25,7 @@ import { openClassStore } from "./classes/class-store.ts";
 import { ClassPools } from "./classes/class-pool.ts";
 import { classAdmission, registerClassRoutes } from "./classes/class-routes.ts";
 import { WatchSockets } from "./classes/watch-socket.ts";
+import { allowedOrigins, changesState, originAllowed } from "./http/origin.ts";
 
 export interface RunningServer {
   url: string;
@@ -46,7 +47,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   const sessions = new SessionManager({ engine, config, log });
   await sessions.start();
 
-  const router = new Router();
+  const router = new Router({ secureCookies: config.publicOrigin?.startsWith("https:") ?? false });
   const progress = openProgressStore(join(config.dataDir, "progress.sqlite"));
   const classes = openClassStore(progress.database);
   const pools = new ClassPools(sessions, classes, engine, log, config.classWarmLeadSeconds);
@@ -56,8 +57,13 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   registerWorkspaceRoutes(router, sessions, config.lessonsDir);
 
   const site = existsSync(config.siteDir) ? sirv(config.siteDir, { etag: true, extensions: ["html"] }) : undefined;
+  // Set once the port is known (a port of 0 is chosen at listen time).
+  let origins = new Set<string>();
   const server = createServer(async (req, res) => {
     try {
+      if (req.url?.startsWith("/api/") && changesState(req.method) && !originAllowed(req, origins)) {
+        return sendJson(res, 403, { error: `refused: this request came from a page at ${req.headers.origin}, and this server takes changes only from its own pages (${[...origins][0] ?? "its public origin"}); an instructor serving the class under another address sets STOWAGE_PUBLIC_ORIGIN` });
+      }
       if (await router.handle(req, res)) return;
       if (req.url?.startsWith("/api/")) return sendJson(res, 404, { error: `no API at ${req.url}` });
       if (site) {
@@ -78,17 +84,8 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     }
   });
 
-  const allowedOrigins = (req: IncomingMessage) => {
-    const origins = new Set((config.allowedOrigins ?? "").split(",").map((o) => o.trim()).filter(Boolean));
-    const host = req.headers.host;
-    if (host) {
-      origins.add(`http://${host}`);
-      origins.add(`https://${host}`);
-    }
-    return origins;
-  };
-  const terminals = new TerminalSockets(sessions, allowedOrigins);
-  const watch = new WatchSockets(sessions, allowedOrigins);
+  const terminals = new TerminalSockets(sessions, () => origins);
+  const watch = new WatchSockets(sessions, () => origins);
   registerClassRoutes(router, { classes, pools, progress, sessions, engine, watch, instructorToken: () => config.instructorToken, maxSessions: config.maxSessions });
   pools.start();
   server.on("upgrade", (req, socket, head) => {
@@ -99,6 +96,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.port, config.host, () => resolve()));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
+  origins = allowedOrigins(config, port);
   const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
 
   return {

@@ -17,7 +17,9 @@ export function registerCheckRoutes(router: Router, sessions: SessionManager, en
     const session = ownedSession(sessions, params.id!, learnerId);
     const { lesson, exercise } = await readJsonBody(req, CheckRequest);
     session.touch();
-    const tasks = await session.whileChecking(() => runExerciseChecks(engine.docker, session, lessonsDir, lesson, exercise));
+    const run = await session.checkRuns.run(() => session.whileChecking(() => runExerciseChecks(engine.docker, session, lessonsDir, lesson, exercise)));
+    if (!run) throw new HttpError(429, `checks are already running for this sandbox (${session.checkRuns.concurrent} at once, ${session.checkRuns.queued} waiting): try again when they are done`, { retryAfterSeconds: 2 });
+    const tasks = run.value;
     if (!tasks) throw new HttpError(404, `no exercise ${exercise} in lesson ${lesson}`);
     // Progress is recorded here, from a real check, never from what a browser claims.
     // Attempts first: the run that passes a task is counted as one of its attempts.

@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { z } from "zod";
 import { readLearnerId } from "../http/learner.ts";
+import { originAllowed } from "../http/origin.ts";
 import type { SessionManager } from "../sessions/session-manager.ts";
 import { ENGINE_GONE, type TerminalClient } from "../terminal/terminal-session.ts";
 
@@ -24,9 +25,10 @@ const TERMINAL_PATH = /^\/api\/sessions\/([a-f0-9]{12})\/terminal$/;
 export class TerminalSockets {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BINARY_FRAME, perMessageDeflate: false });
   private readonly sessions: SessionManager;
-  private readonly allowedOrigins: (req: IncomingMessage) => Set<string>;
+  private readonly allowedOrigins: () => Set<string>;
 
-  constructor(sessions: SessionManager, allowedOrigins: (req: IncomingMessage) => Set<string>) {
+  /** `allowedOrigins`: the configured public origin and the extra ones (http/origin.ts), never the request's Host. */
+  constructor(sessions: SessionManager, allowedOrigins: () => Set<string>) {
     this.sessions = sessions;
     this.allowedOrigins = allowedOrigins;
   }
@@ -35,12 +37,12 @@ export class TerminalSockets {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const match = TERMINAL_PATH.exec(new URL(req.url ?? "/", "http://x").pathname);
     if (!match) return false;
-    const reject = (status: number, message: string) => {
-      socket.end(`HTTP/1.1 ${status} ${message}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
+    const reject = (status: number, message: string, detail = message) => {
+      socket.end(`HTTP/1.1 ${status} ${message}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(detail)}\r\nConnection: close\r\n\r\n${detail}`);
     };
-    const origin = req.headers.origin;
-    if (origin && !this.allowedOrigins(req).has(origin)) {
-      reject(403, "Forbidden origin");
+    if (!originAllowed(req, this.allowedOrigins())) {
+      // The status line stays fixed; what was refused and why is in the body.
+      reject(403, "Forbidden origin", `Forbidden origin: ${String(req.headers.origin).slice(0, 200)} is not this server's public origin (STOWAGE_PUBLIC_ORIGIN, or one of STOWAGE_ALLOWED_ORIGINS)`);
       return true;
     }
     const learnerId = readLearnerId(req);

@@ -8,7 +8,7 @@ import { PassThrough } from "node:stream";
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import type Docker from "dockerode";
 import { HttpError, readJsonBody, sendJson, type Router } from "../http/router.ts";
@@ -17,6 +17,7 @@ import { STUDENT_HOME } from "../naming/scope.ts";
 import { runInWorkstation } from "../sessions/workstation-exec.ts";
 import { exerciseTasks } from "../checks/shell-checks.ts";
 import { ownedSession } from "./session-routes.ts";
+import type { WorkBudget } from "../sessions/work-budget.ts";
 
 export const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
 const MAX_LISTED = 2000;
@@ -77,7 +78,7 @@ export function registerWorkspaceRoutes(router: Router, sessions: SessionManager
   router.add("GET", "/api/sessions/:id/files", async ({ res, params, learnerId }) => {
     const session = ownedSession(sessions, params.id!, learnerId);
     session.touch();
-    const run = await runInWorkstation(docker(), session.workstationId!, `find . -mindepth 1 -maxdepth 8 -name '.*' -prune -o \\( -type f -o -type d \\) -printf '%y\\t%s\\t%T@\\t%P\\n' | head -n ${MAX_LISTED}`);
+    const run = await withinBudget(session.fileOps, "file listings and transfers", () => runInWorkstation(docker(), session.workstationId!, `find . -mindepth 1 -maxdepth 8 -name '.*' -prune -o \\( -type f -o -type d \\) -printf '%y\\t%s\\t%T@\\t%P\\n' | head -n ${MAX_LISTED}`));
     const files = run.stdout
       .split("\n")
       .filter(Boolean)
@@ -93,18 +94,26 @@ export function registerWorkspaceRoutes(router: Router, sessions: SessionManager
     const session = ownedSession(sessions, params.id!, learnerId);
     const path = pathParam(url);
     session.touch();
-    const stat = await runInWorkstation(docker(), session.workstationId!, 'test -f "$1" && test -r "$1" && stat -c %s -- "$1"', { args: [path] });
-    if (stat.exitCode !== 0) throw new HttpError(404, `there is no readable file ${path} in your home`);
-    const { stdout } = await studentExec(docker(), session.workstationId!, ["cat", "--", path], false);
+    // Held until the download ends: a transfer is an exec stream in the workstation.
+    await withinBudget(session.fileOps, "file listings and transfers", () => download(session.workstationId!, path, res));
+  });
+
+  const download = async (workstationId: string, path: string, res: ServerResponse): Promise<void> => {
+    // -L: the size of what cat will read (a link's target), not of the link itself.
+    const stat = await runInWorkstation(docker(), workstationId, 'test -f "$1" && test -r "$1" && stat -L -c %s -- "$1"', { args: [path] });
+    const size = Number(stat.stdout.trim());
+    if (stat.exitCode !== 0 || !Number.isSafeInteger(size) || size < 0) throw new HttpError(404, `there is no readable file ${path} in your home`);
+    const { stream, stdout } = await studentExec(docker(), workstationId, ["cat", "--", path], false);
     const name = path.split("/").pop()!.replace(/[^\w.-]/g, "_");
     res.writeHead(200, {
       "content-type": "application/octet-stream",
-      "content-length": stat.stdout.trim(),
+      "content-length": String(size),
       "content-disposition": `attachment; filename="${name}"`,
       "cache-control": "no-store",
     });
-    stdout.pipe(res);
-  });
+    sendExactly(stream, stdout, res, size);
+    await new Promise<void>((resolve) => (res.destroyed || res.writableFinished ? resolve() : res.once("close", resolve)));
+  };
 
   router.add("PUT", "/api/sessions/:id/files/upload", async ({ req, res, params, learnerId, url }) => {
     const session = ownedSession(sessions, params.id!, learnerId);
@@ -113,12 +122,14 @@ export function registerWorkspaceRoutes(router: Router, sessions: SessionManager
     if (!Number.isFinite(declared)) throw new HttpError(411, "send the file with a Content-Length");
     if (declared > MAX_UPLOAD_BYTES) throw new HttpError(413, `files up to ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB can be uploaded`);
     session.touch();
-    // Written as the student: the folder is made and the file replaced with their permissions.
-    const { stream, exitCode, stderr } = await studentExec(docker(), session.workstationId!, ["sh", "-c", 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"', "upload", path], true);
-    let message = "";
-    stderr.on("data", (c: Buffer) => (message += c.toString()));
-    const size = await pipeLimited(req, stream, MAX_UPLOAD_BYTES);
-    const code = await exitCode();
+    const { size, code, message } = await withinBudget(session.fileOps, "file listings and transfers", async () => {
+      // Written as the student: the folder is made and the file replaced with their permissions.
+      const { stream, exitCode, stderr } = await studentExec(docker(), session.workstationId!, ["sh", "-c", 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"', "upload", path], true);
+      let message = "";
+      stderr.on("data", (c: Buffer) => (message += c.toString()));
+      const size = await pipeLimited(req, stream, MAX_UPLOAD_BYTES);
+      return { size, code: await exitCode(), message };
+    });
     if (code !== 0) throw new HttpError(409, `the file could not be written: ${message.trim() || `exit ${code}`}`);
     sendJson(res, 201, { path, size });
   });
@@ -130,9 +141,45 @@ export function registerWorkspaceRoutes(router: Router, sessions: SessionManager
     session.touch();
     const setup = join(lessonsDir, lesson, "exercises", exercise, "setup.sh");
     if (!existsSync(setup)) return sendJson(res, 200, { ok: true, output: "" });
-    const run = await runInWorkstation(docker(), session.workstationId!, await readFile(setup, "utf8"), { timeoutMs: SETUP_TIMEOUT_MS });
+    const script = await readFile(setup, "utf8");
+    const run = await withinBudget(session.setups, "exercise setups", () => runInWorkstation(docker(), session.workstationId!, script, { timeoutMs: SETUP_TIMEOUT_MS }));
     sendJson(res, 200, { ok: run.exitCode === 0, output: run.timedOut ? "the setup took too long and was stopped" : run.output });
   });
+}
+
+/** Runs `work` within one of the session's budgets (sessions/work-budget.ts), or answers 429. */
+async function withinBudget<T>(budget: WorkBudget, what: string, work: () => Promise<T>): Promise<T> {
+  const done = await budget.run(work);
+  if (!done) throw new HttpError(429, `too many ${what} at once for this sandbox (${budget.concurrent} running, ${budget.queued} waiting): try again in a moment`, { retryAfterSeconds: 2 });
+  return done.value;
+}
+
+/**
+ * Sends exactly `size` bytes of `from`: the file can change between stat and cat (the student's
+ * shell may be writing it), and a body longer than its Content-Length would be read by the
+ * client as the next response on the connection. More is cut off; less ends the connection, so
+ * the client sees a short download, never a forged answer.
+ */
+function sendExactly(source: NodeJS.ReadableStream & { destroy(): void }, from: NodeJS.ReadableStream, res: ServerResponse, size: number): void {
+  let left = size;
+  from.on("data", (chunk: Buffer) => {
+    if (left <= 0) return;
+    const part = chunk.length > left ? chunk.subarray(0, left) : chunk;
+    left -= part.length;
+    // Backpressure on the exec's stream itself: the demuxer writes into `from` whatever comes.
+    if (!res.write(part)) {
+      source.pause();
+      res.once("drain", () => source.resume());
+    }
+    if (left === 0) {
+      res.end();
+      source.destroy();
+    }
+  });
+  from.on("end", () => {
+    if (left > 0) res.destroy();
+  });
+  res.on("close", () => source.destroy());
 }
 
 /** Copies the request body into the exec's stdin, refusing more than `limit` bytes. */

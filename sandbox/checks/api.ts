@@ -9,8 +9,9 @@
  *     return pass();
  *   });
  *
- * Everything a check sees is in the student's names and goes through the student's own scoped
- * docker CLI in their workstation, so a check can see and do exactly what the student can.
+ * Everything a check sees is in the student's names and goes through the session's scoped
+ * docker CLI in the session's check container (check-container.ts), so a check can see and do
+ * exactly what the student can, and the student cannot configure what it sees.
  * Keep this module free of runtime dependencies: lessons import it, the server implements it.
  */
 
@@ -155,7 +156,7 @@ export interface CheckSession {
   readBytes(source: FileSource): Promise<Buffer | undefined>;
   /** `docker exec <container> <cmd...>` as the student. exitCode 125..127: docker could not run it. */
   exec(container: string, cmd: string[]): Promise<ExecOutput>;
-  /** A bash script in the workstation, as the student, in /home/student, with their docker CLI. */
+  /** A bash script as the student's uid in the check container, in /home/student (read-only), with the session's docker CLI. */
   sh(script: string): Promise<ExecOutput>;
   /**
    * The session's Docker events, oldest first (the checks' own throwaway containers left out).

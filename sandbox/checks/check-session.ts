@@ -1,21 +1,21 @@
 /**
  * The server side of the TypeScript check API (api.ts): a CheckSession over one student session.
- * Every read goes through the student's own scoped docker CLI in their workstation
- * (runInWorkstation), so checks see the student's names and stay inside the sandbox policy.
+ * Every read goes through the session's scoped docker CLI in the session's check container
+ * (check-container.ts: the student can neither configure nor touch it), so checks see the
+ * student's names and stay inside the sandbox policy.
  * What comes back (names, labels, file contents) is student data: parsed, never evaluated, and
  * quoted whenever it goes back into a shell command.
  */
 import { randomBytes } from "node:crypto";
 import type Docker from "dockerode";
-import { runInWorkstation } from "../sessions/workstation-exec.ts";
 import { parseSize } from "../sizes.ts";
 import { CHECK_CONTAINER_PREFIX } from "../naming/scope.ts";
+import { runCheckScript, type CheckRunner } from "../sessions/check-container.ts";
 import type { SessionEvent } from "../sessions/session-manager.ts";
 import type { CheckSession, ContainerInfo, ExecOutput, FileSource, HistoryEvent, HistoryFilter, MountInfo, VolumeInfo, VolumeUse } from "./api.ts";
 
-/** What a check runs against: the student's workstation and the session's event history. */
-export interface CheckTarget {
-  workstationId: string | undefined;
+/** What a check runs against: the session's check container and its event history. */
+export interface CheckTarget extends CheckRunner {
   history: readonly SessionEvent[];
 }
 
@@ -156,10 +156,9 @@ export function volumeUses(events: HistoryEvent[], volume: string): VolumeUse[] 
 export function createCheckSession(docker: Docker, target: CheckTarget, deadline: number): CheckSession {
   const timeLeft = () => deadline - Date.now();
   const run = async (script: string): Promise<ExecOutput & { output: string }> => {
-    if (!target.workstationId) throw new Error("the session has no workstation");
     const left = timeLeft();
     if (left <= 0) throw new CheckTimeoutError();
-    const result = await runInWorkstation(docker, target.workstationId, script, { timeoutMs: left });
+    const result = await runCheckScript(docker, target, script, { timeoutMs: left });
     if (result.timedOut) throw new CheckTimeoutError();
     return result;
   };

@@ -1,7 +1,8 @@
 /**
  * Runs an exercise's checks in the student's session, one per task in
  * lessons/<lesson>/exercises/<exercise>/checks/:
- * - <task>.sh: run as the student in the workstation with their scoped docker CLI. Exit 0
+ * - <task>.sh: run as the student's uid in the session's check container (check-container.ts),
+ *   with the home read-only at /home/student and the session's scoped docker CLI. Exit 0
  *   passes; on failure the script's output is the message.
  * - <task>.ts: a TypeScript check (api.ts, ts-checks.ts) over the same CLI plus the session's
  *   event history. When both exist, the .ts one runs.
@@ -11,7 +12,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type Docker from "dockerode";
-import { runInWorkstation } from "../sessions/workstation-exec.ts";
+import { runCheckScript } from "../sessions/check-container.ts";
 import type { CheckTarget } from "./check-session.ts";
 import { runTsCheck } from "./ts-checks.ts";
 import type { TaskResult } from "../progress/store.ts";
@@ -31,14 +32,10 @@ export async function exerciseTasks(lessonsDir: string, lesson: string, exercise
   return data.exercises?.find((e) => e.id === exercise)?.tasks?.map((t) => t.id);
 }
 
-/**
- * `target` is the student's session (a Session, for the event history) or just its workstation
- * id (TypeScript checks then see an empty history).
- */
-export async function runExerciseChecks(docker: Docker, target: CheckTarget | string, lessonsDir: string, lesson: string, exercise: string): Promise<TaskResult[] | undefined> {
+/** `session`: the student's session (its check container and event history). */
+export async function runExerciseChecks(docker: Docker, session: CheckTarget, lessonsDir: string, lesson: string, exercise: string): Promise<TaskResult[] | undefined> {
   const tasks = await exerciseTasks(lessonsDir, lesson, exercise);
   if (!tasks) return undefined;
-  const session: CheckTarget = typeof target === "string" ? { workstationId: target, history: [] } : target;
   const folder = join(lessonsDir, lesson, "exercises", exercise, "checks");
   const files = await readdir(folder).catch(() => [] as string[]);
   // Each task's check is independent: run them side by side (the slowest one sets the time).
@@ -46,18 +43,17 @@ export async function runExerciseChecks(docker: Docker, target: CheckTarget | st
     tasks.map(async (task): Promise<TaskResult> => {
       if (!SAFE_ID.test(task)) return { id: task, passed: false, message: "This task's id is not valid; tell your instructor." };
       if (files.includes(`${task}.ts`)) return { id: task, ...(await runTsCheck(docker, session, join(folder, `${task}.ts`))) };
-      if (files.includes(`${task}.sh`)) return { id: task, ...(await runShellCheck(docker, session.workstationId, join(folder, `${task}.sh`))) };
+      if (files.includes(`${task}.sh`)) return { id: task, ...(await runShellCheck(docker, session, join(folder, `${task}.sh`))) };
       return { id: task, passed: false, message: `This task has no check (${task}.sh or ${task}.ts); tell your instructor.` };
     }),
   );
   return results;
 }
 
-async function runShellCheck(docker: Docker, workstationId: string | undefined, file: string): Promise<{ passed: boolean; message: string }> {
+async function runShellCheck(docker: Docker, session: CheckTarget, file: string): Promise<{ passed: boolean; message: string }> {
   try {
-    if (!workstationId) throw new Error("the session has no workstation");
     const script = await readFile(file, "utf8");
-    const run = await runInWorkstation(docker, workstationId, script, { timeoutMs: CHECK_TIMEOUT_MS });
+    const run = await runCheckScript(docker, session, script, { timeoutMs: CHECK_TIMEOUT_MS });
     if (run.timedOut) return { passed: false, message: `The check took longer than ${CHECK_TIMEOUT_MS / 1000} s and was stopped. Try again in a moment.` };
     return { passed: run.exitCode === 0, message: run.exitCode === 0 ? "" : run.output.trim().split("\n").slice(-5).join("\n") || "Not done yet." };
   } catch (error) {

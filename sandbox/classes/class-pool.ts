@@ -92,7 +92,7 @@ export class ClassPools {
    */
   target(record: ClassRecord, now = Date.now()): number {
     if (now >= Date.parse(record.endsAt) || now < Date.parse(record.startsAt) - this.leadSeconds * 1000) return 0;
-    const seated = this.store.members(record.code).filter((m) => this.sessions.forOwner(m.learnerId)).length;
+    const seated = this.store.members(record.code).filter((m) => this.sessions.forPublicId(m.publicId)).length;
     return Math.max(0, record.seats - seated);
   }
 

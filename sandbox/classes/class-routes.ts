@@ -110,7 +110,7 @@ export function registerClassRoutes(router: Router, deps: ClassDeps): void {
   const studentSession = (code: string, memberId: string): { session: Session; name: string } => {
     const member = classes.member(classOf(code).code, memberId);
     if (!member) throw new HttpError(404, `no student ${memberId} in class ${code}`);
-    const session = sessions.forOwner(member.learnerId);
+    const session = sessions.forPublicId(member.publicId);
     if (!session?.terminal) throw new HttpError(409, `${member.name} has no sandbox open right now`);
     return { session, name: member.name };
   };
@@ -152,7 +152,7 @@ export function registerClassRoutes(router: Router, deps: ClassDeps): void {
     authorized(ctx);
     const record = classOf(ctx.params.code!);
     streamDashboard(ctx.req, ctx.res, () => view(classes.get(record.code)!, ctx.req), (notify) => {
-      const learners = () => new Set(classes.members(record.code).map((m) => m.learnerId));
+      const learners = () => new Set(classes.members(record.code).map((m) => m.publicId));
       let members = learners();
       const offPool = pools.onChange((code) => {
         if (code !== record.code) return;

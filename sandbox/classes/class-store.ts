@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
 import type { DatabaseSync } from "node:sqlite";
+import { publicLearnerId } from "../progress/store.ts";
 
 /**
  * Classes and their members, in the progress database (tables made by progress/store.ts's
  * migrations). A member has a random member id: the dashboard and its URLs name students by it,
- * never by the learner id, which is the student's cookie.
+ * never by the learner id, which is the student's cookie; the table holds the learner's public id
+ * (progress/store.ts publicLearnerId), never the cookie.
  */
 export interface ClassRecord {
   code: string;
@@ -17,7 +19,8 @@ export interface ClassRecord {
 
 export interface ClassMember {
   memberId: string;
-  learnerId: string;
+  /** The learner's public id (publicLearnerId), never the cookie. */
+  publicId: string;
   name: string;
   joinedAt: string;
 }
@@ -40,7 +43,7 @@ export interface ClassStore {
 
 type Row = Record<string, string | number>;
 const toClass = (r: Row): ClassRecord => ({ code: String(r.code), name: String(r.name), seats: Number(r.seats), startsAt: String(r.starts_at), endsAt: String(r.ends_at), createdAt: String(r.created_at) });
-const toMember = (r: Row): ClassMember => ({ memberId: String(r.member), learnerId: String(r.learner), name: String(r.name), joinedAt: String(r.joined_at) });
+const toMember = (r: Row): ClassMember => ({ memberId: String(r.member), publicId: String(r.learner), name: String(r.name), joinedAt: String(r.joined_at) });
 
 export function openClassStore(db: DatabaseSync): ClassStore {
   const insertClass = db.prepare("INSERT INTO classes (code, name, seats, starts_at, ends_at, created_at) VALUES (?, ?, ?, ?, ?, ?)");
@@ -74,20 +77,21 @@ export function openClassStore(db: DatabaseSync): ClassStore {
       return row ? toMember(row) : undefined;
     },
     seatOf(learnerId, now) {
-      const row = selectSeat.get(learnerId, now.toISOString()) as Row | undefined;
+      const row = selectSeat.get(publicLearnerId(learnerId), now.toISOString()) as Row | undefined;
       if (!row) return undefined;
       const member = toMember(row);
       const record = this.get(String(row.class));
       return record ? { record, member } : undefined;
     },
     join(code, learnerId, name) {
+      const publicId = publicLearnerId(learnerId);
       // One transaction: the seat count and the new seat cannot interleave with another join.
       db.exec("BEGIN IMMEDIATE");
       try {
-        const existing = selectOwnSeat.get(code, learnerId) as Row | undefined;
+        const existing = selectOwnSeat.get(code, publicId) as Row | undefined;
         let result: JoinResult;
         if (existing) {
-          if (name) renameMember.run(name, code, learnerId);
+          if (name) renameMember.run(name, code, publicId);
           result = { member: { ...toMember(existing), ...(name ? { name } : {}) }, joined: false };
         } else {
           const seats = Number((selectClass.get(code) as Row).seats);
@@ -95,8 +99,8 @@ export function openClassStore(db: DatabaseSync): ClassStore {
           if (taken >= seats) result = { full: true };
           else {
             const memberId = randomBytes(6).toString("hex");
-            const member = { memberId, learnerId, name: name || `Student ${taken + 1}`, joinedAt: new Date().toISOString() };
-            insertMember.run(code, learnerId, memberId, member.name, member.joinedAt);
+            const member = { memberId, publicId, name: name || `Student ${taken + 1}`, joinedAt: new Date().toISOString() };
+            insertMember.run(code, publicId, memberId, member.name, member.joinedAt);
             result = { member, joined: true };
           }
         }

@@ -71,9 +71,9 @@ function studentTasks(checks: TaskCheck[]): Record<string, StudentTask> {
 
 export function classView(record: ClassRecord, classes: ClassStore, progress: ProgressStore, sessions: SessionManager, warm: number, now = Date.now()): ClassView {
   const students = classes.members(record.code).map((member): StudentRow => {
-    const checks = progress.taskChecks(member.learnerId);
+    const checks = progress.taskChecks(member.publicId);
     const tasks = studentTasks(checks);
-    const session = sessions.forOwner(member.learnerId);
+    const session = sessions.forPublicId(member.publicId);
     const lastProgressAt = checks.reduce((latest, c) => (c.passedAt && c.passedAt > latest ? c.passedAt : latest), member.joinedAt);
     const lastCheckAt = checks.reduce((latest, c) => (c.lastAt > latest ? c.lastAt : latest), "");
     const lastActive = Math.max(session?.lastActiveAt ?? 0, lastCheckAt ? Date.parse(lastCheckAt) : 0);

@@ -3,6 +3,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { SessionManager } from "../sessions/session-manager.ts";
+import { originAllowed } from "../http/origin.ts";
 import type { TerminalClient } from "../terminal/terminal-session.ts";
 
 const TICKET_TTL_MS = 30_000;
@@ -21,9 +22,10 @@ export class WatchSockets {
   private readonly tickets = new Map<string, { sessionId: string; expiresAt: number }>();
 
   private readonly sessions: SessionManager;
-  private readonly allowedOrigins: (req: IncomingMessage) => Set<string>;
+  private readonly allowedOrigins: () => Set<string>;
 
-  constructor(sessions: SessionManager, allowedOrigins: (req: IncomingMessage) => Set<string>) {
+  /** `allowedOrigins`: the configured public origin and the extra ones (http/origin.ts), never the request's Host. */
+  constructor(sessions: SessionManager, allowedOrigins: () => Set<string>) {
     this.sessions = sessions;
     this.allowedOrigins = allowedOrigins;
   }
@@ -40,8 +42,7 @@ export class WatchSockets {
     const match = WATCH_PATH.exec(new URL(req.url ?? "/", "http://x").pathname);
     if (!match) return false;
     const reject = (status: number, message: string) => socket.end(`HTTP/1.1 ${status} ${message}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
-    const origin = req.headers.origin;
-    if (origin && !this.allowedOrigins(req).has(origin)) {
+    if (!originAllowed(req, this.allowedOrigins())) {
       reject(403, "Forbidden origin");
       return true;
     }

@@ -14,11 +14,15 @@ export function readLearnerId(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
-/** Returns the caller's learner id, issuing a new cookie when it has none (or a malformed one). */
-export function learnerIdOf(req: IncomingMessage, res: ServerResponse): string {
+/**
+ * Returns the caller's learner id, issuing a new cookie when it has none (or a malformed one).
+ * `secure`: the site is served over https (its public origin is), so the cookie, the key to the
+ * learner's sandbox, is never sent over plain http.
+ */
+export function learnerIdOf(req: IncomingMessage, res: ServerResponse, secure = false): string {
   const existing = readLearnerId(req);
   if (existing) return existing;
   const id = randomBytes(16).toString("hex");
-  res.setHeader("set-cookie", `${LEARNER_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000`);
+  res.setHeader("set-cookie", `${LEARNER_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000${secure ? "; Secure" : ""}`);
   return id;
 }

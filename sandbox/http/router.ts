@@ -71,6 +71,12 @@ interface Route {
 /** A small method + path router for /api. Patterns look like "/api/sessions/:id". */
 export class Router {
   private readonly routes: Route[] = [];
+  /** Learner cookies are issued `Secure` (the site's public origin is https). */
+  private readonly secureCookies: boolean;
+
+  constructor(options: { secureCookies?: boolean } = {}) {
+    this.secureCookies = options.secureCookies ?? false;
+  }
 
   add(method: string, path: string, handler: RouteHandler): this {
     const keys: string[] = [];
@@ -99,7 +105,7 @@ export class Router {
           throw new HttpError(400, `invalid escape in the path: ${match[i + 1]}`);
         }
       }
-      const learnerId = learnerIdOf(req, res);
+      const learnerId = learnerIdOf(req, res, this.secureCookies);
       await route.handler({ req, res, params, url, learnerId });
     } catch (error) {
       if (res.headersSent) {

@@ -1,13 +1,13 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Router } from "../http/router.ts";
 import { registerProgressRoutes } from "./routes.ts";
-import { openProgressStore, type ProgressStore } from "./store.ts";
+import { openProgressStore, publicLearnerId, type ProgressStore } from "./store.ts";
 
 const A = "a".repeat(32);
 const B = "b".repeat(32);
@@ -85,15 +85,15 @@ describe("progress store (real SQLite file)", () => {
     const L = "02-named-volumes", E = "keep-the-data";
     store.recordAttempts(A, L, E, [{ id: "t", passed: false, message: "no volume" }]);
     store.recordAttempts(A, L, E, [{ id: "t", passed: false, message: "still no volume" }]);
-    expect(store.taskChecks(A)).toEqual([expect.objectContaining({ task: "t", attempts: 2, failuresInRow: 2, lastPassed: false, lastMessage: "still no volume" })]);
+    expect(store.taskChecks(publicLearnerId(A))).toEqual([expect.objectContaining({ task: "t", attempts: 2, failuresInRow: 2, lastPassed: false, lastMessage: "still no volume" })]);
     // The checks route records attempts, then the pass.
     store.recordAttempts(A, L, E, [{ id: "t", passed: true, message: "" }]);
     store.recordTasks(A, L, E, ["t"]);
     store.recordAttempts(A, L, E, [{ id: "t", passed: true, message: "" }]);
-    const [check] = store.taskChecks(A);
+    const [check] = store.taskChecks(publicLearnerId(A));
     expect(check).toMatchObject({ attempts: 3, failuresInRow: 0, lastPassed: true, lastMessage: "" });
     expect(check!.passedAt).toBeTypeOf("string");
-    expect(store.taskChecks(B)).toEqual([]);
+    expect(store.taskChecks(publicLearnerId(B))).toEqual([]);
   });
 
   it("migrates a database made before schema versions, keeping its data", () => {
@@ -105,11 +105,11 @@ describe("progress store (real SQLite file)", () => {
     db.close();
     store = openProgressStore(old);
     expect(store.get(A).lessons.l!.tasks["e/t"]).toBe("2026-01-01T00:00:00.000Z");
-    expect(Number((store.database.prepare("PRAGMA user_version").get() as { user_version: number }).user_version)).toBe(2);
+    expect(Number((store.database.prepare("PRAGMA user_version").get() as { user_version: number }).user_version)).toBe(3);
     store.recordAttempts(A, "l", "e", [{ id: "t", passed: true, message: "" }]);
     store.close();
     store = openProgressStore(old); // opening again at the newest version changes nothing
-    expect(store.taskChecks(A)).toHaveLength(1);
+    expect(store.taskChecks(publicLearnerId(A))).toHaveLength(1);
   });
 
   it("survives closing and reopening the file", () => {
@@ -127,11 +127,54 @@ describe("progress store (real SQLite file)", () => {
     expect(a.lastLesson).toBe("02-named-volumes");
     expect(a.lessons["02-named-volumes"]!.tasks["tidy-up/cache-removed"]).toBeTypeOf("string");
     const rows = store.listAll();
-    expect(rows.map((r) => r.learnerId).sort()).toEqual([A, B]);
-    expect(rows.find((r) => r.learnerId === A)!.exercises).toEqual({
+    expect(rows.map((r) => r.publicId).sort()).toEqual([publicLearnerId(A), publicLearnerId(B)].sort());
+    expect(rows.find((r) => r.publicId === publicLearnerId(A))!.exercises).toEqual({
       "02-named-volumes/tidy-up": ["cache-removed"],
     });
-    expect(rows.find((r) => r.learnerId === B)!.quizzes).toEqual({ answered: 1, correct: 1 });
+    expect(rows.find((r) => r.publicId === publicLearnerId(B))!.quizzes).toEqual({ answered: 1, correct: 1 });
+  });
+
+  it("never stores the cookie value: neither the instructor rows nor the file hold it", () => {
+    store.recordVisit(A, "02-named-volumes");
+    store.recordTasks(A, "02-named-volumes", "tidy-up", ["cache-removed"]);
+    store.recordQuiz(A, { lesson: "02-named-volumes", quiz: "q1", answer: 1, correct: true });
+    expect(JSON.stringify(store.listAll())).not.toContain(A);
+    store.close();
+    for (const suffix of ["", "-wal"]) {
+      const bytes = (() => { try { return readFileSync(file + suffix, "latin1"); } catch { return ""; } })();
+      expect(bytes).not.toContain(A);
+    }
+    store = openProgressStore(file);
+  });
+
+  it("migrates a file written with cookie values: progress kept under the public id, no secret left", () => {
+    store.close();
+    rmSync(file, { force: true });
+    rmSync(file + "-wal", { force: true });
+    rmSync(file + "-shm", { force: true });
+    mkdirSync(join(dir, "nested"), { recursive: true });
+    // What ddc0117 wrote: the same tables, learner = the cookie, user_version 0.
+    const old = new DatabaseSync(file);
+    old.exec(`CREATE TABLE task_passes (learner TEXT NOT NULL, lesson TEXT NOT NULL, exercise TEXT NOT NULL, task TEXT NOT NULL, passed_at TEXT NOT NULL, PRIMARY KEY (learner, lesson, exercise, task));
+      CREATE TABLE quiz_answers (learner TEXT NOT NULL, lesson TEXT NOT NULL, quiz TEXT NOT NULL, answer INTEGER NOT NULL, correct INTEGER NOT NULL, answered_at TEXT NOT NULL, PRIMARY KEY (learner, lesson, quiz));
+      CREATE TABLE visits (learner TEXT NOT NULL, lesson TEXT NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL, PRIMARY KEY (learner, lesson));
+      INSERT INTO task_passes VALUES ('${A}', '02-named-volumes', 'tidy-up', 'cache-removed', '2026-12-01T10:00:00.000Z');
+      INSERT INTO quiz_answers VALUES ('${B}', '01-containers-are-ephemeral', 'q1', 2, 1, '2026-12-01T10:00:00.000Z');
+      INSERT INTO visits VALUES ('${A}', '02-named-volumes', '2026-12-01T09:00:00.000Z', '2026-12-01T10:00:00.000Z');`);
+    old.close();
+    store = openProgressStore(file);
+    const a = store.get(A);
+    expect(a.lastLesson).toBe("02-named-volumes");
+    expect(a.lessons["02-named-volumes"]!.tasks["tidy-up/cache-removed"]).toBe("2026-12-01T10:00:00.000Z");
+    expect(store.get(B).lessons["01-containers-are-ephemeral"]!.quizzes.q1).toEqual({ answer: 2, correct: true, answeredAt: "2026-12-01T10:00:00.000Z" });
+    const rows = store.listAll();
+    expect(rows.map((r) => r.publicId).sort()).toEqual([publicLearnerId(A), publicLearnerId(B)].sort());
+    expect(JSON.stringify(rows)).not.toContain(A);
+    expect(JSON.stringify(rows)).not.toContain(B);
+    // Opening again does not hash the hashes.
+    store.close();
+    store = openProgressStore(file);
+    expect(store.get(A).lastLesson).toBe("02-named-volumes");
   });
 });
 
@@ -234,11 +277,14 @@ describe("progress routes", () => {
       headers: { authorization: "Bearer s3cret" },
     });
     expect(ok.status).toBe(200);
-    const body = (await ok.json()) as {
-      learners: Array<{ learnerId: string; lastLesson: string }>;
+    const text = await ok.text();
+    // The view names learners by public id: the cookie value (the key to their sandbox) is not in it.
+    expect(text).not.toContain(A);
+    const body = JSON.parse(text) as {
+      learners: Array<{ publicId: string; lastLesson: string }>;
     };
     expect(body.learners).toEqual([
-      expect.objectContaining({ learnerId: A, lastLesson: "01-containers-are-ephemeral" }),
+      expect.objectContaining({ publicId: publicLearnerId(A), lastLesson: "01-containers-are-ephemeral" }),
     ]);
     token = undefined;
     expect(

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -5,7 +6,20 @@ import { DatabaseSync } from "node:sqlite";
 /**
  * Learner progress in one SQLite file (node:sqlite): passed exercise tasks, quiz answers and
  * visited lessons. Survives restarts; safe for one server process.
+ *
+ * Rows are keyed by the learner's public id (publicLearnerId), never by the cookie value: the
+ * cookie is the key to the learner's sandbox, and neither the file nor the instructor view may
+ * hold it. The store's callers still pass the cookie's learner id; the store hashes it.
  */
+
+/**
+ * The learner's public id: a one-way hash of the secret cookie value, so whoever sees it (the
+ * instructor view, a copy of the database) cannot act as the learner. 32 hex digits would look
+ * like a cookie: "p-" and 24 hex digits keep the two apart at a glance.
+ */
+export function publicLearnerId(secretLearnerId: string): string {
+  return `p-${createHash("sha256").update(`stowage-learner:${secretLearnerId}`).digest("hex").slice(0, 24)}`;
+}
 
 /**
  * One task's check result: what `POST /api/sessions/{id}/checks` answers for each task, and what
@@ -37,7 +51,8 @@ export interface LearnerProgress {
 }
 
 export interface InstructorRow {
-  learnerId: string;
+  /** The learner's public id (publicLearnerId): never the cookie. */
+  publicId: string;
   lastLesson?: string;
   lastSeenAt?: string;
   /** "lesson/exercise" -> passed task ids. */
@@ -70,9 +85,9 @@ export interface ProgressStore {
    */
   recordAttempts(learnerId: string, lesson: string, exercise: string, results: readonly CheckResult[]): void;
   /** Every task a learner has been checked on, with its attempts and last result. */
-  taskChecks(learnerId: string): TaskCheck[];
+  taskChecks(publicId: string): TaskCheck[];
   /** Called after a learner's checks or visits are recorded (the class dashboards listen). */
-  onLearnerChange(listener: (learnerId: string) => void): () => void;
+  onLearnerChange(listener: (publicId: string) => void): () => void;
   /** The database, for the modules that keep their own tables in this file (classes/class-store.ts). */
   readonly database: DatabaseSync;
   close(): void;
@@ -101,7 +116,7 @@ export interface TaskCheck {
  * older server is brought up to date on open, and never edited by hand. Version 1 is the original
  * schema (IF NOT EXISTS: databases from before versioning had it at user_version 0).
  */
-const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   `
 CREATE TABLE IF NOT EXISTS task_passes (
   learner TEXT NOT NULL, lesson TEXT NOT NULL, exercise TEXT NOT NULL, task TEXT NOT NULL,
@@ -119,7 +134,9 @@ CREATE TABLE IF NOT EXISTS visits (
 );
 CREATE INDEX IF NOT EXISTS visits_last ON visits (learner, last_at);
 `,
-  // 2: attempts and the last failure per task (the dashboard); classes and their members.
+  // 2: learner columns hold public ids; a file from before held the cookie values themselves.
+  hashLearnerIds,
+  // 3: attempts and the last failure per task (the dashboard); classes and their members.
   `
 CREATE TABLE task_checks (
   learner TEXT NOT NULL, lesson TEXT NOT NULL, exercise TEXT NOT NULL, task TEXT NOT NULL,
@@ -147,7 +164,9 @@ function migrate(db: DatabaseSync): void {
   for (let v = version; v < MIGRATIONS.length; v++) {
     db.exec("BEGIN");
     try {
-      db.exec(MIGRATIONS[v]!);
+      const migration = MIGRATIONS[v]!;
+      if (typeof migration === "string") db.exec(migration);
+      else migration(db);
       db.exec(`PRAGMA user_version = ${v + 1}`);
       db.exec("COMMIT");
     } catch (error) {
@@ -162,9 +181,10 @@ export function openProgressStore(path: string): ProgressStore {
   const db = new DatabaseSync(path);
   db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
   migrate(db);
-  const listeners = new Set<(learnerId: string) => void>();
+  const listeners = new Set<(publicId: string) => void>();
   const changed = (learnerId: string) => {
-    for (const listener of listeners) listener(learnerId);
+    const publicId = publicLearnerId(learnerId);
+    for (const listener of listeners) listener(publicId);
   };
   const upsertCheck = db.prepare(
     `INSERT INTO task_checks (learner, lesson, exercise, task, attempts, failures_in_row, last_passed, last_message, last_at)
@@ -216,6 +236,7 @@ export function openProgressStore(path: string): ProgressStore {
 
   return {
     recordTasks(learnerId, lesson, exercise, tasks) {
+      const learner = publicLearnerId(learnerId);
       let added = 0;
       const at = now();
       db.exec("BEGIN");
@@ -223,7 +244,7 @@ export function openProgressStore(path: string): ProgressStore {
         for (const t of tasks) {
           const id = typeof t === "string" ? t : t.passed ? t.id : undefined;
           if (id === undefined) continue;
-          added += Number(insertPass.run(learnerId, lesson, exercise, id, at).changes);
+          added += Number(insertPass.run(learner, lesson, exercise, id, at).changes);
         }
         db.exec("COMMIT");
       } catch (error) {
@@ -238,7 +259,7 @@ export function openProgressStore(path: string): ProgressStore {
       db.exec("BEGIN");
       try {
         // A message is kept short: it is shown in a table cell and counted across the class.
-        for (const r of results) upsertCheck.run(learnerId, lesson, exercise, r.id, r.passed ? 0 : 1, r.passed ? 1 : 0, r.passed ? "" : r.message.slice(0, 300), at);
+        for (const r of results) upsertCheck.run(publicLearnerId(learnerId), lesson, exercise, r.id, r.passed ? 0 : 1, r.passed ? 1 : 0, r.passed ? "" : r.message.slice(0, 300), at);
         db.exec("COMMIT");
       } catch (error) {
         db.exec("ROLLBACK");
@@ -246,8 +267,8 @@ export function openProgressStore(path: string): ProgressStore {
       }
       changed(learnerId);
     },
-    taskChecks(learnerId) {
-      return (selectChecks.all(learnerId) as Array<Record<string, string | number | null>>).map((r) => ({
+    taskChecks(publicId) {
+      return (selectChecks.all(publicId) as Array<Record<string, string | number | null>>).map((r) => ({
         lesson: String(r.lesson),
         exercise: String(r.exercise),
         task: String(r.task),
@@ -265,24 +286,25 @@ export function openProgressStore(path: string): ProgressStore {
     },
     database: db,
     recordQuiz(learnerId, a) {
-      insertQuiz.run(learnerId, a.lesson, a.quiz, a.answer, a.correct ? 1 : 0, now());
+      insertQuiz.run(publicLearnerId(learnerId), a.lesson, a.quiz, a.answer, a.correct ? 1 : 0, now());
     },
     recordVisit(learnerId, lesson) {
       const at = now();
-      upsertVisit.run(learnerId, lesson, at, at);
+      upsertVisit.run(publicLearnerId(learnerId), lesson, at, at);
       changed(learnerId);
     },
     get(learnerId) {
+      const id = publicLearnerId(learnerId);
       const result: LearnerProgress = { lessons: {} };
       const lessonOf = (id: string) => (result.lessons[id] ??= { tasks: {}, quizzes: {} });
-      const visits = selectVisits.all(learnerId) as Array<{
+      const visits = selectVisits.all(id) as Array<{
         lesson: string;
         first_at: string;
         last_at: string;
       }>;
       if (visits[0]) result.lastLesson = visits[0].lesson;
       for (const v of visits) lessonOf(v.lesson).visitedAt = v.first_at;
-      for (const p of selectPasses.all(learnerId) as Array<{
+      for (const p of selectPasses.all(id) as Array<{
         lesson: string;
         exercise: string;
         task: string;
@@ -290,7 +312,7 @@ export function openProgressStore(path: string): ProgressStore {
       }>) {
         lessonOf(p.lesson).tasks[`${p.exercise}/${p.task}`] = p.passed_at;
       }
-      for (const q of selectQuizzes.all(learnerId) as Array<{
+      for (const q of selectQuizzes.all(id) as Array<{
         lesson: string;
         quiz: string;
         answer: number;
@@ -307,12 +329,12 @@ export function openProgressStore(path: string): ProgressStore {
     },
     listAll() {
       const rows = new Map<string, InstructorRow>();
-      const rowOf = (learnerId: string) => {
-        let row = rows.get(learnerId);
+      const rowOf = (publicId: string) => {
+        let row = rows.get(publicId);
         if (!row)
           rows.set(
-            learnerId,
-            (row = { learnerId, exercises: {}, quizzes: { answered: 0, correct: 0 } }),
+            publicId,
+            (row = { publicId, exercises: {}, quizzes: { answered: 0, correct: 0 } }),
           );
         return row;
       };
@@ -351,4 +373,14 @@ export function openProgressStore(path: string): ProgressStore {
       db.close();
     },
   };
+}
+
+/** Migration 2: the cookie values in learner columns become public ids (hashed in place). */
+function hashLearnerIds(db: DatabaseSync): void {
+  for (const table of ["task_passes", "quiz_answers", "visits"]) {
+    const update = db.prepare(`UPDATE ${table} SET learner = ? WHERE learner = ?`);
+    for (const { learner } of db.prepare(`SELECT DISTINCT learner FROM ${table}`).all() as Array<{ learner: string }>) {
+      update.run(publicLearnerId(learner), learner);
+    }
+  }
 }

@@ -53,6 +53,12 @@ export interface ProxyOptions {
   onStartQueued?: (waiting: number) => void;
 }
 
+/**
+ * Unread bytes one `docker events` answer may hold in the server: ddc0117 wrote every event to
+ * a client that never read, and such clients grew the server from 132 MB to 2.3 GB in 32 s.
+ */
+export const EVENTS_MAX_UNREAD_BYTES = 256 * 1024;
+
 export class SandboxProxy implements SessionObjects {
   readonly scope: SessionScope;
   readonly execIds = new Set<string>();
@@ -783,10 +789,17 @@ export class SandboxProxy implements SessionObjects {
           if (!this.ownsEvent(event, workstation)) return;
           const shown = this.view.json(event) as typeof event;
           if (!matchesEventFilters(shown, studentFilters)) return;
-          writeOrPause(res, upstream, JSON.stringify(shown) + "\n");
+          res.write(JSON.stringify(shown) + "\n");
         } catch {
           // a line that is not an event is never passed on
         }
+      // A client that does not read: the engine's stream is not paused (the engine would stall
+      // publishing events for everyone), so the answer is ended once this much waits unread.
+      if (res.writableLength > EVENTS_MAX_UNREAD_BYTES) {
+        this.log.warn({ unread: res.writableLength }, "events client not reading; stream ended");
+        upstream.destroy();
+        res.destroy();
+      }
     });
     upstream.on("end", () => res.end());
     upstream.on("error", () => res.destroy());

@@ -17,10 +17,30 @@ const run = promisify(execFile);
 export async function mountBindView(workspaceDir: string, bindDir: string): Promise<void> {
   await run("mount", ["--bind", workspaceDir, bindDir]);
   try {
-    await run("mount", ["-o", "remount,bind,nosymfollow", bindDir]);
+    await run("mount", ["-o", `remount,bind,nosymfollow,${HOME_MOUNT_OPTIONS}`, bindDir]);
   } catch (error) {
     await run("umount", [bindDir]).catch(() => undefined);
     throw new Error(`cannot make the bind-mount view of a session's home (mount -o nosymfollow needs root and Linux 5.10 or later): ${(error as Error).message.trim()}`);
+  }
+}
+
+/**
+ * What the home is mounted with, on the host and everywhere it is bind-mounted from (the
+ * workstation, the student's `-v ~/x:/y`, the bind view; a bind mount keeps these flags): a
+ * device node placed in it (`docker cp` of an archive holding one, extracted by the engine as
+ * root) opens as no device, and a setuid or setgid file runs as its caller. Such files may still
+ * be made (the proxy's archive filter is what keeps them out); here they are inert.
+ */
+export const HOME_MOUNT_OPTIONS = "nodev,nosuid";
+
+/** Mounts the home onto itself with HOME_MOUNT_OPTIONS, so every path through it has them. */
+export async function mountHome(workspaceDir: string): Promise<void> {
+  await run("mount", ["--bind", workspaceDir, workspaceDir]);
+  try {
+    await run("mount", ["-o", `remount,bind,${HOME_MOUNT_OPTIONS}`, workspaceDir]);
+  } catch (error) {
+    await run("umount", [workspaceDir]).catch(() => undefined);
+    throw new Error(`cannot mount a session's home ${HOME_MOUNT_OPTIONS} (needs root): ${(error as Error).message.trim()}`);
   }
 }
 

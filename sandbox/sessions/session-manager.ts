@@ -22,7 +22,11 @@ import { closeHostToSandboxes } from "./host-firewall.ts";
 import { SubnetPool } from "./subnets.ts";
 import { startDiskQuota, type DiskQuota } from "./disk-quota.ts";
 import { startLogFloodGuard, type LogFloodGuard } from "./log-flood.ts";
+import { HISTORY_LIMITS, eventBytes, keptAttributes } from "./event-history.ts";
+import { WorkBudget } from "./work-budget.ts";
+import { createCheckContainer } from "./check-container.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
+import { publicLearnerId } from "../progress/store.ts";
 import { LIMITS } from "../proxy/policy.ts";
 import { cgroupHostFor, createSessionCgroup, removeInstanceCgroups, removeSessionCgroup, sessionCgroupPath, type CgroupHost } from "./session-cgroup.ts";
 
@@ -36,6 +40,9 @@ export interface SessionEvent {
   time: number;
 }
 
+/** Checks quiet this long: the session's check container is removed (made again by the next check). */
+export const CHECK_CONTAINER_IDLE_MS = 120_000;
+
 export class SessionBusyError extends Error {
   readonly retryAfterSeconds: number;
   readonly status: number;
@@ -48,7 +55,6 @@ export class SessionBusyError extends Error {
 
 /** The workstation's own limits: the student's shell, not their containers. */
 const WORKSTATION_LIMITS = { memoryBytes: 192 * 1024 * 1024, pids: 256, nanoCpus: 1_000_000_000 };
-const EVENT_HISTORY_LIMIT = 2000;
 
 export class Session {
   readonly id: string;
@@ -70,8 +76,11 @@ export class Session {
   /** When the student was last told their container start waits for the engine (at most once a minute). */
   queueNoticeAt = 0;
   readonly view: StudentView;
-  /** The session's Docker events, oldest first, in the student's names (for checks). */
+  /** The session's Docker events, oldest first, in the student's names, slimmed and bounded (event-history.ts): for checks. */
   readonly history: SessionEvent[] = [];
+  private readonly historySizes: number[] = [];
+  /** What the history holds now, as eventBytes counts it. */
+  historyBytes = 0;
   private readonly listeners = new Set<(event: SessionEvent) => void>();
 
   constructor(id: string, owner: string, scope: SessionScope, sessionDir: string, lifetimeSeconds: number, view: StudentView) {
@@ -97,17 +106,73 @@ export class Session {
     this.expiresAt = this.createdAt + lifetimeSeconds * 1000;
   }
 
+  /** Makes the session's check container (sessions/check-container.ts); set when the session is made. */
+  makeCheckContainer: (() => Promise<string>) | undefined;
+  /** Removes it (after CHECK_CONTAINER_IDLE_MS without checks). */
+  removeCheckContainer: ((id: string) => Promise<void>) | undefined;
+  private checkContainerId: Promise<string> | undefined;
+  private checkIdleTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * A running container costs the engine some 10 MB (its shim, init, sleep): kept while the
+   * student works (the page checks on every change), removed once checks have been quiet for a
+   * while, and made again by the next check (about a second).
+   */
+  private async retireCheckContainer(): Promise<void> {
+    const pending = this.checkContainerId;
+    if (this.checksRunning > 0 || !pending) return;
+    this.checkContainerId = undefined;
+    const id = await pending.catch(() => undefined);
+    if (id) await this.removeCheckContainer?.(id).catch(() => undefined);
+  }
+
+  /** The session ends: no timer of its own outlives it. */
+  stopTimers(): void {
+    clearTimeout(this.checkIdleTimer);
+  }
+
+  /** The container checks run in, made on the first check (most pooled sessions never need one). */
+  checkContainer(): Promise<string> {
+    if (!this.makeCheckContainer) return Promise.reject(new Error("the session has no check container"));
+    this.checkContainerId ??= this.makeCheckContainer().catch((error: unknown) => {
+      this.checkContainerId = undefined;
+      throw error;
+    });
+    return this.checkContainerId;
+  }
+
+  forgetCheckContainer(): void {
+    this.checkContainerId = undefined;
+  }
+
   /** Checks running now: what they do in the sandbox is not the student's work. */
   checksRunning = 0;
+  /**
+   * Check runs of this session (each runs every task of an exercise, side by side): two at once
+   * (a lesson page checks its exercises one at a time; two tabs), four more waiting, the rest
+   * refused. 60 concurrent check loops from one session had no bound.
+   */
+  readonly checkRuns = new WorkBudget(2, 4);
+  /** File listings, downloads and uploads of the home (each an exec in the workstation): 4 at once, 8 waiting. */
+  readonly fileOps = new WorkBudget(4, 8);
+  /** An exercise's setup.sh (up to 3 minutes of docker commands): one at a time, one waiting. */
+  readonly setups = new WorkBudget(1, 1);
+  /** State streams (SSE) this session has open now: at most MAX_STATE_STREAMS (api/state-stream.ts). */
+  stateStreams = 0;
 
   /** Runs checks with the state stream quiet, then lets it look once more. */
   async whileChecking<T>(run: () => Promise<T>): Promise<T> {
     this.checksRunning++;
+    clearTimeout(this.checkIdleTimer);
     try {
       return await run();
     } finally {
       this.checksRunning--;
-      if (this.checksRunning === 0) for (const listener of this.quietListeners) listener();
+      if (this.checksRunning === 0) {
+        this.checkIdleTimer = setTimeout(() => void this.retireCheckContainer(), CHECK_CONTAINER_IDLE_MS);
+        this.checkIdleTimer.unref();
+        for (const listener of this.quietListeners) listener();
+      }
     }
   }
 
@@ -123,9 +188,18 @@ export class Session {
   }
 
   record(event: SessionEvent): void {
-    this.history.push(event);
-    if (this.history.length > EVENT_HISTORY_LIMIT) this.history.splice(0, this.history.length - EVENT_HISTORY_LIMIT);
-    for (const listener of this.listeners) listener(event);
+    const kept: SessionEvent = { ...event, name: event.name?.slice(0, HISTORY_LIMITS.attributeChars), attributes: keptAttributes(event.attributes) };
+    const size = eventBytes(kept);
+    this.history.push(kept);
+    this.historySizes.push(size);
+    this.historyBytes += size;
+    let drop = 0;
+    while (drop < this.history.length && (this.history.length - drop > HISTORY_LIMITS.events || this.historyBytes > HISTORY_LIMITS.bytes)) this.historyBytes -= this.historySizes[drop++]!;
+    if (drop > 0) {
+      this.history.splice(0, drop);
+      this.historySizes.splice(0, drop);
+    }
+    for (const listener of this.listeners) listener(kept);
   }
 
   describe(): Record<string, unknown> {
@@ -264,6 +338,12 @@ export class SessionManager {
     return [...this.sessions.values()].find((s) => s.owner === owner && !this.destroying.has(s.id));
   }
 
+  /** The session of the learner with this public id (progress/store.ts publicLearnerId): for views that never hold the cookie. */
+  forPublicId(publicId: string): Session | undefined {
+    if (!publicId) return undefined;
+    return [...this.sessions.values()].find((s) => s.owner && publicLearnerId(s.owner) === publicId && !this.destroying.has(s.id));
+  }
+
   /**
    * A ready session nobody owns, outside the general pool: a class's warm pool holds it
    * (classes/class-pool.ts) until a member of the class takes it through `create`.
@@ -287,20 +367,49 @@ export class SessionManager {
     const pending = this.creating.get(owner);
     if (pending) return { session: await pending, created: false };
     this.checkLimits(classPool ? undefined : client);
-    const ready = classPool?.take() ?? this.pool.shift();
-    if (ready) {
+    // Registered before the first await: a second request of the same learner waits for this one.
+    const promise = (async () => {
+      const ready = classPool?.take() ?? (await this.takeFromPool());
+      if (!ready) return Object.assign(await this.createSession(owner), { client: classPool ? "" : client });
       ready.assign(owner, this.config.maxLifetimeSeconds);
       ready.client = classPool ? "" : client;
       void this.refill();
-      return { session: ready, created: true };
-    }
-    const promise = this.createSession(owner).then((session) => Object.assign(session, { client: classPool ? "" : client }));
+      return ready;
+    })();
     this.creating.set(owner, promise);
     try {
       return { session: await promise, created: true };
     } finally {
       this.creating.delete(owner);
     }
+  }
+
+  /**
+   * A ready session from the pool whose workstation still runs. An engine restart stops every
+   * container and the pool never hears of it (the event stream is down meanwhile): a dead one
+   * is removed and the next tried, and the pool refills.
+   */
+  private async takeFromPool(): Promise<Session | undefined> {
+    for (let ready = this.pool.shift(); ready; ready = this.pool.shift()) {
+      const running = await this.engine.docker.getContainer(ready.workstationId!).inspect().then((i) => i.State.Running === true, () => false);
+      if (running) return ready;
+      this.log.warn({ session: ready.id }, "pooled session's workstation is not running (engine restarted?); removing it");
+      void this.destroy(ready.id, "workstation stopped while pooled");
+      void this.refill();
+    }
+    return undefined;
+  }
+
+  /** Starts a session's stopped workstation again (after an engine restart), through the start admission. */
+  private async reviveWorkstation(session: Session): Promise<void> {
+    if (!session.workstationId) throw new Error("the session has no workstation");
+    this.log.warn({ session: session.id }, "workstation not running; starting it again");
+    const container = this.engine.docker.getContainer(session.workstationId);
+    await this.engine.starts.run(session.id, async () => {
+      const state = (await container.inspect()).State;
+      if (state.Paused) await container.unpause();
+      else if (!state.Running) await container.start();
+    });
   }
 
   /** The server's cap for everyone; for an anonymous visitor (`client` given) the per-address limits too (docs/rate-limits.md). */
@@ -383,10 +492,13 @@ export class SessionManager {
         },
       });
       session.workstationId = workstation.id;
+      session.makeCheckContainer = () => createCheckContainer(this.engine, scope);
+      session.removeCheckContainer = (containerId) => this.engine.docker.getContainer(containerId).remove({ force: true });
       session.ports = new PortForwards(this.engine.docker, () => session.workstationId);
       await this.engine.starts.run(id, () => workstation.start());
       session.terminal = new TerminalSession(this.engine.docker, workstation.id);
       session.terminal.onInput = () => session.touch();
+      session.terminal.reviveWorkstation = () => this.reviveWorkstation(session);
       session.quota = startDiskQuota({ docker: this.engine.docker, scope, limitBytes: this.config.diskQuotaMb * 1024 * 1024, onOver: (message) => session.terminal?.notice(message) });
       session.proxy.archiveAllowance = session.quota; // docker cp is bounded by what the quota has left
       session.logFlood = startLogFloodGuard({ docker: this.engine.docker, scope, onFlood: (message) => session.terminal?.notice(message) });
@@ -407,6 +519,7 @@ export class SessionManager {
     const pooledAt = session ? this.pool.indexOf(session) : -1;
     if (pooledAt >= 0) this.pool.splice(pooledAt, 1);
     const done = (async () => {
+      session?.stopTimers();
       session?.quota?.stop();
       session?.logFlood?.stop();
       session?.terminal?.dispose();
@@ -443,6 +556,9 @@ export class SessionManager {
 
   private async sweep(): Promise<void> {
     const now = Date.now();
+    // The per-address creation log forgets addresses with nothing in the last minute: kept as
+    // they came, every address that ever asked for a sandbox stayed in memory.
+    for (const [client, times] of this.createLog) if (!times.some((t) => now - t < 60_000)) this.createLog.delete(client);
     for (const session of this.sessions.values()) {
       if (!session.owner) continue; // pooled: its clocks have not started
       if (now >= session.expiresAt) await this.destroy(session.id, "maximum lifetime reached");
@@ -456,7 +572,8 @@ export class SessionManager {
     const sessionId = attributes[LABEL_SESSION] ?? sessionIdOfName(event.Type === "network" ? (attributes.name ?? "") : event.Actor.ID);
     const session = sessionId ? this.sessions.get(sessionId) : undefined;
     if (!session?.proxy || !session.proxy.ownsEvent(event, session.workstationId)) return;
-    const shown = session.view.json(event) as EngineEvent;
+    // Only what the history keeps is rewritten: a container's labels can be large, and come with every event.
+    const shown = session.view.json({ ...event, Actor: { ID: event.Actor.ID, Attributes: keptAttributes(attributes) } }) as EngineEvent;
     const shownAttributes = shown.Actor.Attributes ?? {};
     session.record({
       type: shown.Type,

@@ -1,5 +1,5 @@
 import { chmod, chown, mkdir, readFile, rm } from "node:fs/promises";
-import { mountBindView, unmountBelow } from "./bind-view.ts";
+import { mountBindView, mountHome, unmountBelow } from "./bind-view.ts";
 import type { SessionScope } from "../naming/scope.ts";
 
 /** The student's uid and gid inside the workstation image. */
@@ -21,6 +21,7 @@ export async function hostUidOffset(usernsRemap: boolean): Promise<number> {
  * bind mount cannot walk into another session's folder), `home/` (the student's home, owned by
  * the student's remapped uid), `binds/` (home/ again, through which links are not followed: the
  * source of the student's bind mounts) and `run/` (the proxy socket, mounted into the workstation).
+ * The home is a mount of its own, nodev and nosuid (bind-view.ts: HOME_MOUNT_OPTIONS).
  */
 export async function createWorkspace(sessionDir: string, scope: SessionScope, uidOffset: number): Promise<void> {
   // 0700 all the way down to the session: the daemon mounts home/ and run/ as real root, so the
@@ -32,6 +33,7 @@ export async function createWorkspace(sessionDir: string, scope: SessionScope, u
   await chown(scope.workspaceDir, uidOffset + STUDENT_UID, uidOffset + STUDENT_UID);
   await mkdir(scope.runDir, { mode: 0o755 });
   await mkdir(scope.bindDir, { mode: 0o700 });
+  await mountHome(scope.workspaceDir);
   await mountBindView(scope.workspaceDir, scope.bindDir);
 }
 

@@ -40,6 +40,12 @@ export function mirrorPart(data: Buffer, lines: number): Buffer {
   return Buffer.concat([Buffer.from("\r\n"), data.subarray(cut + 1)]);
 }
 
+/** The engine's answer to an exec in a container that is stopped (409) or paused. */
+function isNotRunning(error: unknown): boolean {
+  const e = error as { statusCode?: number; message?: string };
+  return e?.statusCode === 409 || /is not running|is paused/i.test(e?.message ?? "");
+}
+
 export const ENGINE_GONE = "the Docker engine is not answering right now; press a key to try again in a moment (your files are kept)";
 
 /** Bytes the headless mirror may have queued before we pause the shell too. */
@@ -89,6 +95,12 @@ export class TerminalSession {
   private flushScheduled = false;
   /** Called on every keystroke: the session's idle clock. */
   onInput: () => void = () => {};
+  /**
+   * Starts the workstation again when it is not running (an engine restart stops every
+   * container): without it, each attach failed on the stopped container and the learner's
+   * terminal stayed blank until the session was swept away.
+   */
+  reviveWorkstation: (() => Promise<void>) | undefined;
 
   constructor(docker: Docker, containerId: string) {
     this.docker = docker;
@@ -106,6 +118,16 @@ export class TerminalSession {
   }
 
   private async startShell(): Promise<void> {
+    try {
+      await this.startShellOnce();
+    } catch (error) {
+      if (!this.reviveWorkstation || !isNotRunning(error)) throw error;
+      await this.reviveWorkstation();
+      await this.startShellOnce();
+    }
+  }
+
+  private async startShellOnce(): Promise<void> {
     const exec = await this.docker.getContainer(this.containerId).exec({
       Cmd: ["bash", "-l"],
       AttachStdin: true,
@@ -216,7 +238,10 @@ export class TerminalSession {
     await this.ensureShell();
     // Wait for the mirror to catch up so the redraw is the screen as it stands.
     this.flush();
+    if (this.disposed) return;
     await new Promise<void>((resolve) => this.mirror.write("", resolve));
+    // The session may have ended meanwhile: its mirror is gone (serializing it threw, unhandled).
+    if (this.disposed) return;
     const screen = this.serializer.serialize();
     if (screen) client.sendOutput(Buffer.from(screen));
     if (this.watchers.size > 0) client.sendControl({ type: "watched", watching: true });

@@ -4,7 +4,8 @@ interface Column {
   tasks: string[];
 }
 interface Row {
-  learnerId: string;
+  /** The learner's public id (never their cookie). */
+  publicId: string;
   lastLesson?: string;
   lastSeenAt?: string;
   exercises: Record<string, string[]>;
@@ -53,7 +54,7 @@ async function load(token: string) {
     ...learners.map((row) => {
       const tr = document.createElement("tr");
       tr.append(
-        cell(row.learnerId.slice(0, 8), "th"),
+        cell(row.publicId.slice(2, 10), "th"),
         cell(row.lastLesson ?? "—"),
         cell(row.lastSeenAt ? new Date(row.lastSeenAt).toLocaleString() : "—"),
         ...columns.map((c) => {

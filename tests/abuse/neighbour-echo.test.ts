@@ -98,7 +98,47 @@ async function abuse(name: string, start: string, stop: string, seconds = 10, no
   expect((await studentShell(server, abuser, "docker ps -aq | wc -l")).exitCode).toBe(0);
 }
 
+/** Holds `open()` connections from outside the abuser's shell (its browser, its CLI) open during an `abuse` row. */
+async function withConnections<T extends { close(): void }>(count: number, open: () => Promise<T>, row: () => Promise<void>): Promise<string> {
+  const held: T[] = [];
+  const settled = await Promise.allSettled(Array.from({ length: count }, open));
+  for (const s of settled) if (s.status === "fulfilled") held.push(s.value);
+  try {
+    await row();
+  } finally {
+    for (const h of held) h.close();
+  }
+  return `${held.length} of ${count} opened`;
+}
+
 describe("a neighbour keeps typing while one session abuses the machine", () => {
+  it("state streams (SSE) fan-out", async () => {
+    let accepted = 0;
+    const open = async () => {
+      const controller = new AbortController();
+      const res = await fetch(`${server.url}/api/sessions/${abuser}/state`, { headers: { cookie: abuserCookie }, signal: controller.signal });
+      if (res.status === 200) accepted++;
+      else await res.text();
+      return { close: () => controller.abort() };
+    };
+    const churn = "end=$(($(date +%s)+12)); while [ $(date +%s) -lt $end ]; do docker create --name churn busybox true >/dev/null; docker rm churn >/dev/null; done";
+    await withConnections(200, open, () => abuse("200 state streams (SSE) on one session, containers churning", churn, "docker rm -f churn >/dev/null 2>&1; true", 10, async () => `${accepted} of 200 streams accepted (the rest 429)`));
+  }, 120_000);
+  it("docker events clients that never read", async () => {
+    const { connect } = await import("node:net");
+    const socketPath = server.sessions.get(abuser)!.scope.proxySocketPath;
+    const open = async () => {
+      const socket = connect(socketPath);
+      socket.write("GET /v1.41/events HTTP/1.1\r\nHost: docker\r\n\r\n");
+      socket.pause();
+      socket.on("error", () => undefined);
+      return { close: () => socket.destroy() };
+    };
+    const labels = Array.from({ length: 16 }, (_, i) => `--label course.note.${i}=${"x".repeat(1000)}`).join(" ");
+    const flap = `docker run -d --name flap ${labels} busybox sleep 600 >/dev/null; end=$(($(date +%s)+12)); while [ $(date +%s) -lt $end ]; do docker pause flap >/dev/null; docker unpause flap >/dev/null; done`;
+    await withConnections(20, open, () => abuse("20 `docker events` clients not reading, a 16 KB-label container paused in a loop", flap, "docker rm -f flap >/dev/null 2>&1; true", 10, async () => `server RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB after`));
+  }, 120_000);
+
   it("baseline (no abuse)", async () => abuse("baseline (none)", "true", "true", 5), 60_000);
   it("fork bomb in a container", async () => abuse("fork bomb in a container (pids 128)", "docker run -d --name bomb busybox sh -c 'f(){ f | f & }; f' >/dev/null; sleep 12", "docker rm -f bomb >/dev/null"), 90_000);
   it("memory hog in a container", async () => abuse("memory hog (300 MB into a 256 MiB limit)", "docker run -d --name hog busybox sh -c 'while true; do head -c 300m /dev/zero | tail >/dev/null; done' >/dev/null; sleep 12", "docker rm -f hog >/dev/null"), 90_000);

@@ -1,6 +1,32 @@
 /** The student's home from the browser: list, download, upload (as the student), and setup.sh. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "node:net";
 import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
+
+/**
+ * One keep-alive GET on a raw socket: the head, the body as long as its Content-Length says, and
+ * whatever else came on the connection within a moment (a server that sends more than it
+ * announced puts it there).
+ */
+async function rawGet(base: string, path: string, cookie: string): Promise<{ head: string; body: Buffer; extra: Buffer }> {
+  const { hostname, port } = new URL(base);
+  const socket = connect(Number(port), hostname);
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nCookie: ${cookie}\r\nConnection: keep-alive\r\n\r\n`);
+  const chunks: Buffer[] = [];
+  socket.on("data", (c: Buffer) => chunks.push(c));
+  await new Promise<void>((resolve) => {
+    let timer = setTimeout(resolve, 3000);
+    socket.on("data", () => { clearTimeout(timer); timer = setTimeout(resolve, 800); });
+    socket.on("close", () => { clearTimeout(timer); resolve(); });
+  });
+  socket.destroy();
+  const all = Buffer.concat(chunks);
+  const end = all.indexOf("\r\n\r\n");
+  const head = all.subarray(0, end).toString("latin1");
+  const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+  const rest = all.subarray(end + 4);
+  return { head, body: rest.subarray(0, length), extra: rest.subarray(length) };
+}
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;
@@ -48,6 +74,22 @@ describe("workspace files", () => {
     expect(leak.status).toBe(404);
     const stranger = new ApiClient(server.url);
     expect((await stranger.call("GET", `/api/sessions/${id}/files`)).status).toBe(404);
+  });
+
+  it("sends a file through a link with exactly the Content-Length it announces", async () => {
+    // The link's own size (its target's path) is not the target's: ddc0117 announced the first
+    // and sent the second, and the surplus read as a forged next response on the connection.
+    const made = await studentShell(server, id, "head -c 70000 /dev/zero | tr '\\0' x > big.txt && ln -sfn big.txt link-to-big && ln -sfn \"$HOME/big.txt\" abs-link");
+    expect(made.exitCode).toBe(0);
+    for (const path of ["link-to-big", "abs-link", "big.txt"]) {
+      const { head, body, extra } = await rawGet(server.url, `/api/sessions/${id}/files/download?path=${path}`, api.cookie);
+      expect(head).toMatch(/^HTTP\/1\.1 200/);
+      const length = Number(/content-length: (\d+)/i.exec(head)?.[1]);
+      expect(length).toBe(70000);
+      expect(body.length).toBe(length);
+      expect(body.toString()).toBe("x".repeat(70000));
+      expect(extra.length).toBe(0);
+    }
   });
 
   it("runs an exercise's setup.sh in the student's sandbox", async () => {
