@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtemp, rm, writeFile, cp, utimes } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { createHash } from "node:crypto";
 import { ApiClient, startTestServer, studentShell } from "../helpers/sandbox-server.ts";
 import { formatExerciseTest, testExercise } from "../../sandbox/checks/exercise-test.ts";
 import { runExerciseChecks } from "../../sandbox/checks/shell-checks.ts";
@@ -113,11 +114,27 @@ sleep 0.5`,
     expect((await s.readBytes({ volume: "db", path: "app.db" }))!.equals(Buffer.from("row1\n"))).toBe(true);
     await new Promise((r) => setTimeout(r, 300));
     expect(throwaways()).toBe(before);
-    // No container mounts `lonely`: read through a throwaway busybox, left out of what checks see.
-    expect((await studentShell(server, sessionId, "docker run --rm -v lonely:/x busybox sh -c 'echo alone > /x/f.txt'")).exitCode).toBe(0);
+    // No container mounts `lonely`: read through a reader that is created, never started, and
+    // removed: no start (so no wait for the class's start slot), nothing left, nothing in the history.
+    expect((await studentShell(server, sessionId, "docker run --rm -v lonely:/x busybox sh -c 'mkdir /x/sub; echo alone > /x/f.txt; echo deep > /x/sub/d.txt; chown 999:70 /x/sub/d.txt; chmod 640 /x/sub/d.txt'")).exitCode).toBe(0);
+    const engineEvents: { Action: string; Actor: { Attributes: Record<string, string> } }[] = [];
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const historyBefore = server.sessions.get(sessionId)!.history.length;
     expect(await s.readFile({ volume: "lonely", path: "f.txt" })).toBe("alone\n");
-    await new Promise((r) => setTimeout(r, 300));
-    expect(throwaways()).toBe(before + 1);
+    const files = (await s.listFiles({ volume: "lonely", path: "/" }))!;
+    expect(files.map((f) => [f.path, f.type])).toEqual([[".", "directory"], ["f.txt", "file"], ["sub", "directory"], ["sub/d.txt", "file"]]);
+    expect(files.find((f) => f.path === "sub/d.txt")).toMatchObject({ uid: 999, gid: 70, mode: 0o640, size: 5, sha256: createHash("sha256").update("deep\n").digest("hex") });
+    expect(await s.listFiles({ volume: "lonely", path: "nope" })).toBeUndefined();
+    expect(await s.readFile({ volume: "lonely", path: "sub" }), "a folder is not a file").toBeUndefined();
+    await new Promise((r) => setTimeout(r, 400));
+    const stream = await server.engine.docker.getEvents({ since, until: Math.floor(Date.now() / 1000) + 1, filters: { type: ["container"], label: [`stowage.session=${sessionId}`] } });
+    for (const line of (await new Promise<string>((resolve) => { let text = ""; stream.on("data", (c: Buffer) => (text += c)); stream.on("end", () => resolve(text)); })).split("\n").filter(Boolean)) engineEvents.push(JSON.parse(line));
+    const readerEvents = engineEvents.filter((e) => (e.Actor.Attributes.name ?? "").includes("stowage-check-"));
+    expect(readerEvents.map((e) => e.Action)).toContain("create");
+    expect(readerEvents.map((e) => e.Action), "a reader is never started").not.toContain("start");
+    expect((await server.engine.docker.listContainers({ all: true, filters: { label: [`stowage.session=${sessionId}`, "stowage.role=check-reader"] } })).length, "no reader is left behind").toBe(0);
+    expect(server.sessions.get(sessionId)!.history.slice(historyBefore), "the readers' events are not the student's").toEqual([]);
+    expect(throwaways()).toBe(before);
     expect((await s.containers({ all: true })).some((c) => c.name.startsWith("stowage-check-"))).toBe(false);
     expect(await s.readFile({ volume: "notes", path: "missing.txt" })).toBeUndefined();
     expect(await s.readFile({ volume: "nowhere", path: "x" })).toBeUndefined();
