@@ -15,6 +15,7 @@ import { parse as parseYaml } from "yaml";
 import { formatProblem, splitFrontmatter, validateLessons, type LessonProblem } from "../../src/integrations/lesson-validation.ts";
 import { parseLessonFolder } from "../../src/schemas/lesson.ts";
 import { loadTsCheck } from "../../sandbox/checks/ts-checks.ts";
+import { cheatTask } from "../../sandbox/checks/exercise-test.ts";
 import type { CliContext } from "./context.ts";
 
 interface LessonText {
@@ -168,7 +169,20 @@ export async function checkExerciseFiles(lessons: LessonText[], lessonsDir: stri
           }
         }
       }
-      const scripts = ["setup.sh", "solution.sh", ...checks.filter((f) => f.endsWith(".sh")).map((f) => join("checks", f))];
+      // cheats/<name>.sh: a shortcut that must not pass; its `# fails: <task>` line names the task that catches it.
+      const cheatsDir = join(here, "cheats");
+      const cheats = existsSync(cheatsDir) ? readdirSync(cheatsDir).sort() : [];
+      for (const file of cheats) {
+        const shown = relative(root, join(cheatsDir, file));
+        if (!file.endsWith(".sh")) {
+          problems.push({ file: shown, field: "(file)", message: "expected only <name>.sh scripts in cheats/" });
+          continue;
+        }
+        const task = cheatTask(readFileSync(join(cheatsDir, file), "utf8"));
+        if (!task) problems.push({ file: shown, field: "# fails:", message: `expected a line "# fails: <task>" naming the task whose check catches this cheat (tasks: ${exercise.tasks.join(", ")})` });
+        else if (!exercise.tasks.includes(task)) problems.push({ file: shown, field: "# fails:", message: `expected a task of exercise ${folder} (tasks: ${exercise.tasks.join(", ")}), not "${task}"` });
+      }
+      const scripts = ["setup.sh", "solution.sh", ...checks.filter((f) => f.endsWith(".sh")).map((f) => join("checks", f)), ...cheats.filter((f) => f.endsWith(".sh")).map((f) => join("cheats", f))];
       for (const script of scripts) {
         const path = join(here, script);
         if (!existsSync(path)) continue;
