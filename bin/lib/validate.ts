@@ -179,8 +179,8 @@ export async function checkExerciseFiles(lessons: LessonText[], lessonsDir: stri
           continue;
         }
         const task = cheatTask(readFileSync(join(cheatsDir, file), "utf8"));
-        if (!task) problems.push({ file: shown, field: "# fails:", message: `expected a line "# fails: <task>" naming the task whose check catches this cheat (tasks: ${exercise.tasks.join(", ")})` });
-        else if (!exercise.tasks.includes(task)) problems.push({ file: shown, field: "# fails:", message: `expected a task of exercise ${folder} (tasks: ${exercise.tasks.join(", ")}), not "${task}"` });
+        if (!task) problems.push({ file: shown, field: "(cheat)", message: `expected a line "# fails: <task>" naming the task whose check catches this cheat (tasks: ${exercise.tasks.join(", ")})` });
+        else if (!exercise.tasks.includes(task)) problems.push({ file: shown, field: "(cheat)", message: `expected a task of exercise ${folder} (tasks: ${exercise.tasks.join(", ")}), not "${task}"` });
       }
       const scripts = ["setup.sh", "solution.sh", ...checks.filter((f) => f.endsWith(".sh")).map((f) => join("checks", f)), ...cheats.filter((f) => f.endsWith(".sh")).map((f) => join("cheats", f))];
       for (const script of scripts) {
