@@ -21,5 +21,5 @@ export default defineCheck(async (s) => {
   const mine = copy.find((f) => f.path === path);
   const theirs = original.find((f) => f.path === path);
   const what = !mine ? "is missing" : !theirs ? "is extra" : mine.uid !== theirs.uid || mine.gid !== theirs.gid ? `belongs to ${mine.uid}:${mine.gid}, not ${theirs.uid}:${theirs.gid}` : mine.mode !== theirs.mode ? `has mode ${mine.mode.toString(8)}, not ${theirs.mode.toString(8)}` : "has different content";
-  return fail(`app-data-copy differs from app-data: ${path} ${what}. use cp -a /from/. /to/ so names, owners and modes are kept`);
+  return fail(`app-data-copy differs from app-data: ${path} ${what}: use cp -a /from/. /to/ so names, owners and modes are kept`);
 });

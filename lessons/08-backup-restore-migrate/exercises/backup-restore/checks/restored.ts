@@ -21,5 +21,5 @@ export default defineCheck(async (s) => {
   const mine = copy.find((f) => f.path === path);
   const theirs = original.find((f) => f.path === path);
   const what = !mine ? "is missing" : !theirs ? "is extra" : mine.uid !== theirs.uid || mine.gid !== theirs.gid ? `belongs to ${mine.uid}:${mine.gid}, not ${theirs.uid}:${theirs.gid}` : mine.mode !== theirs.mode ? `has mode ${mine.mode.toString(8)}, not ${theirs.mode.toString(8)}` : "has different content";
-  return fail(`app-data-restored differs from app-data: ${path} ${what}. did you extract with -C /data, as root, from an archive made with -C /data . ?`);
+  return fail(`app-data-restored differs from app-data: ${path} ${what}. Did you extract with -C /data, as root, from an archive made with -C /data . ?`);
 });
