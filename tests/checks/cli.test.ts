@@ -94,6 +94,8 @@ describe("stowage validate", () => {
         "See [the drivers](/lessons/volume-drivers/#exercise), [again](../volume-drivers/) and [home](/lessons/).",
         "Broken: [no slash](/lessons/volume-drivers), [unknown](/lessons/nope/), [a file](../12-volume-drivers/index.mdx),",
         '[no heading](#nowhere) and <a href="/lessons/volume-drivers/#missing">this</a>. Not a link: `[x](/lessons/zzz/)`.',
+        '<Quiz kind="predict" question="A coin toss?" options={["Yes", "No"]} answer={0}>A guess wins half the time.</Quiz>',
+        '<Quiz kind="choice" question="Myth: volumes are copied between hosts." options={["True", "False"]} answer={1}>A myth may be true/false.</Quiz>',
         "",
       ].join("\n"),
     );
@@ -113,13 +115,15 @@ describe("stowage validate", () => {
       `${rel(ex)}/checks/stale.sh: (file): expected a task "stale" in exercise keep-a-note (tasks: volume-exists, note-survives): a check for no task never runs`,
       `${rel(ex)}/checks/volume-exists.sh: (file): expected one check per task: volume-exists.ts exists too, and only the .ts one runs`,
       `${rel(ex)}/checks/volume-exists.ts: (check): expected a check module that loads: its default export is not a check: expected \`export default defineCheck(async (s) => ...)\``,
+      `${rel(two)}/index.mdx: (body) line 39: quiz "A coin toss?": expected at least 3 options (with 2, a guess wins too often); only a true/false myth has 2: ["True", "False"]`,
       `${rel(ex)}/cheats/unlabelled.sh: (cheat): expected a line "# fails: <task>" naming the task whose check catches this cheat (tasks: volume-exists, note-survives)`,
       `${rel(ex)}/cheats/wrong-task.sh: (cheat): expected a task of exercise keep-a-note (tasks: volume-exists, note-survives), not "nope"`,
     ];
     for (const line of expected) expect(lines, result.stdout).toContain(line);
     expect(lines.some((l) => l.startsWith(`${rel(ex)}/setup.sh: (script): expected a bash script that parses:`)), result.stdout).toBe(true);
     expect(result.stdout).not.toContain("zzz");
-    expect(result.stdout).toContain("14 problems in");
+    expect(result.stdout).not.toContain("Myth: volumes");
+    expect(result.stdout).toContain("15 problems in");
   });
 });
 
