@@ -82,7 +82,9 @@ async function runCheat(sessions: SessionManager, lessonsDir: string, lesson: st
     const script = setup.ok ? await run(text) : { ok: false, output: `setup.sh failed: ${setup.output}` };
     const checks = (await runExerciseChecks(sessions.docker, session, lessonsDir, lesson, exercise))!;
     const task = cheatTask(text);
-    const caught = checks.filter((t) => !t.passed && t.message.trim() !== "" && (task === undefined || t.id === task));
+    // A check that timed out or broke did not catch anything: it must say what is missing.
+    const undecided = /^(The check took longer than|This task's check (hit an error|could not be loaded|gave no answer)|The check could not run)/;
+    const caught = checks.filter((t) => !t.passed && t.message.trim() !== "" && !undecided.test(t.message) && (task === undefined || t.id === task));
     return { name: file.replace(/\.sh$/, ""), task, script, checks, ok: script.ok && caught.length > 0 };
   } finally {
     await sessions.destroy(session.id, "exercise cheat test done");
@@ -139,6 +141,8 @@ export function formatExerciseTest(result: ExerciseTestResult): string {
       lines.push(`  ✗ cheat ${cheat.name}: the cheat script failed, so it proves nothing:`, indent(cheat.script.output, 8));
     } else {
       lines.push(`  ✗ cheat ${cheat.name}: NOT CAUGHT (${target}): ${cheat.checks.map((t) => `${t.id} ${t.passed ? "passed" : "failed"}`).join(", ")}`);
+      const named = cheat.checks.find((t) => t.id === cheat.task && !t.passed);
+      if (named) lines.push(indent(`${named.id} failed without saying what is missing: ${named.message.split("\n")[0]}`, 8));
     }
   }
   return lines.join("\n");
