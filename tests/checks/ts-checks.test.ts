@@ -151,6 +151,21 @@ sleep 0.5`,
     await expect(s.exec("-rm", ["x"])).rejects.toThrow(/not a container name/);
   });
 
+  it("a check reads only its own student's volumes through the engine, and leaves no reader behind", async () => {
+    const client = new ApiClient(server.url);
+    const other = (await client.call("POST", "/api/sessions")).body.id;
+    expect((await studentShell(server, other, "docker run --rm -v private:/x busybox sh -c 'echo mine > /x/secret.txt'")).exitCode).toBe(0);
+    const { s } = api();
+    expect(await s.readFile({ volume: "private", path: "secret.txt" }), "another student's volume of the same name").toBeUndefined();
+    expect(await s.listFiles({ volume: "private", path: "/" })).toBeUndefined();
+    expect(await s.volume("private"), "reading must not create the volume in this session").toBeUndefined();
+    const otherSession = server.sessions.get(other)!;
+    const theirs = createCheckSession(server.engine.docker, otherSession, Date.now() + 30_000);
+    expect(await theirs.readFile({ volume: "private", path: "secret.txt" })).toBe("mine\n");
+    const readers = await server.engine.docker.listContainers({ all: true, filters: { label: ["stowage.role=check-reader"] } });
+    expect(readers.filter((c) => [sessionId, other].includes(c.Labels["stowage.session"] ?? "")).length).toBe(0);
+  });
+
   it("the checks API route runs TypeScript checks in the caller's session", async () => {
     const client = new ApiClient(server.url);
     const id = (await client.call("POST", "/api/sessions")).body.id;
