@@ -9,8 +9,10 @@
  *     return pass();
  *   });
  *
- * Everything a check sees is in the student's names and goes through the student's own scoped
- * docker CLI in their workstation, so a check can see and do exactly what the student can.
+ * Everything a check sees is in the student's names. Most calls go through the student's own
+ * scoped docker CLI in their workstation, so a check can see and do exactly what the student can;
+ * reading volumes (readFile, listFiles) goes to the engine directly, limited to the session's
+ * own objects, and never starts a container (docs/decisions/check-volume-reads.md).
  * Keep this module free of runtime dependencies: lessons import it, the server implements it.
  */
 
