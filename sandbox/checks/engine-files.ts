@@ -85,7 +85,12 @@ async function withSource<T>(docker: Docker, scope: SessionScope, source: FileSo
   const holders = await docker.listContainers({ all: true, filters: { volume: [volumeName], label: [scope.ownerFilter()] } });
   for (const holder of holders) {
     const mount = holder.Mounts.find((m) => m.Type === "volume" && m.Name === volumeName);
-    if (mount) return use(holder.Id, `${mount.Destination.replace(/\/+$/, "")}/${relative}`);
+    if (!mount) continue;
+    // A volume-subpath mount (Engine 26+) shows only a folder of the volume: not a view of its root.
+    const spec = await docker.getContainer(holder.Id).inspect().catch(() => undefined);
+    const mounts = (spec?.HostConfig?.Mounts ?? []) as { Target?: string; VolumeOptions?: { Subpath?: string } }[];
+    if (!spec || mounts.some((m) => m.Target === mount.Destination && m.VolumeOptions?.Subpath)) continue;
+    return use(holder.Id, `${mount.Destination.replace(/\/+$/, "")}/${relative}`);
   }
   const window = { from: Date.now(), to: Number.MAX_SAFE_INTEGER };
   readerCreations.set(volumeName, [...(readerCreations.get(volumeName) ?? []), window]);
