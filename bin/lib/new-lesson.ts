@@ -67,6 +67,14 @@ docker volume create notes
 docker run --name writer -v notes:/notes busybox sh -c 'echo hello > /notes/note.txt'
 docker rm writer
 `,
+    [`exercises/${EXERCISE}/cheats/keep-the-writer.sh`]: `#!/usr/bin/env bash
+# fails: note-survives
+# A cheat: the shortcut a hurried student takes. The exercise test runs it after setup and
+# requires the task named above to fail, with a message. This one never removes writer.
+set -e
+docker volume create notes
+docker run --name writer -v notes:/notes busybox sh -c 'echo hello > /notes/note.txt'
+`,
     [`exercises/${EXERCISE}/checks/volume-exists.sh`]: `#!/usr/bin/env bash
 # A shell check: runs as the student, with their docker CLI. Exit 0 passes; otherwise what it
 # printed is shown to the student, so print one sentence they can act on.

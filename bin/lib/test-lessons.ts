@@ -105,6 +105,6 @@ export async function testCommand(ctx: CliContext): Promise<number> {
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   process.stdout.write(`${exercises.length - failed} passed, ${failed} failed (${exercises.length} exercise${exercises.length === 1 ? "" : "s"}, ${seconds} s)\n`);
-  if (failed) process.stdout.write("An exercise passes when every check fails after setup.sh and passes after solution.sh.\n");
+  if (failed) process.stdout.write("An exercise passes when every check fails after setup.sh and passes after solution.sh, and every cheats/*.sh is caught by the task its '# fails:' line names.\n");
   return failed ? 1 : 0;
 }

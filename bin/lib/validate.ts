@@ -16,6 +16,7 @@ import { formatProblem, validateLessons, type LessonProblem } from "../../src/in
 import { splitFrontmatter } from "../../src/schemas/lesson.ts";
 import { parseLessonFolder } from "../../src/schemas/lesson.ts";
 import { loadTsCheck } from "../../sandbox/checks/ts-checks.ts";
+import { cheatTask } from "../../sandbox/checks/exercise-test.ts";
 import type { CliContext } from "./context.ts";
 
 interface LessonText {
@@ -86,6 +87,37 @@ function readLessons(lessonsDir: string, root: string): LessonText[] {
     lessons.push({ folder, slug: parsed.slug, file: relative(root, file), body: split.body, bodyLine: text.slice(0, text.length - split.body.length).split("\n").length, headings: headingSlugs(split.body), exercises });
   }
   return lessons;
+}
+
+/**
+ * Quizzes: at least three options, so a guess does not win half the time; two only for a
+ * true/false myth (options exactly "True" and "False"); the answer must be one of the options.
+ */
+export function checkQuizzes(lessons: LessonText[]): LessonProblem[] {
+  const problems: LessonProblem[] = [];
+  for (const lesson of lessons) {
+    for (const match of lesson.body.matchAll(/<Quiz\b[\s\S]*?>/g)) {
+      const line = lesson.bodyLine + lesson.body.slice(0, match.index).split("\n").length - 1;
+      const question = /question="([^"]*)"/.exec(match[0])?.[1] ?? "";
+      const add = (message: string) => problems.push({ file: lesson.file, field: `(body) line ${line}`, message: `quiz "${question.slice(0, 50)}": ${message}` });
+      const list = /options=\{(\[[\s\S]*?\])\}/.exec(match[0])?.[1];
+      let options: unknown;
+      try {
+        options = list === undefined ? undefined : JSON.parse(list);
+      } catch {
+        options = undefined;
+      }
+      if (!Array.isArray(options) || !options.every((o) => typeof o === "string")) {
+        add('expected options={["...", "...", "..."]}, a list of double-quoted strings');
+        continue;
+      }
+      const myth = options.length === 2 && options.map((o: string) => o.toLowerCase()).sort().join() === "false,true";
+      if (options.length < 3 && !myth) add(`expected at least 3 options (with ${options.length}, a guess wins too often); only a true/false myth has 2: ["True", "False"]`);
+      const answer = Number(/answer=\{(\d+)\}/.exec(match[0])?.[1]);
+      if (!(answer >= 0 && answer < options.length)) add(`expected answer={N} with N the index of one of its ${options.length} options`);
+    }
+  }
+  return problems;
 }
 
 /** Links from one lesson to another (or to a heading) must land on something that exists. */
@@ -169,7 +201,20 @@ export async function checkExerciseFiles(lessons: LessonText[], lessonsDir: stri
           }
         }
       }
-      const scripts = ["setup.sh", "solution.sh", ...checks.filter((f) => f.endsWith(".sh")).map((f) => join("checks", f))];
+      // cheats/<name>.sh: a shortcut that must not pass; its `# fails: <task>` line names the task that catches it.
+      const cheatsDir = join(here, "cheats");
+      const cheats = existsSync(cheatsDir) ? readdirSync(cheatsDir).sort() : [];
+      for (const file of cheats) {
+        const shown = relative(root, join(cheatsDir, file));
+        if (!file.endsWith(".sh")) {
+          problems.push({ file: shown, field: "(file)", message: "expected only <name>.sh scripts in cheats/" });
+          continue;
+        }
+        const task = cheatTask(readFileSync(join(cheatsDir, file), "utf8"));
+        if (!task) problems.push({ file: shown, field: "(cheat)", message: `expected a line "# fails: <task>" naming the task whose check catches this cheat (tasks: ${exercise.tasks.join(", ")})` });
+        else if (!exercise.tasks.includes(task)) problems.push({ file: shown, field: "(cheat)", message: `expected a task of exercise ${folder} (tasks: ${exercise.tasks.join(", ")}), not "${task}"` });
+      }
+      const scripts = ["setup.sh", "solution.sh", ...checks.filter((f) => f.endsWith(".sh")).map((f) => join("checks", f)), ...cheats.filter((f) => f.endsWith(".sh")).map((f) => join("cheats", f))];
       for (const script of scripts) {
         const path = join(here, script);
         if (!existsSync(path)) continue;
@@ -183,7 +228,7 @@ export async function checkExerciseFiles(lessons: LessonText[], lessonsDir: stri
 
 export async function validateAll(lessonsDir: string, root = process.cwd()): Promise<{ problems: LessonProblem[]; lessons: number; exercises: number; checks: number }> {
   const lessons = readLessons(lessonsDir, root);
-  const problems = [...validateLessons(lessonsDir, root), ...checkLinks(lessons), ...(await checkExerciseFiles(lessons, lessonsDir, root))];
+  const problems = [...validateLessons(lessonsDir, root), ...checkLinks(lessons), ...checkQuizzes(lessons), ...(await checkExerciseFiles(lessons, lessonsDir, root))];
   const exercises = lessons.reduce((n, l) => n + l.exercises.length, 0);
   const checks = lessons.reduce((n, l) => n + l.exercises.reduce((m, e) => m + e.tasks.length, 0), 0);
   return { problems, lessons: lessons.length, exercises, checks };

@@ -9,9 +9,11 @@
  *     return pass();
  *   });
  *
- * Everything a check sees is in the student's names and goes through the session's scoped
- * docker CLI in the session's check container (check-container.ts), so a check can see and do
- * exactly what the student can, and the student cannot configure what it sees.
+ * Everything a check sees is in the student's names. Calls that use docker go through the
+ * session's scoped docker CLI in the session's check container (check-container.ts), so a check
+ * can see and do exactly what the student can, and the student cannot configure what it sees;
+ * reading volumes (readFile, listFiles) goes to the engine directly, limited to the session's
+ * own objects, and never starts a container (docs/decisions/check-volume-reads.md).
  * Keep this module free of runtime dependencies: lessons import it, the server implements it.
  */
 
@@ -136,6 +138,24 @@ export interface ExecOutput {
 
 export type FileSource = { volume: string; path: string } | { container: string; path: string };
 
+/** One entry of a folder, as listFiles() sees it (from the engine's archive: nothing is started). */
+export interface FileEntry {
+  /** Relative to the folder listed; the folder itself is ".". */
+  path: string;
+  /** "file", "directory", "symlink", or another tar type ("link", "fifo", ...). */
+  type: string;
+  size: number;
+  /** Permission bits, e.g. 0o644 (setuid, setgid and sticky included). */
+  mode: number;
+  /** Numeric owner, as stored: a name never stands in for it. */
+  uid: number;
+  gid: number;
+  /** Regular files only: the SHA-256 of the content, in hex. */
+  sha256?: string;
+  /** Symbolic and hard links: where they point. */
+  linkTarget?: string;
+}
+
 /** The student's session, as a check sees it. Every call is bounded by the check's time limit. */
 export interface CheckSession {
   /** Every volume of the session. */
@@ -147,13 +167,21 @@ export interface CheckSession {
   /** One container by name (running or not); undefined when there is none. */
   container(name: string): Promise<ContainerInfo | undefined>;
   /**
-   * A small text file (up to 192 KB) from a volume (read through a throwaway read-only busybox
-   * container) or from a container (docker exec cat when it runs, docker cp when it does not).
+   * A small text file (up to 192 KB) from a volume or from a container. A volume is read through
+   * the engine's archive endpoint (what `docker cp` uses), from a container that mounts it or from
+   * a reader container that is created, never started, and removed: no check waits for a start.
    * Undefined when the volume, container or file does not exist.
    */
   readFile(source: FileSource): Promise<string | undefined>;
   /** Same as readFile, as bytes (for binary files). */
   readBytes(source: FileSource): Promise<Buffer | undefined>;
+  /**
+   * Every file and folder under `path` in a volume or container (the folder itself is "."),
+   * sorted by path, with numeric owners, modes and content hashes; read like readFile (nothing
+   * started), at most 5000 entries and 64 MB. Undefined when the volume, container or folder does
+   * not exist. Compare two volumes' trees, find a file not owned by uid 999, count uploads...
+   */
+  listFiles(source: FileSource): Promise<FileEntry[] | undefined>;
   /** `docker exec <container> <cmd...>` as the student. exitCode 125..127: docker could not run it. */
   exec(container: string, cmd: string[]): Promise<ExecOutput>;
   /** A bash script as the student's uid in the check container, in /home/student (read-only), with the session's docker CLI. */

@@ -6,20 +6,25 @@
  * What comes back (names, labels, file contents) is student data: parsed, never evaluated, and
  * quoted whenever it goes back into a shell command.
  */
-import { randomBytes } from "node:crypto";
 import type Docker from "dockerode";
 import { parseSize } from "../sizes.ts";
-import { CHECK_CONTAINER_PREFIX } from "../naming/scope.ts";
 import { runCheckScript, type CheckRunner } from "../sessions/check-container.ts";
 import type { SessionEvent } from "../sessions/session-manager.ts";
+import type { SessionScope } from "../naming/scope.ts";
 import type { CheckSession, ContainerInfo, ExecOutput, FileSource, HistoryEvent, HistoryFilter, MountInfo, VolumeInfo, VolumeUse } from "./api.ts";
+import { ArchiveTooLargeError, CHECK_CONTAINER_PREFIX, listEngineFiles, readEngineFile } from "./engine-files.ts";
 
-/** What a check runs against: the session's check container and its event history. */
+export { CHECK_CONTAINER_PREFIX };
+
+/** What a check runs against: the session's check container, its scope on the engine and its event history. */
 export interface CheckTarget extends CheckRunner {
+  /** Needed to read volumes and list files through the engine (a Session has it). */
+  scope?: SessionScope;
   history: readonly SessionEvent[];
 }
 
 const READ_LIMIT_BYTES = 192 * 1024;
+const LIST_LIMITS = { maxFileBytes: 0, maxTotalBytes: 64 * 1024 * 1024, maxEntries: 5000 };
 /** Events reach the history a moment after the engine acts: history() waits this long after the last one. */
 const EVENT_SETTLE_MS = 150;
 
@@ -162,6 +167,25 @@ export function createCheckSession(docker: Docker, target: CheckTarget, deadline
     if (result.timedOut) throw new CheckTimeoutError();
     return result;
   };
+  const engineScope = (call: string): SessionScope => {
+    if (!target.scope) throw new Error(`${call} needs the session's scope (run the check against a Session)`);
+    return target.scope;
+  };
+  /** An engine call bounded by the check's time limit. */
+  const bounded = async <T>(work: Promise<T>): Promise<T> => {
+    const left = timeLeft();
+    if (left <= 0) throw new CheckTimeoutError();
+    work.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CheckTimeoutError()), left);
+    });
+    try {
+      return await Promise.race([work, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const requireName = (kind: string, name: string) => {
     if (!isName(name)) throw new Error(`not a ${kind} name: ${JSON.stringify(name)}`);
   };
@@ -172,21 +196,10 @@ export function createCheckSession(docker: Docker, target: CheckTarget, deadline
     let script: string;
     if ("volume" in source) {
       requireName("volume", source.volume);
-      const v = shellQuote(source.volume);
-      const name = CHECK_CONTAINER_PREFIX + randomBytes(6).toString("hex");
-      const relativePath = path.replace(/^\/+/, "");
-      // Through a container that already mounts the volume (docker cp: nothing changes in the
-      // sandbox's state, so the state panel and the automatic re-checks stay quiet); only when
-      // none does, through a throwaway read-only busybox. Inspect first: `docker run -v missing:/x`
-      // would create the volume.
-      script = `docker volume inspect ${v} >/dev/null 2>&1 || exit 3
-set -o pipefail
-read -r holder dest < <(docker ps -a --no-trunc --filter volume=${v} --format '{{.ID}}' | head -n 20 | xargs -r docker inspect --type container | jq -r --arg v ${v} 'map(select(.Name | startswith("/${CHECK_CONTAINER_PREFIX}") | not)) | map(.Id as $id | .Mounts[] | select(.Type == "volume" and .Name == $v) | "\\($id) \\(.Destination)") | first // empty')
-if [ -n "$holder" ]; then
-  docker cp "$holder:$dest/"${shellQuote(relativePath)} - | tar -xOf -
-else
-  docker run --rm --name ${name} -v ${v}:/stowage-volume:ro busybox cat ${shellQuote(`/stowage-volume/${relativePath}`)}
-fi | head -c ${READ_LIMIT_BYTES + 1} | base64 -w0`;
+      const limits = { maxFileBytes: READ_LIMIT_BYTES, maxTotalBytes: READ_LIMIT_BYTES, maxEntries: 1 };
+      return bounded(readEngineFile(docker, engineScope("readFile"), source, limits).catch((error: unknown) => {
+        throw error instanceof ArchiveTooLargeError ? new Error(`readFile: ${path} is larger than ${READ_LIMIT_BYTES / 1024} KB; use s.listFiles() (sizes, hashes) or s.exec() with grep, head or wc instead`) : error;
+      }));
     } else {
       requireName("container", source.container);
       const c = shellQuote(source.container);
@@ -239,6 +252,12 @@ if [ "$running" = true ]; then docker exec ${c} cat ${p}; else docker cp ${shell
     readBytes,
     async readFile(source) {
       return (await readBytes(source))?.toString("utf8");
+    },
+    async listFiles(source) {
+      const path = source.path;
+      if (typeof path !== "string" || !path || /[\0\n]/.test(path)) throw new Error(`listFiles: not a path: ${JSON.stringify(path)}`);
+      requireName("volume" in source ? "volume" : "container", "volume" in source ? source.volume : source.container);
+      return bounded(listEngineFiles(docker, engineScope("listFiles"), source, LIST_LIMITS));
     },
     async exec(container, cmd) {
       requireName("container", container);

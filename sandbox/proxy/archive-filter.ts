@@ -45,7 +45,7 @@ export function filterArchive(input: NodeJS.ReadableStream): FilteredArchive {
     }
     const type = header.type === "contiguous-file" ? "file" : header.type;
     const entry = pack.entry({ name: header.name, mode, uid: header.uid, gid: header.gid, uname: header.uname, gname: header.gname, mtime: header.mtime, size: header.size, type, linkname: header.linkname }, (error) => next(error));
-    body.on("data", (chunk: Buffer) => (passed += chunk.length));
+    body.on("data", (chunk) => void (passed += (chunk as Buffer).length));
     body.pipe(entry);
   });
   extract.on("finish", () => pack.finalize());

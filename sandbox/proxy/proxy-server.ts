@@ -7,6 +7,7 @@
  * Browser → server.ts (WebSocket) → terminal → workstation container → docker CLI
  *   → THIS socket → policy.ts → engine-http.ts → the Docker engine
  */
+import { isCheckReaderEvent } from "../docker/check-readers.ts";
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Transform, type Duplex } from "node:stream";
 import { finished } from "node:stream/promises";
@@ -806,10 +807,11 @@ export class SandboxProxy implements SessionObjects {
     res.on("close", () => upstream.destroy());
   }
 
-  ownsEvent(event: { Type: string; Actor: { ID: string; Attributes?: Record<string, string> } }, workstation = this.workstationId()): boolean {
+  ownsEvent(event: { Type: string; Action: string; Actor: { ID: string; Attributes?: Record<string, string> }; time?: number; timeNano?: number }, workstation = this.workstationId()): boolean {
     const attributes = event.Actor.Attributes ?? {};
     if (event.Type === "container") return attributes[LABEL_OWNER] === this.scope.sessionId;
-    if (event.Type === "volume") return event.Actor.ID.startsWith(this.scope.prefix);
+    // A check's reader container (created, never started) mounting a volume is not the student's doing.
+    if (event.Type === "volume") return event.Actor.ID.startsWith(this.scope.prefix) && !isCheckReaderEvent(event);
     if (event.Type === "network") return (attributes.name ?? "").startsWith(this.scope.prefix) && attributes.container !== workstation;
     return false;
   }

@@ -18,7 +18,7 @@ describe("lesson validation", () => {
   it("names the file, the field and what was expected", () => {
     const messages = validateLessons(join(FIXTURES, "broken-lessons"), ROOT).map(formatProblem);
     expect(messages).toContain(
-      "tests/e2e/fixtures/broken-lessons/01-bad-duration/index.mdx: duration: at most 40 minutes",
+      "tests/e2e/fixtures/broken-lessons/01-bad-duration/index.mdx: duration: at most 60 minutes",
     );
     expect(messages).toContainEqual(
       expect.stringMatching(
@@ -89,7 +89,7 @@ describe("lesson validation", () => {
       expect(error, "the build should fail").toBeDefined();
       const output = `${error!.stdout}\n${error!.stderr}`;
       expect(output).toContain(
-        "tests/e2e/fixtures/broken-lessons/01-bad-duration/index.mdx: duration: at most 40 minutes",
+        "tests/e2e/fixtures/broken-lessons/01-bad-duration/index.mdx: duration: at most 60 minutes",
       );
       expect(output).toContain("02-missing-files/index.mdx: exercises.0.tasks.1.id");
     } finally {

@@ -26,7 +26,7 @@ describe("lesson schema", () => {
 
   it.each([
     [{ duration: 4 }, "duration"],
-    [{ duration: 41 }, "duration"],
+    [{ duration: 61 }, "duration"],
     [{ duration: "20" }, "duration"],
     [{ objectives: ["only one"] }, "objectives"],
     [{ objectives: ["1", "2", "3", "4", "5", "6", "7"] }, "objectives"],

@@ -57,8 +57,8 @@ export const lessonSchema = z
       .number("a number of minutes")
       .int("a whole number of minutes")
       .min(5, "at least 5 minutes")
-      .max(40, "at most 40 minutes")
-      .describe("Estimated minutes, 5..40"),
+      .max(60, "at most 60 minutes")
+      .describe("Estimated minutes a first-time student needs, 5..60"),
     objectives: z
       .array(z.string().min(1))
       .min(2, "2 to 6 objectives")

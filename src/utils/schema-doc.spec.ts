@@ -36,7 +36,7 @@ describe("the frontmatter reference (authoring guide)", () => {
     expect(byPath.get("duration")).toMatchObject({
       type: "whole number",
       required: true,
-      constraints: ["5 to 40"],
+      constraints: ["5 to 60"],
     });
     expect(byPath.get("objectives")).toMatchObject({
       type: "list of texts",

@@ -35,7 +35,7 @@ function tarOf(entries: { name: string; type?: "file" | "character-device" | "fi
   pack.finalize();
   const chunks: Buffer[] = [];
   return new Promise((resolve) => {
-    pack.on("data", (c: Buffer) => chunks.push(c));
+    pack.on("data", (c) => void chunks.push(c as Buffer));
     pack.on("end", () => resolve(Buffer.concat(chunks)));
   });
 }

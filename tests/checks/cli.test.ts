@@ -82,8 +82,11 @@ describe("stowage validate", () => {
     await writeFile(join(ex, "checks", "volume-exists.ts"), "export default 42;\n");
     await writeFile(join(ex, "setup.sh"), "if then fi\n");
     await mkdir(join(one, "exercises", "orphan"));
+    await mkdir(join(ex, "cheats"), { recursive: true });
+    await writeFile(join(ex, "cheats", "unlabelled.sh"), "docker volume create app-data\n");
+    await writeFile(join(ex, "cheats", "wrong-task.sh"), "# fails: nope\ntrue\n");
     const index = join(two, "index.mdx");
-    await writeFile(index, (await readFile(index, "utf8")).replace("duration: 15", "duration: 50"));
+    await writeFile(index, (await readFile(index, "utf8")).replace("duration: 15", "duration: 70"));
     await appendFile(
       index,
       [
@@ -91,6 +94,8 @@ describe("stowage validate", () => {
         "See [the drivers](/lessons/volume-drivers/#exercise), [again](../volume-drivers/) and [home](/lessons/).",
         "Broken: [no slash](/lessons/volume-drivers), [unknown](/lessons/nope/), [a file](../12-volume-drivers/index.mdx),",
         '[no heading](#nowhere) and <a href="/lessons/volume-drivers/#missing">this</a>. Not a link: `[x](/lessons/zzz/)`.',
+        '<Quiz kind="predict" question="A coin toss?" options={["Yes", "No"]} answer={0}>A guess wins half the time.</Quiz>',
+        '<Quiz kind="choice" question="Myth: volumes are copied between hosts." options={["True", "False"]} answer={1}>A myth may be true/false.</Quiz>',
         "",
       ].join("\n"),
     );
@@ -99,7 +104,7 @@ describe("stowage validate", () => {
     const lines = result.stdout.trim().split("\n");
     const rel = (p: string) => p.replace(`${process.cwd()}/`, "");
     const expected = [
-      `${rel(two)}/index.mdx: duration: at most 40 minutes`,
+      `${rel(two)}/index.mdx: duration: at most 60 minutes`,
       `${rel(one)}/index.mdx: exercises.0.id: expected ${rel(ex)}/solution.sh (the commands a student would type)`,
       `${rel(two)}/index.mdx: (body) line 37: link "/lessons/volume-drivers": expected a trailing slash: /lessons/volume-drivers/`,
       `${rel(two)}/index.mdx: (body) line 37: link "/lessons/nope/": expected a lesson's address like /lessons/<slug>/ (the folder name without its number); known: /lessons/volume-drivers/, /lessons/second/`,
@@ -110,11 +115,15 @@ describe("stowage validate", () => {
       `${rel(ex)}/checks/stale.sh: (file): expected a task "stale" in exercise keep-a-note (tasks: volume-exists, note-survives): a check for no task never runs`,
       `${rel(ex)}/checks/volume-exists.sh: (file): expected one check per task: volume-exists.ts exists too, and only the .ts one runs`,
       `${rel(ex)}/checks/volume-exists.ts: (check): expected a check module that loads: its default export is not a check: expected \`export default defineCheck(async (s) => ...)\``,
+      `${rel(two)}/index.mdx: (body) line 39: quiz "A coin toss?": expected at least 3 options (with 2, a guess wins too often); only a true/false myth has 2: ["True", "False"]`,
+      `${rel(ex)}/cheats/unlabelled.sh: (cheat): expected a line "# fails: <task>" naming the task whose check catches this cheat (tasks: volume-exists, note-survives)`,
+      `${rel(ex)}/cheats/wrong-task.sh: (cheat): expected a task of exercise keep-a-note (tasks: volume-exists, note-survives), not "nope"`,
     ];
     for (const line of expected) expect(lines, result.stdout).toContain(line);
     expect(lines.some((l) => l.startsWith(`${rel(ex)}/setup.sh: (script): expected a bash script that parses:`)), result.stdout).toBe(true);
     expect(result.stdout).not.toContain("zzz");
-    expect(result.stdout).toContain("12 problems in");
+    expect(result.stdout).not.toContain("Myth: volumes");
+    expect(result.stdout).toContain("15 problems in");
   });
 });
 
@@ -135,10 +144,14 @@ describe("stowage test", () => {
     const bad = join(dir, "13-bad", "exercises", "keep-a-note");
     await writeFile(join(bad, "checks", "volume-exists.sh"), "exit 0\n");
     await writeFile(join(bad, "solution.sh"), (await readFile(join(bad, "solution.sh"), "utf8")).replace("docker rm writer\n", ""));
+    await writeFile(join(bad, "cheats", "only-the-volume.sh"), "# fails: volume-exists\ndocker volume create notes\n");
     const result = await stowage(["test", "--lessons", dir, "-j", "2"]);
     expect(result.code, result.stdout + result.stderr).toBe(1);
     expect(result.stdout).toMatch(/^PASS {2}12-good \/ keep-a-note/m);
     expect(result.stdout).toMatch(/^ {4}note-survives +failed +passed$/m);
+    // The scaffold's cheat is caught; 13-bad's volume-exists check (exit 0) lets its cheat through.
+    expect(result.stdout).toContain("    cheat keep-the-writer: caught by note-survives: writer still exists: remove it with docker rm writer (the volume stays).");
+    expect(result.stdout).toMatch(/^ {2}✗ cheat only-the-volume: NOT CAUGHT \(volume-exists must fail\): volume-exists passed, note-survives failed$/m);
     expect(result.stdout).toMatch(/^FAIL {2}13-bad \/ keep-a-note/m);
     expect(result.stdout).toMatch(/^ {2}✗ volume-exists +PASSED \(wrong\) +passed$/m);
     expect(result.stdout).toContain("before: the check passed on an untouched sandbox, so it does not test the task");

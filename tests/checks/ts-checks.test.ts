@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { mkdtemp, rm, writeFile, cp, utimes } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { createHash } from "node:crypto";
 import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
 import { formatExerciseTest, testExercise } from "../../sandbox/checks/exercise-test.ts";
 import { runExerciseChecks } from "../../sandbox/checks/shell-checks.ts";
@@ -120,11 +121,27 @@ sleep 0.5`,
     expect((await s.readBytes({ volume: "db", path: "app.db" }))!.equals(Buffer.from("row1\n"))).toBe(true);
     await new Promise((r) => setTimeout(r, 300));
     expect(throwaways()).toBe(before);
-    // No container mounts `lonely`: read through a throwaway busybox, left out of what checks see.
-    expect((await studentShell(server, sessionId, "docker run --rm -v lonely:/x busybox sh -c 'echo alone > /x/f.txt'")).exitCode).toBe(0);
+    // No container mounts `lonely`: read through a reader that is created, never started, and
+    // removed: no start (so no wait for the class's start slot), nothing left, nothing in the history.
+    expect((await studentShell(server, sessionId, "docker run --rm -v lonely:/x busybox sh -c 'mkdir /x/sub; echo alone > /x/f.txt; echo deep > /x/sub/d.txt; chown 999:70 /x/sub/d.txt; chmod 640 /x/sub/d.txt'")).exitCode).toBe(0);
+    const engineEvents: { Action: string; Actor: { Attributes: Record<string, string> } }[] = [];
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const historyBefore = server.sessions.get(sessionId)!.history.length;
     expect(await s.readFile({ volume: "lonely", path: "f.txt" })).toBe("alone\n");
-    await new Promise((r) => setTimeout(r, 300));
-    expect(throwaways()).toBe(before + 1);
+    const files = (await s.listFiles({ volume: "lonely", path: "/" }))!;
+    expect(files.map((f) => [f.path, f.type])).toEqual([[".", "directory"], ["f.txt", "file"], ["sub", "directory"], ["sub/d.txt", "file"]]);
+    expect(files.find((f) => f.path === "sub/d.txt")).toMatchObject({ uid: 999, gid: 70, mode: 0o640, size: 5, sha256: createHash("sha256").update("deep\n").digest("hex") });
+    expect(await s.listFiles({ volume: "lonely", path: "nope" })).toBeUndefined();
+    expect(await s.readFile({ volume: "lonely", path: "sub" }), "a folder is not a file").toBeUndefined();
+    await new Promise((r) => setTimeout(r, 400));
+    const stream = await server.engine.docker.getEvents({ since, until: Math.floor(Date.now() / 1000) + 1, filters: { type: ["container"], label: [`stowage.session=${sessionId}`] } });
+    for (const line of (await new Promise<string>((resolve) => { let text = ""; stream.on("data", (c: Buffer) => (text += c)); stream.on("end", () => resolve(text)); })).split("\n").filter(Boolean)) engineEvents.push(JSON.parse(line));
+    const readerEvents = engineEvents.filter((e) => (e.Actor.Attributes.name ?? "").includes(CHECK_CONTAINER_PREFIX));
+    expect(readerEvents.map((e) => e.Action)).toContain("create");
+    expect(readerEvents.map((e) => e.Action), "a reader is never started").not.toContain("start");
+    expect((await server.engine.docker.listContainers({ all: true, filters: { label: [`stowage.session=${sessionId}`, "stowage.role=check-reader"] } })).length, "no reader is left behind").toBe(0);
+    expect(server.sessions.get(sessionId)!.history.slice(historyBefore), "the readers' events are not the student's").toEqual([]);
+    expect(throwaways()).toBe(before);
     expect((await s.containers({ all: true })).some((c) => c.name.startsWith(CHECK_CONTAINER_PREFIX))).toBe(false);
     expect(await s.readFile({ volume: "notes", path: "missing.txt" })).toBeUndefined();
     expect(await s.readFile({ volume: "nowhere", path: "x" })).toBeUndefined();
@@ -139,6 +156,21 @@ sleep 0.5`,
     expect((await s.exec("web", ["echo", "$(id)", "'quoted'", "a;b"])).stdout).toBe("$(id) 'quoted' a;b\n");
     expect(await s.sh("whoami; pwd; docker ps --format '{{.Names}}'")).toEqual({ exitCode: 0, stdout: "student\n/home/student\nweb\n", stderr: "" });
     await expect(s.exec("-rm", ["x"])).rejects.toThrow(/not a container name/);
+  });
+
+  it("a check reads only its own student's volumes through the engine, and leaves no reader behind", async () => {
+    const client = new ApiClient(server.url);
+    const other = (await client.call("POST", "/api/sessions")).body.id;
+    expect((await studentShell(server, other, "docker run --rm -v private:/x busybox sh -c 'echo mine > /x/secret.txt'")).exitCode).toBe(0);
+    const { s } = api();
+    expect(await s.readFile({ volume: "private", path: "secret.txt" }), "another student's volume of the same name").toBeUndefined();
+    expect(await s.listFiles({ volume: "private", path: "/" })).toBeUndefined();
+    expect(await s.volume("private"), "reading must not create the volume in this session").toBeUndefined();
+    const otherSession = server.sessions.get(other)!;
+    const theirs = createCheckSession(server.engine.docker, otherSession, Date.now() + 30_000);
+    expect(await theirs.readFile({ volume: "private", path: "secret.txt" })).toBe("mine\n");
+    const readers = await server.engine.docker.listContainers({ all: true, filters: { label: ["stowage.role=check-reader"] } });
+    expect(readers.filter((c) => [sessionId, other].includes(c.Labels["stowage.session"] ?? "")).length).toBe(0);
   });
 
   it("the checks API route runs TypeScript checks in the caller's session", async () => {

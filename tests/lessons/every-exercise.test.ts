@@ -1,6 +1,7 @@
 /**
  * Every exercise of the course, on the real engine through the real sandbox: its checks fail on
- * a fresh sandbox and pass after its solution (what `npx stowage test` prints, per task).
+ * a fresh sandbox and pass after its solution, and every cheats/*.sh shortcut is refused with a
+ * message (what `npx stowage test` prints, per task and per cheat).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolve } from "node:path";
