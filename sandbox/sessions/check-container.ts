@@ -72,7 +72,7 @@ export async function createCheckContainer(engine: Engine, scope: SessionScope):
   return container.id;
 }
 
-/** What checks run against: the session's check container (made on first use) and its event history. */
+/** What checks run against: the session's check container (made with the session, kept for its life) and its event history. */
 export interface CheckRunner {
   /** The check container's id, making and starting it when there is none yet. */
   checkContainer(): Promise<string>;

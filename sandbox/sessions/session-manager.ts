@@ -40,9 +40,6 @@ export interface SessionEvent {
   time: number;
 }
 
-/** Checks quiet this long: the session's check container is removed (made again by the next check). */
-export const CHECK_CONTAINER_IDLE_MS = 120_000;
-
 export class SessionBusyError extends Error {
   readonly retryAfterSeconds: number;
   readonly status: number;
@@ -108,30 +105,17 @@ export class Session {
 
   /** Makes the session's check container (sessions/check-container.ts); set when the session is made. */
   makeCheckContainer: (() => Promise<string>) | undefined;
-  /** Removes it (after CHECK_CONTAINER_IDLE_MS without checks). */
-  removeCheckContainer: ((id: string) => Promise<void>) | undefined;
   private checkContainerId: Promise<string> | undefined;
-  private checkIdleTimer: NodeJS.Timeout | undefined;
-
-  /**
-   * A running container costs the engine some 10 MB (its shim, init, sleep): kept while the
-   * student works (the page checks on every change), removed once checks have been quiet for a
-   * while, and made again by the next check (about a second).
-   */
-  private async retireCheckContainer(): Promise<void> {
-    const pending = this.checkContainerId;
-    if (this.checksRunning > 0 || !pending) return;
-    this.checkContainerId = undefined;
-    const id = await pending.catch(() => undefined);
-    if (id) await this.removeCheckContainer?.(id).catch(() => undefined);
-  }
 
   /** The session ends: no timer of its own outlives it. */
-  stopTimers(): void {
-    clearTimeout(this.checkIdleTimer);
-  }
+  stopTimers(): void {}
 
-  /** The container checks run in, made on the first check (most pooled sessions never need one). */
+  /**
+   * The container checks run in. Made with the session, right after its workstation, and kept for
+   * the session's life (some 10 MB of the engine's memory: shim, init, sleep): a Check then never
+   * waits for a container start, which queues behind the whole class's `docker run`s. Made again
+   * here only when it is gone (an engine restart, an admin's `docker rm`).
+   */
   checkContainer(): Promise<string> {
     if (!this.makeCheckContainer) return Promise.reject(new Error("the session has no check container"));
     this.checkContainerId ??= this.makeCheckContainer().catch((error: unknown) => {
@@ -163,14 +147,11 @@ export class Session {
   /** Runs checks with the state stream quiet, then lets it look once more. */
   async whileChecking<T>(run: () => Promise<T>): Promise<T> {
     this.checksRunning++;
-    clearTimeout(this.checkIdleTimer);
     try {
       return await run();
     } finally {
       this.checksRunning--;
       if (this.checksRunning === 0) {
-        this.checkIdleTimer = setTimeout(() => void this.retireCheckContainer(), CHECK_CONTAINER_IDLE_MS);
-        this.checkIdleTimer.unref();
         for (const listener of this.quietListeners) listener();
       }
     }
@@ -493,9 +474,10 @@ export class SessionManager {
       });
       session.workstationId = workstation.id;
       session.makeCheckContainer = () => createCheckContainer(this.engine, scope);
-      session.removeCheckContainer = (containerId) => this.engine.docker.getContainer(containerId).remove({ force: true });
       session.ports = new PortForwards(this.engine.docker, () => session.workstationId);
       await this.engine.starts.run(id, () => workstation.start());
+      // Not awaited: the student's prompt does not wait for it; a Check made before it is ready waits for it.
+      void session.checkContainer().catch((error: unknown) => this.log.warn({ session: id, err: (error as Error).message }, "check container could not start"));
       session.terminal = new TerminalSession(this.engine.docker, workstation.id);
       session.terminal.onInput = () => session.touch();
       session.terminal.reviveWorkstation = () => this.reviveWorkstation(session);
