@@ -5,7 +5,7 @@
  * everything the student made; starting the server removes what a previous run left behind.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, chmod } from "node:fs/promises";
+import { mkdir, readdir, chmod, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Engine } from "../docker/engine.ts";
 import { EventHub, type EngineEvent } from "../docker/event-hub.ts";
@@ -17,6 +17,7 @@ import { TerminalSession } from "../terminal/terminal-session.ts";
 import { PortForwards, parsePorts } from "./port-forwards.ts";
 import { LABEL_INSTANCE, LABEL_PORTS, LABEL_ROLE, LABEL_SESSION, PROXY_SOCKET_DIR_IN_WORKSTATION, STUDENT_HOME, SessionScope } from "./scope.ts";
 import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts";
+import { unmountBelow } from "./bind-view.ts";
 import { bridgeName, closeHostToSandboxes } from "./host-firewall.ts";
 import { SubnetPool } from "./subnets.ts";
 import { startDiskQuota, type DiskQuota } from "./disk-quota.ts";
@@ -144,6 +145,10 @@ export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   private readonly creating = new Map<string, Promise<Session>>();
   private readonly destroying = new Map<string, Promise<void>>();
+  /** Learners whose sandbox is being replaced (reset, or a workstation that vanished), by owner. */
+  private readonly replacing = new Map<string, Promise<Session>>();
+  /** A replaced session's home, by owner, until it is in the learner's next sandbox (a failed rebuild keeps it for the next try). */
+  private readonly keptHomes = new Map<string, string>();
   /** Ready sessions nobody owns yet: a new learner gets one at the speed of a WebSocket connect. */
   private readonly pool: Session[] = [];
   private refilling: Promise<void> | undefined;
@@ -261,6 +266,8 @@ export class SessionManager {
 
   /** Creates a session for `owner`, or returns the one it has; caps and rate limits first. */
   async create(owner: string, client: string): Promise<{ session: Session; created: boolean }> {
+    const replacing = this.replacing.get(owner);
+    if (replacing) return { session: await replacing, created: false };
     const existing = this.forOwner(owner);
     if (existing) return { session: existing, created: false };
     const pending = this.creating.get(owner);
@@ -270,9 +277,13 @@ export class SessionManager {
     if (ready) {
       ready.assign(owner, this.config.maxLifetimeSeconds);
       void this.refill();
+      await this.restoreKeptHome(owner, ready);
       return { session: ready, created: true };
     }
-    const promise = this.createSession(owner);
+    const promise = this.createSession(owner).then(async (session) => {
+      await this.restoreKeptHome(owner, session);
+      return session;
+    });
     this.creating.set(owner, promise);
     try {
       return { session: await promise, created: true };
@@ -368,7 +379,7 @@ export class SessionManager {
   }
 
   /** Ends a session: its shell, proxy, every object it made on the engine, its folders. */
-  async destroy(id: string, reason: string): Promise<void> {
+  async destroy(id: string, reason: string, keepHomeAt?: string): Promise<void> {
     const running = this.destroying.get(id);
     if (running) return running;
     const session = this.sessions.get(id);
@@ -380,6 +391,13 @@ export class SessionManager {
       await session?.proxy?.close().catch(() => undefined);
       await this.removeEngineObjects({ label: [`${LABEL_SESSION}=${id}`] });
       if (this.cgroups && session?.scope.cgroupParent) await removeSessionCgroup(this.cgroups, session.scope.cgroupParent).catch((err: Error) => this.log.warn({ session: id, err: err.message }, "session cgroup not removed"));
+      if (keepHomeAt && session) {
+        // The bind view first (a mount inside the home would otherwise move with it).
+        await unmountBelow(session.sessionDir);
+        await rename(session.scope.workspaceDir, keepHomeAt).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "ENOENT") throw err; // gone already (another server's cleanup): nothing to keep
+        });
+      }
       await removeWorkspace(join(this.sessionsDir, id));
       // Listed until everything is gone, so the cap counts what the engine still holds.
       this.sessions.delete(id);
@@ -387,6 +405,71 @@ export class SessionManager {
     })().finally(() => this.destroying.delete(id));
     this.destroying.set(id, done);
     return done;
+  }
+
+  /**
+   * A fresh sandbox for the session's learner (docs/api.md: reset): the old session's shell,
+   * containers, volumes and network go, a new one takes its place (from the warm pool when
+   * there is one), and with `keepHome` the old home folder's files move into the new home.
+   * Progress belongs to the learner, not the session: it is untouched. The per-address limit
+   * does not apply (the learner had a sandbox and still has one).
+   */
+  replace(id: string, options: { keepHome: boolean; reason: string }): Promise<Session> {
+    const old = this.sessions.get(id);
+    if (!old?.owner) return Promise.reject(new Error(`no session ${id} owned by a learner`));
+    const owner = old.owner;
+    const pending = this.replacing.get(owner);
+    if (pending) return pending;
+    const promise = (async () => {
+      const keptHome = options.keepHome ? join(this.sessionsDir, `kept-home-${id}`) : undefined;
+      await this.dropKeptHome(owner);
+      await this.destroy(id, options.reason, keptHome);
+      if (keptHome) this.keptHomes.set(owner, keptHome);
+      const ready = this.pool.shift();
+      let fresh: Session;
+      if (ready) {
+        ready.assign(owner, this.config.maxLifetimeSeconds);
+        void this.refill();
+        fresh = ready;
+      } else fresh = await this.createSession(owner);
+      await this.restoreKeptHome(owner, fresh);
+      this.log.info({ session: fresh.id, previous: id, keepHome: options.keepHome, reason: options.reason }, "session replaced");
+      return fresh;
+    })().finally(() => this.replacing.delete(owner));
+    this.replacing.set(owner, promise);
+    return promise;
+  }
+
+  /** Moves a kept home's entries into the owner's new home (same filesystem: owners and times stay). */
+  private async restoreKeptHome(owner: string, session: Session): Promise<void> {
+    const from = this.keptHomes.get(owner);
+    if (!from) return;
+    const to = session.scope.workspaceDir;
+    for (const entry of await readdir(from).catch(() => [] as string[])) {
+      await rm(join(to, entry), { recursive: true, force: true });
+      await rename(join(from, entry), join(to, entry));
+    }
+    this.keptHomes.delete(owner);
+    await rm(from, { recursive: true, force: true });
+  }
+
+  private async dropKeptHome(owner: string): Promise<void> {
+    const kept = this.keptHomes.get(owner);
+    this.keptHomes.delete(owner);
+    if (kept) await rm(kept, { recursive: true, force: true });
+  }
+
+  /**
+   * The session's workstation is gone or stopped behind the server's back (an admin's `docker
+   * rm`, a daemon restart, another server's cleanup): rebuild the sandbox keeping the home.
+   * A pooled session nobody owns is simply dropped.
+   */
+  recover(id: string): Promise<Session | undefined> {
+    const session = this.sessions.get(id);
+    if (!session || this.destroying.has(id)) return Promise.resolve(undefined);
+    if (!session.owner) return this.destroy(id, "workstation vanished").then(() => void this.refill()).then(() => undefined);
+    this.log.warn({ session: id }, "the workstation vanished; rebuilding the sandbox with the home kept");
+    return this.replace(id, { keepHome: true, reason: "workstation vanished" });
   }
 
   /** Removes every container, volume and network carrying the given label filter. */
@@ -422,6 +505,10 @@ export class SessionManager {
     const attributes = event.Actor.Attributes ?? {};
     const sessionId = attributes[LABEL_SESSION] ?? /^stw-([a-f0-9]{12})-/.exec(event.Type === "network" ? (attributes.name ?? "") : event.Actor.ID)?.[1];
     const session = sessionId ? this.sessions.get(sessionId) : undefined;
+    if (session && event.Type === "container" && event.Actor.ID === session.workstationId && (event.Action === "destroy" || event.Action === "die") && !this.destroying.has(session.id)) {
+      void this.recover(session.id).catch((err: Error) => this.log.error({ session: session.id, err: err.message }, "rebuilding a vanished workstation failed"));
+      return;
+    }
     if (!session?.proxy || !session.proxy.ownsEvent(event, session.workstationId)) return;
     const shown = session.view.json(event) as EngineEvent;
     const shownAttributes = shown.Actor.Attributes ?? {};
