@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import sirv from "sirv";
 import { loadConfig, type Config } from "./config.ts";
@@ -20,6 +21,7 @@ import { registerCheckRoutes } from "./checks/check-routes.ts";
 import { registerWorkspaceRoutes } from "./api/workspace-routes.ts";
 import { registerProgressRoutes } from "./progress/routes.ts";
 import { openProgressStore } from "./progress/store.ts";
+import { assertPortFree, claimInstance, InstanceInUseError, type InstanceClaim } from "./sessions/instance-claim.ts";
 
 export interface RunningServer {
   url: string;
@@ -28,14 +30,25 @@ export interface RunningServer {
   sessions: SessionManager;
   engine: Engine;
   config: Config;
+  /** This server's hold on its port's neighbours: the data folder and the instance name (sessions/instance-claim.ts). */
+  claim: InstanceClaim;
   close(): Promise<void>;
 }
 
 export async function startServer(overrides: Partial<Config> = {}): Promise<RunningServer> {
   const config = loadConfig(process.env, overrides);
   const engine = engineFrom(config.dockerHost, { concurrentStarts: config.engineStarts });
+  // Before the leftover cleanup in sessions.start(): never another live server's objects.
+  await assertPortFree(config.host, config.port);
+  await mkdir(config.dataDir, { recursive: true });
+  const claim = await claimInstance({ docker: engine.docker, dataDir: config.dataDir, instance: config.instance, port: config.port, log });
   const sessions = new SessionManager({ engine, config, log });
-  await sessions.start();
+  try {
+    await sessions.start();
+  } catch (error) {
+    await claim.release();
+    throw error;
+  }
 
   const router = new Router();
   registerSessionRoutes(router, sessions, engine, config);
@@ -82,7 +95,14 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     if (!terminals.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
   });
 
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.port, config.host, () => resolve()));
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.port, config.host, () => resolve())).catch(async (error: NodeJS.ErrnoException) => {
+    // Taken between the probe and now: this server's own sessions go, the claim is let go.
+    terminals.close();
+    progress.close();
+    await sessions.stop();
+    await claim.release();
+    throw error.code === "EADDRINUSE" ? new InstanceInUseError(`port ${config.port} on ${config.host} is already in use`) : error;
+  });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`;
@@ -94,12 +114,14 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     sessions,
     engine,
     config,
+    claim,
     async close() {
       terminals.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       progress.close();
       await sessions.stop();
+      await claim.release();
     },
   };
 }
@@ -111,7 +133,12 @@ function isDiskFull(error: unknown): boolean {
 }
 
 if (import.meta.main) {
-  const running = await startServer();
+  const running = await startServer().catch((error: unknown) => {
+    // A refusal (port, data folder or instance in use) or a bad setting: one line, no stack.
+    if (!(error instanceof InstanceInUseError || /^invalid configuration: /.test((error as Error).message))) throw error;
+    process.stderr.write(`stowage: ${(error as Error).message}\n`);
+    process.exit(1);
+  });
   log.info(`Stowage is at ${running.url.replace("127.0.0.1", "localhost")}`);
   process.stderr.write(`\n  Stowage is running at http://localhost:${running.port}\n\n`);
   const stop = async () => {
