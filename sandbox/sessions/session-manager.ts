@@ -48,6 +48,11 @@ export class SessionBusyError extends Error {
 /** The workstation's own limits: the student's shell, not their containers. */
 const WORKSTATION_LIMITS = { memoryBytes: 192 * 1024 * 1024, pids: 256, nanoCpus: 1_000_000_000 };
 const EVENT_HISTORY_LIMIT = 2000;
+/**
+ * A learner's sandbox is replaced at most this often (a reset loop, or `kill 1` in the
+ * workstation again and again): a later request waits its turn instead of another full start.
+ */
+const REPLACE_INTERVAL_MS = 5000;
 
 export class Session {
   readonly id: string;
@@ -149,6 +154,8 @@ export class SessionManager {
   private readonly replacing = new Map<string, Promise<Session>>();
   /** A replaced session's home, by owner, until it is in the learner's next sandbox (a failed rebuild keeps it for the next try). */
   private readonly keptHomes = new Map<string, string>();
+  /** When each learner's sandbox was last replaced (REPLACE_INTERVAL_MS). */
+  private readonly lastReplaced = new Map<string, number>();
   /** Ready sessions nobody owns yet: a new learner gets one at the speed of a WebSocket connect. */
   private readonly pool: Session[] = [];
   private refilling: Promise<void> | undefined;
@@ -421,6 +428,11 @@ export class SessionManager {
     const pending = this.replacing.get(owner);
     if (pending) return pending;
     const promise = (async () => {
+      const wait = (this.lastReplaced.get(owner) ?? 0) + REPLACE_INTERVAL_MS - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const now = Date.now();
+      for (const [learner, at] of this.lastReplaced) if (now - at > REPLACE_INTERVAL_MS) this.lastReplaced.delete(learner);
+      this.lastReplaced.set(owner, now);
       const keptHome = options.keepHome ? join(this.sessionsDir, `kept-home-${id}`) : undefined;
       await this.dropKeptHome(owner);
       await this.destroy(id, options.reason, keptHome);

@@ -108,6 +108,21 @@ describe("a workstation that vanished behind the server's back", () => {
     expect(await engineObjects(id)).toEqual({ containers: 0, volumes: 0, networks: 0 });
   });
 
+  it("the student's own `kill 1` ends the workstation: rebuilt with the home kept, and a loop of it at most once per 5 s", async () => {
+    const { client, id } = await learnerWithWork();
+    await studentShell(server, id, "kill 1", 10_000).catch(() => undefined);
+    const first = await nextSession(client, id);
+    const look = await studentShell(server, first, "cat ~/notes.txt");
+    expect(look.stdout.trim()).toBe("kept");
+    const firstMade = server.sessions.get(first)!.createdAt;
+    await studentShell(server, first, "kill 1", 10_000).catch(() => undefined);
+    const second = await nextSession(client, first);
+    expect((await studentShell(server, second, "cat ~/notes.txt")).stdout.trim()).toBe("kept");
+    // Each replacement waits until 5 s after the previous one began; a session's clock starts
+    // when it is made, after the old one's removal (which takes about as long each time).
+    expect(server.sessions.get(second)!.createdAt - firstMade).toBeGreaterThanOrEqual(4000);
+  });
+
   it("a stopped workstation (a daemon restart stops it) is rebuilt when the terminal connects", async () => {
     const { client, id } = await learnerWithWork();
     await server.engine.docker.getContainer(server.sessions.get(id)!.workstationId!).stop({ t: 0 });
