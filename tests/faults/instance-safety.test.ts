@@ -41,8 +41,8 @@ async function newDataDir(): Promise<string> {
 }
 
 /** Runs a command to its end (or until `ready` shows in its stderr): exit code and stderr. */
-function run(args: string[], env: Record<string, string>, ready?: string): Promise<{ code: number | null; stderr: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, STOWAGE_POOL_SIZE: "0", STOWAGE_LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+function run(args: string[], env: Record<string, string>, ready?: string, command = process.execPath): Promise<{ code: number | null; stderr: string; child: ChildProcess }> {
+  const child = spawn(command, args, { env: { ...process.env, STOWAGE_POOL_SIZE: "0", STOWAGE_LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let stderr = "";
   return new Promise((resolve, reject) => {
@@ -131,8 +131,8 @@ describe("a second server beside a live one", () => {
     await firstServerIntact();
   }, 60_000);
 
-  it("npm run dev's path (bin/stowage.js dev) on the live server's port: refused, nothing removed", async () => {
-    const dev = await run(["bin/stowage.js", "dev"], { STOWAGE_PORT: String(port), STOWAGE_INSTANCE: instance, STOWAGE_DATA_DIR: firstDataDir });
+  it("npm run dev's path (scripts/stowage.sh dev → bin/stowage.js) on the live server's port: refused, nothing removed", async () => {
+    const dev = await run(["scripts/stowage.sh", "dev"], { STOWAGE_PORT: String(port), STOWAGE_INSTANCE: instance, STOWAGE_DATA_DIR: firstDataDir }, undefined, "bash");
     expect(dev.code).toBe(1);
     expect(dev.stderr).toMatch(new RegExp(`stowage: port ${port} .* already in use.*removed nothing`));
     expect(dev.stderr).not.toMatch(/\n\s+at /);
