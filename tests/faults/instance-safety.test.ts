@@ -139,6 +139,14 @@ describe("a second server beside a live one", () => {
     await firstServerIntact();
   }, 150_000);
 
+  it("npm start (scripts/start.sh) on the live server's port: refused before it rebuilds the site that server serves", async () => {
+    const start = await run(["scripts/start.sh"], { STOWAGE_PORT: String(port), STOWAGE_INSTANCE: instance, STOWAGE_DATA_DIR: firstDataDir }, undefined, "bash");
+    expect(start.code).toBe(1);
+    expectOneLineRefusal(start.stderr, new RegExp(`port ${port} .* already in use`));
+    expect(start.stderr).not.toContain("Building the site");
+    await firstServerIntact();
+  }, 150_000);
+
   it("npm run dev with its own port runs beside the live server (its own instance and data folder by default)", async () => {
     const devPort = await freePort();
     // A random instance (the engine is shared with other test runs); the data folder is dev's default.
