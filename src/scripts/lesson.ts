@@ -173,7 +173,10 @@ document.addEventListener("click", (e) => {
   if (button) void typeIntoTerminal(button.dataset.command!, button.dataset.run === "true");
 });
 
+/** Said in the state panel's status region now, and again with the new sandbox's first picture. */
+let resetNote = "";
 function announceReset(text: string) {
+  resetNote = text;
   stateStatus.textContent = text;
 }
 
@@ -535,9 +538,13 @@ function onSnapshot(snapshot: Snapshot) {
   draw();
   const n = snapshot.containers.length;
   const v = snapshot.volumes.length;
-  stateStatus.textContent =
-    notes.join(" ") ||
-    `${n} container${n === 1 ? "" : "s"}, ${v} volume${v === 1 ? "" : "s"}. Live.`;
+  stateStatus.textContent = [
+    resetNote,
+    notes.join(" ") || `${n} container${n === 1 ? "" : "s"}, ${v} volume${v === 1 ? "" : "s"}. Live.`,
+  ]
+    .filter(Boolean)
+    .join(" ");
+  resetNote = "";
 }
 // A new session (the old one ended): nothing of the old picture carries over.
 document.addEventListener("stowage:session", () => {

@@ -94,7 +94,7 @@ describe("a student whose sandbox broke", () => {
       await expectNotesIn(page, true);
       // A fresh sandbox: the volume made before is gone, in the state panel too.
       await expect.poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 15_000 }).not.toContain("demo");
-      expect(await page.locator("[data-state-status]").textContent()).toMatch(/reset|0 containers/);
+      expect(await page.locator("[data-state-status]").textContent()).toMatch(/^Your sandbox was reset: a fresh one with your files\. Your progress is kept\. 0 containers, 0 volumes\. Live\.$/);
       expect(await (await page.request.get(`${base}/api/progress`)).text()).toBe(progress);
       // One connection, not two racing ones: the status stays as it should.
       expect(await page.locator("[data-term-status]").textContent()).toBe("Connected.");
