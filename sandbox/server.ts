@@ -16,7 +16,7 @@ import { log } from "./log.ts";
 import { Router, sendJson } from "./http/router.ts";
 import { SessionManager } from "./sessions/session-manager.ts";
 import { registerSessionRoutes } from "./api/session-routes.ts";
-import { TerminalSockets } from "./terminal/terminal-socket.ts";
+import { TerminalSockets, workstationGone } from "./terminal/terminal-socket.ts";
 import { registerCheckRoutes } from "./checks/check-routes.ts";
 import { registerWorkspaceRoutes } from "./api/workspace-routes.ts";
 import { registerProgressRoutes } from "./progress/routes.ts";
@@ -73,6 +73,12 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
       }
       res.writeHead(503, { "content-type": "text/plain" }).end("The site is not built yet: run `npm run build`.");
     } catch (error) {
+      // The session's workstation is gone (files, checks, setup exec into it): rebuild it, home kept.
+      const sessionId = /^\/api\/sessions\/([a-f0-9]{12})\//.exec(req.url ?? "")?.[1];
+      if (sessionId && workstationGone(error) && sessions.get(sessionId)) {
+        void sessions.recover(sessionId).catch((err: Error) => log.error({ session: sessionId, err: err.message }, "rebuilding a vanished workstation failed"));
+        if (!res.headersSent) return sendJson(res, 503, { error: "your sandbox's workstation was gone; a new one is starting with your files kept: try again in a few seconds", retryAfterSeconds: 5 });
+      }
       log.error({ err: error, url: req.url }, "request failed");
       if (!res.headersSent && isDiskFull(error)) sendJson(res, 507, { error: "the server's disk is full, so this could not be saved; try again later (what was saved before is kept)" });
       else if (!res.headersSent) sendJson(res, 500, { error: "internal error" });

@@ -91,6 +91,23 @@ describe("reset my sandbox", () => {
 });
 
 describe("a workstation that vanished behind the server's back", () => {
+  it("the Files panel's call finds it gone: a clear 503 and a rebuild, not an internal error", async () => {
+    const { client, id } = await learnerWithWork();
+    server.sessions.events.stop(); // only the files call can notice
+    try {
+      await server.engine.docker.getContainer(server.sessions.get(id)!.workstationId!).remove({ force: true });
+      const files = await client.call("GET", `/api/sessions/${id}/files`);
+      expect(files.status).toBe(503);
+      expect(files.body.error).toMatch(/workstation was gone; a new one is starting with your files kept/);
+      const fresh = await nextSession(client, id);
+      const listed = await client.call("GET", `/api/sessions/${fresh}/files`);
+      expect(listed.status).toBe(200);
+      expect(listed.body.files.map((f: { path: string }) => f.path)).toContain("notes.txt");
+    } finally {
+      await server.sessions.events.start();
+    }
+  });
+
   it("an admin's docker rm -f: the connected terminal is moved to a new sandbox with the home and progress kept", async () => {
     const { client, id, progress } = await learnerWithWork();
     const term = await TerminalClient.open(server.url, id, client.cookie);
