@@ -173,10 +173,12 @@ document.addEventListener("click", (e) => {
   if (button) void typeIntoTerminal(button.dataset.command!, button.dataset.run === "true");
 });
 
-/** Said in the state panel's status region now, and again with the new sandbox's first picture. */
+/** Said in the state panel's status region now, and with the new sandbox's pictures for 10 s. */
 let resetNote = "";
+let resetNoteUntil = 0;
 function announceReset(text: string) {
   resetNote = text;
+  resetNoteUntil = Date.now() + 10_000;
   stateStatus.textContent = text;
 }
 
@@ -539,12 +541,11 @@ function onSnapshot(snapshot: Snapshot) {
   const n = snapshot.containers.length;
   const v = snapshot.volumes.length;
   stateStatus.textContent = [
-    resetNote,
+    Date.now() < resetNoteUntil ? resetNote : "",
     notes.join(" ") || `${n} container${n === 1 ? "" : "s"}, ${v} volume${v === 1 ? "" : "s"}. Live.`,
   ]
     .filter(Boolean)
     .join(" ");
-  resetNote = "";
 }
 // A new session (the old one ended): nothing of the old picture carries over.
 document.addEventListener("stowage:session", () => {
