@@ -24,8 +24,8 @@ export default defineConfig({
   server: { port: 4322 },
   vite: {
     server: {
-      // astro dev: the API and terminal WebSocket live on the Stowage server (port 4321).
-      proxy: { "/api": { target: "http://localhost:4321", ws: true, changeOrigin: false } },
+      // astro dev: the API and terminal WebSocket live on the Stowage server (STOWAGE_PORT, 4321).
+      proxy: { "/api": { target: `http://localhost:${process.env.STOWAGE_PORT || 4321}`, ws: true, changeOrigin: false } },
     },
   },
 });

@@ -43,7 +43,9 @@ Commands:
                                     on the Docker engine: after setup.sh every check must fail, after
                                     solution.sh every check must pass. Exit 1 on any failure.
   dev                               The site with live reload (astro dev, http://localhost:4322) and
-                                    the sandbox server behind it (API, terminals, checks: :4321).
+                                    the sandbox server behind it (API, terminals, checks: :4321,
+                                    or STOWAGE_PORT; instance dev, data in .data-dev/, so it runs
+                                    beside a live \`npm start\` on another port).
                                     Checks are read from disk on every run.
 
 Options:

@@ -7,6 +7,7 @@
  */
 import { createServer, type Server } from "node:http";
 import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import sirv from "sirv";
 import { loadConfig, type Config } from "./config.ts";
@@ -16,7 +17,7 @@ import { Router, sendJson } from "./http/router.ts";
 import { putServerBeforeEngine } from "./proxy/oom-order.ts";
 import { SessionManager } from "./sessions/session-manager.ts";
 import { registerSessionRoutes } from "./api/session-routes.ts";
-import { TerminalSockets } from "./api/terminal-socket.ts";
+import { TerminalSockets, workstationGone } from "./api/terminal-socket.ts";
 import { registerCheckRoutes } from "./api/check-routes.ts";
 import { registerWorkspaceRoutes } from "./api/workspace-routes.ts";
 import { registerProgressRoutes } from "./progress/routes.ts";
@@ -26,6 +27,7 @@ import { ClassPools } from "./classes/class-pool.ts";
 import { classAdmission, registerClassRoutes } from "./classes/class-routes.ts";
 import { WatchSockets } from "./classes/watch-socket.ts";
 import { allowedOrigins, changesState, originAllowed } from "./http/origin.ts";
+import { assertPortFree, claimInstance, InstanceInUseError, type InstanceClaim } from "./sessions/instance-claim.ts";
 
 export interface RunningServer {
   url: string;
@@ -36,6 +38,8 @@ export interface RunningServer {
   pools: ClassPools;
   engine: Engine;
   config: Config;
+  /** This server's hold on its port's neighbours: the data folder and the instance name (sessions/instance-claim.ts). */
+  claim: InstanceClaim;
   close(): Promise<void>;
 }
 
@@ -44,8 +48,17 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   // Should the host run out of memory, the kernel takes a student's process, then this server, the engine last.
   await putServerBeforeEngine();
   const engine = engineFrom(config.dockerHost, { concurrentStarts: config.engineStarts });
+  // Before the leftover cleanup in sessions.start(): never another live server's objects.
+  await assertPortFree(config.host, config.port);
+  await mkdir(config.dataDir, { recursive: true });
+  const claim = await claimInstance({ docker: engine.docker, dataDir: config.dataDir, instance: config.instance, port: config.port, log });
   const sessions = new SessionManager({ engine, config, log });
-  await sessions.start();
+  try {
+    await sessions.start();
+  } catch (error) {
+    await claim.release();
+    throw error;
+  }
 
   const router = new Router({ secureCookies: config.publicOrigin?.startsWith("https:") ?? false });
   const progress = openProgressStore(join(config.dataDir, "progress.sqlite"));
@@ -77,6 +90,12 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
       }
       res.writeHead(503, { "content-type": "text/plain" }).end("The site is not built yet: run `npm run build`.");
     } catch (error) {
+      // The session's workstation is gone (files, checks, setup exec into it): rebuild it, home kept.
+      const sessionId = /^\/api\/sessions\/([a-f0-9]{12})\//.exec(req.url ?? "")?.[1];
+      if (sessionId && workstationGone(error) && sessions.get(sessionId)) {
+        void sessions.recover(sessionId).catch((err: Error) => log.error({ session: sessionId, err: err.message }, "rebuilding a vanished workstation failed"));
+        if (!res.headersSent) return sendJson(res, 503, { error: "your sandbox's workstation was gone; a new one is starting with your files kept: try again in a few seconds", retryAfterSeconds: 5 });
+      }
       log.error({ err: error, url: req.url }, "request failed");
       if (!res.headersSent && isDiskFull(error)) sendJson(res, 507, { error: "the server's disk is full, so this could not be saved; try again later (what was saved before is kept)" });
       else if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
@@ -93,7 +112,16 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     if (!terminals.handleUpgrade(req, socket, head) && !watch.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
   });
 
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.port, config.host, () => resolve()));
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.port, config.host, () => resolve())).catch(async (error: NodeJS.ErrnoException) => {
+    // Taken between the probe and now: this server's own sessions go, the claim is let go.
+    terminals.close();
+    watch.close();
+    await pools.stop();
+    progress.close();
+    await sessions.stop();
+    await claim.release();
+    throw error.code === "EADDRINUSE" ? new InstanceInUseError(`port ${config.port} on ${config.host} is already in use`) : error;
+  });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   origins = allowedOrigins(config, port);
@@ -107,6 +135,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     engine,
     config,
     pools,
+    claim,
     async close() {
       terminals.close();
       watch.close();
@@ -115,6 +144,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
       await new Promise<void>((resolve) => server.close(() => resolve()));
       progress.close();
       await sessions.stop();
+      await claim.release();
     },
   };
 }
@@ -126,7 +156,12 @@ function isDiskFull(error: unknown): boolean {
 }
 
 if (import.meta.main) {
-  const running = await startServer();
+  const running = await startServer().catch((error: unknown) => {
+    // A refusal (port, data folder or instance in use) or a bad setting: one line, no stack.
+    if (!(error instanceof InstanceInUseError || /^invalid configuration: /.test((error as Error).message))) throw error;
+    process.stderr.write(`stowage: ${(error as Error).message}\n`);
+    process.exit(1);
+  });
   log.info(`Stowage is at ${running.url.replace("127.0.0.1", "localhost")}`);
   process.stderr.write(`\n  Stowage is running at http://localhost:${running.port}\n\n`);
   const stop = async () => {

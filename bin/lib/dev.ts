@@ -19,8 +19,16 @@ import { join } from "node:path";
 import { ensureImages } from "../../sandbox/images/build.ts";
 import type { CliContext } from "./context.ts";
 
-/** Where astro.config.mjs's dev proxy sends /api (the server must listen there). */
+/** Where astro.config.mjs's dev proxy sends /api by default (STOWAGE_PORT moves both). */
 export const DEV_SERVER_PORT = 4321;
+/**
+ * The dev server's own instance name and data folder (unless set): beside a live class
+ * (`npm start`, instance main, .data) it never shares labels or session folders, and its
+ * start-up cleanup touches only what an earlier dev server left. The port is checked by the
+ * server itself before any cleanup (sandbox/sessions/instance-claim.ts).
+ */
+export const DEV_INSTANCE = "dev";
+export const DEV_DATA_DIR = ".data-dev";
 /** astro.config.mjs: server.port. */
 export const DEV_SITE_PORT = 4322;
 
@@ -32,16 +40,20 @@ function prefixed(child: ChildProcess, label: string): void {
 }
 
 export async function devCommand(ctx: CliContext): Promise<number> {
-  const env: NodeJS.ProcessEnv = { ...process.env, STOWAGE_LESSONS_DIR: ctx.lessonsDir, FORCE_COLOR: process.env.FORCE_COLOR ?? (process.stdout.isTTY ? "1" : "0") };
-  if (env.STOWAGE_PORT && Number(env.STOWAGE_PORT) !== DEV_SERVER_PORT) {
-    process.stderr.write(`stowage dev: the site's dev proxy sends /api to port ${DEV_SERVER_PORT} (astro.config.mjs); unset STOWAGE_PORT=${env.STOWAGE_PORT}\n`);
-    return 2;
-  }
+  const serverPort = Number(process.env.STOWAGE_PORT || DEV_SERVER_PORT);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    STOWAGE_LESSONS_DIR: ctx.lessonsDir,
+    STOWAGE_PORT: String(serverPort),
+    STOWAGE_INSTANCE: process.env.STOWAGE_INSTANCE || DEV_INSTANCE,
+    STOWAGE_DATA_DIR: process.env.STOWAGE_DATA_DIR || join(ctx.root, DEV_DATA_DIR),
+    FORCE_COLOR: process.env.FORCE_COLOR ?? (process.stdout.isTTY ? "1" : "0"),
+  };
   process.stderr.write("Checking the course images...\n");
   await ensureImages();
 
   const children: ChildProcess[] = [];
-  const server = spawn(process.execPath, [join(ctx.root, "sandbox", "server.ts")], { cwd: ctx.root, env: { ...env, STOWAGE_PORT: String(DEV_SERVER_PORT) }, stdio: ["ignore", "pipe", "pipe"] });
+  const server = spawn(process.execPath, [join(ctx.root, "sandbox", "server.ts")], { cwd: ctx.root, env, stdio: ["ignore", "pipe", "pipe"] });
   children.push(server);
   prefixed(server, "[server]");
   const site = spawn(process.execPath, [join(ctx.root, "node_modules", "astro", "bin", "astro.mjs"), "dev", "--port", String(DEV_SITE_PORT)], { cwd: ctx.root, env, stdio: ["ignore", "pipe", "pipe"] });
@@ -49,8 +61,8 @@ export async function devCommand(ctx: CliContext): Promise<number> {
   prefixed(site, "[site]  ");
 
   process.stdout.write(
-    `\n  Lessons: http://localhost:${DEV_SITE_PORT}/  (live reload; /api and terminals go to the sandbox server on :${DEV_SERVER_PORT})\n` +
-      `  Lessons folder: ${ctx.lessonsDir}\n  Checks and task lists are read from disk on every run. Ctrl-C stops both.\n\n`,
+    `\n  Lessons: http://localhost:${DEV_SITE_PORT}/  (live reload; /api and terminals go to the sandbox server on :${serverPort})\n` +
+      `  Lessons folder: ${ctx.lessonsDir}; sandbox instance ${env.STOWAGE_INSTANCE}, data in ${env.STOWAGE_DATA_DIR}\n  Checks and task lists are read from disk on every run. Ctrl-C stops both.\n\n`,
   );
 
   return await new Promise<number>((resolve) => {
@@ -64,7 +76,7 @@ export async function devCommand(ctx: CliContext): Promise<number> {
         alive--;
         if (code === undefined) {
           code = exitCode ?? (signal ? 0 : 1);
-          if (exitCode) process.stderr.write(`stowage dev: the ${name} stopped (exit ${exitCode})${name === "sandbox server" ? `; is port ${DEV_SERVER_PORT} taken by another server (npm start)?` : ""}\n`);
+          if (exitCode) process.stderr.write(`stowage dev: the ${name} stopped (exit ${exitCode}); its reason is on the line above\n`);
           stopAll("SIGTERM");
         }
         if (alive === 0) resolve(code);

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { statfs } from "node:fs/promises";
+import { z } from "zod";
 import { HttpError, readJsonBody, sendJson, type Router } from "../http/router.ts";
 import { probeEngine, type Engine } from "../docker/engine.ts";
 import { SessionBusyError, type Session, type SessionManager } from "../sessions/session-manager.ts";
@@ -43,6 +44,9 @@ export async function dataDisk(dataDir: string): Promise<{ freeBytes: number; to
   return { freeBytes, totalBytes, full: freeBytes < Math.min(256 * 1024 * 1024, totalBytes * 0.05) };
 }
 
+/** "Reset my sandbox": whether the files in the home folder move to the new sandbox (default: they do). */
+const ResetRequest = z.strictObject({ keepHome: z.boolean().default(true) });
+
 /** POST/GET/DELETE /api/sessions, the state stream, and /api/health. */
 export function registerSessionRoutes(router: Router, sessions: SessionManager, engine: Engine, config: Pick<Config, "idleTimeoutSeconds" | "dataDir" | "instructorToken" | "trustProxy">, admitToClass?: ReturnType<typeof classAdmission>): void {
   router.add("POST", "/api/sessions", async ({ req, res, learnerId }) => {
@@ -75,6 +79,19 @@ export function registerSessionRoutes(router: Router, sessions: SessionManager, 
     ownedSession(sessions, params.id!, learnerId);
     await sessions.destroy(params.id!, "deleted by its owner");
     res.writeHead(204).end();
+  });
+
+  router.add("POST", "/api/sessions/:id/reset", async ({ req, res, params, learnerId }) => {
+    const { keepHome } = await readJsonBody(req, ResetRequest);
+    ownedSession(sessions, params.id!, learnerId);
+    try {
+      const session = await sessions.replace(params.id!, { keepHome, reason: keepHome ? "reset by its owner (home kept)" : "reset by its owner" });
+      session.touch();
+      sendJson(res, 201, { ...session.describe(), idleTimeoutSeconds: config.idleTimeoutSeconds, keptHome: keepHome });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOSPC") throw new HttpError(503, DISK_FULL, { retryAfterSeconds: 300 });
+      throw new HttpError(503, `the new sandbox could not start: ${(error as Error).message}; try again (your progress is kept${keepHome ? ", and so are your files" : ""})`);
+    }
   });
 
   router.add("GET", "/api/sessions/:id/state", ({ req, res, params, learnerId }) => {

@@ -16,6 +16,14 @@ const ControlMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ack"), bytes: z.number().int().min(0).max(64 * 1024 * 1024) }),
 ]);
 
+export const SANDBOX_REBUILT = "your sandbox's workstation was gone, so a new one is starting with your home folder kept (your progress is kept too)";
+
+/** The engine no longer has the workstation, or it stopped (daemon restart): exec answers 404 or 409. */
+export function workstationGone(error: unknown): boolean {
+  const e = error as { statusCode?: number; message?: string };
+  return (e?.statusCode === 404 && /no such container/i.test(e.message ?? "")) || (e?.statusCode === 409 && /not running/i.test(e.message ?? ""));
+}
+
 const TERMINAL_PATH = /^\/api\/sessions\/([a-f0-9]{12})\/terminal$/;
 
 /**
@@ -66,7 +74,10 @@ export class TerminalSockets {
     };
     ws.on("message", (data: Buffer, isBinary: boolean) => {
       if (isBinary) {
-        void terminal.input(data).catch(() => client.sendControl({ type: "error", message: ENGINE_GONE }));
+        void terminal.input(data).catch((error: unknown) => {
+          if (workstationGone(error)) return this.rebuild(sessionId, ws);
+          client.sendControl({ type: "error", message: ENGINE_GONE });
+        });
         return;
       }
       if (data.length > MAX_TEXT_FRAME) return ws.close(1009, "control message too large");
@@ -86,9 +97,19 @@ export class TerminalSockets {
     try {
       await terminal.attach(client);
     } catch (error) {
+      if (workstationGone(error)) return this.rebuild(sessionId, ws);
       client.sendControl({ type: "error", message: `your shell could not start: ${(error as Error).message}` });
       ws.close(1011, "shell failed");
     }
+  }
+
+  /** The workstation is gone: a new sandbox with the same home; the browser reconnects to it. */
+  private rebuild(sessionId: string, ws: WebSocket): void {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "notice", message: SANDBOX_REBUILT }));
+    void this.sessions.recover(sessionId).then(
+      () => ws.close(4002, "sandbox rebuilt"),
+      () => ws.close(1011, "sandbox could not be rebuilt"),
+    );
   }
 
   close(): void {

@@ -5,7 +5,7 @@
  * everything the student made; starting the server removes what a previous run left behind.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, chmod } from "node:fs/promises";
+import { mkdir, readdir, chmod, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Engine } from "../docker/engine.ts";
 import { EventHub, type EngineEvent } from "../docker/event-hub.ts";
@@ -18,6 +18,7 @@ import { PortForwards } from "./port-forwards.ts";
 import { parsePorts } from "../naming/published-ports.ts";
 import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_INSTANCE, LABEL_PORTS, LABEL_ROLE, LABEL_SESSION, PROXY_SOCKET_DIR_IN_WORKSTATION, STUDENT_HOME, SessionScope, bridgeName, sessionIdOfName } from "../naming/scope.ts";
 import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts";
+import { unmountBelow } from "./bind-view.ts";
 import { closeHostToSandboxes } from "./host-firewall.ts";
 import { SubnetPool } from "./subnets.ts";
 import { startDiskQuota, type DiskQuota } from "./disk-quota.ts";
@@ -52,6 +53,11 @@ export class SessionBusyError extends Error {
 
 /** The workstation's own limits: the student's shell, not their containers. */
 const WORKSTATION_LIMITS = { memoryBytes: 192 * 1024 * 1024, pids: 256, nanoCpus: 1_000_000_000 };
+/**
+ * A learner's sandbox is replaced at most this often (a reset loop, or `kill 1` in the
+ * workstation again and again): a later request waits its turn instead of another full start.
+ */
+const REPLACE_INTERVAL_MS = 5000;
 
 export class Session {
   readonly id: string;
@@ -204,6 +210,12 @@ export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   private readonly creating = new Map<string, Promise<Session>>();
   private readonly destroying = new Map<string, Promise<void>>();
+  /** Learners whose sandbox is being replaced (reset, or a workstation that vanished), by owner. */
+  private readonly replacing = new Map<string, Promise<Session>>();
+  /** A replaced session's home, by owner, until it is in the learner's next sandbox (a failed rebuild keeps it for the next try). */
+  private readonly keptHomes = new Map<string, string>();
+  /** When each learner's sandbox was last replaced (REPLACE_INTERVAL_MS). */
+  private readonly lastReplaced = new Map<string, number>();
   /** Ready sessions nobody owns yet: a new learner gets one at the speed of a WebSocket connect. */
   private readonly pool: Session[] = [];
   private refilling: Promise<void> | undefined;
@@ -343,6 +355,8 @@ export class SessionManager {
    * gets one of the class's warm sessions when one is ready.
    */
   async create(owner: string, client: string, classPool?: { take(): Session | undefined }): Promise<{ session: Session; created: boolean }> {
+    const replacing = this.replacing.get(owner);
+    if (replacing) return { session: await replacing, created: false };
     const existing = this.forOwner(owner);
     if (existing) return { session: existing, created: false };
     const pending = this.creating.get(owner);
@@ -351,10 +365,15 @@ export class SessionManager {
     // Registered before the first await: a second request of the same learner waits for this one.
     const promise = (async () => {
       const ready = classPool?.take() ?? (await this.takeFromPool());
-      if (!ready) return Object.assign(await this.createSession(owner), { client: classPool ? "" : client });
+      if (!ready) {
+        const session = Object.assign(await this.createSession(owner), { client: classPool ? "" : client });
+        await this.restoreKeptHome(owner, session);
+        return session;
+      }
       ready.assign(owner, this.config.maxLifetimeSeconds);
       ready.client = classPool ? "" : client;
       void this.refill();
+      await this.restoreKeptHome(owner, ready);
       return ready;
     })();
     this.creating.set(owner, promise);
@@ -494,7 +513,7 @@ export class SessionManager {
   }
 
   /** Ends a session: its shell, proxy, every object it made on the engine, its folders. */
-  async destroy(id: string, reason: string): Promise<void> {
+  async destroy(id: string, reason: string, keepHomeAt?: string): Promise<void> {
     const running = this.destroying.get(id);
     if (running) return running;
     const session = this.sessions.get(id);
@@ -508,6 +527,13 @@ export class SessionManager {
       await session?.proxy?.close().catch(() => undefined);
       await this.removeEngineObjects({ label: [`${LABEL_SESSION}=${id}`] });
       if (this.cgroups && session?.scope.cgroupParent) await removeSessionCgroup(this.cgroups, session.scope.cgroupParent).catch((err: Error) => this.log.warn({ session: id, err: err.message }, "session cgroup not removed"));
+      if (keepHomeAt && session) {
+        // The bind view first (a mount inside the home would otherwise move with it).
+        await unmountBelow(session.sessionDir);
+        await rename(session.scope.workspaceDir, keepHomeAt).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "ENOENT") throw err; // gone already (another server's cleanup): nothing to keep
+        });
+      }
       await removeWorkspace(join(this.sessionsDir, id));
       // Listed until everything is gone, so the cap counts what the engine still holds.
       this.sessions.delete(id);
@@ -515,6 +541,76 @@ export class SessionManager {
     })().finally(() => this.destroying.delete(id));
     this.destroying.set(id, done);
     return done;
+  }
+
+  /**
+   * A fresh sandbox for the session's learner (docs/api.md: reset): the old session's shell,
+   * containers, volumes and network go, a new one takes its place (from the warm pool when
+   * there is one), and with `keepHome` the old home folder's files move into the new home.
+   * Progress belongs to the learner, not the session: it is untouched. The per-address limit
+   * does not apply (the learner had a sandbox and still has one).
+   */
+  replace(id: string, options: { keepHome: boolean; reason: string }): Promise<Session> {
+    const old = this.sessions.get(id);
+    if (!old?.owner) return Promise.reject(new Error(`no session ${id} owned by a learner`));
+    const owner = old.owner;
+    const pending = this.replacing.get(owner);
+    if (pending) return pending;
+    const promise = (async () => {
+      const wait = (this.lastReplaced.get(owner) ?? 0) + REPLACE_INTERVAL_MS - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const now = Date.now();
+      for (const [learner, at] of this.lastReplaced) if (now - at > REPLACE_INTERVAL_MS) this.lastReplaced.delete(learner);
+      this.lastReplaced.set(owner, now);
+      const keptHome = options.keepHome ? join(this.sessionsDir, `kept-home-${id}`) : undefined;
+      await this.dropKeptHome(owner);
+      await this.destroy(id, options.reason, keptHome);
+      if (keptHome) this.keptHomes.set(owner, keptHome);
+      const ready = this.pool.shift();
+      let fresh: Session;
+      if (ready) {
+        ready.assign(owner, this.config.maxLifetimeSeconds);
+        void this.refill();
+        fresh = ready;
+      } else fresh = await this.createSession(owner);
+      await this.restoreKeptHome(owner, fresh);
+      this.log.info({ session: fresh.id, previous: id, keepHome: options.keepHome, reason: options.reason }, "session replaced");
+      return fresh;
+    })().finally(() => this.replacing.delete(owner));
+    this.replacing.set(owner, promise);
+    return promise;
+  }
+
+  /** Moves a kept home's entries into the owner's new home (same filesystem: owners and times stay). */
+  private async restoreKeptHome(owner: string, session: Session): Promise<void> {
+    const from = this.keptHomes.get(owner);
+    if (!from) return;
+    const to = session.scope.workspaceDir;
+    for (const entry of await readdir(from).catch(() => [] as string[])) {
+      await rm(join(to, entry), { recursive: true, force: true });
+      await rename(join(from, entry), join(to, entry));
+    }
+    this.keptHomes.delete(owner);
+    await rm(from, { recursive: true, force: true });
+  }
+
+  private async dropKeptHome(owner: string): Promise<void> {
+    const kept = this.keptHomes.get(owner);
+    this.keptHomes.delete(owner);
+    if (kept) await rm(kept, { recursive: true, force: true });
+  }
+
+  /**
+   * The session's workstation is gone or stopped behind the server's back (an admin's `docker
+   * rm`, a daemon restart, another server's cleanup): rebuild the sandbox keeping the home.
+   * A pooled session nobody owns is simply dropped.
+   */
+  recover(id: string): Promise<Session | undefined> {
+    const session = this.sessions.get(id);
+    if (!session || this.destroying.has(id)) return Promise.resolve(undefined);
+    if (!session.owner) return this.destroy(id, "workstation vanished").then(() => void this.refill()).then(() => undefined);
+    this.log.warn({ session: id }, "the workstation vanished; rebuilding the sandbox with the home kept");
+    return this.replace(id, { keepHome: true, reason: "workstation vanished" });
   }
 
   /** Removes every container, volume and network carrying the given label filter. */
@@ -553,6 +649,10 @@ export class SessionManager {
     const attributes = event.Actor.Attributes ?? {};
     const sessionId = attributes[LABEL_SESSION] ?? sessionIdOfName(event.Type === "network" ? (attributes.name ?? "") : event.Actor.ID);
     const session = sessionId ? this.sessions.get(sessionId) : undefined;
+    if (session && event.Type === "container" && event.Actor.ID === session.workstationId && (event.Action === "destroy" || event.Action === "die") && !this.destroying.has(session.id)) {
+      void this.recover(session.id).catch((err: Error) => this.log.error({ session: session.id, err: err.message }, "rebuilding a vanished workstation failed"));
+      return;
+    }
     if (!session?.proxy || !session.proxy.ownsEvent(event, session.workstationId)) return;
     // Only what the history keeps is rewritten: a container's labels can be large, and come with every event.
     const shown = session.view.json({ ...event, Actor: { ID: event.Actor.ID, Attributes: keptAttributes(attributes) } }) as EngineEvent;

@@ -92,6 +92,39 @@ function loadTerminal(): Promise<TerminalController> {
 }
 reconnectButton.addEventListener("click", () => void loadTerminal().then((t) => t.reconnect()));
 
+// "Reset my sandbox": one click, a fresh sandbox (docs/api.md); the checkbox beside it keeps the
+// home folder's files. Progress belongs to the learner and is always kept.
+const resetButton = document.querySelector<HTMLButtonElement>("[data-term-reset]")!;
+const keepHome = document.querySelector<HTMLInputElement>("[data-reset-keep-home]")!;
+resetButton.addEventListener("click", () => void resetSandbox());
+async function resetSandbox() {
+  resetButton.disabled = true;
+  const keep = keepHome.checked;
+  setTermStatus("Resetting your sandbox…");
+  try {
+    const id = await ensureSession();
+    await api("POST", `/api/sessions/${encodeURIComponent(id)}/reset`, { keepHome: keep });
+  } catch (error) {
+    // 404: that session had already ended (or is being rebuilt): a new one is what comes next anyway.
+    if (!(error instanceof ApiError && error.status === 404)) {
+      setTermStatus(`Could not reset your sandbox: ${describeError(error)}.`, true);
+      resetButton.disabled = false;
+      return;
+    }
+  }
+  forgetSession();
+  const t = await loadTerminal();
+  t.reconnect();
+  resetButton.disabled = false;
+  for (const section of exercises) markStale(section);
+  scheduleRecheck(true);
+  announceReset(
+    keep
+      ? "Your sandbox was reset: a fresh one with your files. Your progress is kept."
+      : "Your sandbox was reset: a fresh one with an empty home folder. Your progress is kept.",
+  );
+}
+
 function setPanelOpen(open: boolean) {
   body.classList.toggle("terminal-open", open);
   toggle.setAttribute("aria-expanded", String(open));
@@ -140,6 +173,15 @@ document.addEventListener("click", (e) => {
   const button = (e.target as Element).closest<HTMLElement>("[data-command]");
   if (button) void typeIntoTerminal(button.dataset.command!, button.dataset.run === "true");
 });
+
+/** Said in the state panel's status region now, and with the new sandbox's pictures for 10 s. */
+let resetNote = "";
+let resetNoteUntil = 0;
+function announceReset(text: string) {
+  resetNote = text;
+  resetNoteUntil = Date.now() + 10_000;
+  stateStatus.textContent = text;
+}
 
 // ---------------------------------------------------------------- quizzes
 interface QuizState {
@@ -252,8 +294,13 @@ async function sessionPost<T>(what: string, payload: unknown): Promise<T> {
     return api<T>("POST", `/api/sessions/${encodeURIComponent(id)}/${what}`, payload);
   }
 }
+/** Sections to check once more when the check running now ends (it may have read the state from before). */
+const checkAgain = new Set<HTMLElement>();
 async function runCheck(section: HTMLElement, auto: boolean): Promise<void> {
-  if (checking.has(section)) return;
+  if (checking.has(section)) {
+    if (auto) checkAgain.add(section);
+    return;
+  }
   checking.add(section);
   const button = section.querySelector<HTMLButtonElement>("[data-check]")!;
   const summary = section.querySelector<HTMLElement>(".ex-summary")!;
@@ -283,6 +330,8 @@ async function runCheck(section: HTMLElement, auto: boolean): Promise<void> {
         newlyPassed.push(task);
       }
     }
+    section.dataset.checkedAt = new Date().toLocaleTimeString();
+    delete section.dataset.stale;
     summarize(section, auto ? "(checked automatically)" : "");
     // The checks route records passed tasks itself; the progress marks only need refreshing.
     if (newlyPassed.length) document.dispatchEvent(new CustomEvent("stowage:progress"));
@@ -291,6 +340,7 @@ async function runCheck(section: HTMLElement, auto: boolean): Promise<void> {
   } finally {
     checking.delete(section);
     button.disabled = false;
+    if (checkAgain.delete(section)) void runCheck(section, true);
   }
 }
 const observer = new IntersectionObserver((entries) => {
@@ -355,13 +405,32 @@ for (const section of exercises) {
       .finally(() => (button.disabled = false));
   });
 }
+/**
+ * A failed result the student may have fixed since (Enter in the terminal: a file written, a
+ * docker exec, which the state stream does not see): it says which check it is from, until the
+ * re-check that follows replaces it.
+ */
+function markStale(section: HTMLElement) {
+  if (!section.querySelector('li.task[data-state="failed"]') || !section.dataset.checkedAt) return;
+  section.dataset.stale = "true";
+  summarize(section, `(from the check at ${section.dataset.checkedAt}, before what you ran since; checking again…)`);
+}
+/** Enter in the terminal: the exercises checked before are checked again once typing pauses. */
+document.addEventListener("stowage:terminal-enter", () => {
+  for (const section of exercises) markStale(section);
+  scheduleRecheck(true);
+});
 /** Re-check the exercises the student is working on: visible (or already checked) and not finished. */
 let recheckTimer: ReturnType<typeof setTimeout> | undefined;
-function scheduleRecheck() {
+let recheckVisible = false;
+function scheduleRecheck(onlyChecked = false) {
   clearTimeout(recheckTimer);
+  recheckVisible ||= !onlyChecked;
   recheckTimer = setTimeout(() => {
+    const alsoVisible = recheckVisible;
+    recheckVisible = false;
     for (const section of exercises) {
-      const open = visible.has(section) || started.has(section);
+      const open = started.has(section) || (alsoVisible && visible.has(section));
       const finished = [...section.querySelectorAll<HTMLElement>("li.task")].every(
         (t) => t.dataset.state === "passed",
       );
@@ -467,9 +536,12 @@ function onSnapshot(snapshot: Snapshot) {
   draw();
   const n = snapshot.containers.length;
   const v = snapshot.volumes.length;
-  stateStatus.textContent =
-    notes.join(" ") ||
-    `${n} container${n === 1 ? "" : "s"}, ${v} volume${v === 1 ? "" : "s"}. Live.`;
+  stateStatus.textContent = [
+    Date.now() < resetNoteUntil ? resetNote : "",
+    notes.join(" ") || `${n} container${n === 1 ? "" : "s"}, ${v} volume${v === 1 ? "" : "s"}. Live.`,
+  ]
+    .filter(Boolean)
+    .join(" ");
 }
 // A new session (the old one ended): nothing of the old picture carries over.
 document.addEventListener("stowage:session", () => {
@@ -523,5 +595,13 @@ function startStateStream() {
       }
     };
   };
+  // The learner's sandbox was replaced (reset, or rebuilt after its workstation vanished): follow it.
+  document.addEventListener("stowage:session", () => {
+    stream?.close();
+    stream = undefined;
+    lastSnapshot = "";
+    attempt = 0;
+    void open();
+  });
   void open();
 }

@@ -76,6 +76,8 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
     else ackTimer ??= setTimeout(flushAck, 50);
   };
   const sendInput = (data: string) => {
+    // The student ran something (a file written, a docker exec): checks shown may be out of date.
+    if (data.includes("\r")) document.dispatchEvent(new CustomEvent("stowage:terminal-enter"));
     if (ws?.readyState === WebSocket.OPEN) ws.send(encoder.encode(data));
     else queued.push(data);
   };
@@ -141,14 +143,18 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
     reconnectTimer = setTimeout(() => void connect(), delay);
   };
 
+  let connecting = false;
   async function connect(): Promise<void> {
     clearTimeout(reconnectTimer);
-    if (ws && ws.readyState <= WebSocket.OPEN) return;
+    // One connection at a time (a reset's reconnect and a scheduled one may meet here).
+    if ((ws && ws.readyState <= WebSocket.OPEN) || connecting) return;
     opts.status(attempt === 0 ? "Starting your sandbox…" : "Reconnecting…");
     let id: string;
+    connecting = true;
     try {
       id = await ensureSession();
     } catch (error) {
+      connecting = false;
       // 503 busy / 429: the server says when to come back.
       const retry =
         error instanceof ApiError && error.retryAfterSeconds ? error.retryAfterSeconds * 1000 : 0;
@@ -158,6 +164,7 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
       );
       return;
     }
+    connecting = false;
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(
       `${proto}//${location.host}/api/sessions/${encodeURIComponent(id)}/terminal`,
@@ -215,7 +222,8 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
       }
     };
     socket.onclose = (event) => {
-      if (ws === socket) ws = undefined;
+      if (ws !== socket) return; // a newer connection took over
+      ws = undefined;
       flushAck();
       // The session may be gone: ask the server again on the next attempt (it returns the live one).
       forgetSession();

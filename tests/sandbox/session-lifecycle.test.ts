@@ -135,6 +135,7 @@ describe("session lifecycle", () => {
     first.server.closeAllConnections();
     first.server.close();
     first.sessions.events.stop();
+    await first.claim.release(); // a crashed process holds nothing (instance-claim.ts)
     expect((await engineObjects(body.id)).containers).toBe(1);
     const second = await startTestServer({ instance, dataDir: first.dataDir });
     try {
