@@ -9,12 +9,16 @@
 #                                until it answers
 #   engine26_stop STATE_DIR      stops the daemon started with that STATE_DIR (by its pidfile)
 # The same functions start the default engine in bootstrap.sh and a second, private engine for
-# tests beside another one (scripts/engine26-test.sh).
+# tests beside another one (scripts/test-engine.sh).
 
 ENGINE26_SUITE="${STOWAGE_ENGINE26_SUITE:-trixie}"
 ENGINE26_MIRROR="${STOWAGE_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # The Engine, its client and plugins, containerd 1.7 and tini (docker-init), all from Debian 13.
-ENGINE26_PACKAGES=(docker.io docker-cli docker-compose docker-buildx containerd tini)
+# (STOWAGE_ENGINE26_SUITE=bookworm with ENGINE26_PACKAGES=(docker.io containerd runc tini) unpacks
+# Debian 12's Engine 20.10 the same way: scripts/test-engine.sh 20.)
+if [ -z "${ENGINE26_PACKAGES+set}" ]; then
+  ENGINE26_PACKAGES=(docker.io docker-cli docker-compose docker-buildx containerd tini)
+fi
 
 engine26_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -39,7 +43,7 @@ engine26_install() {
   (cd "$dir/debs" && rm -f ./*.deb && engine26_apt "$dir" download "${ENGINE26_PACKAGES[@]}" >&2)
   # runc: Debian 13's needs glibc 2.38; Debian 12's own (1.1.5+ds1-1+deb12u1, with the
   # CVE-2024-21626 fix) works with dockerd 26. Use the host's when installed, else unpack it.
-  if ! command -v runc >/dev/null 2>&1; then
+  if ! command -v runc >/dev/null 2>&1 && [ "$ENGINE26_SUITE" != bookworm ]; then
     (cd "$dir/debs" && apt-get download runc >&2 || { apt-get update -qq >&2 && apt-get download runc >&2; })
   fi
   local tree; tree="$(mktemp -d)"
@@ -51,8 +55,9 @@ engine26_install() {
   done
   [ -x "$tree/usr/sbin/runc" ] && install -m 755 "$tree/usr/sbin/runc" "$dir/bin/runc"
   install -m 755 "$tree/usr/bin/tini-static" "$dir/bin/docker-init"
-  install -m 755 "$tree"/usr/libexec/docker/cli-plugins/docker-compose \
-    "$tree"/usr/libexec/docker/cli-plugins/docker-buildx "$dir/cli-plugins/"
+  if [ -d "$tree/usr/libexec/docker/cli-plugins" ]; then
+    install -m 755 "$tree"/usr/libexec/docker/cli-plugins/* "$dir/cli-plugins/"
+  fi
   rm -rf "$tree" "$dir/apt/cache"
   (cd "$dir/debs" && ls ./*.deb) > "$dir/.installed"
   "$dir/bin/dockerd" --version >&2
@@ -66,7 +71,7 @@ engine26_answers() { timeout 10 "$1/bin/docker" -H "unix://$2" version >/dev/nul
 engine26_start() {
   local dir="$1" socket="$2" state="$3"; shift 3
   mkdir -p "$state" "$(dirname "$socket")"
-  engine26_log "Starting dockerd 26 on unix://$socket (log in $state/dockerd.log)"
+  engine26_log "Starting ${dir##*/}/bin/dockerd on unix://$socket (log in $state/dockerd.log)"
   # PATH: containerd 1.7, its shim, docker-proxy and (when unpacked) runc from DIR come before the
   # host's. setsid: the daemon outlives the script and the terminal that ran it.
   PATH="$dir/bin:$PATH" setsid "$dir/bin/dockerd" \
