@@ -160,8 +160,9 @@ export const ENDPOINTS: Endpoint[] = [
   no("GET", "/images/search", "searching a registry (there is none here)"),
   no("POST", "/commit", "docker commit: images are shared by every student"),
   no("POST", "/auth", "logging in to a registry"),
-  no("POST", "/session", "BuildKit sessions"),
-  no("POST", "/grpc", "BuildKit sessions"),
+  // CLI 26's `docker build` is buildx, which asks for these first: the same answer as /build.
+  no("POST", "/session", `building images (BuildKit); ${IMAGES_HERE}`),
+  no("POST", "/grpc", `building images (BuildKit); ${IMAGES_HERE}`),
   no("GET", `/containers/${ID}/attach/ws`, "websocket attach"),
 ];
 

@@ -80,6 +80,12 @@ describe("Docker's documentation examples in the sandbox", () => {
     expect(big.output).toMatch(/does not allow nr_inodes=999999999 on \/t: between 1 and 1048576/);
   });
 
+  it("answers a plain docker build (buildx with CLI 26) with the sandbox's reason", async () => {
+    const r = await sh("mkdir -p ctx && echo 'FROM busybox' > ctx/Dockerfile && docker build ctx");
+    expect(r.exitCode).not.toBe(0);
+    expect(r.output).toMatch(/does not allow building images/);
+  });
+
   it("says No such object for docker inspect of a name that is nothing", async () => {
     const r = await sh("docker inspect no-such-thing");
     expect(r.exitCode).not.toBe(0);
