@@ -9,6 +9,8 @@
  * and a field that an older version would silently ignore is refused instead (requireApiVersion).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { request } from "node:http";
+import type { Engine } from "../docker/engine.ts";
 import { PolicyError } from "./policy.ts";
 
 export const OLDEST_API_VERSION = "1.41";
@@ -69,4 +71,44 @@ export function requireApiVersion(field: string, since: string): void {
 export function cappedApiVersion(engineVersion: string | undefined): string | undefined {
   if (!engineVersion) return engineVersion;
   return compareApiVersions(engineVersion, NEWEST_API_VERSION) > 0 ? NEWEST_API_VERSION : engineVersion;
+}
+
+/** The engine's newest API version, asked once a minute (unversioned GET /version). */
+const engineNewest = new WeakMap<Engine, { version: Promise<string | undefined>; at: number }>();
+
+function askEngineVersion(engine: Engine): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ ...engine.httpTarget, method: "GET", path: "/version", headers: { host: "docker" }, timeout: 5000 }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk.length + text.length < 65_536 ? chunk : ""));
+      res.on("end", () => {
+        try {
+          resolve((JSON.parse(text) as { ApiVersion?: string }).ApiVersion);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on("error", () => resolve(undefined));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+}
+
+/**
+ * A request in a version the engine is too old for is answered as the engine would, before the
+ * proxy's own lookups run into the same refusal (and the student reads "internal error").
+ */
+export async function checkEngineSpeaks(engine: Engine, version: string): Promise<void> {
+  let cached = engineNewest.get(engine);
+  if (!cached || Date.now() - cached.at > 60_000) {
+    cached = { version: askEngineVersion(engine), at: Date.now() };
+    engineNewest.set(engine, cached);
+  }
+  const newest = await cached.version;
+  if (newest === undefined) engineNewest.delete(engine); // engine down: its own error follows
+  else if (compareApiVersions(version, newest) > 0) {
+    throw new PolicyError(`client version ${version} is too new. Maximum supported API version is ${newest}`, 400);
+  }
 }

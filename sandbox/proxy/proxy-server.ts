@@ -24,7 +24,7 @@ import {
 import { parseStrictJson } from "./strict-json.ts";
 import { StudentView } from "./rewrite.ts";
 import { workspaceHostPath } from "./workspace-paths.ts";
-import { cappedApiVersion, requireApiVersion, splitVersionPrefix, withApiVersion } from "./api-versions.ts";
+import { cappedApiVersion, checkEngineSpeaks, requireApiVersion, splitVersionPrefix, withApiVersion } from "./api-versions.ts";
 import { withoutBridgeName, withoutCgroupParent } from "./internal-names.ts";
 
 type Json = Record<string, unknown>;
@@ -139,6 +139,7 @@ export class SandboxProxy implements SessionObjects {
       const encoding = req.headers["content-encoding"];
       if (encoding && encoding !== "identity") throw new PolicyError(`this sandbox does not accept ${encoding}-encoded bodies`, 415);
       const endpoint = matchEndpoint(req.method ?? "GET", path, query);
+      await checkEngineSpeaks(this.engine, version);
       await withApiVersion(version, () => this.handle(endpoint.kind, endpoint.params, endpoint.query, req, res, path));
     } catch (error) {
       this.fail(res, error);
@@ -382,8 +383,9 @@ export class SandboxProxy implements SessionObjects {
 
   private async onUpgradeVersioned(req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
     try {
-      const { path, query } = splitUrl(req.url ?? "/", this.engine.apiVersion);
+      const { path, query, version } = splitUrl(req.url ?? "/", this.engine.apiVersion);
       const endpoint = matchEndpoint(req.method ?? "GET", path, query);
+      await checkEngineSpeaks(this.engine, version);
       let enginePathname: string;
       let body: Json | undefined;
       if (endpoint.kind === "container.attach") {
