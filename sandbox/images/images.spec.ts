@@ -601,6 +601,10 @@ describe("stowage/workstation", () => {
       "docker version --format '{{.Server.APIVersion}}' && cd /tmp && printf 'services:\\n  a:\\n    image: busybox\\n' > docker-compose.yml && docker compose config --services && docker compose ps";
     const r = await runOnce([
       "--userns=host",
+      // With --userns=host the image's /home/student (0700) belongs to the remapped uid, and CLI 26
+      // finds no plugins when it cannot read $HOME/.docker: a home it can read, as in a session.
+      "-e",
+      "HOME=/tmp",
       "--group-add",
       String(gid),
       ...readOnly,
