@@ -2,7 +2,8 @@
 # Makes this machine ready to run Stowage, installing only what is missing:
 #   1. the Node that package.json's "engines" asks for (from the npm registry into .tools/ when the
 #      system Node is older),
-#   2. a Docker daemon that answers (Debian's docker.io, started with user-namespace remapping),
+#   2. a Docker daemon that answers (Engine 26 from Debian 13's packages into .tools/docker26 when
+#      none is installed, started with user-namespace remapping; an engine that answers is kept),
 #   3. the npm dependencies,
 #   4. the course images (built offline, cached by recipe hash).
 # Source it (`. scripts/bootstrap.sh`) so the PATH it sets stays in force for the caller.
@@ -31,12 +32,45 @@ ensure_node() {
 
 docker_ok() { timeout 10 docker version >/dev/null 2>&1; }
 
+# Small address pools: the default ones hold only ~30 bridge networks, and every sandbox and
+# every compose project makes one.
+ensure_daemon_json() {
+  if [ ! -f /etc/docker/daemon.json ]; then
+    mkdir -p /etc/docker
+    echo '{"default-address-pools":[{"base":"10.192.0.0/12","size":26}]}' > /etc/docker/daemon.json
+  fi
+}
+
+# An engine that answers (20.10 or newer, local or DOCKER_HOST) is used as it is. Otherwise:
+# an installed but stopped system dockerd is started as before; on a machine without one, Docker
+# Engine 26 from Debian 13's packages is unpacked into .tools/docker26 and started (the host's
+# packages and apt sources stay Debian 12's; docs/decisions/engine.md). STOWAGE_ENGINE=system
+# installs Debian 12's docker.io (Engine 20.10) instead, as bootstrap did before.
 ensure_docker() {
   if [ -n "${DOCKER_HOST:-}" ] && [[ "$DOCKER_HOST" != unix://* ]]; then
     docker_ok || { echo "DOCKER_HOST=$DOCKER_HOST does not answer" >&2; exit 1; }
     return
   fi
   docker_ok && return
+  if [ -n "${DOCKER_HOST:-}" ] && [ "${DOCKER_HOST#unix://}" != /var/run/docker.sock ] &&
+    [ "${DOCKER_HOST#unix://}" != /run/docker.sock ]; then
+    echo "DOCKER_HOST=$DOCKER_HOST does not answer (bootstrap starts an engine only on /var/run/docker.sock)" >&2
+    exit 1
+  fi
+  ensure_daemon_json
+  if ! command -v dockerd >/dev/null 2>&1 && [ "${STOWAGE_ENGINE:-26}" = 26 ]; then
+    . "$ROOT/scripts/engine26.sh"
+    local dir="$ROOT/.tools/docker26"
+    engine26_install "$dir"
+    # The client too, when the host has none (a CLI of any version >= 20.10 talks to Engine 26).
+    command -v docker >/dev/null 2>&1 || export PATH="$dir/bin:$PATH"
+    # Same settings as the system engine below: /etc/docker/daemon.json, default data-root,
+    # exec-root and docker0 bridge, iptables on, user-namespace remapping.
+    engine26_start "$dir" /var/run/docker.sock /var/lib/stowage-engine --userns-remap=default ||
+      { echo "dockerd 26 did not answer; see /var/lib/stowage-engine/dockerd.log" >&2; exit 1; }
+    docker_ok || { echo "dockerd 26 answers, but the docker client on PATH does not reach it" >&2; exit 1; }
+    return
+  fi
   if ! command -v dockerd >/dev/null 2>&1; then
     step "Installing Debian's Docker Engine (docker.io)"
     export DEBIAN_FRONTEND=noninteractive
@@ -44,12 +78,6 @@ ensure_docker() {
     apt-get install -y -qq docker.io >&2
   fi
   if ! docker_ok; then
-    # Small address pools: the default ones hold only ~30 bridge networks, and every sandbox and
-    # every compose project makes one.
-    if [ ! -f /etc/docker/daemon.json ]; then
-      mkdir -p /etc/docker
-      echo '{"default-address-pools":[{"base":"10.192.0.0/12","size":26}]}' > /etc/docker/daemon.json
-    fi
     step "Starting dockerd (user-namespace remapping on; log in /var/log/stowage-dockerd.log)"
     # setsid: the daemon must outlive this script and the terminal that ran it.
     setsid dockerd --userns-remap=default >/var/log/stowage-dockerd.log 2>&1 < /dev/null &

@@ -47,6 +47,15 @@ export const COURSE_IMAGES: readonly CourseImage[] = [
     pullable: true,
   },
   {
+    name: "debian",
+    tag: "trixie-slim",
+    aliases: ["trixie"],
+    recipe: "debian-trixie",
+    description:
+      "Debian 13 (trixie), minimal: bash, apt and coreutils. Also tagged debian:trixie. The workstation is built on it.",
+    pullable: true,
+  },
+  {
     name: "postgres",
     tag: "15",
     aliases: ["15-bookworm"],
@@ -79,7 +88,7 @@ export const COURSE_IMAGES: readonly CourseImage[] = [
     aliases: [],
     recipe: "workstation",
     description:
-      "Your terminal: bash, the docker CLI, docker compose, vi, nano, less, curl, jq and sqlite3.",
+      "Your terminal: bash, the docker CLI 26, docker compose (Compose v2), docker buildx, vi, nano, less, curl, jq and sqlite3.",
     pullable: false,
   },
 ];

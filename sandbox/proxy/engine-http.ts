@@ -1,6 +1,7 @@
 import { request, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import type { Engine } from "../docker/engine.ts";
 import { readBounded } from "../http/body.ts";
+import { requestApiVersion } from "./api-versions.ts";
 
 /** One request to the engine, built by the proxy (never the student's bytes). */
 export interface EngineRequest {
@@ -14,7 +15,8 @@ export interface EngineRequest {
 
 export function enginePath(engine: Engine, path: string, query?: URLSearchParams): string {
   const qs = query && [...query.keys()].length ? `?${query.toString()}` : "";
-  return `/v${engine.apiVersion}${path}${qs}`;
+  // A student's request goes on in the version their CLI speaks (api-versions.ts).
+  return `/v${requestApiVersion() ?? engine.apiVersion}${path}${qs}`;
 }
 
 export function engineRequest(engine: Engine, req: EngineRequest): Promise<IncomingMessage> {

@@ -16,6 +16,7 @@ import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_PORTS, STUDENT_HOME, bridge
 import type { PublishedPort } from "../naming/published-ports.ts";
 import { parseSize } from "../sizes.ts";
 import { BOUNDS, boundContainerCreate, boundExecCreate, boundHealthcheck, boundLabels, boundPublishedPorts } from "./bounds.ts";
+import { SELINUX_LABEL_OPTIONS, TMPFS_TIME_FLAGS, bindRecursionOptions, imageMountUnknown, tmpfsInodes, volumeSubpath } from "./mount-options.ts";
 
 /** A refusal: the proxy answers with this status and `{"message": ...}`, which the CLI prints. */
 export class PolicyError extends Error {
@@ -163,8 +164,9 @@ export const ENDPOINTS: Endpoint[] = [
   no("GET", "/images/search", "searching a registry (there is none here)"),
   no("POST", "/commit", "docker commit: images are shared by every student"),
   no("POST", "/auth", "logging in to a registry"),
-  no("POST", "/session", "BuildKit sessions"),
-  no("POST", "/grpc", "BuildKit sessions"),
+  // CLI 26's `docker build` is buildx, which asks for these first: the same answer as /build.
+  no("POST", "/session", `building images (BuildKit); ${IMAGES_HERE}`),
+  no("POST", "/grpc", `building images (BuildKit); ${IMAGES_HERE}`),
   no("GET", `/containers/${ID}/attach/ws`, "websocket attach"),
 ];
 
@@ -205,6 +207,10 @@ export function matchEndpoint(method: string, path: string, rawQuery: URLSearchP
     if (psArgs !== null && !/^[A-Za-z0-9 ,=_-]{0,64}$/.test(psArgs)) throw new PolicyError("ps_args: use ps options (letters, digits, - , =)", 400);
     return { kind: endpoint.kind!, params: match.slice(1).map(decodePart), query };
   }
+  // `docker inspect NAME` asks for each kind of object in turn, plugins too: "not found" lets the
+  // CLI go on and end with "No such object: NAME", as at home.
+  const plugin = method === "GET" ? /^\/plugins\/([^/]+)\/json$/.exec(path) : null;
+  if (plugin) throw new PolicyError(`plugin "${decodePart(plugin[1]!).slice(0, 100)}" not found`, 404);
   for (const [pattern, what] of REFUSED_PREFIXES) if (pattern.test(path)) refuse(what);
   throw new PolicyError(`this sandbox does not offer ${method} ${path}`, 404);
 }
@@ -341,10 +347,12 @@ function tmpfsOptions(path: string, options: string): string {
     if (TMPFS_FLAGS.has(key) && value === undefined) out.push(key);
     else if (key === "mode" && value && /^[0-7]{3,4}$/.test(value)) out.push(option);
     else if ((key === "uid" || key === "gid") && value && /^\d+$/.test(value)) out.push(option);
+    else if (TMPFS_TIME_FLAGS.has(key) && value === undefined) out.push(key);
+    else if (key === "nr_inodes" && value) out.push(tmpfsInodes(path, value));
     else if (key === "size" && value) {
       size = parseSize(value);
       if (size === undefined) throw new PolicyError(`tmpfs ${path}: size "${value}" must be a number of bytes with k, m or g`, 400);
-    } else refuse(`the tmpfs option "${option}" on ${path}`, "allowed are size, mode, uid, gid, ro/rw, noexec, nosuid, nodev");
+    } else refuse(`the tmpfs option "${option}" on ${path}`, "allowed are size, mode, uid, gid, nr_inodes, ro/rw, noexec, nosuid, nodev, noatime and the other atime flags");
   }
   if (size !== undefined && size > LIMITS.tmpfsBytes) refuse(`a tmpfs of ${size} bytes on ${path}`, `at most ${LIMITS.tmpfsBytes / 1024 ** 2}m here`);
   out.push(`size=${size ?? LIMITS.tmpfsBytes}`);
@@ -362,11 +370,12 @@ async function binds(objects: SessionObjects, list: string[]): Promise<{ binds: 
     if (parts.length < 2 || parts.length > 3) throw new PolicyError(`invalid volume specification "${entry}"`, 400);
     const [source, rawTarget, rawOptions = ""] = parts as [string, string, string?];
     const target = mountTarget(`-v ${entry}`, rawTarget);
-    for (const option of rawOptions.split(",").filter(Boolean)) {
-      if (!BIND_OPTIONS.has(option)) refuse(`the mount option "${option}" in -v ${entry}`, "allowed are ro, rw and nocopy; mount propagation is not");
+    const options = rawOptions.split(",").filter((option) => option && !SELINUX_LABEL_OPTIONS.has(option));
+    for (const option of options) {
+      if (!BIND_OPTIONS.has(option)) refuse(`the mount option "${option}" in -v ${entry}`, "allowed are ro, rw, nocopy and z/Z (no SELinux here: ignored); mount propagation is not");
     }
     const engineSource = source.startsWith("/") ? await bindSource(objects, source) : await objects.volumeForMount(checkName("volume", source));
-    out.push([engineSource, target, rawOptions].filter(Boolean).join(":"));
+    out.push([engineSource, target, options.join(",")].filter(Boolean).join(":"));
     targets.push(target);
   }
   return { binds: out, targets };
@@ -385,18 +394,20 @@ async function mounts(objects: SessionObjects, list: unknown[]): Promise<{ mount
     if (typeof m.Consistency === "string" && m.Consistency) mount.Consistency = m.Consistency;
     if (type === "bind") {
       const options = obj("BindOptions", m.BindOptions);
-      onlyKnown("BindOptions.", options, ["Propagation", "NonRecursive"]);
+      onlyKnown("BindOptions.", options, ["Propagation", "NonRecursive", "CreateMountpoint", "ReadOnlyNonRecursive", "ReadOnlyForceRecursive"]);
       if (!isEmpty(options.Propagation)) refuse("bind-propagation", "mount propagation could reach the host's mounts");
-      if (!isEmpty(options.NonRecursive)) mount.BindOptions = { NonRecursive: true };
+      const bindOptions = { ...(!isEmpty(options.NonRecursive) ? { NonRecursive: true } : {}), ...bindRecursionOptions(options) };
+      if (Object.keys(bindOptions).length) mount.BindOptions = bindOptions;
       mount.Source = await bindSource(objects, str("--mount source", m.Source));
       if (!isEmpty(m.VolumeOptions) || !isEmpty(m.TmpfsOptions)) throw new PolicyError("a bind mount takes no volume or tmpfs options", 400);
     } else if (type === "volume") {
       const options = obj("VolumeOptions", m.VolumeOptions);
-      onlyKnown("VolumeOptions.", options, ["NoCopy", "Labels", "DriverConfig"]);
+      onlyKnown("VolumeOptions.", options, ["NoCopy", "Labels", "DriverConfig", "Subpath"]);
       if (!isEmpty(options.DriverConfig)) refuse("volume driver options (volume-driver / volume-opt)", "the local driver's options can mount any host path");
+      const subpath = volumeSubpath(options.Subpath); // checked before the volume is made
       const source = optStr("--mount source", m.Source);
       mount.Source = source ? await objects.volumeForMount(checkName("volume", source)) : await objects.anonymousVolume();
-      if (options.NoCopy === true) mount.VolumeOptions = { NoCopy: true };
+      if (options.NoCopy === true || subpath) mount.VolumeOptions = { ...(options.NoCopy === true ? { NoCopy: true } : {}), ...(subpath ? { Subpath: subpath } : {}) };
       if (!isEmpty(m.BindOptions) || !isEmpty(m.TmpfsOptions)) throw new PolicyError("a volume mount takes no bind or tmpfs options", 400);
     } else if (type === "tmpfs") {
       const options = obj("TmpfsOptions", m.TmpfsOptions);
@@ -405,6 +416,8 @@ async function mounts(objects: SessionObjects, list: unknown[]): Promise<{ mount
       if (size > LIMITS.tmpfsBytes) refuse(`a tmpfs of ${size} bytes`, `at most ${LIMITS.tmpfsBytes / 1024 ** 2}m here`);
       mount.TmpfsOptions = { SizeBytes: size > 0 ? size : LIMITS.tmpfsBytes, ...(options.Mode ? { Mode: num("tmpfs-mode", options.Mode) } : {}) };
       if (!isEmpty(m.Source)) throw new PolicyError("a tmpfs mount takes no source", 400);
+    } else if (type === "image") {
+      imageMountUnknown();
     } else {
       refuse(`mounts of type ${type}`, "use volume, bind or tmpfs");
     }
@@ -825,6 +838,8 @@ const FILTER_KEYS: Record<string, string[]> = {
   networks: ["name", "label", "driver", "id", "type", "dangling", "scope"],
   images: ["dangling", "label", "before", "since", "reference"],
   prune: ["label", "label!", "until"],
+  // `docker volume prune --all` (API 1.42): named volumes too, not only anonymous ones.
+  volumePrune: ["label", "label!", "until", "all"],
   events: ["type", "event", "container", "volume", "network", "image", "label"],
 };
 

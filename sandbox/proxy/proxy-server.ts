@@ -34,6 +34,8 @@ import { execWorkingDir } from "./container-paths.ts";
 import { filterArchive } from "./archive-filter.ts";
 import { eachLine } from "../http/lines.ts";
 import { sendJson } from "../http/router.ts";
+import { cappedApiVersion, checkEngineSpeaks, requireApiVersion, splitVersionPrefix, withApiVersion } from "./api-versions.ts";
+import { withoutBridgeName, withoutCgroupParent } from "./internal-names.ts";
 
 type Json = Record<string, unknown>;
 interface ContainerSummary { Id: string; Names: string[]; Labels: Record<string, string> }
@@ -193,11 +195,12 @@ export class SandboxProxy implements SessionObjects {
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.closing) return void res.destroy();
     try {
-      const { path, query } = splitUrl(req.url ?? "/");
+      const { path, query, version } = splitUrl(req.url ?? "/", this.engine.apiVersion);
       const encoding = req.headers["content-encoding"];
       if (encoding && encoding !== "identity") throw new PolicyError(`this sandbox does not accept ${encoding}-encoded bodies`, 415);
       const endpoint = matchEndpoint(req.method ?? "GET", path, query);
-      await this.handle(endpoint.kind, endpoint.params, endpoint.query, req, res, path);
+      await checkEngineSpeaks(this.engine, version);
+      await withApiVersion(version, () => this.handle(endpoint.kind, endpoint.params, endpoint.query, req, res, path));
     } catch (error) {
       this.fail(res, error);
     }
@@ -229,9 +232,13 @@ export class SandboxProxy implements SessionObjects {
     if (kind === "events" || kind === "container.stream") this.reserveStream(res);
     switch (kind) {
       case "ping":
-      case "version":
+      case "version": {
         await this.noBody(req);
-        return this.relay(res, await engineRequest(this.engine, { method: req.method!, path }));
+        const upstream = await engineRequest(this.engine, { method: req.method!, path });
+        // The CLI settles on this version: never one newer than the policy knows (api-versions.ts).
+        upstream.headers["api-version"] = cappedApiVersion(upstream.headers["api-version"] as string | undefined);
+        return this.relay(res, upstream);
+      }
       case "info":
         await this.noBody(req);
         return sendJson(res, 200, await this.info());
@@ -283,7 +290,7 @@ export class SandboxProxy implements SessionObjects {
         return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path, query }));
       case "container.inspect":
         await this.noBody(req);
-        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path: `/containers/${await this.containerId(ref!)}/json`, query }), (c) => withPublishedPorts(c as Json));
+        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path: `/containers/${await this.containerId(ref!)}/json`, query }), (c) => withoutCgroupParent(withPublishedPorts(c as Json), this.scope.cgroupParent));
       case "container.op":
       case "container.stream": {
         await this.noBody(req);
@@ -409,7 +416,9 @@ export class SandboxProxy implements SessionObjects {
       }
       case "volumes.prune":
         await this.noBody(req);
-        query.set("filters", scopedFilters(this, "prune", query.get("filters")));
+        query.set("filters", scopedFilters(this, "volumePrune", query.get("filters")));
+        // `all` is API 1.42's: Engine 20.10 does not know it, and older versions prune named volumes anyway.
+        if ("all" in (JSON.parse(query.get("filters")!) as Json)) requireApiVersion("the volume prune filter all (--all)", "1.42");
         return this.relayJson(res, await engineRequest(this.engine, { method: "POST", path, query }));
       case "volume.inspect":
         await this.noBody(req);
@@ -422,7 +431,7 @@ export class SandboxProxy implements SessionObjects {
         await this.noBody(req);
         query.set("filters", scopedFilters(this, "networks", query.get("filters")));
         return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path, query }), (list) =>
-          (list as (NetworkSummary & { Labels?: Record<string, string> })[]).filter((n) => n.Labels?.[LABEL_OWNER] === this.scope.sessionId).map((n) => this.hideWorkstation(n)));
+          (list as (NetworkSummary & { Labels?: Record<string, string> })[]).filter((n) => n.Labels?.[LABEL_OWNER] === this.scope.sessionId).map((n) => withoutBridgeName(this.hideWorkstation(n))));
       case "networks.create": {
         const asked = await this.jsonBody(req);
         const created = await this.quotaLock.run(async () => engineJson<{ Id?: string }>(this.engine, { method: "POST", path, json: await planNetworkCreate(this, asked) }));
@@ -438,7 +447,7 @@ export class SandboxProxy implements SessionObjects {
         return sendJson(res, 200, await this.pruneNetworks());
       case "network.inspect":
         await this.noBody(req);
-        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path: `/networks/${await this.networkName(ref!)}`, query }), (n) => this.hideWorkstation(n as NetworkSummary));
+        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path: `/networks/${await this.networkName(ref!)}`, query }), (n) => withoutBridgeName(this.hideWorkstation(n as NetworkSummary)));
       case "network.delete": {
         await this.noBody(req);
         const name = await this.networkName(ref!);
@@ -472,9 +481,20 @@ export class SandboxProxy implements SessionObjects {
     client.on("error", () => client.destroy());
     this.streams.add(client);
     client.on("close", () => this.streams.delete(client));
+    let version = this.engine.apiVersion;
     try {
-      const { path, query } = splitUrl(req.url ?? "/");
+      version = splitUrl(req.url ?? "/", version).version;
+    } catch {
+      // reported below, where the request is read again
+    }
+    return withApiVersion(version, () => this.onUpgradeVersioned(req, client, head));
+  }
+
+  private async onUpgradeVersioned(req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
+    try {
+      const { path, query, version } = splitUrl(req.url ?? "/", this.engine.apiVersion);
       const endpoint = matchEndpoint(req.method ?? "GET", path, query);
+      await checkEngineSpeaks(this.engine, version);
       let enginePathname: string;
       let body: Json | undefined;
       if (endpoint.kind === "container.attach") {
@@ -600,7 +620,8 @@ export class SandboxProxy implements SessionObjects {
 
   async anonymousVolume(): Promise<string> {
     const engineName = this.scope.engineName(randomBytes(32).toString("hex"));
-    await this.createVolume(engineName, { [LABEL_ANONYMOUS]: "1" });
+    // The engine's own mark too: from API 1.42 `docker volume prune` removes only volumes so marked.
+    await this.createVolume(engineName, { [LABEL_ANONYMOUS]: "1", "com.docker.volume.anonymous": "" });
     return engineName;
   }
 
@@ -903,7 +924,7 @@ function withPublishedPorts(container: Json): Json {
   };
 }
 
-function splitUrl(url: string): { path: string; query: URLSearchParams } {
+function splitUrl(url: string, defaultVersion: string): { path: string; query: URLSearchParams; version: string } {
   let parsed: URL;
   try {
     // Origin-form ("/v1.41/...") is read against a fixed origin, so "//x/..." stays a path and
@@ -912,9 +933,10 @@ function splitUrl(url: string): { path: string; query: URLSearchParams } {
   } catch {
     throw new PolicyError(`invalid request target ${JSON.stringify(url.slice(0, 100))}`, 400);
   }
-  // The CLI sends /v1.41/...; /_ping comes unversioned.
-  const path = parsed.pathname.replace(/^\/v\d+\.\d+(?=\/)/, "").replace(/\/+$/, "") || "/";
-  return { path, query: parsed.searchParams };
+  // The CLI sends /v1.45/...; /_ping comes unversioned.
+  const { version, path: unversioned } = splitVersionPrefix(parsed.pathname, defaultVersion);
+  const path = unversioned.replace(/\/+$/, "") || "/";
+  return { path, query: parsed.searchParams, version };
 }
 
 const PASSED_HEADERS = ["content-type", "content-length", "api-version", "docker-experimental", "ostype", "server", "x-docker-container-path-stat", "cache-control", "pragma"];

@@ -22,6 +22,15 @@ export const LOW_WATER = 64 * 1024;
 const SCROLLBACK = 200;
 
 /**
+ * The engine watches an exec's input for its detach keys, Ctrl-P Ctrl-Q by default, and ends the
+ * exec when they arrive: the student's own `docker run -it` detach would end their whole shell
+ * ("read escape sequence"), and every Ctrl-P (bash's previous line) would wait for the next key.
+ * The terminal's exec gets a sequence no one types (eight control characters) instead, so those
+ * keys reach the shell and, through it, the student's `docker run -it` / `attach`.
+ */
+export const SHELL_DETACH_KEYS = "ctrl-^,ctrl-@,ctrl-_,ctrl-^,ctrl-@,ctrl-_,ctrl-^,ctrl-@";
+
+/**
  * What of a batch the headless mirror must parse to end in the same state: when the batch is
  * plain text lines (a flood: `yes`, `cat big.log`), only its last `lines` lines can still be on
  * the mirrored screen or in its scrollback, and parsing the rest is wasted CPU that the
@@ -137,6 +146,7 @@ export class TerminalSession {
       User: "1000:1000",
       WorkingDir: STUDENT_HOME,
       Env: ["TERM=xterm-256color", `HOME=${STUDENT_HOME}`, "LANG=C.UTF-8", `COLUMNS=${this.cols}`, `LINES=${this.rows}`],
+      DetachKeys: SHELL_DETACH_KEYS,
     });
     const stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as unknown as Duplex;
     this.exec = exec;

@@ -22,8 +22,8 @@ const refused = (name: string, method: string, path: string, message: RegExp, bo
 describe("images and build", () => {
   refused("build from a remote URL", "POST", "/v1.41/build?remote=http://127.0.0.1:1/x.git", /does not allow building images/);
   refused("build with networkmode=host", "POST", "/v1.41/build?networkmode=host&t=busybox", /does not allow building images/);
-  refused("BuildKit /session tunnel", "POST", "/session", /does not allow BuildKit sessions/);
-  refused("BuildKit /grpc tunnel", "POST", "/grpc", /does not allow BuildKit sessions/);
+  refused("BuildKit /session tunnel", "POST", "/session", /does not allow building images \(BuildKit\)/);
+  refused("BuildKit /grpc tunnel", "POST", "/grpc", /does not allow building images \(BuildKit\)/);
   refused("image import from a URL", "POST", "/v1.41/images/create?fromSrc=http://127.0.0.1:1/x.tar&repo=busybox", /does not allow pulling or importing/);
   refused("image pull", "POST", "/v1.41/images/create?fromImage=alpine&tag=latest", /does not allow pulling or importing/);
   refused("docker load", "POST", "/v1.41/images/load", /does not allow loading images/);

@@ -55,10 +55,11 @@ describe("paths and URLs", () => {
     expect(r.status).toBe(404);
   });
 
-  attack(w, "odd API versions are served as the pinned one", async () => {
-    for (const v of ["v1.12", "v9.99", "v1.41.1"]) {
+  attack(w, "odd API versions are refused with the range served, or not found", async () => {
+    for (const v of ["v1.12", "v1.40", "v9.99", "v1.46", "v1.41.1", "v01.41x"]) {
       const r = await w.http(w.attacker, "GET", `/${v}/containers/json?all=1`);
-      expect([200, 404]).toContain(r.status);
+      expect([400, 404], `${v}: ${r.text}`).toContain(r.status);
+      if (r.status === 400) expect(r.text).toMatch(/this sandbox speaks Docker API 1\.41/);
       expect(r.text).not.toContain(w.names.vault);
     }
   });

@@ -179,7 +179,9 @@ describe("the student's docker CLI", () => {
   });
 
   it("scopes prune to the session", async () => {
-    const r = await sh("docker run -d --name holder -v in-use:/d busybox sleep 120 >/dev/null && docker volume create spare >/dev/null && docker volume prune -f >/dev/null && docker volume ls -q");
+    // From API 1.42 (Engine 23) prune keeps named volumes unless --all, which API 1.41 lacks.
+    const r = await sh(`all=; [ "$(docker version -f '{{.Server.APIVersion}}' | cut -d. -f2)" -ge 42 ] && all=--all
+      docker run -d --name holder -v in-use:/d busybox sleep 120 >/dev/null && docker volume create spare >/dev/null && docker volume prune -f $all >/dev/null && docker volume ls -q`);
     await sh("docker rm -f holder >/dev/null");
     expect(r.exitCode, r.all).toBe(0);
     expect(r.stdout.split("\n")).not.toContain("spare");

@@ -45,6 +45,23 @@ describe("the terminal WebSocket", () => {
     await term.close();
   });
 
+  it("detaches from docker run -it with Ctrl-P Ctrl-Q and keeps the student's shell", async () => {
+    const term = await TerminalClient.open(server.url, sessionId, api.cookie);
+    await term.waitFor(PROMPT);
+    let mark = term.output.length; // after the redraw of the earlier tests' screen
+    term.type("docker run -it --name detachable busybox sh\r");
+    await term.waitFor(/\/ # /, 20_000, mark);
+    mark = term.output.length;
+    term.type("\x10\x11"); // Ctrl-P Ctrl-Q: detach from the container, as the Docker docs teach
+    // The student's own prompt comes back: their shell did not end.
+    await term.waitFor(PROMPT, 10_000, mark);
+    expect(term.controls.some((c) => c.type === "exit")).toBe(false);
+    mark = term.output.length;
+    term.type("docker ps --format '{{.Names}} {{.State}}'; docker rm -f detachable >/dev/null; echo shell-$((20+22))\r");
+    await term.waitFor(/detachable running[\s\S]*shell-42/, 15_000, mark);
+    await term.close();
+  });
+
   it("redraws the same screen when the page reconnects", async () => {
     const first = await TerminalClient.open(server.url, sessionId, api.cookie);
     await first.waitFor(PROMPT);
