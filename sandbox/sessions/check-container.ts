@@ -76,19 +76,20 @@ export async function createCheckContainer(engine: Engine, scope: SessionScope):
 export interface CheckRunner {
   /** The check container's id, making and starting it when there is none yet. */
   checkContainer(): Promise<string>;
-  /** Called when the container is gone (the engine restarted): the next call makes a new one. */
-  forgetCheckContainer(): void;
+  /** Called when the container `failedId` is gone (the engine restarted): the next call makes a new one. */
+  forgetCheckContainer(failedId?: string): void;
 }
 
 /** Runs a check's bash script in the session's check container; makes a new container once if the old one is gone. */
 export async function runCheckScript(docker: Docker, runner: CheckRunner, script: string, options: { timeoutMs: number; args?: string[] }): Promise<ExecResult> {
-  const run = async () => runInWorkstation(docker, await runner.checkContainer(), CHECK_PRELUDE + script, { timeoutMs: options.timeoutMs, env: CHECK_ENV, args: options.args });
+  let used: string | undefined;
+  const run = async () => runInWorkstation(docker, (used = await runner.checkContainer()), CHECK_PRELUDE + script, { timeoutMs: options.timeoutMs, env: CHECK_ENV, args: options.args });
   try {
     return await run();
   } catch (error) {
     const status = (error as { statusCode?: number }).statusCode;
     if (status !== 404 && status !== 409) throw error;
-    runner.forgetCheckContainer();
+    runner.forgetCheckContainer(used);
     return run();
   }
 }

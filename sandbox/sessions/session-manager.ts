@@ -123,16 +123,30 @@ export class Session {
    * here only when it is gone (an engine restart, an admin's `docker rm`).
    */
   checkContainer(): Promise<string> {
+    if (this.checksClosed) return Promise.reject(new Error("the session is ending"));
     if (!this.makeCheckContainer) return Promise.reject(new Error("the session has no check container"));
-    this.checkContainerId ??= this.makeCheckContainer().catch((error: unknown) => {
+    this.checkContainerId ??= this.makeCheckContainer().then((id) => (this.currentCheckContainer = id)).catch((error: unknown) => {
       this.checkContainerId = undefined;
       throw error;
     });
     return this.checkContainerId;
   }
 
-  forgetCheckContainer(): void {
+  private checksClosed = false;
+  /** The session ends: no new check container, and one being made is waited for, so the removal lists it. */
+  async closeCheckContainer(): Promise<void> {
+    this.checksClosed = true;
+    await this.checkContainerId?.catch(() => undefined);
+  }
+
+  /** The id the current check container has once made (to tell a stale failure from a fresh one). */
+  private currentCheckContainer: string | undefined;
+
+  forgetCheckContainer(failedId?: string): void {
+    // Several checks of one run fail on the same dead container at once: only the first makes a new one.
+    if (failedId !== undefined && this.currentCheckContainer !== failedId) return;
     this.checkContainerId = undefined;
+    this.currentCheckContainer = undefined;
   }
 
   /** Checks running now: what they do in the sandbox is not the student's work. */
@@ -525,6 +539,7 @@ export class SessionManager {
       session?.logFlood?.stop();
       session?.terminal?.dispose();
       await session?.proxy?.close().catch(() => undefined);
+      await session?.closeCheckContainer();
       await this.removeEngineObjects({ label: [`${LABEL_SESSION}=${id}`] });
       if (this.cgroups && session?.scope.cgroupParent) await removeSessionCgroup(this.cgroups, session.scope.cgroupParent).catch((err: Error) => this.log.warn({ session: id, err: err.message }, "session cgroup not removed"));
       if (keepHomeAt && session) {

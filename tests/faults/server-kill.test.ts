@@ -89,13 +89,13 @@ describe("kill -9 of the server with live sessions", () => {
       lessons: { "02-named-volumes": { quizzes: { q1: { answer: 1, correct: true } } } },
     });
     const before = await leftovers();
-    expect(before.containers).toBe(2);
+    expect(before.containers).toBe(3); // workstation, check container, the student's
     expect(before.volumes).toBe(1);
 
     child.kill("SIGKILL");
     await new Promise((resolve) => child!.once("exit", resolve));
     // Dead: its objects are still on the engine, its folder still on disk.
-    expect((await leftovers()).containers).toBe(2);
+    expect((await leftovers()).containers).toBe(3);
     expect(await readdir(join(dataDir, "sessions"))).toContain(id);
 
     child = await startChild(port);

@@ -57,7 +57,7 @@ describe("session lifecycle", () => {
     const made = await runInWorkstation(server.engine.docker, session.workstationId!, "docker volume create keep && docker run -d --name sleeper -v keep:/data busybox sleep 300 && docker network create extra && echo ok > ~/file.txt", { timeoutMs: 30_000 });
     expect(made.exitCode, made.output).toBe(0);
     const before = await engineObjects(body.id);
-    expect(before.containers).toBe(2); // workstation + sleeper
+    expect(before.containers).toBe(3); // workstation + check container + sleeper
     expect(before.volumes).toBe(1);
     expect(before.networks).toBe(2); // session bridge + extra
     expect(existsSync(session.scope.workspaceDir)).toBe(true);
