@@ -116,4 +116,3 @@ export async function mounts(objects: SessionObjects, list: unknown[]): Promise<
   }
   return { mounts: out, targets };
 }
-

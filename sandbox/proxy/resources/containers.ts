@@ -13,7 +13,7 @@ import { LABEL_ANON_VOLUMES, LABEL_OWNER, LABEL_PORTS } from "../../naming/scope
 import { parsePorts } from "../../naming/published-ports.ts";
 import { filterArchive } from "../archive-filter.ts";
 import { BOUNDS } from "../bounds.ts";
-import { ID, refused, route, type Route, type RouteRequest, type SessionContext } from "../context.ts";
+import { ID, refused, route, type Handler, type Route, type RouteRequest, type SessionContext } from "../context.ts";
 import { engineJson, engineRequest, readAll } from "../engine-http.ts";
 import { checkName, type Json } from "../fields.ts";
 import { scopedFilters } from "../filters.ts";
@@ -27,8 +27,8 @@ import type { ContainerSummary } from "../session-objects.ts";
 import { planContainerCreate, planContainerUpdate } from "./container-create.ts";
 
 /** start, stop, logs...: the last part of the path is the engine's action. */
-function containerAction(streaming: boolean) {
-  return async (s: SessionContext, { req, res, path, params, query }: RouteRequest): Promise<void> => {
+function containerAction(streaming: boolean): Handler {
+  return async (s, { req, res, path, params, query }) => {
     await noBody(req);
     const id = await s.objects.containerId(params[0]!);
     const action = path.split("/").pop()!;

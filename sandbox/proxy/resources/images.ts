@@ -1,7 +1,8 @@
 /**
  * Images: the course's images are built in and shared by every student, so a student may list
  * and inspect them, and nothing else: no pull, build, load, tag, push or removal.
- * A new image route (a build, say) is one more row in imageRoutes, and routes.ts lists them.
+ * A new image route (a build, say) is one more row in imageRoutes (replacing its refusal below),
+ * its handler beside it or in a module of its own; routes.ts joins the lists.
  */
 import { refused, route, type Handler, type Route } from "../context.ts";
 import { engineRequest } from "../engine-http.ts";
