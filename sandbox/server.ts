@@ -3,7 +3,7 @@
  *
  *   browser ──HTTP──> Router (/api/...) ──> SessionManager ──> engine
  *   browser ──WS────> TerminalSockets ──> TerminalSession ──exec──> workstation (bash)
- *   workstation's docker CLI ──unix socket──> SandboxProxy (proxy/) ──policy.ts──> engine
+ *   workstation's docker CLI ──unix socket──> SandboxProxy (proxy/) ──routes.ts, resources/──> engine
  */
 import { createServer, type Server } from "node:http";
 import { existsSync } from "node:fs";

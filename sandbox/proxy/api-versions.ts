@@ -1,7 +1,7 @@
 /**
  * Docker API versions through the proxy. A student's CLI negotiates with the proxy as with an
  * engine: it reads the `API-Version` header of `/_ping` and then prefixes every request with
- * `/v1.NN`. The proxy serves the versions whose request fields policy.ts knows, 1.41 (Engine and
+ * `/v1.NN`. The proxy serves the versions whose request fields the rules in resources/ know, 1.41 (Engine and
  * CLI 20.10) to 1.45 (Engine and CLI 26): the ping header is capped at 1.45, so a newer CLI
  * against a newer engine settles on 1.45 too; a request asking for a version outside the range
  * is refused with a message. The request then goes to the engine under the student's version, so
@@ -11,7 +11,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { request } from "node:http";
 import type { Engine } from "../docker/engine.ts";
-import { PolicyError } from "./policy.ts";
+import { PolicyError } from "./refusal.ts";
 
 export const OLDEST_API_VERSION = "1.41";
 export const NEWEST_API_VERSION = "1.45";

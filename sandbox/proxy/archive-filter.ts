@@ -8,7 +8,7 @@
  */
 import { PassThrough, type Readable } from "node:stream";
 import tar from "tar-stream";
-import { PolicyError } from "./policy.ts";
+import { PolicyError } from "./refusal.ts";
 
 const KEPT = new Set(["file", "contiguous-file", "directory", "symlink", "link"]);
 const SET_ID_BITS = 0o6000;

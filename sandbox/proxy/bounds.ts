@@ -5,7 +5,7 @@
  * by this server at each lookup: a 900 KB label on 20 containers made each `docker ps` 18 MB, and
  * pipelined lists of them took dockerd to 19.7 GB (issue 16). Reasons per bound: docs/hardening.md.
  */
-import { PolicyError } from "./policy.ts";
+import { PolicyError } from "./refusal.ts";
 
 export const BOUNDS = {
   /** A JSON request body (container create with compose's labels is ~4 KB). */

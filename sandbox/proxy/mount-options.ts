@@ -1,10 +1,10 @@
 /**
- * Mount options of newer Docker versions and of Docker's storage documentation, as policy.ts
+ * Mount options of newer Docker versions and of Docker's storage documentation, as mounts.ts
  * applies them: each accepted one is named here with why it is safe, the rest refused with a
- * reason. Kept apart from policy.ts's core so the version-dependent rules read in one place.
+ * reason. Kept apart from mounts.ts's core so the version-dependent rules read in one place.
  */
 import { posix } from "node:path";
-import { PolicyError } from "./policy.ts";
+import { PolicyError } from "./refusal.ts";
 import { requireApiVersion } from "./api-versions.ts";
 
 /**

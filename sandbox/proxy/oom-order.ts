@@ -5,7 +5,7 @@
  * lower a score, and this host withholds it from every process (the VM's init bounding set):
  * dockerd runs at 0, and `echo -500 > /proc/$(pidof dockerd)/oom_score_adj` as root is refused.
  * Raising a score needs no capability, so the order is made from above instead: every student
- * process at LIMITS.oomScoreAdjFloor (500; policy.ts, session-manager.ts) and the server here.
+ * process at LIMITS.oomScoreAdjFloor (500; proxy/limits.ts, session-manager.ts) and the server here.
  * The score only orders processes of similar size: the kernel adds each one's share of memory
  * (per mille), so an engine bloated past half the host would still be taken first; that growth
  * is what bounds.ts and the proxy's request budget prevent. Measured figures: docs/hardening.md.

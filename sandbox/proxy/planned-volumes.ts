@@ -9,7 +9,8 @@ import { randomBytes } from "node:crypto";
 import type { Engine } from "../docker/engine.ts";
 import { LABEL_ANONYMOUS, LABEL_OWNER, type SessionScope } from "../naming/scope.ts";
 import { engineJson } from "./engine-http.ts";
-import { PolicyError, type SessionObjects } from "./policy.ts";
+import { PolicyError } from "./refusal.ts";
+import type { SessionObjects } from "./session-objects.ts";
 import type { StudentView } from "./rewrite.ts";
 
 export class PlannedVolumes {

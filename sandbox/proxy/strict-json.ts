@@ -4,7 +4,7 @@
  * so `{"Privileged":false,"privileged":true}` could mean different things to us and to it. We
  * refuse any object holding two keys that are equal after case folding.
  */
-import { PolicyError } from "./policy.ts";
+import { PolicyError } from "./refusal.ts";
 
 /** A body the proxy will not read: always the student's fault, so a 400, never a 500. */
 export class StrictJsonError extends PolicyError {

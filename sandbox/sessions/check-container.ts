@@ -15,7 +15,7 @@
 import type Docker from "dockerode";
 import type { Engine } from "../docker/engine.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
-import { LIMITS } from "../proxy/policy.ts";
+import { LIMITS } from "../proxy/limits.ts";
 import { LABEL_ROLE, PROXY_SOCKET_DIR_IN_WORKSTATION, STUDENT_HOME, type SessionScope } from "../naming/scope.ts";
 import { runInWorkstation, type ExecResult } from "./workstation-exec.ts";
 

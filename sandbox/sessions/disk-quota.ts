@@ -5,7 +5,7 @@
  * session's running containers that write to a volume, a bind mount or their own layer and tell
  * the student what happened and how to get out of it.
  *
- * Container logs are bounded by the engine (json-file, 1m x 2, set in policy.ts) and tmpfs mounts
+ * Container logs are bounded by the engine (json-file, 1m x 2, set in proxy/limits.ts) and tmpfs mounts
  * by their size (at most 64m each, charged to the container's memory limit), so neither is
  * measured here.
  *

@@ -19,7 +19,7 @@ export const LOG_FLOOD = {
   /** ~256 KiB/s: a database's start-up prints a few KiB; `yes` prints hundreds of MiB/s. */
   maxBytesPerInterval: 256 * 1024,
   resyncMs: 15_000,
-  /** The json-file max-size the proxy sets (policy.ts LIMITS.logMaxSize): a rotation means at least this much. */
+  /** The json-file max-size the proxy sets (proxy/limits.ts LIMITS.logMaxSize): a rotation means at least this much. */
   rotationBytes: 1024 * 1024,
 };
 

@@ -2,11 +2,11 @@ import { mkdir, readdir, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 /**
- * One cgroup per session above its containers. Each container is capped (policy.ts), but a
+ * One cgroup per session above its containers. Each container is capped (proxy/limits.ts), but a
  * session may run 20 of them: this bounds what they take together (memory, CPU, pids), so one
  * session cannot hold 5 GiB or ten containers' CPU quota at once.
  *
- * The engine puts a container under `CgroupParent` (policy.ts sets it, students cannot); the
+ * The engine puts a container under `CgroupParent` (proxy/resources/container-create.ts sets it, students cannot); the
  * server makes that group, with its limits, when the session starts, before any container can
  * run in it, and removes it when the session ends. Needs the engine's cgroupfs driver on this
  * host (paths are then plain folders under /sys/fs/cgroup); with the systemd driver or a remote

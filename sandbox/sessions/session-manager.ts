@@ -28,7 +28,7 @@ import { WorkBudget } from "./work-budget.ts";
 import { createCheckContainer } from "./check-container.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 import { publicLearnerId } from "../progress/store.ts";
-import { LIMITS } from "../proxy/policy.ts";
+import { LIMITS } from "../proxy/limits.ts";
 import { cgroupHostFor, createSessionCgroup, removeInstanceCgroups, removeSessionCgroup, sessionCgroupPath, type CgroupHost } from "./session-cgroup.ts";
 
 /** An event as the student's checks and state panel see it: student names, when it happened. */
@@ -493,7 +493,7 @@ export class SessionManager {
           MemorySwap: WORKSTATION_LIMITS.memoryBytes,
           NanoCpus: WORKSTATION_LIMITS.nanoCpus,
           PidsLimit: WORKSTATION_LIMITS.pids,
-          // Like the student's containers (policy.ts): the OOM killer's choice before the server.
+          // Like the student's containers (proxy/limits.ts): the OOM killer's choice before the server.
           OomScoreAdj: LIMITS.oomScoreAdjFloor,
           ReadonlyRootfs: true,
           Tmpfs: { "/tmp": "rw,nosuid,nodev,size=64m" },

@@ -8,7 +8,7 @@ import { connect } from "node:net";
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient, startTestServer } from "../../tools/sandbox-server.ts";
-import { EVENTS_MAX_UNREAD_BYTES } from "../../sandbox/proxy/proxy-server.ts";
+import { EVENTS_MAX_UNREAD_BYTES } from "../../sandbox/proxy/resources/system.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;
