@@ -86,6 +86,17 @@ describe("Docker's documentation examples in the sandbox", () => {
     expect(r.output).toMatch(/does not allow building images/);
   });
 
+  it("ends docker run --rm whose start is refused (a taken port) with the message, leaving nothing", async () => {
+    const r = await sh(`
+      docker run -d --name holder -p 8085:80 busybox sleep 60 >/dev/null
+      timeout 20 docker run --rm -p 8085:80 busybox true; echo "rc=$?"
+      docker ps -aq | wc -l
+      docker rm -f holder >/dev/null`);
+    expect(r.output).toMatch(/port is already allocated/);
+    expect(r.stdout).toMatch(/^rc=125$/m); // not 124: CLI 26 waited for a removal that never came
+    expect(r.stdout).toMatch(/^1$/m); // only the holder
+  });
+
   it("says No such object for docker inspect of a name that is nothing", async () => {
     const r = await sh("docker inspect no-such-thing");
     expect(r.exitCode).not.toBe(0);

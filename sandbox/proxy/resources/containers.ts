@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { realpath } from "node:fs/promises";
-import { LABEL_ANON_VOLUMES, LABEL_OWNER, LABEL_PORTS } from "../../naming/scope.ts";
+import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_OWNER, LABEL_PORTS } from "../../naming/scope.ts";
 import { parsePorts } from "../../naming/published-ports.ts";
 import { filterArchive } from "../archive-filter.ts";
 import { BOUNDS } from "../bounds.ts";
@@ -34,10 +34,12 @@ function containerAction(streaming: boolean): Handler {
     const action = path.split("/").pop()!;
     let upstream: IncomingMessage;
     if (action === "start" || action === "restart") {
-      await checkPortsFree(s, id);
-      // The engine resolves bind folders again when it starts the container. Through the bind
-      // view a swapped-in link cannot resolve anyway; checking first gives the student a clear message.
-      await recheckBinds(s, await bindSources(s, id));
+      await removedIfRefused(s, id, async () => {
+        await checkPortsFree(s, id);
+        // The engine resolves bind folders again when it starts the container. Through the bind
+        // view a swapped-in link cannot resolve anyway; checking first gives the student a clear message.
+        await recheckBinds(s, await bindSources(s, id));
+      });
       if (action === "restart") {
         // A restart is a stop, then a start. The stop may wait out its grace period (10 s by
         // default) and must not hold a start slot meanwhile, so it goes first, outside the queue.
@@ -239,6 +241,24 @@ async function checkPortsFree(s: SessionContext, id: string): Promise<void> {
     const taken = parsePorts(other.Labels[LABEL_PORTS]).map((p) => p.hostPort);
     const clash = mine.find((p) => taken.includes(p.hostPort));
     if (clash) throw new PolicyError(`driver failed programming external connectivity on endpoint: Bind for 0.0.0.0:${clash.hostPort} failed: port is already allocated`, 500);
+  }
+}
+
+/**
+ * A `--rm` container whose start the proxy refuses is removed, as the engine removes one whose
+ * own start fails: CLI 26's `docker run --rm` waits for that removal and would hang otherwise.
+ */
+async function removedIfRefused(s: SessionContext, id: string, checks: () => Promise<void>): Promise<void> {
+  try {
+    await checks();
+  } catch (error) {
+    const { body } = await engineJson<{ Config?: { Labels?: Record<string, string> } }>(s.engine, { method: "GET", path: `/containers/${id}/json` }).catch(() => ({ body: undefined }));
+    const labels = body?.Config?.Labels ?? {};
+    if (labels[LABEL_AUTOREMOVE] === "1") {
+      await engineJson(s.engine, { method: "DELETE", path: `/containers/${id}`, query: new URLSearchParams({ force: "1" }) }).catch(() => undefined);
+      await removeAnonymousVolumes(s, labels[LABEL_ANON_VOLUMES]);
+    }
+    throw error;
   }
 }
 
