@@ -16,6 +16,7 @@ import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_PORTS, STUDENT_HOME, bridge
 import type { PublishedPort } from "../naming/published-ports.ts";
 import { parseSize } from "../sizes.ts";
 import { BOUNDS, boundContainerCreate, boundExecCreate, boundHealthcheck, boundLabels, boundPublishedPorts } from "./bounds.ts";
+import { BUILD_QUERY } from "./build-query.ts"; // [builds hook]
 import { SELINUX_LABEL_OPTIONS, TMPFS_TIME_FLAGS, bindRecursionOptions, imageMountUnknown, tmpfsInodes, volumeSubpath } from "./mount-options.ts";
 
 /** A refusal: the proxy answers with this status and `{"message": ...}`, which the CLI prints. */
@@ -78,7 +79,8 @@ export type EndpointKind =
   | "exec.create" | "exec.start" | "exec.op"
   | "volumes.list" | "volumes.create" | "volumes.prune" | "volume.inspect" | "volume.delete"
   | "networks.list" | "networks.create" | "networks.prune" | "network.inspect" | "network.delete" | "network.connect"
-  | "images.list" | "image.inspect";
+  | "images.list" | "image.inspect"
+  | "image.build" | "image.tag" | "image.delete"; // [builds hook] own images: build.ts
 
 interface Endpoint {
   method: string;
@@ -152,14 +154,14 @@ export const ENDPOINTS: Endpoint[] = [
   e("GET", "/images/(.+)/history", "image.inspect"),
 
   no("POST", "/images/create", `pulling or importing images (there is no registry here); ${IMAGES_HERE}`),
-  no("POST", "/build", `building images; ${IMAGES_HERE}`),
+  e("POST", "/build", "image.build", BUILD_QUERY), // [builds hook] build.ts
   no("POST", "/build/prune", "pruning the build cache"),
   no("POST", "/images/load", `loading images; ${IMAGES_HERE}`),
   no("GET", "/images/get", "saving images"),
   no("GET", "/images/(.+)/get", "saving images"),
-  no("POST", "/images/(.+)/tag", "tagging images: they are shared by every student"),
+  e("POST", "/images/(.+)/tag", "image.tag", ["repo", "tag"]), // [builds hook] own tags only: build.ts
   no("POST", "/images/(.+)/push", "pushing images"),
-  no("DELETE", "/images/(.+)", "removing images: they are shared by every student"),
+  e("DELETE", "/images/(.+)", "image.delete", ["force", "noprune"]), // [builds hook] own images only: build.ts
   no("POST", "/images/prune", "pruning images: they are shared by every student"),
   no("GET", "/images/search", "searching a registry (there is none here)"),
   no("POST", "/commit", "docker commit: images are shared by every student"),
@@ -313,6 +315,8 @@ export interface SessionObjects {
   anonymousVolume(): Promise<string>;
   /** The engine name of the session's network called `ref`, or a 404 PolicyError. */
   networkName(ref: string): Promise<string>;
+  /** The engine's reference for an image the student names: their own or a course image, else a 404 PolicyError (own-images.ts). [builds hook] */
+  resolveImage(ref: string): Promise<string>;
   /** The VOLUME paths an image declares, or a 404 PolicyError (`No such image`). */
   imageVolumes(image: string): Promise<string[]>;
   /** The host path of a student's path in the workspace, or undefined when outside it. */
@@ -542,7 +546,7 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   }
 
   const studentName = name ? checkName("container", name.replace(/^\//, "")) : undefined;
-  const image = imageRef(str("Image", body.Image));
+  const image = await objects.resolveImage(str("Image", body.Image)); // [builds hook] own or course images only (own-images.ts)
   const imageVolumes = await objects.imageVolumes(image);
 
   // Mounts: -v, --mount, --tmpfs, then anonymous volumes for -v /path and the image's VOLUMEs.

@@ -36,6 +36,8 @@ import { eachLine } from "../http/lines.ts";
 import { sendJson } from "../http/router.ts";
 import { cappedApiVersion, checkEngineSpeaks, requireApiVersion, splitVersionPrefix, withApiVersion } from "./api-versions.ts";
 import { withoutBridgeName, withoutCgroupParent } from "./internal-names.ts";
+import { handleImages } from "./build.ts"; // [builds hook]
+import { SessionImages } from "./own-images.ts"; // [builds hook]
 
 type Json = Record<string, unknown>;
 interface ContainerSummary { Id: string; Names: string[]; Labels: Record<string, string> }
@@ -462,13 +464,12 @@ export class SandboxProxy implements SessionObjects {
         return this.relay(res, await engineRequest(this.engine, { method: "POST", path: `/networks/${name}/${disconnect ? "disconnect" : "connect"}`, json: body }));
       }
 
-      case "images.list":
-        await this.noBody(req);
-        if (query.get("filters")) query.set("filters", scopedFilters(this, "images", query.get("filters"), false));
-        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path, query }));
+      case "images.list": // [builds hook] images as the session sees them: build.ts, own-images.ts
       case "image.inspect":
-        await this.noBody(req);
-        return this.relayJson(res, await engineRequest(this.engine, { method: "GET", path: `/images/${imageRef(ref!)}/${path.split("/").pop()}` }));
+      case "image.build":
+      case "image.tag":
+      case "image.delete":
+        return handleImages(kind, { engine: this.engine, scope: this.scope, view: this.view, allowance: this.archiveAllowance, filters: (raw) => scopedFilters(this, "images", raw, false) }, params, query, req, res);
     }
     throw new PolicyError(`unhandled endpoint ${kind}`, 500);
   }
@@ -638,6 +639,11 @@ export class SandboxProxy implements SessionObjects {
     const byId = /^[a-f0-9]{3,64}$/.test(ref) ? networks.filter((n) => n.Id.startsWith(ref)) : [];
     if (byId.length === 1) return byId[0]!.Name;
     throw new PolicyError(`network ${ref} not found`, 404);
+  }
+
+  /** [builds hook] own-images.ts */
+  resolveImage(ref: string): Promise<string> {
+    return new SessionImages(this.engine, this.scope).resolve(ref);
   }
 
   async imageVolumes(image: string): Promise<string[]> {

@@ -16,6 +16,7 @@ import { StudentView } from "../proxy/rewrite.ts";
 import { TerminalSession } from "../terminal/terminal-session.ts";
 import { PortForwards } from "./port-forwards.ts";
 import { parsePorts } from "../naming/published-ports.ts";
+import { removeSessionImages } from "../proxy/own-images.ts"; // [builds hook]
 import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_INSTANCE, LABEL_PORTS, LABEL_ROLE, LABEL_SESSION, PROXY_SOCKET_DIR_IN_WORKSTATION, STUDENT_HOME, SessionScope, bridgeName, sessionIdOfName } from "../naming/scope.ts";
 import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts";
 import { unmountBelow } from "./bind-view.ts";
@@ -526,6 +527,7 @@ export class SessionManager {
       session?.terminal?.dispose();
       await session?.proxy?.close().catch(() => undefined);
       await this.removeEngineObjects({ label: [`${LABEL_SESSION}=${id}`] });
+      await removeSessionImages(this.engine, id); // [builds hook] the session's own images (own-images.ts)
       if (this.cgroups && session?.scope.cgroupParent) await removeSessionCgroup(this.cgroups, session.scope.cgroupParent).catch((err: Error) => this.log.warn({ session: id, err: err.message }, "session cgroup not removed"));
       if (keepHomeAt && session) {
         // The bind view first (a mount inside the home would otherwise move with it).
