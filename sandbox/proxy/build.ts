@@ -10,6 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PassThrough, type Readable } from "node:stream";
+import { gunzipSync } from "node:zlib";
 import tar from "tar-stream";
 import type { Engine } from "../docker/engine.ts";
 import type { SessionScope } from "../naming/scope.ts";
@@ -218,7 +219,7 @@ async function readContext(body: Buffer): Promise<Entry[]> {
       stream.on("error", reject);
     });
     extract.on("finish", resolve);
-    extract.on("error", () => reject(new PolicyError("the build context is not a tar archive (send it uncompressed, without --compress)", 400)));
+    extract.on("error", () => reject(new PolicyError("the build context is not a tar archive", 400)));
   });
   extract.end(body);
   await done;
@@ -248,7 +249,7 @@ async function build(ctx: ImageContext, images: SessionImages, query: URLSearchP
   if (limit <= 0) throw new PolicyError("this sandbox's disk quota is used up; free some space before docker build", 507);
   const body = await readBounded(req, limit, () => new PolicyError(`the build context is larger than ${Math.floor(limit / 1024 ** 2)} MiB (what builds here may send, or what is left of the disk quota): build from a smaller folder or use .dockerignore`, 413));
   ctx.allowance.charge(body.length);
-  const entries = await readContext(body);
+  const entries = await readContext(gunzipped(body, limit));
   const wanted = plan.dockerfile;
   const dockerfile = entries.find((e) => e.header.name.replace(/^(\.\/)+/, "") === wanted && (e.header.type ?? "file") === "file");
   if (!dockerfile) throw new PolicyError(`the build folder has no file ${wanted}`, 400);
@@ -285,6 +286,17 @@ async function build(ctx: ImageContext, images: SessionImages, query: URLSearchP
     res.write(JSON.stringify({ errorDetail: { message }, error: message }) + "\n");
   }
   res.end();
+}
+
+/** Compose sends the context gzipped: unpacked here, to the same bound as a plain one (no gzip bomb). */
+function gunzipped(body: Buffer, limit: number): Buffer {
+  if (body[0] !== 0x1f || body[1] !== 0x8b) return body;
+  try {
+    return gunzipSync(body, { maxOutputLength: limit });
+  } catch (error) {
+    if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw new PolicyError(`the build context is larger than ${Math.floor(limit / 1024 ** 2)} MiB unpacked: build from a smaller folder or use .dockerignore`, 413);
+    throw new PolicyError("the build context is not a valid gzip archive", 400);
+  }
 }
 
 function safeMessage(answer: string): string {

@@ -197,4 +197,11 @@ describe("the session's own images", () => {
     expect(r.output).toMatch(/^owned-app:latest$/m);
     expect(r.output).toMatch(/rmi=0/);
   }, 150_000);
+
+  it("Compose's build: goes through the same path", async () => {
+    const compose = ["services:", "  app:", "    build: .", "    image: composed-app", '    command: ["cat", "/built"]'].join("\n");
+    const r = await w.sh(`mkdir -p ~/cmp && cd ~/cmp && printf 'FROM busybox\\nRUN echo composed > /built\\n' > Dockerfile && printf '${compose}\\n' > compose.yaml && docker compose up --build 2>&1; docker compose down 2>&1; docker rmi composed-app 2>&1; echo done`, 120_000);
+    expect(r.output).toMatch(/composed$/m);
+    expect(r.output).toMatch(/Untagged: composed-app:latest/);
+  }, 150_000);
 });
