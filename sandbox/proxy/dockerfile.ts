@@ -118,7 +118,8 @@ export async function planDockerfile(text: string, resolveImage: (ref: string) =
         const [image, as, name, ...more] = words(ins);
         if (!image || more.length > 0 || (as !== undefined && (as.toUpperCase() !== "AS" || !name))) refused(ins.line, `"FROM ${ins.rest}"`, "write FROM image or FROM image AS name");
         if (stages.length >= DOCKERFILE_BOUNDS.stages) refused(ins.line, `more than ${DOCKERFILE_BOUNDS.stages} stages`, "a lesson needs a few");
-        const engineRef = stages.includes(image!.toLowerCase()) ? image! : await base(image!, "FROM");
+        // `scratch` is no image (an empty base), never pulled.
+        const engineRef = stages.includes(image!.toLowerCase()) || image!.toLowerCase() === "scratch" ? image! : await base(image!, "FROM");
         if (name) stages.push(name.toLowerCase());
         else stages.push(`#${stages.length}`);
         seenFrom = true;

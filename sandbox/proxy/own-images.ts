@@ -7,7 +7,7 @@
  */
 import type { Engine } from "../docker/engine.ts";
 import { COURSE_IMAGES } from "../images/catalog.ts";
-import { LABEL_OWNER, NAME_PREFIX, type SessionScope } from "../naming/scope.ts";
+import { LABEL_INSTANCE, LABEL_OWNER, LABEL_SESSION, NAME_PREFIX, type SessionScope } from "../naming/scope.ts";
 import { engineJson, engineRequest, readAll } from "./engine-http.ts";
 import { PolicyError, imageRef } from "./policy.ts";
 
@@ -97,8 +97,13 @@ export class SessionImages {
   /** Every image on the engine with the session's view of it: tags cut to the visible ones. */
   async list(query?: URLSearchParams): Promise<ImageSummary[]> {
     const { body } = await engineJson<ImageSummary[]>(this.engine, { method: "GET", path: "/images/json", ...(query ? { query } : {}) });
+    return this.visible(body ?? []);
+  }
+
+  /** Images as the session sees them (a list from /images/json or /system/df): others' left out, tags cut to the visible ones. */
+  visible(images: readonly unknown[]): ImageSummary[] {
     const out: ImageSummary[] = [];
-    for (const image of body ?? []) {
+    for (const image of images as ImageSummary[]) {
       const tags = (image.RepoTags ?? []).filter((t) => this.visibleTag(t));
       const mine = image.Labels?.[LABEL_OWNER] === this.scope.sessionId;
       if (tags.length === 0 && !mine) continue;
@@ -147,4 +152,15 @@ export async function removeSessionImages(engine: Engine, sessionId: string): Pr
   for (const tag of tags) await engineJson(engine, { method: "DELETE", path: `/images/${tag}` }).catch(() => undefined);
   const untagged = (body ?? []).filter((i) => i.Labels?.[LABEL_OWNER] === sessionId && !(i.RepoTags ?? []).some((t) => !t.startsWith(prefix) && t !== "<none>:<none>"));
   for (const image of untagged) await engineJson(engine, { method: "DELETE", path: `/images/${image.Id}`, query: new URLSearchParams({ noprune: "0" }) }).catch(() => undefined);
+}
+
+/**
+ * A previous run of this server may have died with sessions' images on the engine: every image
+ * built by it (its instance label) goes, with its sessions' other tags. Tags made by `docker tag`
+ * of a course image carry no label and are only found by their session (removeSessionImages).
+ */
+export async function removeInstanceImages(engine: Engine, instance: string): Promise<void> {
+  const { body } = await engineJson<ImageSummary[]>(engine, { method: "GET", path: "/images/json", query: new URLSearchParams({ filters: JSON.stringify({ label: [`${LABEL_INSTANCE}=${instance}`] }) }) }).catch(() => ({ body: [] as ImageSummary[] }));
+  const sessions = new Set((body ?? []).map((i) => i.Labels?.[LABEL_SESSION]).filter((s): s is string => !!s && /^[a-f0-9]{12}$/.test(s)));
+  for (const session of sessions) await removeSessionImages(engine, session);
 }

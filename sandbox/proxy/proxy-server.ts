@@ -794,7 +794,7 @@ export class SandboxProxy implements SessionObjects {
     const { body } = await engineJson<{ Containers?: ContainerSummary[]; Volumes?: VolumeSummary[]; Images?: unknown[]; LayersSize?: number }>(this.engine, { method: "GET", path: "/system/df" });
     return this.view.json({
       LayersSize: body.LayersSize ?? 0,
-      Images: body.Images ?? [],
+      Images: new SessionImages(this.engine, this.scope).visible(body.Images ?? []), // [builds hook] no other session's images
       Containers: (body.Containers ?? []).filter((c) => c.Labels?.[LABEL_OWNER] === this.scope.sessionId),
       Volumes: (body.Volumes ?? []).filter((v) => v.Labels?.[LABEL_OWNER] === this.scope.sessionId),
       BuildCache: [],

@@ -16,7 +16,7 @@ import { StudentView } from "../proxy/rewrite.ts";
 import { TerminalSession } from "../terminal/terminal-session.ts";
 import { PortForwards } from "./port-forwards.ts";
 import { parsePorts } from "../naming/published-ports.ts";
-import { removeSessionImages } from "../proxy/own-images.ts"; // [builds hook]
+import { removeInstanceImages, removeSessionImages } from "../proxy/own-images.ts"; // [builds hook]
 import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_INSTANCE, LABEL_PORTS, LABEL_ROLE, LABEL_SESSION, PROXY_SOCKET_DIR_IN_WORKSTATION, STUDENT_HOME, SessionScope, bridgeName, sessionIdOfName } from "../naming/scope.ts";
 import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts";
 import { unmountBelow } from "./bind-view.ts";
@@ -629,6 +629,7 @@ export class SessionManager {
   /** A previous run of this server (same instance name) may have died: remove what it left. */
   async removeLeftovers(): Promise<void> {
     await this.removeEngineObjects({ label: [`${LABEL_INSTANCE}=${this.config.instance}`] });
+    await removeInstanceImages(this.engine, this.config.instance); // [builds hook] images a dead run's sessions built (own-images.ts)
     if (this.cgroups) await removeInstanceCgroups(this.cgroups, this.config.instance).catch(() => undefined);
     const folders = await readdir(this.sessionsDir).catch(() => []);
     await Promise.all(folders.filter((f) => !this.sessions.has(f)).map((f) => removeWorkspace(join(this.sessionsDir, f))));

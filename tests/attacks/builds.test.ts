@@ -155,9 +155,11 @@ describe("the session's own images", () => {
 
   attack(w, "another session's image is invisible and unusable", async () => {
     const victimImage = await docker().getImage(`stw-${w.victim}-vimg:latest`).inspect();
-    const r = await w.sh(`docker images --format '{{.Repository}}:{{.Tag}}'; docker image inspect vimg; docker run --rm vimg cat /owner; docker run --rm stw-${w.victim}-vimg cat /owner; docker rmi stw-${w.victim}-vimg; docker tag stw-${w.victim}-vimg mine; docker run --rm ${victimImage.Id.slice(7, 19)} cat /owner; echo end`, 60_000);
+    const r = await w.sh(`docker images --format '{{.Repository}}:{{.Tag}}'; docker image inspect vimg; docker run --rm vimg cat /owner; docker run --rm stw-${w.victim}-vimg cat /owner; docker rmi stw-${w.victim}-vimg; docker tag stw-${w.victim}-vimg mine; docker run --rm ${victimImage.Id.slice(7, 19)} cat /owner; docker system df -v; echo end`, 60_000);
     expect(r.output).not.toMatch(/victim-image/);
     expect(r.stdout.split("[]")[0]).not.toMatch(/vimg/); // docker images
+    expect(r.stdout.split("Containers space usage")[0]!.split("Images space usage")[1]).not.toMatch(/vimg/); // docker system df -v
+    expect(r.stdout).toMatch(/Images space usage/);
     expect(r.output).toMatch(/busybox:latest/);
     expect(r.output).toMatch(/end$/m);
     for (const path of [`/v1.41/images/stw-${w.victim}-vimg/json`, `/v1.41/images/${victimImage.Id}/json`, `/v1.41/images/${victimImage.Id.slice(7, 19)}/history`]) {
