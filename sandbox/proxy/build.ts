@@ -169,8 +169,8 @@ export function buildQuery(scope: SessionScope, query: URLSearchParams): { engin
     networkmode: "none",
     rm: "1",
     forcerm: "1",
-    memory: String(LIMITS.memoryBytes),
-    memswap: String(LIMITS.memoryBytes), // no swap, as every student container
+    memory: String(memory || LIMITS.memoryBytes),
+    memswap: String(memory || LIMITS.memoryBytes), // no swap, as every student container
     cpuperiod: "100000",
     cpuquota: String(Math.round((LIMITS.nanoCpus / 1e9) * 100_000)),
     buildargs: JSON.stringify(args),

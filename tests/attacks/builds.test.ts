@@ -90,6 +90,14 @@ describe("docker build: what the Dockerfile may do", () => {
     expect(r.output).not.toMatch(/EGRESS_42/);
     expect(listenerHits).toBe(0);
   }, 120_000);
+  it("RUN runs under a student container's memory limit, in the session's cgroup (which bounds pids)", async () => {
+    const cgroupParent = w.server.sessions.get(w.attacker)!.scope.cgroupParent;
+    expect(cgroupParent, "this engine gives sessions a cgroup (cgroupfs)").toBeTruthy();
+    const r = await w.sh(buildScript("FROM busybox\nRUN echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max); grep -m1 pids /proc/self/cgroup || cat /proc/self/cgroup", "--no-cache -t limits"), 90_000);
+    expect(r.output).toMatch(/exit=0/);
+    expect(r.output).toMatch(/mem=268435456/);
+    expect(r.output).toContain(cgroupParent!);
+  }, 120_000);
 });
 
 describe("docker build: what the request may ask", () => {
