@@ -5,6 +5,7 @@
  */
 import { createServer, type Server as HttpServer } from "node:http";
 import { networkInterfaces } from "node:os";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient, studentShell } from "../../tools/sandbox-server.ts";
 import { World, attack } from "./world.ts";
@@ -145,6 +146,13 @@ describe("docker build: what the request may ask", () => {
     expect(await docker().listImages({ filters: { reference: [`stw-${w.attacker}-huge`] } })).toEqual([]);
     await w.sh("rm -rf ~/b*");
   }, { timeoutMs: 120_000 });
+
+  attack(w, "a gzipped context that unpacks past the bound (a gzip bomb) is refused", async () => {
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024)); // ~64 KiB sent, 64 MiB unpacked
+    const r = await w.http(w.attacker, "POST", "/v1.41/build?t=bomb", { raw: bomb, headers: { "content-type": "application/x-tar" } });
+    expect(r.status).toBe(413);
+    expect(r.json?.message).toMatch(/larger than 32 MiB unpacked/);
+  });
 });
 
 describe("the session's own images", () => {
