@@ -81,7 +81,7 @@ export async function handleImages(kind: string, ctx: ImageContext, params: stri
       const what = req.url!.split("?")[0]!.endsWith("/history") ? "history" : "json";
       const upstream = await engineRequest(ctx.engine, { method: "GET", path: `/images/${resolved}/${what}` });
       const status = upstream.statusCode ?? 500;
-      let body = JSON.parse((await readAll(upstream, 16 * 1024 * 1024)).toString("utf8") || "null") as unknown;
+      let body = parseAnswer((await readAll(upstream, 16 * 1024 * 1024)).toString("utf8"));
       if (status === 200 && what === "json") {
         const image = body as { RepoTags?: string[]; RepoDigests?: string[] };
         body = { ...image, RepoTags: (image.RepoTags ?? []).filter((t) => images.visibleTag(t)), RepoDigests: [] };
@@ -95,7 +95,7 @@ export async function handleImages(kind: string, ctx: ImageContext, params: stri
         const tag = await images.ownTagOf(ref!);
         const { status, body } = await images.removeTag(tag);
         const text = body.toString("utf8");
-        return sendJson(res, status, ctx.view.json(text ? (JSON.parse(text) as unknown) : []));
+        return sendJson(res, status, ctx.view.json(text ? parseAnswer(text) : []));
       });
     case "image.tag":
       return lockOf(ctx.scope).run(async () => {
@@ -105,7 +105,7 @@ export async function handleImages(kind: string, ctx: ImageContext, params: stri
         const colon = target.lastIndexOf(":");
         const upstream = await engineRequest(ctx.engine, { method: "POST", path: `/images/${source}/tag`, query: new URLSearchParams({ repo: target.slice(0, colon), tag: target.slice(colon + 1) }) });
         const text = (await readAll(upstream)).toString("utf8");
-        if ((upstream.statusCode ?? 500) >= 300) return sendJson(res, upstream.statusCode ?? 500, ctx.view.json(JSON.parse(text || "{}")));
+        if ((upstream.statusCode ?? 500) >= 300) return sendJson(res, upstream.statusCode ?? 500, ctx.view.json(parseAnswer(text)));
         res.writeHead(upstream.statusCode ?? 201);
         res.end();
       });
@@ -296,6 +296,15 @@ function gunzipped(body: Buffer, limit: number): Buffer {
   } catch (error) {
     if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw new PolicyError(`the build context is larger than ${Math.floor(limit / 1024 ** 2)} MiB unpacked: build from a smaller folder or use .dockerignore`, 413);
     throw new PolicyError("the build context is not a valid gzip archive", 400);
+  }
+}
+
+/** An engine answer as JSON; text that is not JSON becomes `{ message }`, as the CLI reads errors. */
+function parseAnswer(text: string): unknown {
+  try {
+    return text ? (JSON.parse(text) as unknown) : null;
+  } catch {
+    return { message: text.slice(0, 1000).trim() };
   }
 }
 
