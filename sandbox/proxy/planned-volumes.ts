@@ -35,6 +35,7 @@ export class PlannedVolumes {
       containerId: (ref) => base.containerId(ref),
       networkName: (ref) => base.networkName(ref),
       imageVolumes: (image) => base.imageVolumes(image),
+      resolveImage: (ref) => base.resolveImage(ref), // [builds hook]
       hostPath: (path) => base.hostPath(path),
       counts: () => base.counts(),
       volumeForMount: (name) => this.volumeForMount(name),

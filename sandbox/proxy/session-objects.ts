@@ -11,12 +11,15 @@ import { LIMITS } from "./limits.ts";
 import { PolicyError } from "./refusal.ts";
 import type { StudentView } from "./rewrite.ts";
 import { workspaceHostPath } from "./workspace-paths.ts";
+import { SessionImages } from "./own-images.ts";
 
 /** Lookups the proxy provides; each answers only with the session's own objects. */
 export interface SessionObjects {
   scope: SessionScope;
   /** The full ID of the session's container named or ID(-prefixed) by `ref`, or a 404 PolicyError. */
   containerId(ref: string): Promise<string>;
+  /** The engine's reference for an image the student names: their own or a course image, else a 404 PolicyError (own-images.ts). */
+  resolveImage(ref: string): Promise<string>;
   /** The engine name of the session's volume, creating it (owned, labelled) if it does not exist. */
   volumeForMount(studentName: string): Promise<string>;
   /** Creates a labelled volume standing in for an anonymous one; returns its engine name. */
@@ -70,6 +73,10 @@ export class OwnedObjects implements SessionObjects {
     const query = new URLSearchParams({ all: "1", filters: JSON.stringify({ ...filter, label: [this.scope.ownerFilter()] }) });
     const { body } = await engineJson<ContainerSummary[]>(this.engine, { method: "GET", path: "/containers/json", query });
     return (body ?? []).filter((c) => c.Labels?.[LABEL_OWNER] === this.scope.sessionId);
+  }
+
+  resolveImage(ref: string): Promise<string> {
+    return new SessionImages(this.engine, this.scope).resolve(ref);
   }
 
   async containerId(ref: string): Promise<string> {

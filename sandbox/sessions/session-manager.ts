@@ -16,6 +16,7 @@ import { StudentView } from "../proxy/rewrite.ts";
 import { TerminalSession } from "../terminal/terminal-session.ts";
 import { PortForwards } from "./port-forwards.ts";
 import { parsePorts } from "../naming/published-ports.ts";
+import { removeInstanceImages, removeSessionImages } from "../proxy/own-images.ts"; // [builds hook]
 import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_INSTANCE, LABEL_PORTS, LABEL_ROLE, LABEL_SESSION, PROXY_SOCKET_DIR_IN_WORKSTATION, STUDENT_HOME, SessionScope, bridgeName, sessionIdOfName } from "../naming/scope.ts";
 import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts";
 import { unmountBelow } from "./bind-view.ts";
@@ -541,6 +542,7 @@ export class SessionManager {
       await session?.proxy?.close().catch(() => undefined);
       await session?.closeCheckContainer();
       await this.removeEngineObjects({ label: [`${LABEL_SESSION}=${id}`] });
+      await removeSessionImages(this.engine, id); // [builds hook] the session's own images (own-images.ts)
       if (this.cgroups && session?.scope.cgroupParent) await removeSessionCgroup(this.cgroups, session.scope.cgroupParent).catch((err: Error) => this.log.warn({ session: id, err: err.message }, "session cgroup not removed"));
       if (keepHomeAt && session) {
         // The bind view first (a mount inside the home would otherwise move with it).
@@ -642,6 +644,7 @@ export class SessionManager {
   /** A previous run of this server (same instance name) may have died: remove what it left. */
   async removeLeftovers(): Promise<void> {
     await this.removeEngineObjects({ label: [`${LABEL_INSTANCE}=${this.config.instance}`] });
+    await removeInstanceImages(this.engine, this.config.instance); // [builds hook] images a dead run's sessions built (own-images.ts)
     if (this.cgroups) await removeInstanceCgroups(this.cgroups, this.config.instance).catch(() => undefined);
     const folders = await readdir(this.sessionsDir).catch(() => []);
     await Promise.all(folders.filter((f) => !this.sessions.has(f)).map((f) => removeWorkspace(join(this.sessionsDir, f))));

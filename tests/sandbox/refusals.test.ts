@@ -39,9 +39,10 @@ const refusals: [string, string, RegExp][] = [
   ["inline volume driver options", "docker run --rm --mount type=volume,source=x,target=/x,volume-opt=device=/ busybox true", /does not allow volume driver options/],
   ["a huge tmpfs", "docker run --rm --tmpfs /t:size=10g busybox true", /does not allow a tmpfs/],
   ["too much memory", "docker run --rm --memory 8g busybox true", /does not allow --memory 8192 MiB: at most 256 MiB/],
-  ["docker build", "mkdir -p ctx && echo 'FROM busybox' > ctx/Dockerfile && DOCKER_BUILDKIT=0 docker build ctx", /does not allow building images/],
-  ["removing a shared image", "docker rmi busybox", /does not allow removing images/],
-  ["tagging a shared image", "docker tag busybox mine", /does not allow tagging images/],
+  ["docker build --network host", "mkdir -p ctx && echo 'FROM busybox' > ctx/Dockerfile && DOCKER_BUILDKIT=0 docker build --network host ctx", /does not allow docker build --network host: builds here have no network/],
+  ["docker build FROM an image not here", "mkdir -p ctx && echo 'FROM alpine:3.19' > ctx/Dockerfile && docker build ctx", /FROM alpine:3.19 \(Dockerfile line 1\): this sandbox builds only from the course's images/],
+  ["ADD of a URL", "mkdir -p ctx && printf 'FROM busybox\\nADD http://example.com/x /x\\n' > ctx/Dockerfile && docker build ctx", /does not allow ADD of a URL/],
+  ["removing a shared image", "docker rmi busybox", /does not allow removing busybox:latest: the course's images are shared by every student/],
   ["swarm", "docker swarm init", /does not allow Swarm/],
   ["exec --privileged", "docker run -d --name target busybox sleep 60 >/dev/null; docker exec --privileged target true", /does not allow docker exec --privileged/],
 ];

@@ -6,7 +6,7 @@ import { posix } from "node:path";
 import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_PORTS } from "../../naming/scope.ts";
 import type { PublishedPort } from "../../naming/published-ports.ts";
 import { boundContainerCreate, boundHealthcheck, boundPublishedPorts } from "../bounds.ts";
-import { bool, checkName, imageRef, isEmpty, num, obj, onlyKnown, optStr, str, strList, strMap, studentLabels, type Json } from "../fields.ts";
+import { bool, checkName, isEmpty, num, obj, onlyKnown, optStr, str, strList, strMap, studentLabels, type Json } from "../fields.ts";
 import { LIMITS } from "../limits.ts";
 import { binds, mountTarget, mounts, tmpfsOptions } from "../mounts.ts";
 import { PolicyError, refuse } from "../refusal.ts";
@@ -127,7 +127,7 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   }
 
   const studentName = name ? checkName("container", name.replace(/^\//, "")) : undefined;
-  const image = imageRef(str("Image", body.Image));
+  const image = await objects.resolveImage(str("Image", body.Image)); // own or course images only (own-images.ts)
   const imageVolumes = await objects.imageVolumes(image);
 
   // Mounts: -v, --mount, --tmpfs, then anonymous volumes for -v /path and the image's VOLUMEs.

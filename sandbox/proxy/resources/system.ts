@@ -16,6 +16,7 @@ import { scopedFilters } from "../filters.ts";
 import { relay } from "../relay.ts";
 import { noBody } from "../request-body.ts";
 import type { ContainerSummary, VolumeSummary } from "../session-objects.ts";
+import { SessionImages } from "../own-images.ts";
 
 /**
  * Unread bytes one `docker events` answer may hold in the server: ddc0117 wrote every event to
@@ -85,7 +86,7 @@ async function systemDf(s: SessionContext): Promise<Json> {
   const { body } = await engineJson<{ Containers?: ContainerSummary[]; Volumes?: VolumeSummary[]; Images?: unknown[]; LayersSize?: number }>(s.engine, { method: "GET", path: "/system/df" });
   return s.view.json({
     LayersSize: body.LayersSize ?? 0,
-    Images: body.Images ?? [],
+    Images: new SessionImages(s.engine, s.scope).visible(body.Images ?? []), // no other session's images
     Containers: (body.Containers ?? []).filter((c) => c.Labels?.[LABEL_OWNER] === s.scope.sessionId),
     Volumes: (body.Volumes ?? []).filter((v) => v.Labels?.[LABEL_OWNER] === s.scope.sessionId),
     BuildCache: [],

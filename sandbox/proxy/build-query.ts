@@ -1,0 +1,2 @@
+/** Every query parameter of POST /build the engine knows: the router passes these on to build.ts, which decides each (anything else is dropped). */
+export const BUILD_QUERY = ["dockerfile", "t", "extrahosts", "remote", "q", "nocache", "cachefrom", "pull", "rm", "forcerm", "memory", "memswap", "cpushares", "cpusetcpus", "cpusetmems", "cpuperiod", "cpuquota", "buildargs", "shmsize", "squash", "labels", "networkmode", "platform", "target", "outputs", "version", "session", "isolation", "ulimits", "securityopt", "buildid"];
