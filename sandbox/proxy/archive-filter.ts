@@ -26,6 +26,9 @@ export function filterArchive(input: NodeJS.ReadableStream): FilteredArchive {
   const extract = tar.extract();
   const pack = tar.pack();
   const output = new PassThrough();
+  // A failure is kept in `failure` and reported by refused(); once the engine has answered, the
+  // destroyed output has no other listener, and an unheard 'error' would end the whole server.
+  output.on("error", () => undefined);
   const dropped: string[] = [];
   const cleared: string[] = [];
   let passed = 0;
