@@ -17,7 +17,19 @@ import { TerminalSession } from "../terminal/terminal-session.ts";
 import { PortForwards } from "./port-forwards.ts";
 import { parsePorts } from "../naming/published-ports.ts";
 import { removeInstanceImages, removeSessionImages } from "../proxy/own-images.ts"; // [builds hook]
-import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_INSTANCE, LABEL_PORTS, LABEL_ROLE, LABEL_SESSION, PROXY_SOCKET_DIR_IN_WORKSTATION, STUDENT_HOME, SessionScope, bridgeName, sessionIdOfName } from "../naming/scope.ts";
+import {
+  LABEL_ANON_VOLUMES,
+  LABEL_AUTOREMOVE,
+  LABEL_INSTANCE,
+  LABEL_PORTS,
+  LABEL_ROLE,
+  LABEL_SESSION,
+  PROXY_SOCKET_DIR_IN_WORKSTATION,
+  STUDENT_HOME,
+  SessionScope,
+  bridgeName,
+  sessionIdOfName,
+} from "../naming/scope.ts";
 import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts";
 import { unmountBelow } from "./bind-view.ts";
 import { closeHostToSandboxes } from "./host-firewall.ts";
@@ -30,7 +42,14 @@ import { createCheckContainer } from "./check-container.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 import { publicLearnerId } from "../progress/store.ts";
 import { LIMITS } from "../proxy/limits.ts";
-import { cgroupHostFor, createSessionCgroup, removeInstanceCgroups, removeSessionCgroup, sessionCgroupPath, type CgroupHost } from "./session-cgroup.ts";
+import {
+  cgroupHostFor,
+  createSessionCgroup,
+  removeInstanceCgroups,
+  removeSessionCgroup,
+  sessionCgroupPath,
+  type CgroupHost,
+} from "./session-cgroup.ts";
 
 /** An event as the student's checks and state panel see it: student names, when it happened. */
 export interface SessionEvent {
@@ -87,7 +106,14 @@ export class Session {
   historyBytes = 0;
   private readonly listeners = new Set<(event: SessionEvent) => void>();
 
-  constructor(id: string, owner: string, scope: SessionScope, sessionDir: string, lifetimeSeconds: number, view: StudentView) {
+  constructor(
+    id: string,
+    owner: string,
+    scope: SessionScope,
+    sessionDir: string,
+    lifetimeSeconds: number,
+    view: StudentView,
+  ) {
     this.id = id;
     this.owner = owner;
     this.scope = scope;
@@ -125,11 +151,14 @@ export class Session {
    */
   checkContainer(): Promise<string> {
     if (this.checksClosed) return Promise.reject(new Error("the session is ending"));
-    if (!this.makeCheckContainer) return Promise.reject(new Error("the session has no check container"));
-    this.checkContainerId ??= this.makeCheckContainer().then((id) => (this.currentCheckContainer = id)).catch((error: unknown) => {
-      this.checkContainerId = undefined;
-      throw error;
-    });
+    if (!this.makeCheckContainer)
+      return Promise.reject(new Error("the session has no check container"));
+    this.checkContainerId ??= this.makeCheckContainer()
+      .then((id) => (this.currentCheckContainer = id))
+      .catch((error: unknown) => {
+        this.checkContainerId = undefined;
+        throw error;
+      });
     return this.checkContainerId;
   }
 
@@ -190,13 +219,22 @@ export class Session {
   }
 
   record(event: SessionEvent): void {
-    const kept: SessionEvent = { ...event, name: event.name?.slice(0, HISTORY_LIMITS.attributeChars), attributes: keptAttributes(event.attributes) };
+    const kept: SessionEvent = {
+      ...event,
+      name: event.name?.slice(0, HISTORY_LIMITS.attributeChars),
+      attributes: keptAttributes(event.attributes),
+    };
     const size = eventBytes(kept);
     this.history.push(kept);
     this.historySizes.push(size);
     this.historyBytes += size;
     let drop = 0;
-    while (drop < this.history.length && (this.history.length - drop > HISTORY_LIMITS.events || this.historyBytes > HISTORY_LIMITS.bytes)) this.historyBytes -= this.historySizes[drop++]!;
+    while (
+      drop < this.history.length &&
+      (this.history.length - drop > HISTORY_LIMITS.events ||
+        this.historyBytes > HISTORY_LIMITS.bytes)
+    )
+      this.historyBytes -= this.historySizes[drop++]!;
     if (drop > 0) {
       this.history.splice(0, drop);
       this.historySizes.splice(0, drop);
@@ -281,14 +319,28 @@ export class SessionManager {
     await mkdir(this.sessionsDir, { recursive: true, mode: 0o700 });
     await chmod(this.sessionsDir, 0o700);
     try {
-      const info = (await this.engine.docker.info()) as { SecurityOptions?: string[]; DockerRootDir?: string };
-      this.uidOffset = await hostUidOffset((info.SecurityOptions ?? []).some((o) => o.includes("userns")));
+      const info = (await this.engine.docker.info()) as {
+        SecurityOptions?: string[];
+        DockerRootDir?: string;
+      };
+      this.uidOffset = await hostUidOffset(
+        (info.SecurityOptions ?? []).some((o) => o.includes("userns")),
+      );
       this.engineRootDir = info.DockerRootDir;
-      this.cgroups = cgroupHostFor(info as { CgroupDriver?: string; CgroupVersion?: string }, this.config.dockerHost);
-      if (!this.cgroups) this.log.warn("the engine is remote or uses the systemd cgroup driver: each container is capped, but no session is bounded as a whole");
+      this.cgroups = cgroupHostFor(
+        info as { CgroupDriver?: string; CgroupVersion?: string },
+        this.config.dockerHost,
+      );
+      if (!this.cgroups)
+        this.log.warn(
+          "the engine is remote or uses the systemd cgroup driver: each container is capped, but no session is bounded as a whole",
+        );
       await this.removeLeftovers();
     } catch (error) {
-      this.log.warn({ err: (error as Error).message }, "engine not answering at start; leftovers will be removed later");
+      this.log.warn(
+        { err: (error as Error).message },
+        "engine not answering at start; leftovers will be removed later",
+      );
     }
     await closeHostToSandboxes(this.log);
     this.unsubscribe = this.events.subscribe((event) => this.route(event));
@@ -305,7 +357,11 @@ export class SessionManager {
   refill(): Promise<void> {
     this.refilling ??= (async () => {
       try {
-        while (!this.stopped && this.pool.length < this.config.poolSize && this.sessions.size + this.creating.size < this.config.maxSessions) {
+        while (
+          !this.stopped &&
+          this.pool.length < this.config.poolSize &&
+          this.sessions.size + this.creating.size < this.config.maxSessions
+        ) {
           const session = await this.createSession("");
           await session.terminal!.ensureShell(); // the prompt is drawn before anyone asks
           if (this.stopped) return;
@@ -328,7 +384,8 @@ export class SessionManager {
     this.unsubscribe?.();
     this.events.stop();
     await Promise.all([...this.sessions.keys()].map((id) => this.destroy(id, "server stopping")));
-    if (this.cgroups) await removeInstanceCgroups(this.cgroups, this.config.instance).catch(() => undefined);
+    if (this.cgroups)
+      await removeInstanceCgroups(this.cgroups, this.config.instance).catch(() => undefined);
   }
 
   get(id: string): Session | undefined {
@@ -349,7 +406,9 @@ export class SessionManager {
   /** The session of the learner with this public id (progress/store.ts publicLearnerId): for views that never hold the cookie. */
   forPublicId(publicId: string): Session | undefined {
     if (!publicId) return undefined;
-    return [...this.sessions.values()].find((s) => s.owner && publicLearnerId(s.owner) === publicId && !this.destroying.has(s.id));
+    return [...this.sessions.values()].find(
+      (s) => s.owner && publicLearnerId(s.owner) === publicId && !this.destroying.has(s.id),
+    );
   }
 
   /**
@@ -358,7 +417,8 @@ export class SessionManager {
    */
   async createWarm(): Promise<Session> {
     if (this.stopped) throw new SessionBusyError("the server is stopping", 30, 503);
-    if (this.sessions.size + this.creating.size >= this.config.maxSessions) throw new SessionBusyError(`all ${this.config.maxSessions} sandboxes are in use`, 30, 503);
+    if (this.sessions.size + this.creating.size >= this.config.maxSessions)
+      throw new SessionBusyError(`all ${this.config.maxSessions} sandboxes are in use`, 30, 503);
     const session = await this.createSession("");
     await session.terminal!.ensureShell();
     return session;
@@ -369,7 +429,11 @@ export class SessionManager {
    * member (`classPool` given) is bounded by the class's seats, not by the per-address limits, and
    * gets one of the class's warm sessions when one is ready.
    */
-  async create(owner: string, client: string, classPool?: { take(): Session | undefined }): Promise<{ session: Session; created: boolean }> {
+  async create(
+    owner: string,
+    client: string,
+    classPool?: { take(): Session | undefined },
+  ): Promise<{ session: Session; created: boolean }> {
     const replacing = this.replacing.get(owner);
     if (replacing) return { session: await replacing, created: false };
     const existing = this.forOwner(owner);
@@ -381,7 +445,9 @@ export class SessionManager {
     const promise = (async () => {
       const ready = classPool?.take() ?? (await this.takeFromPool());
       if (!ready) {
-        const session = Object.assign(await this.createSession(owner), { client: classPool ? "" : client });
+        const session = Object.assign(await this.createSession(owner), {
+          client: classPool ? "" : client,
+        });
         await this.restoreKeptHome(owner, session);
         return session;
       }
@@ -406,9 +472,18 @@ export class SessionManager {
    */
   private async takeFromPool(): Promise<Session | undefined> {
     for (let ready = this.pool.shift(); ready; ready = this.pool.shift()) {
-      const running = await this.engine.docker.getContainer(ready.workstationId!).inspect().then((i) => i.State.Running === true, () => false);
+      const running = await this.engine.docker
+        .getContainer(ready.workstationId!)
+        .inspect()
+        .then(
+          (i) => i.State.Running === true,
+          () => false,
+        );
       if (running) return ready;
-      this.log.warn({ session: ready.id }, "pooled session's workstation is not running (engine restarted?); removing it");
+      this.log.warn(
+        { session: ready.id },
+        "pooled session's workstation is not running (engine restarted?); removing it",
+      );
       void this.destroy(ready.id, "workstation stopped while pooled");
       void this.refill();
     }
@@ -430,19 +505,32 @@ export class SessionManager {
   /** The server's cap for everyone; for an anonymous visitor (`client` given) the per-address limits too (docs/rate-limits.md). */
   private checkLimits(client: string | undefined): void {
     if (this.count + this.creating.size >= this.config.maxSessions) {
-      throw new SessionBusyError(`busy, try again in 30 s: all ${this.config.maxSessions} sandboxes are in use`, 30, 503);
+      throw new SessionBusyError(
+        `busy, try again in 30 s: all ${this.config.maxSessions} sandboxes are in use`,
+        30,
+        503,
+      );
     }
     if (client === undefined) return;
     let live = 0;
-    for (const session of this.sessions.values()) if (session.owner && session.client === client) live++;
+    for (const session of this.sessions.values())
+      if (session.owner && session.client === client) live++;
     if (live >= this.config.anonymousPerAddress) {
-      throw new SessionBusyError(`busy, try again in 60 s: ${live} sandboxes are already open from your address (a class should join with its class code)`, 60, 429);
+      throw new SessionBusyError(
+        `busy, try again in 60 s: ${live} sandboxes are already open from your address (a class should join with its class code)`,
+        60,
+        429,
+      );
     }
     const now = Date.now();
     const recent = (this.createLog.get(client) ?? []).filter((t) => now - t < 60_000);
     if (recent.length >= this.config.createPerMinute) {
       const wait = Math.ceil((recent[0]! + 60_000 - now) / 1000);
-      throw new SessionBusyError(`busy, try again in ${wait} s: too many new sandboxes from your address`, wait, 429);
+      throw new SessionBusyError(
+        `busy, try again in ${wait} s: too many new sandboxes from your address`,
+        wait,
+        429,
+      );
     }
     recent.push(now);
     this.createLog.set(client, recent);
@@ -452,24 +540,47 @@ export class SessionManager {
     const id = randomBytes(6).toString("hex");
     const sessionDir = join(this.sessionsDir, id);
     const scope = new SessionScope(id, this.config.instance, sessionDir);
-    const session = new Session(id, owner, scope, sessionDir, this.config.maxLifetimeSeconds, new StudentView(scope, this.engineRootDir));
+    const session = new Session(
+      id,
+      owner,
+      scope,
+      sessionDir,
+      this.config.maxLifetimeSeconds,
+      new StudentView(scope, this.engineRootDir),
+    );
     this.sessions.set(id, session);
     const started = Date.now();
     try {
       await createWorkspace(sessionDir, scope, this.uidOffset);
       if (this.cgroups) {
         const path = sessionCgroupPath(this.config.instance, id);
-        await createSessionCgroup(this.cgroups, path, { memoryBytes: this.config.sessionMemoryMb * 1024 * 1024, nanoCpus: this.config.sessionCpus * 1e9, pids: this.config.sessionPids });
+        await createSessionCgroup(this.cgroups, path, {
+          memoryBytes: this.config.sessionMemoryMb * 1024 * 1024,
+          nanoCpus: this.config.sessionCpus * 1e9,
+          pids: this.config.sessionPids,
+        });
         scope.cgroupParent = path;
       }
-      await this.subnets.createNetwork(this.engine.docker, { Name: scope.networkName, Driver: "bridge", Internal: true, CheckDuplicate: true, Labels: scope.ownedLabels(), Options: { "com.docker.network.bridge.name": bridgeName(id) } });
+      await this.subnets.createNetwork(this.engine.docker, {
+        Name: scope.networkName,
+        Driver: "bridge",
+        Internal: true,
+        CheckDuplicate: true,
+        Labels: scope.ownedLabels(),
+        Options: { "com.docker.network.bridge.name": bridgeName(id) },
+      });
       session.proxy = new SandboxProxy({
-        scope, engine: this.engine, log: this.log, engineRootDir: this.engineRootDir,
+        scope,
+        engine: this.engine,
+        log: this.log,
+        engineRootDir: this.engineRootDir,
         workstationId: () => session.workstationId,
         onStartQueued: (waiting) => {
           if (Date.now() - session.queueNoticeAt < 60_000) return;
           session.queueNoticeAt = Date.now();
-          session.terminal?.notice(`the engine is busy starting containers for this class (${waiting} waiting): yours starts when its turn comes; nothing to do`);
+          session.terminal?.notice(
+            `the engine is busy starting containers for this class (${waiting} waiting): yours starts when its turn comes; nothing to do`,
+          );
         },
         onContainerStarted: async (containerId) => {
           const info = await this.engine.docker.getContainer(containerId).inspect();
@@ -488,7 +599,10 @@ export class SessionManager {
         Cmd: ["sleep", "infinity"],
         Labels: { ...scope.infraLabels(), [LABEL_ROLE]: "workstation" },
         HostConfig: {
-          Binds: [`${scope.workspaceDir}:${STUDENT_HOME}`, `${scope.runDir}:${PROXY_SOCKET_DIR_IN_WORKSTATION}`],
+          Binds: [
+            `${scope.workspaceDir}:${STUDENT_HOME}`,
+            `${scope.runDir}:${PROXY_SOCKET_DIR_IN_WORKSTATION}`,
+          ],
           NetworkMode: scope.networkName,
           Memory: WORKSTATION_LIMITS.memoryBytes,
           MemorySwap: WORKSTATION_LIMITS.memoryBytes,
@@ -511,13 +625,29 @@ export class SessionManager {
       session.ports = new PortForwards(this.engine.docker, () => session.workstationId);
       await this.engine.starts.run(id, () => workstation.start());
       // Not awaited: the student's prompt does not wait for it; a Check made before it is ready waits for it.
-      void session.checkContainer().catch((error: unknown) => this.log.warn({ session: id, err: (error as Error).message }, "check container could not start"));
+      void session
+        .checkContainer()
+        .catch((error: unknown) =>
+          this.log.warn(
+            { session: id, err: (error as Error).message },
+            "check container could not start",
+          ),
+        );
       session.terminal = new TerminalSession(this.engine.docker, workstation.id);
       session.terminal.onInput = () => session.touch();
       session.terminal.reviveWorkstation = () => this.reviveWorkstation(session);
-      session.quota = startDiskQuota({ docker: this.engine.docker, scope, limitBytes: this.config.diskQuotaMb * 1024 * 1024, onOver: (message) => session.terminal?.notice(message) });
+      session.quota = startDiskQuota({
+        docker: this.engine.docker,
+        scope,
+        limitBytes: this.config.diskQuotaMb * 1024 * 1024,
+        onOver: (message) => session.terminal?.notice(message),
+      });
       session.proxy.archiveAllowance = session.quota; // docker cp is bounded by what the quota has left
-      session.logFlood = startLogFloodGuard({ docker: this.engine.docker, scope, onFlood: (message) => session.terminal?.notice(message) });
+      session.logFlood = startLogFloodGuard({
+        docker: this.engine.docker,
+        scope,
+        onFlood: (message) => session.terminal?.notice(message),
+      });
       this.log.info({ session: id, ms: Date.now() - started }, "session created");
       return session;
     } catch (error) {
@@ -543,7 +673,10 @@ export class SessionManager {
       await session?.closeCheckContainer();
       await this.removeEngineObjects({ label: [`${LABEL_SESSION}=${id}`] });
       await removeSessionImages(this.engine, id); // [builds hook] the session's own images (own-images.ts)
-      if (this.cgroups && session?.scope.cgroupParent) await removeSessionCgroup(this.cgroups, session.scope.cgroupParent).catch((err: Error) => this.log.warn({ session: id, err: err.message }, "session cgroup not removed"));
+      if (this.cgroups && session?.scope.cgroupParent)
+        await removeSessionCgroup(this.cgroups, session.scope.cgroupParent).catch((err: Error) =>
+          this.log.warn({ session: id, err: err.message }, "session cgroup not removed"),
+        );
       if (keepHomeAt && session) {
         // The bind view first (a mount inside the home would otherwise move with it).
         await unmountBelow(session.sessionDir);
@@ -577,7 +710,8 @@ export class SessionManager {
       const wait = (this.lastReplaced.get(owner) ?? 0) + REPLACE_INTERVAL_MS - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const now = Date.now();
-      for (const [learner, at] of this.lastReplaced) if (now - at > REPLACE_INTERVAL_MS) this.lastReplaced.delete(learner);
+      for (const [learner, at] of this.lastReplaced)
+        if (now - at > REPLACE_INTERVAL_MS) this.lastReplaced.delete(learner);
       this.lastReplaced.set(owner, now);
       const keptHome = options.keepHome ? join(this.sessionsDir, `kept-home-${id}`) : undefined;
       await this.dropKeptHome(owner);
@@ -591,7 +725,10 @@ export class SessionManager {
         fresh = ready;
       } else fresh = await this.createSession(owner);
       await this.restoreKeptHome(owner, fresh);
-      this.log.info({ session: fresh.id, previous: id, keepHome: options.keepHome, reason: options.reason }, "session replaced");
+      this.log.info(
+        { session: fresh.id, previous: id, keepHome: options.keepHome, reason: options.reason },
+        "session replaced",
+      );
       return fresh;
     })().finally(() => this.replacing.delete(owner));
     this.replacing.set(owner, promise);
@@ -625,8 +762,14 @@ export class SessionManager {
   recover(id: string): Promise<Session | undefined> {
     const session = this.sessions.get(id);
     if (!session || this.destroying.has(id)) return Promise.resolve(undefined);
-    if (!session.owner) return this.destroy(id, "workstation vanished").then(() => void this.refill()).then(() => undefined);
-    this.log.warn({ session: id }, "the workstation vanished; rebuilding the sandbox with the home kept");
+    if (!session.owner)
+      return this.destroy(id, "workstation vanished")
+        .then(() => void this.refill())
+        .then(() => undefined);
+    this.log.warn(
+      { session: id },
+      "the workstation vanished; rebuilding the sandbox with the home kept",
+    );
     return this.replace(id, { keepHome: true, reason: "workstation vanished" });
   }
 
@@ -634,46 +777,91 @@ export class SessionManager {
   private async removeEngineObjects(filters: Record<string, string[]>): Promise<void> {
     const docker = this.engine.docker;
     const containers = await docker.listContainers({ all: true, filters }).catch(() => []);
-    await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
-    const volumes = (await docker.listVolumes({ filters }).catch(() => ({ Volumes: [] }))).Volumes ?? [];
-    await Promise.all(volumes.map((v) => docker.getVolume(v.Name).remove({ force: true }).catch(() => undefined)));
+    await Promise.all(
+      containers.map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined),
+      ),
+    );
+    const volumes =
+      (await docker.listVolumes({ filters }).catch(() => ({ Volumes: [] }))).Volumes ?? [];
+    await Promise.all(
+      volumes.map((v) =>
+        docker
+          .getVolume(v.Name)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
     const networks = await docker.listNetworks({ filters }).catch(() => []);
-    await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
+    await Promise.all(
+      networks.map((n) =>
+        docker
+          .getNetwork(n.Id)
+          .remove()
+          .catch(() => undefined),
+      ),
+    );
   }
 
   /** A previous run of this server (same instance name) may have died: remove what it left. */
   async removeLeftovers(): Promise<void> {
     await this.removeEngineObjects({ label: [`${LABEL_INSTANCE}=${this.config.instance}`] });
     await removeInstanceImages(this.engine, this.config.instance); // [builds hook] images a dead run's sessions built (own-images.ts)
-    if (this.cgroups) await removeInstanceCgroups(this.cgroups, this.config.instance).catch(() => undefined);
+    if (this.cgroups)
+      await removeInstanceCgroups(this.cgroups, this.config.instance).catch(() => undefined);
     const folders = await readdir(this.sessionsDir).catch(() => []);
-    await Promise.all(folders.filter((f) => !this.sessions.has(f)).map((f) => removeWorkspace(join(this.sessionsDir, f))));
+    await Promise.all(
+      folders
+        .filter((f) => !this.sessions.has(f))
+        .map((f) => removeWorkspace(join(this.sessionsDir, f))),
+    );
   }
 
   private async sweep(): Promise<void> {
     const now = Date.now();
     // The per-address creation log forgets addresses with nothing in the last minute: kept as
     // they came, every address that ever asked for a sandbox stayed in memory.
-    for (const [client, times] of this.createLog) if (!times.some((t) => now - t < 60_000)) this.createLog.delete(client);
+    for (const [client, times] of this.createLog)
+      if (!times.some((t) => now - t < 60_000)) this.createLog.delete(client);
     for (const session of this.sessions.values()) {
       if (!session.owner) continue; // pooled: its clocks have not started
       if (now >= session.expiresAt) await this.destroy(session.id, "maximum lifetime reached");
-      else if (now - session.lastActiveAt >= this.config.idleTimeoutSeconds * 1000) await this.destroy(session.id, "idle timeout");
+      else if (now - session.lastActiveAt >= this.config.idleTimeoutSeconds * 1000)
+        await this.destroy(session.id, "idle timeout");
     }
   }
 
   /** Hands an engine event to the session it belongs to, in the student's names. */
   private route(event: EngineEvent): void {
     const attributes = event.Actor.Attributes ?? {};
-    const sessionId = attributes[LABEL_SESSION] ?? sessionIdOfName(event.Type === "network" ? (attributes.name ?? "") : event.Actor.ID);
+    const sessionId =
+      attributes[LABEL_SESSION] ??
+      sessionIdOfName(event.Type === "network" ? (attributes.name ?? "") : event.Actor.ID);
     const session = sessionId ? this.sessions.get(sessionId) : undefined;
-    if (session && event.Type === "container" && event.Actor.ID === session.workstationId && (event.Action === "destroy" || event.Action === "die") && !this.destroying.has(session.id)) {
-      void this.recover(session.id).catch((err: Error) => this.log.error({ session: session.id, err: err.message }, "rebuilding a vanished workstation failed"));
+    if (
+      session &&
+      event.Type === "container" &&
+      event.Actor.ID === session.workstationId &&
+      (event.Action === "destroy" || event.Action === "die") &&
+      !this.destroying.has(session.id)
+    ) {
+      void this.recover(session.id).catch((err: Error) =>
+        this.log.error(
+          { session: session.id, err: err.message },
+          "rebuilding a vanished workstation failed",
+        ),
+      );
       return;
     }
     if (!session?.proxy || !session.proxy.ownsEvent(event, session.workstationId)) return;
     // Only what the history keeps is rewritten: a container's labels can be large, and come with every event.
-    const shown = session.view.json({ ...event, Actor: { ID: event.Actor.ID, Attributes: keptAttributes(attributes) } }) as EngineEvent;
+    const shown = session.view.json({
+      ...event,
+      Actor: { ID: event.Actor.ID, Attributes: keptAttributes(attributes) },
+    }) as EngineEvent;
     const shownAttributes = shown.Actor.Attributes ?? {};
     session.record({
       type: shown.Type,
@@ -685,13 +873,25 @@ export class SessionManager {
     });
     if (event.Type === "container" && attributes[LABEL_PORTS]) {
       const ports = parsePorts(attributes[LABEL_PORTS]);
-      if (event.Action === "start") void session.ports?.start(event.Actor.ID, ports).catch((err) => this.log.warn({ err: err.message }, "port forward failed"));
+      if (event.Action === "start")
+        void session.ports
+          ?.start(event.Actor.ID, ports)
+          .catch((err) => this.log.warn({ err: err.message }, "port forward failed"));
       if (event.Action === "die") void session.ports?.stop(event.Actor.ID).catch(() => undefined);
     }
     // `docker run --rm`: the engine removes the container; we remove the anonymous volumes we made for it.
-    if (event.Type === "container" && event.Action === "destroy" && attributes[LABEL_AUTOREMOVE] === "1") {
-      for (const name of (attributes[LABEL_ANON_VOLUMES] ?? "").split(",").filter((n) => n.startsWith(session.scope.prefix))) {
-        void this.engine.docker.getVolume(name).remove().catch(() => undefined);
+    if (
+      event.Type === "container" &&
+      event.Action === "destroy" &&
+      attributes[LABEL_AUTOREMOVE] === "1"
+    ) {
+      for (const name of (attributes[LABEL_ANON_VOLUMES] ?? "")
+        .split(",")
+        .filter((n) => n.startsWith(session.scope.prefix))) {
+        void this.engine.docker
+          .getVolume(name)
+          .remove()
+          .catch(() => undefined);
       }
     }
   }
