@@ -25,7 +25,13 @@ export default defineConfig({
   vite: {
     server: {
       // astro dev: the API and terminal WebSocket live on the Stowage server (STOWAGE_PORT, 4321).
-      proxy: { "/api": { target: `http://localhost:${process.env.STOWAGE_PORT || 4321}`, ws: true, changeOrigin: false } },
+      proxy: {
+        "/api": {
+          target: `http://localhost:${process.env.STOWAGE_PORT || 4321}`,
+          ws: true,
+          changeOrigin: false,
+        },
+      },
     },
   },
 });

@@ -10,7 +10,12 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["sandbox/**/*.spec.ts", "src/**/*.spec.ts", "bin/**/*.spec.ts", "tools/**/*.spec.ts"],
+          include: [
+            "sandbox/**/*.spec.ts",
+            "src/**/*.spec.ts",
+            "bin/**/*.spec.ts",
+            "tools/**/*.spec.ts",
+          ],
         },
       },
       {

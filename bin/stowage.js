@@ -64,7 +64,12 @@ const OPTIONS = {
 async function main() {
   let parsed;
   try {
-    parsed = parseArgs({ args: process.argv.slice(2), options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: process.argv.slice(2),
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     process.stderr.write(`${error.message}\n\n${USAGE}`);
     return 2;
@@ -75,7 +80,9 @@ async function main() {
     process.stdout.write(USAGE);
     return command || options.help ? 0 : 2;
   }
-  const lessonsDir = resolve(options.lessons || process.env.STOWAGE_LESSONS_DIR || resolve(root, "lessons"));
+  const lessonsDir = resolve(
+    options.lessons || process.env.STOWAGE_LESSONS_DIR || resolve(root, "lessons"),
+  );
   const context = { root, lessonsDir, args: rest, options };
   switch (command) {
     case "new":

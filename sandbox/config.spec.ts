@@ -21,25 +21,57 @@ describe("configuration", () => {
 
   it("reads every STOWAGE_* variable", () => {
     const config = loadConfig({
-      STOWAGE_PORT: "8080", STOWAGE_HOST: "0.0.0.0", DOCKER_HOST: "tcp://10.0.0.5:2375", STOWAGE_IDLE_TIMEOUT: "60",
-      STOWAGE_MAX_LIFETIME: "600", STOWAGE_MAX_SESSIONS: "10", STOWAGE_CREATE_PER_MINUTE: "3", STOWAGE_POOL_SIZE: "5",
-      STOWAGE_INSTANCE: "class-a", STOWAGE_INSTRUCTOR_TOKEN: "0123456789abcdef0123",
+      STOWAGE_PORT: "8080",
+      STOWAGE_HOST: "0.0.0.0",
+      DOCKER_HOST: "tcp://10.0.0.5:2375",
+      STOWAGE_IDLE_TIMEOUT: "60",
+      STOWAGE_MAX_LIFETIME: "600",
+      STOWAGE_MAX_SESSIONS: "10",
+      STOWAGE_CREATE_PER_MINUTE: "3",
+      STOWAGE_POOL_SIZE: "5",
+      STOWAGE_INSTANCE: "class-a",
+      STOWAGE_INSTRUCTOR_TOKEN: "0123456789abcdef0123",
     });
-    expect(config).toMatchObject({ port: 8080, host: "0.0.0.0", dockerHost: "tcp://10.0.0.5:2375", idleTimeoutSeconds: 60, maxLifetimeSeconds: 600, maxSessions: 10, createPerMinute: 3, poolSize: 5, instance: "class-a", instructorToken: "0123456789abcdef0123" });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: "0.0.0.0",
+      dockerHost: "tcp://10.0.0.5:2375",
+      idleTimeoutSeconds: 60,
+      maxLifetimeSeconds: 600,
+      maxSessions: 10,
+      createPerMinute: 3,
+      poolSize: 5,
+      instance: "class-a",
+      instructorToken: "0123456789abcdef0123",
+    });
   });
 
   it("reads the proxy, log and image settings, validated like the rest", () => {
     expect(loadConfig({})).toMatchObject({ trustProxy: false, imageSource: "build" });
-    expect(loadConfig({ STOWAGE_TRUST_PROXY: "true", STOWAGE_LOG_LEVEL: "debug", STOWAGE_IMAGE_SOURCE: "pull" })).toMatchObject({ trustProxy: true, logLevel: "debug", imageSource: "pull" });
+    expect(
+      loadConfig({
+        STOWAGE_TRUST_PROXY: "true",
+        STOWAGE_LOG_LEVEL: "debug",
+        STOWAGE_IMAGE_SOURCE: "pull",
+      }),
+    ).toMatchObject({ trustProxy: true, logLevel: "debug", imageSource: "pull" });
     expect(loadConfig({ STOWAGE_TRUST_PROXY: "0" }).trustProxy).toBe(false);
-    expect(() => loadConfig({ STOWAGE_TRUST_PROXY: "maybe" })).toThrow(/STOWAGE_TRUST_PROXY \(trustProxy\)/);
-    expect(() => loadConfig({ STOWAGE_LOG_LEVEL: "loud" })).toThrow(/STOWAGE_LOG_LEVEL \(logLevel\)/);
+    expect(() => loadConfig({ STOWAGE_TRUST_PROXY: "maybe" })).toThrow(
+      /STOWAGE_TRUST_PROXY \(trustProxy\)/,
+    );
+    expect(() => loadConfig({ STOWAGE_LOG_LEVEL: "loud" })).toThrow(
+      /STOWAGE_LOG_LEVEL \(logLevel\)/,
+    );
     expect(loadConfig({ VITEST: "true" }).logLevel).toBe("warn");
   });
 
   it("reads one setting alone, so a wrong other one does not stop the image builder", () => {
-    expect(loadSetting("imageSource", { STOWAGE_IMAGE_SOURCE: "pull", STOWAGE_POOL_SIZE: "many" })).toBe("pull");
-    expect(() => loadSetting("imageSource", { STOWAGE_IMAGE_SOURCE: "fetch" })).toThrow(/STOWAGE_IMAGE_SOURCE \(imageSource\)/);
+    expect(
+      loadSetting("imageSource", { STOWAGE_IMAGE_SOURCE: "pull", STOWAGE_POOL_SIZE: "many" }),
+    ).toBe("pull");
+    expect(() => loadSetting("imageSource", { STOWAGE_IMAGE_SOURCE: "fetch" })).toThrow(
+      /STOWAGE_IMAGE_SOURCE \(imageSource\)/,
+    );
   });
 
   it("names the setting that is wrong", () => {
@@ -50,10 +82,22 @@ describe("configuration", () => {
 
   it("takes the public origin as an origin only, normalised, and names the setting when it is not one", () => {
     expect(loadConfig({}).publicOrigin).toBeUndefined();
-    expect(loadConfig({ STOWAGE_PUBLIC_ORIGIN: "https://Class.Example.org:443/" }).publicOrigin).toBe("https://class.example.org");
-    expect(loadConfig({ STOWAGE_PUBLIC_ORIGIN: "http://10.0.0.5:4321" }).publicOrigin).toBe("http://10.0.0.5:4321");
-    for (const bad of ["class.example.org", "https://class.example.org/course", "ftp://x.example", "https://x.example/?a=1", "https://u:p@x.example"]) {
-      expect(() => loadConfig({ STOWAGE_PUBLIC_ORIGIN: bad })).toThrow(/STOWAGE_PUBLIC_ORIGIN \(publicOrigin\): expected an origin/);
+    expect(
+      loadConfig({ STOWAGE_PUBLIC_ORIGIN: "https://Class.Example.org:443/" }).publicOrigin,
+    ).toBe("https://class.example.org");
+    expect(loadConfig({ STOWAGE_PUBLIC_ORIGIN: "http://10.0.0.5:4321" }).publicOrigin).toBe(
+      "http://10.0.0.5:4321",
+    );
+    for (const bad of [
+      "class.example.org",
+      "https://class.example.org/course",
+      "ftp://x.example",
+      "https://x.example/?a=1",
+      "https://u:p@x.example",
+    ]) {
+      expect(() => loadConfig({ STOWAGE_PUBLIC_ORIGIN: bad })).toThrow(
+        /STOWAGE_PUBLIC_ORIGIN \(publicOrigin\): expected an origin/,
+      );
     }
   });
 });

@@ -7,27 +7,145 @@ import { z } from "zod";
  * Names are STOWAGE_* except DOCKER_HOST, which names the engine as the docker CLI does.
  */
 const ConfigSchema = z.object({
-  port: z.coerce.number().int().min(0).max(65535).default(4321).describe("STOWAGE_PORT: the HTTP port of the site, API and WebSockets (0 picks a free one)"),
-  host: z.string().default("127.0.0.1").describe("STOWAGE_HOST: the address to listen on (0.0.0.0 to serve a class on the network)"),
-  dockerHost: z.string().default("unix:///var/run/docker.sock").describe("DOCKER_HOST: the Docker engine sessions run on (unix:///path or tcp://host:port)"),
-  dataDir: z.string().default(resolve(".data")).describe("STOWAGE_DATA_DIR: where workspaces, proxy sockets and the progress database live; must be on the engine's host"),
-  lessonsDir: z.string().default(resolve("lessons")).describe("STOWAGE_LESSONS_DIR: the course's lesson folders (checks are read from here)"),
-  siteDir: z.string().default(resolve("dist")).describe("STOWAGE_SITE_DIR: the built site to serve"),
-  instance: z.string().regex(/^[a-z0-9-]{1,20}$/).default("main").describe("STOWAGE_INSTANCE: labels this server's objects, so cleanup on start removes only its own leftovers"),
-  idleTimeoutSeconds: z.coerce.number().int().min(10).default(30 * 60).describe("STOWAGE_IDLE_TIMEOUT: seconds without terminal input or API use before a session ends"),
-  maxLifetimeSeconds: z.coerce.number().int().min(30).default(2 * 60 * 60).describe("STOWAGE_MAX_LIFETIME: seconds after which a session ends regardless"),
-  maxSessions: z.coerce.number().int().min(1).default(300).describe("STOWAGE_MAX_SESSIONS: concurrent sessions on this server"),
-  poolSize: z.coerce.number().int().min(0).max(50).default(2).describe("STOWAGE_POOL_SIZE: ready sessions kept warm, so a new student gets a prompt at once"),
-  diskQuotaMb: z.coerce.number().int().min(10).default(1024).describe("STOWAGE_DISK_QUOTA_MB: disk one session may use in its home and volumes before its writing containers are paused"),
-  sessionMemoryMb: z.coerce.number().int().min(64).default(1024).describe("STOWAGE_SESSION_MEMORY_MB: memory all of one session's containers may use together (each is also capped at 256 MiB)"),
-  sessionCpus: z.coerce.number().min(0.1).max(64).default(1.5).describe("STOWAGE_SESSION_CPUS: CPU all of one session's containers may use together, in cores"),
-  sessionPids: z.coerce.number().int().min(32).default(512).describe("STOWAGE_SESSION_PIDS: processes all of one session's containers may run together"),
-  engineStarts: z.coerce.number().int().min(1).max(64).default(Math.max(1, Math.min(8, Math.floor(availableParallelism() / 2)))).describe("STOWAGE_ENGINE_STARTS: container starts the engine is asked to do at once across all sessions (default: one per two cores, at most 8; docs/benchmarks.md has 1 against 2 on two cores); more wait their turn, session by session, so a class's docker run loops cannot crowd out everyone's terminal"),
-  sessionSubnets: z.string().default("10.213.0.0/16").describe("STOWAGE_SESSION_SUBNETS: the address range sandbox networks take /26 subnets from (the engine's default pools hold only ~30 networks)"),
-  createPerMinute: z.coerce.number().int().min(1).default(12).describe("STOWAGE_CREATE_PER_MINUTE: new sandboxes per client address per minute for anonymous visitors (class members are bounded by their class's seats instead; docs/rate-limits.md)"),
-  anonymousPerAddress: z.coerce.number().int().min(1).default(30).describe("STOWAGE_ANONYMOUS_PER_ADDRESS: sandboxes anonymous visitors from one address may hold at once (docs/rate-limits.md)"),
-  classWarmLeadSeconds: z.coerce.number().int().min(0).default(300).describe("STOWAGE_CLASS_WARM_LEAD_SECONDS: how long before a class's start time its sandboxes are warmed"),
-  instructorToken: z.string().min(16).optional().describe("STOWAGE_INSTRUCTOR_TOKEN: bearer token for the instructor view; unset disables it"),
+  port: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(4321)
+    .describe("STOWAGE_PORT: the HTTP port of the site, API and WebSockets (0 picks a free one)"),
+  host: z
+    .string()
+    .default("127.0.0.1")
+    .describe("STOWAGE_HOST: the address to listen on (0.0.0.0 to serve a class on the network)"),
+  dockerHost: z
+    .string()
+    .default("unix:///var/run/docker.sock")
+    .describe("DOCKER_HOST: the Docker engine sessions run on (unix:///path or tcp://host:port)"),
+  dataDir: z
+    .string()
+    .default(resolve(".data"))
+    .describe(
+      "STOWAGE_DATA_DIR: where workspaces, proxy sockets and the progress database live; must be on the engine's host",
+    ),
+  lessonsDir: z
+    .string()
+    .default(resolve("lessons"))
+    .describe("STOWAGE_LESSONS_DIR: the course's lesson folders (checks are read from here)"),
+  siteDir: z
+    .string()
+    .default(resolve("dist"))
+    .describe("STOWAGE_SITE_DIR: the built site to serve"),
+  instance: z
+    .string()
+    .regex(/^[a-z0-9-]{1,20}$/)
+    .default("main")
+    .describe(
+      "STOWAGE_INSTANCE: labels this server's objects, so cleanup on start removes only its own leftovers",
+    ),
+  idleTimeoutSeconds: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(30 * 60)
+    .describe(
+      "STOWAGE_IDLE_TIMEOUT: seconds without terminal input or API use before a session ends",
+    ),
+  maxLifetimeSeconds: z.coerce
+    .number()
+    .int()
+    .min(30)
+    .default(2 * 60 * 60)
+    .describe("STOWAGE_MAX_LIFETIME: seconds after which a session ends regardless"),
+  maxSessions: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(300)
+    .describe("STOWAGE_MAX_SESSIONS: concurrent sessions on this server"),
+  poolSize: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(50)
+    .default(2)
+    .describe(
+      "STOWAGE_POOL_SIZE: ready sessions kept warm, so a new student gets a prompt at once",
+    ),
+  diskQuotaMb: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(1024)
+    .describe(
+      "STOWAGE_DISK_QUOTA_MB: disk one session may use in its home and volumes before its writing containers are paused",
+    ),
+  sessionMemoryMb: z.coerce
+    .number()
+    .int()
+    .min(64)
+    .default(1024)
+    .describe(
+      "STOWAGE_SESSION_MEMORY_MB: memory all of one session's containers may use together (each is also capped at 256 MiB)",
+    ),
+  sessionCpus: z.coerce
+    .number()
+    .min(0.1)
+    .max(64)
+    .default(1.5)
+    .describe(
+      "STOWAGE_SESSION_CPUS: CPU all of one session's containers may use together, in cores",
+    ),
+  sessionPids: z.coerce
+    .number()
+    .int()
+    .min(32)
+    .default(512)
+    .describe("STOWAGE_SESSION_PIDS: processes all of one session's containers may run together"),
+  engineStarts: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(Math.max(1, Math.min(8, Math.floor(availableParallelism() / 2))))
+    .describe(
+      "STOWAGE_ENGINE_STARTS: container starts the engine is asked to do at once across all sessions (default: one per two cores, at most 8; docs/benchmarks.md has 1 against 2 on two cores); more wait their turn, session by session, so a class's docker run loops cannot crowd out everyone's terminal",
+    ),
+  sessionSubnets: z
+    .string()
+    .default("10.213.0.0/16")
+    .describe(
+      "STOWAGE_SESSION_SUBNETS: the address range sandbox networks take /26 subnets from (the engine's default pools hold only ~30 networks)",
+    ),
+  createPerMinute: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(12)
+    .describe(
+      "STOWAGE_CREATE_PER_MINUTE: new sandboxes per client address per minute for anonymous visitors (class members are bounded by their class's seats instead; docs/rate-limits.md)",
+    ),
+  anonymousPerAddress: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(30)
+    .describe(
+      "STOWAGE_ANONYMOUS_PER_ADDRESS: sandboxes anonymous visitors from one address may hold at once (docs/rate-limits.md)",
+    ),
+  classWarmLeadSeconds: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(300)
+    .describe(
+      "STOWAGE_CLASS_WARM_LEAD_SECONDS: how long before a class's start time its sandboxes are warmed",
+    ),
+  instructorToken: z
+    .string()
+    .min(16)
+    .optional()
+    .describe("STOWAGE_INSTRUCTOR_TOKEN: bearer token for the instructor view; unset disables it"),
   publicOrigin: z
     .string()
     .optional()
@@ -39,17 +157,48 @@ const ConfigSchema = z.object({
       } catch {
         url = undefined;
       }
-      if (!url || !["http:", "https:"].includes(url.protocol) || url.pathname !== "/" || url.search || url.hash || url.username || url.password) {
-        ctx.addIssue({ code: "custom", message: `expected an origin like https://class.example.org or http://10.0.0.5:4321 (scheme, host and port only), got ${JSON.stringify(value)}` });
+      if (
+        !url ||
+        !["http:", "https:"].includes(url.protocol) ||
+        url.pathname !== "/" ||
+        url.search ||
+        url.hash ||
+        url.username ||
+        url.password
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected an origin like https://class.example.org or http://10.0.0.5:4321 (scheme, host and port only), got ${JSON.stringify(value)}`,
+        });
         return z.NEVER;
       }
       return url.origin;
     })
-    .describe("STOWAGE_PUBLIC_ORIGIN: the address students' browsers use for the site, e.g. https://class.example.org; terminals and API changes are accepted only from it (default: the server's own address: http://127.0.0.1:PORT and http://localhost:PORT, or every interface's address when listening on 0.0.0.0)"),
-  allowedOrigins: z.string().optional().describe("STOWAGE_ALLOWED_ORIGINS: comma-separated extra Origins allowed to open terminals and change things through the API (the public origin is always allowed)"),
-  trustProxy: z.union([z.boolean(), z.stringbool()]).default(false).describe("STOWAGE_TRUST_PROXY: true when a reverse proxy in front sets X-Forwarded-For; the rate limits then count its first address instead of the socket's"),
-  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("STOWAGE_LOG_LEVEL: the server log's level (default info; warn under vitest)"),
-  imageSource: z.enum(["build", "pull"]).default("build").describe("STOWAGE_IMAGE_SOURCE: build the course's busybox, debian, postgres and nginx from Debian packages, or pull the official ones (the stowage/* images are always built)"),
+    .describe(
+      "STOWAGE_PUBLIC_ORIGIN: the address students' browsers use for the site, e.g. https://class.example.org; terminals and API changes are accepted only from it (default: the server's own address: http://127.0.0.1:PORT and http://localhost:PORT, or every interface's address when listening on 0.0.0.0)",
+    ),
+  allowedOrigins: z
+    .string()
+    .optional()
+    .describe(
+      "STOWAGE_ALLOWED_ORIGINS: comma-separated extra Origins allowed to open terminals and change things through the API (the public origin is always allowed)",
+    ),
+  trustProxy: z
+    .union([z.boolean(), z.stringbool()])
+    .default(false)
+    .describe(
+      "STOWAGE_TRUST_PROXY: true when a reverse proxy in front sets X-Forwarded-For; the rate limits then count its first address instead of the socket's",
+    ),
+  logLevel: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+    .default("info")
+    .describe("STOWAGE_LOG_LEVEL: the server log's level (default info; warn under vitest)"),
+  imageSource: z
+    .enum(["build", "pull"])
+    .default("build")
+    .describe(
+      "STOWAGE_IMAGE_SOURCE: build the course's busybox, debian, postgres and nginx from Debian packages, or pull the official ones (the stowage/* images are always built)",
+    ),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -91,10 +240,15 @@ function invalid(error: z.ZodError, path: readonly PropertyKey[] = []): Error {
   const issue = error.issues[0]!;
   const key = [...path, ...issue.path].join(".");
   const variable = /^(\S+):/.exec(ConfigSchema.shape[key as keyof Config]?.description ?? "")?.[1];
-  return new Error(`invalid configuration: ${variable ? `${variable} (${key})` : key}: ${issue.message}`);
+  return new Error(
+    `invalid configuration: ${variable ? `${variable} (${key})` : key}: ${issue.message}`,
+  );
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Config> = {},
+): Config {
   const parsed = ConfigSchema.safeParse({ ...fromEnv(env), ...overrides });
   if (!parsed.success) throw invalid(parsed.error);
   return parsed.data;
@@ -104,7 +258,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
  * One setting alone, validated as loadConfig would: for the parts that run before or without
  * the server (the log, the image builder), which an unrelated wrong setting must not stop.
  */
-export function loadSetting<K extends keyof Config>(key: K, env: NodeJS.ProcessEnv = process.env): Config[K] {
+export function loadSetting<K extends keyof Config>(
+  key: K,
+  env: NodeJS.ProcessEnv = process.env,
+): Config[K] {
   const parsed = ConfigSchema.shape[key].safeParse(fromEnv(env)[key]);
   if (!parsed.success) throw invalid(parsed.error, [key]);
   return parsed.data as Config[K];

@@ -32,7 +32,9 @@ function sourceFiles(dir: string): string[] {
 /** Relative module specifiers in a file: static imports, re-exports and dynamic import(). */
 export function relativeImports(source: string): string[] {
   const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
-  const found = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s*)["'](\.{1,2}\/[^"']+)["']/gm)];
+  const found = [
+    ...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s*)["'](\.{1,2}\/[^"']+)["']/gm),
+  ];
   return found.map((m) => m[1]!);
 }
 
@@ -47,7 +49,9 @@ describe("sandbox layers", () => {
   const files = sourceFiles(SANDBOX);
 
   it("places every file of sandbox/ in a layer", () => {
-    expect(files.filter((file) => layerOf(file) === undefined).map((file) => relative(SANDBOX, file))).toEqual([]);
+    expect(
+      files.filter((file) => layerOf(file) === undefined).map((file) => relative(SANDBOX, file)),
+    ).toEqual([]);
   });
 
   it("imports only from the same layer or a lower one, and never from tests/", () => {
@@ -58,7 +62,8 @@ describe("sandbox layers", () => {
         const target = resolve(dirname(file), specifier);
         const name = `${relative(SANDBOX, file)} → ${relative(SANDBOX, target)}`;
         if (!target.startsWith(SANDBOX + "/")) {
-          if (relative(resolve(SANDBOX, ".."), target).startsWith("tests/")) wrong.push(`${name} (test code)`);
+          if (relative(resolve(SANDBOX, ".."), target).startsWith("tests/"))
+            wrong.push(`${name} (test code)`);
           continue;
         }
         const to = layerOf(target);
@@ -72,19 +77,22 @@ describe("sandbox layers", () => {
     const tools = resolve(SANDBOX, "../tools");
     const wrong = readdirSync(tools)
       .filter((name) => name.endsWith(".ts"))
-      .flatMap((name) => relativeImports(readFileSync(join(tools, name), "utf8")).map((specifier) => ({ name, target: resolve(tools, specifier) })))
+      .flatMap((name) =>
+        relativeImports(readFileSync(join(tools, name), "utf8")).map((specifier) => ({
+          name,
+          target: resolve(tools, specifier),
+        })),
+      )
       .filter(({ target }) => relative(resolve(SANDBOX, ".."), target).startsWith("tests/"))
       .map(({ name, target }) => `tools/${name} → ${relative(resolve(SANDBOX, ".."), target)}`);
     expect(wrong).toEqual([]);
   });
 
   it("finds the imports it checks", () => {
-    expect(relativeImports(`import { a } from "../x.ts";\nimport type { B } from './y.ts';\nconst m = await import("../z.ts");\nimport "./side.ts";\n// import { c } from "../comment.ts";\nexport { d } from "../../tests/e.ts";\nimport x from "zod";`)).toEqual([
-      "../x.ts",
-      "./y.ts",
-      "../z.ts",
-      "./side.ts",
-      "../../tests/e.ts",
-    ]);
+    expect(
+      relativeImports(
+        `import { a } from "../x.ts";\nimport type { B } from './y.ts';\nconst m = await import("../z.ts");\nimport "./side.ts";\n// import { c } from "../comment.ts";\nexport { d } from "../../tests/e.ts";\nimport x from "zod";`,
+      ),
+    ).toEqual(["../x.ts", "./y.ts", "../z.ts", "./side.ts", "../../tests/e.ts"]);
   });
 });

@@ -27,7 +27,12 @@ import { ClassPools } from "./classes/class-pool.ts";
 import { classAdmission, registerClassRoutes } from "./classes/class-routes.ts";
 import { WatchSockets } from "./classes/watch-socket.ts";
 import { allowedOrigins, changesState, originAllowed } from "./http/origin.ts";
-import { assertPortFree, claimInstance, InstanceInUseError, type InstanceClaim } from "./sessions/instance-claim.ts";
+import {
+  assertPortFree,
+  claimInstance,
+  InstanceInUseError,
+  type InstanceClaim,
+} from "./sessions/instance-claim.ts";
 
 export interface RunningServer {
   url: string;
@@ -51,7 +56,13 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   // Before the leftover cleanup in sessions.start(): never another live server's objects.
   await assertPortFree(config.host, config.port);
   await mkdir(config.dataDir, { recursive: true });
-  const claim = await claimInstance({ docker: engine.docker, dataDir: config.dataDir, instance: config.instance, port: config.port, log });
+  const claim = await claimInstance({
+    docker: engine.docker,
+    dataDir: config.dataDir,
+    instance: config.instance,
+    port: config.port,
+    log,
+  });
   const sessions = new SessionManager({ engine, config, log });
   try {
     await sessions.start();
@@ -69,35 +80,63 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   registerCheckRoutes(router, sessions, engine, config.lessonsDir, progress);
   registerWorkspaceRoutes(router, sessions, config.lessonsDir);
 
-  const site = existsSync(config.siteDir) ? sirv(config.siteDir, { etag: true, extensions: ["html"] }) : undefined;
+  const site = existsSync(config.siteDir)
+    ? sirv(config.siteDir, { etag: true, extensions: ["html"] })
+    : undefined;
   // Set once the port is known (a port of 0 is chosen at listen time).
   let origins = new Set<string>();
   const server = createServer(async (req, res) => {
     try {
-      if (req.url?.startsWith("/api/") && changesState(req.method) && !originAllowed(req, origins)) {
-        return sendJson(res, 403, { error: `refused: this request came from a page at ${req.headers.origin}, and this server takes changes only from its own pages (${[...origins][0] ?? "its public origin"}); an instructor serving the class under another address sets STOWAGE_PUBLIC_ORIGIN` });
+      if (
+        req.url?.startsWith("/api/") &&
+        changesState(req.method) &&
+        !originAllowed(req, origins)
+      ) {
+        return sendJson(res, 403, {
+          error: `refused: this request came from a page at ${req.headers.origin}, and this server takes changes only from its own pages (${[...origins][0] ?? "its public origin"}); an instructor serving the class under another address sets STOWAGE_PUBLIC_ORIGIN`,
+        });
       }
       if (await router.handle(req, res)) return;
-      if (req.url?.startsWith("/api/")) return sendJson(res, 404, { error: `no API at ${req.url}` });
+      if (req.url?.startsWith("/api/"))
+        return sendJson(res, 404, { error: `no API at ${req.url}` });
       if (site) {
         site(req, res, () => {
           res.statusCode = 404;
           const notFound = join(config.siteDir, "404.html");
-          if (existsSync(notFound)) return sirv(config.siteDir)(Object.assign(req, { url: "/404.html" }), res);
+          if (existsSync(notFound))
+            return sirv(config.siteDir)(Object.assign(req, { url: "/404.html" }), res);
           res.end("Not found");
         });
         return;
       }
-      res.writeHead(503, { "content-type": "text/plain" }).end("The site is not built yet: run `npm run build`.");
+      res
+        .writeHead(503, { "content-type": "text/plain" })
+        .end("The site is not built yet: run `npm run build`.");
     } catch (error) {
       // The session's workstation is gone (files, checks, setup exec into it): rebuild it, home kept.
       const sessionId = /^\/api\/sessions\/([a-f0-9]{12})\//.exec(req.url ?? "")?.[1];
       if (sessionId && workstationGone(error) && sessions.get(sessionId)) {
-        void sessions.recover(sessionId).catch((err: Error) => log.error({ session: sessionId, err: err.message }, "rebuilding a vanished workstation failed"));
-        if (!res.headersSent) return sendJson(res, 503, { error: "your sandbox's workstation was gone; a new one is starting with your files kept: try again in a few seconds", retryAfterSeconds: 5 });
+        void sessions
+          .recover(sessionId)
+          .catch((err: Error) =>
+            log.error(
+              { session: sessionId, err: err.message },
+              "rebuilding a vanished workstation failed",
+            ),
+          );
+        if (!res.headersSent)
+          return sendJson(res, 503, {
+            error:
+              "your sandbox's workstation was gone; a new one is starting with your files kept: try again in a few seconds",
+            retryAfterSeconds: 5,
+          });
       }
       log.error({ err: error, url: req.url }, "request failed");
-      if (!res.headersSent && isDiskFull(error)) sendJson(res, 507, { error: "the server's disk is full, so this could not be saved; try again later (what was saved before is kept)" });
+      if (!res.headersSent && isDiskFull(error))
+        sendJson(res, 507, {
+          error:
+            "the server's disk is full, so this could not be saved; try again later (what was saved before is kept)",
+        });
       else if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
       else res.destroy();
     }
@@ -105,14 +144,26 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
 
   const terminals = new TerminalSockets(sessions, () => origins);
   const watch = new WatchSockets(sessions, () => origins);
-  registerClassRoutes(router, { classes, pools, progress, sessions, engine, watch, instructorToken: () => config.instructorToken, maxSessions: config.maxSessions });
+  registerClassRoutes(router, {
+    classes,
+    pools,
+    progress,
+    sessions,
+    engine,
+    watch,
+    instructorToken: () => config.instructorToken,
+    maxSessions: config.maxSessions,
+  });
   pools.start();
   server.on("upgrade", (req, socket, head) => {
     socket.on("error", () => socket.destroy());
-    if (!terminals.handleUpgrade(req, socket, head) && !watch.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+    if (!terminals.handleUpgrade(req, socket, head) && !watch.handleUpgrade(req, socket, head))
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
   });
 
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(config.port, config.host, () => resolve())).catch(async (error: NodeJS.ErrnoException) => {
+  await new Promise<void>((resolve, reject) =>
+    server.once("error", reject).listen(config.port, config.host, () => resolve()),
+  ).catch(async (error: NodeJS.ErrnoException) => {
     // Taken between the probe and now: this server's own sessions go, the claim is let go.
     terminals.close();
     watch.close();
@@ -120,7 +171,9 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     progress.close();
     await sessions.stop();
     await claim.release();
-    throw error.code === "EADDRINUSE" ? new InstanceInUseError(`port ${config.port} on ${config.host} is already in use`) : error;
+    throw error.code === "EADDRINUSE"
+      ? new InstanceInUseError(`port ${config.port} on ${config.host} is already in use`)
+      : error;
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
@@ -152,13 +205,21 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
 /** A write that failed for want of space: the filesystem's ENOSPC, or SQLite's "database or disk is full". */
 function isDiskFull(error: unknown): boolean {
   const e = error as { code?: string; errcode?: number; message?: string };
-  return e?.code === "ENOSPC" || e?.errcode === 13 || /disk is full|no space left/i.test(e?.message ?? "");
+  return (
+    e?.code === "ENOSPC" ||
+    e?.errcode === 13 ||
+    /disk is full|no space left/i.test(e?.message ?? "")
+  );
 }
 
 if (import.meta.main) {
   const running = await startServer().catch((error: unknown) => {
     // A refusal (port, data folder or instance in use) or a bad setting: one line, no stack.
-    if (!(error instanceof InstanceInUseError || /^invalid configuration: /.test((error as Error).message))) throw error;
+    if (!(
+      error instanceof InstanceInUseError ||
+      /^invalid configuration: /.test((error as Error).message)
+    ))
+      throw error;
     process.stderr.write(`stowage: ${(error as Error).message}\n`);
     process.exit(1);
   });

@@ -11,6 +11,5 @@ if ! command -v "${CHROMIUM_PATH:-/usr/bin/chromium}" >/dev/null 2>&1; then
 fi
 step "Type check"; npx astro sync >/dev/null; npx tsc --noEmit -p .
 step "Lint"; npx eslint .
-# TODO(formatting pass): enable once the repository has been formatted with prettier once.
-# step "Format"; npx prettier --check .
+step "Format"; npx prettier --check . >/dev/null || { npx prettier --list-different .; echo "run npm run format" >&2; exit 1; }
 step "Tests"; npx vitest run "$@"

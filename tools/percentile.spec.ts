@@ -13,7 +13,12 @@ describe("percentile (nearest rank)", () => {
   });
 
   it("p99 of 100 values is the 99th, not the maximum", () => {
-    expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 99)).toBe(99);
+    expect(
+      percentile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        99,
+      ),
+    ).toBe(99);
   });
 
   it("is NaN for no values and does not reorder its input", () => {

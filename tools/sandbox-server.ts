@@ -7,10 +7,19 @@ import { runInWorkstation, type ExecResult } from "../sandbox/sessions/workstati
 import type { Config } from "../sandbox/config.ts";
 
 /** A real server on a free port, its own data folder and instance label, against the real engine. */
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<RunningServer & { dataDir: string }> {
+export async function startTestServer(
+  overrides: Partial<Config> = {},
+): Promise<RunningServer & { dataDir: string }> {
   await mkdir(join(process.cwd(), ".data"), { recursive: true });
   const dataDir = await mkdtemp(join(process.cwd(), ".data", "test-"));
-  const server = await startServer({ port: 0, dataDir, instance: `t${randomBytes(4).toString("hex")}`, createPerMinute: 1000, poolSize: 0, ...overrides });
+  const server = await startServer({
+    port: 0,
+    dataDir,
+    instance: `t${randomBytes(4).toString("hex")}`,
+    createPerMinute: 1000,
+    poolSize: 0,
+    ...overrides,
+  });
   const closeServer = server.close.bind(server);
   return Object.assign(server, {
     dataDir,
@@ -29,23 +38,41 @@ export class ApiClient {
   constructor(base: string) {
     this.base = base;
   }
-  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: any; headers: Headers }> {
     const res = await fetch(this.base + path, {
       method,
-      headers: { ...(this.cookie ? { cookie: this.cookie } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+      headers: {
+        ...(this.cookie ? { cookie: this.cookie } : {}),
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const setCookie = res.headers.get("set-cookie");
     if (setCookie) this.cookie = setCookie.split(";")[0]!;
     const text = await res.text();
     let parsed: unknown = text;
-    try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON */
+    }
     return { status: res.status, body: parsed, headers: res.headers };
   }
 }
 
 /** Runs a script in a session's workstation as the student (the student's own docker CLI). */
-export function studentShell(server: RunningServer, sessionId: string, script: string, timeoutMs = 30_000): Promise<ExecResult> {
+export function studentShell(
+  server: RunningServer,
+  sessionId: string,
+  script: string,
+  timeoutMs = 30_000,
+): Promise<ExecResult> {
   const session = server.sessions.get(sessionId);
   if (!session?.workstationId) throw new Error(`no session ${sessionId}`);
   return runInWorkstation(server.engine.docker, session.workstationId, script, { timeoutMs });

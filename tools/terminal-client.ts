@@ -24,11 +24,21 @@ export class TerminalClient {
     });
   }
 
-  static open(baseUrl: string, sessionId: string, cookie: string, origin = baseUrl): Promise<TerminalClient> {
-    const ws = new WebSocket(`${baseUrl.replace("http", "ws")}/api/sessions/${sessionId}/terminal`, { headers: { cookie, origin } });
+  static open(
+    baseUrl: string,
+    sessionId: string,
+    cookie: string,
+    origin = baseUrl,
+  ): Promise<TerminalClient> {
+    const ws = new WebSocket(
+      `${baseUrl.replace("http", "ws")}/api/sessions/${sessionId}/terminal`,
+      { headers: { cookie, origin } },
+    );
     return new Promise((resolve, reject) => {
       ws.once("open", () => resolve(new TerminalClient(ws)));
-      ws.once("unexpected-response", (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
+      ws.once("unexpected-response", (_req, res) =>
+        reject(new Error(`refused with ${res.statusCode}`)),
+      );
       ws.once("error", reject);
     });
   }
@@ -57,7 +67,9 @@ export class TerminalClient {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`timed out waiting for ${pattern}; output was:\n${this.output.slice(-2000)}`));
+        reject(
+          new Error(`timed out waiting for ${pattern}; output was:\n${this.output.slice(-2000)}`),
+        );
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);

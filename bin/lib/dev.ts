@@ -33,7 +33,10 @@ export const DEV_DATA_DIR = ".data-dev";
 export const DEV_SITE_PORT = 4322;
 
 function prefixed(child: ChildProcess, label: string): void {
-  for (const [stream, out] of [[child.stdout, process.stdout], [child.stderr, process.stderr]] as const) {
+  for (const [stream, out] of [
+    [child.stdout, process.stdout],
+    [child.stderr, process.stderr],
+  ] as const) {
     if (!stream) continue;
     createInterface({ input: stream }).on("line", (line) => out.write(`${label} ${line}\n`));
   }
@@ -53,10 +56,23 @@ export async function devCommand(ctx: CliContext): Promise<number> {
   await ensureImages();
 
   const children: ChildProcess[] = [];
-  const server = spawn(process.execPath, [join(ctx.root, "sandbox", "server.ts")], { cwd: ctx.root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const server = spawn(process.execPath, [join(ctx.root, "sandbox", "server.ts")], {
+    cwd: ctx.root,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(server);
   prefixed(server, "[server]");
-  const site = spawn(process.execPath, [join(ctx.root, "node_modules", "astro", "bin", "astro.mjs"), "dev", "--port", String(DEV_SITE_PORT)], { cwd: ctx.root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const site = spawn(
+    process.execPath,
+    [
+      join(ctx.root, "node_modules", "astro", "bin", "astro.mjs"),
+      "dev",
+      "--port",
+      String(DEV_SITE_PORT),
+    ],
+    { cwd: ctx.root, env, stdio: ["ignore", "pipe", "pipe"] },
+  );
   children.push(site);
   prefixed(site, "[site]  ");
 
@@ -69,14 +85,21 @@ export async function devCommand(ctx: CliContext): Promise<number> {
     let code: number | undefined;
     let alive = children.length;
     const stopAll = (signal: NodeJS.Signals) => {
-      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      for (const child of children)
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     };
-    for (const [child, name] of [[server, "sandbox server"], [site, "astro dev"]] as const) {
+    for (const [child, name] of [
+      [server, "sandbox server"],
+      [site, "astro dev"],
+    ] as const) {
       child.on("exit", (exitCode, signal) => {
         alive--;
         if (code === undefined) {
           code = exitCode ?? (signal ? 0 : 1);
-          if (exitCode) process.stderr.write(`stowage dev: the ${name} stopped (exit ${exitCode}); its reason is on the line above\n`);
+          if (exitCode)
+            process.stderr.write(
+              `stowage dev: the ${name} stopped (exit ${exitCode}); its reason is on the line above\n`,
+            );
           stopAll("SIGTERM");
         }
         if (alive === 0) resolve(code);

@@ -17,11 +17,17 @@ export function titleFromSlug(slug: string): string {
 
 /** The import path of the check API from a check file in `checksDir`. */
 export function apiImportPath(root: string, checksDir: string): string {
-  const path = relative(checksDir, join(root, "sandbox", "checks", "api.ts")).split("\\").join("/");
+  const path = relative(checksDir, join(root, "sandbox", "checks", "api.ts"))
+    .split("\\")
+    .join("/");
   return path.startsWith(".") ? path : `./${path}`;
 }
 
-export function lessonFiles(folder: string, title: string, apiPath: string): Record<string, string> {
+export function lessonFiles(
+  folder: string,
+  title: string,
+  apiPath: string,
+): Record<string, string> {
   const yamlTitle = JSON.stringify(title);
   return {
     "index.mdx": `---
@@ -100,20 +106,29 @@ export default defineCheck(async (s) => {
 export async function newLessonCommand(ctx: CliContext): Promise<number> {
   const folder = ctx.args[0];
   if (!folder || ctx.args.length > 1) {
-    process.stderr.write("Usage: npx stowage new <NN-slug> [--title \"Title\"], e.g. npx stowage new 12-volume-drivers\n");
+    process.stderr.write(
+      'Usage: npx stowage new <NN-slug> [--title "Title"], e.g. npx stowage new 12-volume-drivers\n',
+    );
     return 2;
   }
   const parsed = parseLessonFolder(folder);
   if (!parsed || !/^\d{2,}-/.test(folder)) {
-    process.stderr.write(`stowage new: expected a two-digit number and a lowercase slug like 12-volume-drivers, got "${folder}"\n`);
+    process.stderr.write(
+      `stowage new: expected a two-digit number and a lowercase slug like 12-volume-drivers, got "${folder}"\n`,
+    );
     return 2;
   }
   const dir = join(ctx.lessonsDir, folder);
   if (existsSync(dir)) {
-    process.stderr.write(`stowage new: ${relative(process.cwd(), dir)} already exists; nothing written\n`);
+    process.stderr.write(
+      `stowage new: ${relative(process.cwd(), dir)} already exists; nothing written\n`,
+    );
     return 1;
   }
-  const title = typeof ctx.options.title === "string" && ctx.options.title.trim() ? ctx.options.title.trim() : titleFromSlug(parsed.slug);
+  const title =
+    typeof ctx.options.title === "string" && ctx.options.title.trim()
+      ? ctx.options.title.trim()
+      : titleFromSlug(parsed.slug);
   const checksDir = join(dir, "exercises", EXERCISE, "checks");
   const files = lessonFiles(folder, title, apiImportPath(ctx.root, checksDir));
   for (const [name, text] of Object.entries(files)) {

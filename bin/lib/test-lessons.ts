@@ -13,7 +13,12 @@ import { engineFrom, probeEngine } from "../../sandbox/docker/engine.ts";
 import { log } from "../../sandbox/log.ts";
 import { SessionManager } from "../../sandbox/sessions/session-manager.ts";
 import { ensureImages } from "../../sandbox/images/build.ts";
-import { formatExerciseTest, listExercises, testExercise, type ExerciseTestResult } from "../../sandbox/checks/exercise-test.ts";
+import {
+  formatExerciseTest,
+  listExercises,
+  testExercise,
+  type ExerciseTestResult,
+} from "../../sandbox/checks/exercise-test.ts";
 import type { CliContext } from "./context.ts";
 import { unmountBelow } from "../../sandbox/sessions/bind-view.ts";
 
@@ -34,19 +39,27 @@ export async function testCommand(ctx: CliContext): Promise<number> {
   for (const name of ctx.args) {
     const found = matchLessons(folders, name);
     if (found.length === 0) {
-      process.stderr.write(`stowage test: no lesson "${name}" in ${relative(process.cwd(), ctx.lessonsDir) || ctx.lessonsDir} (a folder like 05-tmpfs, its number 05 or its slug tmpfs)\n`);
+      process.stderr.write(
+        `stowage test: no lesson "${name}" in ${relative(process.cwd(), ctx.lessonsDir) || ctx.lessonsDir} (a folder like 05-tmpfs, its number 05 or its slug tmpfs)\n`,
+      );
       return 2;
     }
     found.forEach((f) => selected.add(f));
   }
-  const exercises = (await listExercises(ctx.lessonsDir)).filter((e) => selected.size === 0 || selected.has(e.lesson));
+  const exercises = (await listExercises(ctx.lessonsDir)).filter(
+    (e) => selected.size === 0 || selected.has(e.lesson),
+  );
   if (exercises.length === 0) {
-    process.stdout.write(`No exercises to test${selected.size ? ` in ${[...selected].join(", ")}` : ""}.\n`);
+    process.stdout.write(
+      `No exercises to test${selected.size ? ` in ${[...selected].join(", ")}` : ""}.\n`,
+    );
     return 0;
   }
 
   const config = loadConfig(process.env, {
-    dataDir: await mkdir(join(ctx.root, ".data"), { recursive: true }).then(() => mkdtemp(join(ctx.root, ".data", "stowage-test-"))),
+    dataDir: await mkdir(join(ctx.root, ".data"), { recursive: true }).then(() =>
+      mkdtemp(join(ctx.root, ".data", "stowage-test-")),
+    ),
     instance: `cli-${randomBytes(4).toString("hex")}`,
     lessonsDir: ctx.lessonsDir,
     createPerMinute: 100_000,
@@ -63,10 +76,11 @@ export async function testCommand(ctx: CliContext): Promise<number> {
   const sessions = new SessionManager({ engine, config, log });
   await sessions.start();
   let stopping: Promise<void> | undefined;
-  const cleanup = () => (stopping ??= sessions.stop().finally(async () => {
-    await unmountBelow(config.dataDir); // the sessions' bind views, should a stop have failed
-    await rm(config.dataDir, { recursive: true, force: true });
-  }));
+  const cleanup = () =>
+    (stopping ??= sessions.stop().finally(async () => {
+      await unmountBelow(config.dataDir); // the sessions' bind views, should a stop have failed
+      await rm(config.dataDir, { recursive: true, force: true });
+    }));
   const interrupt = () => {
     process.stderr.write("\nstowage test: interrupted; removing the test sandboxes...\n");
     void cleanup().finally(() => process.exit(130));
@@ -75,7 +89,9 @@ export async function testCommand(ctx: CliContext): Promise<number> {
   process.once("SIGTERM", interrupt);
 
   const lessonCount = new Set(exercises.map((e) => e.lesson)).size;
-  process.stdout.write(`Testing ${exercises.length} exercise${exercises.length === 1 ? "" : "s"} of ${lessonCount} lesson${lessonCount === 1 ? "" : "s"} in fresh sandboxes${jobs > 1 ? `, ${jobs} at a time` : ""}.\n\n`);
+  process.stdout.write(
+    `Testing ${exercises.length} exercise${exercises.length === 1 ? "" : "s"} of ${lessonCount} lesson${lessonCount === 1 ? "" : "s"} in fresh sandboxes${jobs > 1 ? `, ${jobs} at a time` : ""}.\n\n`,
+  );
   const started = Date.now();
   const results: ExerciseTestResult[] = [];
   let failed = 0;
@@ -104,7 +120,12 @@ export async function testCommand(ctx: CliContext): Promise<number> {
     await cleanup();
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  process.stdout.write(`${exercises.length - failed} passed, ${failed} failed (${exercises.length} exercise${exercises.length === 1 ? "" : "s"}, ${seconds} s)\n`);
-  if (failed) process.stdout.write("An exercise passes when every check fails after setup.sh and passes after solution.sh, and every cheats/*.sh is caught by the task its '# fails:' line names.\n");
+  process.stdout.write(
+    `${exercises.length - failed} passed, ${failed} failed (${exercises.length} exercise${exercises.length === 1 ? "" : "s"}, ${seconds} s)\n`,
+  );
+  if (failed)
+    process.stdout.write(
+      "An exercise passes when every check fails after setup.sh and passes after solution.sh, and every cheats/*.sh is caught by the task its '# fails:' line names.\n",
+    );
   return failed ? 1 : 0;
 }

@@ -12,7 +12,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join, relative } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { formatProblem, validateLessons, type LessonProblem } from "../../src/integrations/lesson-validation.ts";
+import {
+  formatProblem,
+  validateLessons,
+  type LessonProblem,
+} from "../../src/integrations/lesson-validation.ts";
 import { splitFrontmatter } from "../../src/schemas/lesson.ts";
 import { parseLessonFolder } from "../../src/schemas/lesson.ts";
 import { loadTsCheck } from "../../sandbox/checks/ts-checks.ts";
@@ -41,7 +45,10 @@ export function headingSlugs(markdown: string): Set<string> {
       .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
       .replace(/<[^>]+>/g, "")
       .replace(/[`*]/g, "");
-    let slug = text.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc}\- ]/gu, "").replace(/ /g, "-");
+    let slug = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc}\- ]/gu, "")
+      .replace(/ /g, "-");
     const n = seen.get(slug) ?? 0;
     seen.set(slug, n + 1);
     if (n > 0) slug = `${slug}-${n}`;
@@ -62,8 +69,10 @@ export function linkTargets(body: string): { target: string; line: number }[] {
   const text = withoutCode(body);
   const out: { target: string; line: number }[] = [];
   const lineAt = (index: number) => text.slice(0, index).split("\n").length;
-  for (const m of text.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+["'][^"']*["'])?\s*\)/g)) out.push({ target: m[1]!, line: lineAt(m.index) });
-  for (const m of text.matchAll(/\bhref=(?:"([^"]*)"|'([^']*)'|\{\s*["'`]([^"'`]*)["'`]\s*\})/g)) out.push({ target: (m[1] ?? m[2] ?? m[3])!, line: lineAt(m.index) });
+  for (const m of text.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+["'][^"']*["'])?\s*\)/g))
+    out.push({ target: m[1]!, line: lineAt(m.index) });
+  for (const m of text.matchAll(/\bhref=(?:"([^"]*)"|'([^']*)'|\{\s*["'`]([^"'`]*)["'`]\s*\})/g))
+    out.push({ target: (m[1] ?? m[2] ?? m[3])!, line: lineAt(m.index) });
   return out;
 }
 
@@ -79,12 +88,24 @@ function readLessons(lessonsDir: string, root: string): LessonText[] {
     if (!split) continue;
     let exercises: LessonText["exercises"] = [];
     try {
-      const data = parseYaml(split.yaml) as { exercises?: { id?: unknown; tasks?: { id?: unknown }[] }[] } | null;
-      exercises = (data?.exercises ?? []).filter((e) => typeof e?.id === "string").map((e) => ({ id: e.id as string, tasks: (e.tasks ?? []).map((t) => String(t?.id)) }));
+      const data = parseYaml(split.yaml) as {
+        exercises?: { id?: unknown; tasks?: { id?: unknown }[] }[];
+      } | null;
+      exercises = (data?.exercises ?? [])
+        .filter((e) => typeof e?.id === "string")
+        .map((e) => ({ id: e.id as string, tasks: (e.tasks ?? []).map((t) => String(t?.id)) }));
     } catch {
       // The frontmatter problem is reported by validateLessons.
     }
-    lessons.push({ folder, slug: parsed.slug, file: relative(root, file), body: split.body, bodyLine: text.slice(0, text.length - split.body.length).split("\n").length, headings: headingSlugs(split.body), exercises });
+    lessons.push({
+      folder,
+      slug: parsed.slug,
+      file: relative(root, file),
+      body: split.body,
+      bodyLine: text.slice(0, text.length - split.body.length).split("\n").length,
+      headings: headingSlugs(split.body),
+      exercises,
+    });
   }
   return lessons;
 }
@@ -99,7 +120,12 @@ export function checkQuizzes(lessons: LessonText[]): LessonProblem[] {
     for (const match of lesson.body.matchAll(/<Quiz\b[\s\S]*?>/g)) {
       const line = lesson.bodyLine + lesson.body.slice(0, match.index).split("\n").length - 1;
       const question = /question="([^"]*)"/.exec(match[0])?.[1] ?? "";
-      const add = (message: string) => problems.push({ file: lesson.file, field: `(body) line ${line}`, message: `quiz "${question.slice(0, 50)}": ${message}` });
+      const add = (message: string) =>
+        problems.push({
+          file: lesson.file,
+          field: `(body) line ${line}`,
+          message: `quiz "${question.slice(0, 50)}": ${message}`,
+        });
       const list = /options=\{(\[[\s\S]*?\])\}/.exec(match[0])?.[1];
       let options: unknown;
       try {
@@ -111,10 +137,19 @@ export function checkQuizzes(lessons: LessonText[]): LessonProblem[] {
         add('expected options={["...", "...", "..."]}, a list of double-quoted strings');
         continue;
       }
-      const myth = options.length === 2 && options.map((o: string) => o.toLowerCase()).sort().join() === "false,true";
-      if (options.length < 3 && !myth) add(`expected at least 3 options (with ${options.length}, a guess wins too often); only a true/false myth has 2: ["True", "False"]`);
+      const myth =
+        options.length === 2 &&
+        options
+          .map((o: string) => o.toLowerCase())
+          .sort()
+          .join() === "false,true";
+      if (options.length < 3 && !myth)
+        add(
+          `expected at least 3 options (with ${options.length}, a guess wins too often); only a true/false myth has 2: ["True", "False"]`,
+        );
       const answer = Number(/answer=\{(\d+)\}/.exec(match[0])?.[1]);
-      if (!(answer >= 0 && answer < options.length)) add(`expected answer={N} with N the index of one of its ${options.length} options`);
+      if (!(answer >= 0 && answer < options.length))
+        add(`expected answer={N} with N the index of one of its ${options.length} options`);
     }
   }
   return problems;
@@ -128,12 +163,20 @@ export function checkLinks(lessons: LessonText[]): LessonProblem[] {
   const known = () => lessons.map((l) => `/lessons/${l.slug}/`).join(", ");
   for (const lesson of lessons) {
     for (const { target, line } of linkTargets(lesson.body)) {
-      const add = (message: string) => problems.push({ file: lesson.file, field: `(body) line ${lesson.bodyLine + line - 1}`, message: `link "${target}": ${message}` });
+      const add = (message: string) =>
+        problems.push({
+          file: lesson.file,
+          field: `(body) line ${lesson.bodyLine + line - 1}`,
+          message: `link "${target}": ${message}`,
+        });
       if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith("//")) continue; // https:, mailto:, ...
       const [pathPart, anchor] = target.split("#", 2) as [string, string | undefined];
       let path = pathPart;
       if (path === "") {
-        if (anchor && !lesson.headings.has(anchor)) add(`expected a heading of this lesson with the id "${anchor}" (headings: ${[...lesson.headings].join(", ") || "none"})`);
+        if (anchor && !lesson.headings.has(anchor))
+          add(
+            `expected a heading of this lesson with the id "${anchor}" (headings: ${[...lesson.headings].join(", ") || "none"})`,
+          );
         continue;
       }
       if (!path.startsWith("/")) path = new URL(path, `http://x/lessons/${lesson.slug}/`).pathname;
@@ -144,35 +187,52 @@ export function checkLinks(lessons: LessonText[]): LessonProblem[] {
       const rest = m[2] ?? "";
       const target_ = bySlug.get(name) ?? byFolder.get(name);
       if (!target_) {
-        add(`expected a lesson's address like /lessons/<slug>/ (the folder name without its number); known: ${known()}`);
+        add(
+          `expected a lesson's address like /lessons/<slug>/ (the folder name without its number); known: ${known()}`,
+        );
         continue;
       }
       if (name !== target_.slug || (rest !== "/" && rest !== "")) {
-        add(`expected /lessons/${target_.slug}/${anchor ? `#${anchor}` : ""} (the site's address of ${target_.folder}, not a file path)`);
+        add(
+          `expected /lessons/${target_.slug}/${anchor ? `#${anchor}` : ""} (the site's address of ${target_.folder}, not a file path)`,
+        );
         continue;
       }
       if (rest === "") {
         add(`expected a trailing slash: /lessons/${target_.slug}/${anchor ? `#${anchor}` : ""}`);
         continue;
       }
-      if (anchor && !target_.headings.has(anchor)) add(`expected a heading of ${target_.folder} with the id "${anchor}" (headings: ${[...target_.headings].join(", ") || "none"})`);
+      if (anchor && !target_.headings.has(anchor))
+        add(
+          `expected a heading of ${target_.folder} with the id "${anchor}" (headings: ${[...target_.headings].join(", ") || "none"})`,
+        );
     }
   }
   return problems;
 }
 
 /** Leftovers and ambiguity in exercise folders, scripts that do not parse, TS checks that do not load. */
-export async function checkExerciseFiles(lessons: LessonText[], lessonsDir: string, root: string): Promise<LessonProblem[]> {
+export async function checkExerciseFiles(
+  lessons: LessonText[],
+  lessonsDir: string,
+  root: string,
+): Promise<LessonProblem[]> {
   const problems: LessonProblem[] = [];
   for (const lesson of lessons) {
     const exDir = join(lessonsDir, lesson.folder, "exercises");
     const known = new Map(lesson.exercises.map((e) => [e.id, e]));
-    const folders = existsSync(exDir) ? readdirSync(exDir).filter((f) => statSync(join(exDir, f)).isDirectory()) : [];
+    const folders = existsSync(exDir)
+      ? readdirSync(exDir).filter((f) => statSync(join(exDir, f)).isDirectory())
+      : [];
     for (const folder of folders.sort()) {
       const here = join(exDir, folder);
       const exercise = known.get(folder);
       if (!exercise) {
-        problems.push({ file: relative(root, here), field: "(folder)", message: `expected an exercise with the id "${folder}" in ${lesson.file}'s frontmatter (known: ${[...known.keys()].join(", ") || "none"}), or no such folder` });
+        problems.push({
+          file: relative(root, here),
+          field: "(folder)",
+          message: `expected an exercise with the id "${folder}" in ${lesson.file}'s frontmatter (known: ${[...known.keys()].join(", ") || "none"}), or no such folder`,
+        });
         continue;
       }
       const checksDir = join(here, "checks");
@@ -182,22 +242,38 @@ export async function checkExerciseFiles(lessons: LessonText[], lessonsDir: stri
         const shown = relative(root, path);
         const m = /^(.+)\.(sh|ts)$/.exec(file);
         if (!m) {
-          problems.push({ file: shown, field: "(file)", message: "expected only <task>.sh and <task>.ts files in checks/" });
+          problems.push({
+            file: shown,
+            field: "(file)",
+            message: "expected only <task>.sh and <task>.ts files in checks/",
+          });
           continue;
         }
         const [, task, ext] = m;
         if (!exercise.tasks.includes(task!)) {
-          problems.push({ file: shown, field: "(file)", message: `expected a task "${task}" in exercise ${folder} (tasks: ${exercise.tasks.join(", ")}): a check for no task never runs` });
+          problems.push({
+            file: shown,
+            field: "(file)",
+            message: `expected a task "${task}" in exercise ${folder} (tasks: ${exercise.tasks.join(", ")}): a check for no task never runs`,
+          });
           continue;
         }
         if (ext === "sh" && checks.includes(`${task}.ts`)) {
-          problems.push({ file: shown, field: "(file)", message: `expected one check per task: ${task}.ts exists too, and only the .ts one runs` });
+          problems.push({
+            file: shown,
+            field: "(file)",
+            message: `expected one check per task: ${task}.ts exists too, and only the .ts one runs`,
+          });
         }
         if (ext === "ts") {
           try {
             await loadTsCheck(path);
           } catch (error) {
-            problems.push({ file: shown, field: "(check)", message: `expected a check module that loads: ${(error as Error).message.split("\n")[0]}` });
+            problems.push({
+              file: shown,
+              field: "(check)",
+              message: `expected a check module that loads: ${(error as Error).message.split("\n")[0]}`,
+            });
           }
         }
       }
@@ -207,39 +283,79 @@ export async function checkExerciseFiles(lessons: LessonText[], lessonsDir: stri
       for (const file of cheats) {
         const shown = relative(root, join(cheatsDir, file));
         if (!file.endsWith(".sh")) {
-          problems.push({ file: shown, field: "(file)", message: "expected only <name>.sh scripts in cheats/" });
+          problems.push({
+            file: shown,
+            field: "(file)",
+            message: "expected only <name>.sh scripts in cheats/",
+          });
           continue;
         }
         const task = cheatTask(readFileSync(join(cheatsDir, file), "utf8"));
-        if (!task) problems.push({ file: shown, field: "(cheat)", message: `expected a line "# fails: <task>" naming the task whose check catches this cheat (tasks: ${exercise.tasks.join(", ")})` });
-        else if (!exercise.tasks.includes(task)) problems.push({ file: shown, field: "(cheat)", message: `expected a task of exercise ${folder} (tasks: ${exercise.tasks.join(", ")}), not "${task}"` });
+        if (!task)
+          problems.push({
+            file: shown,
+            field: "(cheat)",
+            message: `expected a line "# fails: <task>" naming the task whose check catches this cheat (tasks: ${exercise.tasks.join(", ")})`,
+          });
+        else if (!exercise.tasks.includes(task))
+          problems.push({
+            file: shown,
+            field: "(cheat)",
+            message: `expected a task of exercise ${folder} (tasks: ${exercise.tasks.join(", ")}), not "${task}"`,
+          });
       }
-      const scripts = ["setup.sh", "solution.sh", ...checks.filter((f) => f.endsWith(".sh")).map((f) => join("checks", f)), ...cheats.filter((f) => f.endsWith(".sh")).map((f) => join("cheats", f))];
+      const scripts = [
+        "setup.sh",
+        "solution.sh",
+        ...checks.filter((f) => f.endsWith(".sh")).map((f) => join("checks", f)),
+        ...cheats.filter((f) => f.endsWith(".sh")).map((f) => join("cheats", f)),
+      ];
       for (const script of scripts) {
         const path = join(here, script);
         if (!existsSync(path)) continue;
         const result = spawnSync("bash", ["-n", path], { encoding: "utf8" });
-        if (result.status !== 0) problems.push({ file: relative(root, path), field: "(script)", message: `expected a bash script that parses: ${result.stderr.trim().split("\n")[0]?.replace(`${path}: `, "")}` });
+        if (result.status !== 0)
+          problems.push({
+            file: relative(root, path),
+            field: "(script)",
+            message: `expected a bash script that parses: ${result.stderr.trim().split("\n")[0]?.replace(`${path}: `, "")}`,
+          });
       }
     }
   }
   return problems;
 }
 
-export async function validateAll(lessonsDir: string, root = process.cwd()): Promise<{ problems: LessonProblem[]; lessons: number; exercises: number; checks: number }> {
+export async function validateAll(
+  lessonsDir: string,
+  root = process.cwd(),
+): Promise<{ problems: LessonProblem[]; lessons: number; exercises: number; checks: number }> {
   const lessons = readLessons(lessonsDir, root);
-  const problems = [...validateLessons(lessonsDir, root), ...checkLinks(lessons), ...checkQuizzes(lessons), ...(await checkExerciseFiles(lessons, lessonsDir, root))];
+  const problems = [
+    ...validateLessons(lessonsDir, root),
+    ...checkLinks(lessons),
+    ...checkQuizzes(lessons),
+    ...(await checkExerciseFiles(lessons, lessonsDir, root)),
+  ];
   const exercises = lessons.reduce((n, l) => n + l.exercises.length, 0);
-  const checks = lessons.reduce((n, l) => n + l.exercises.reduce((m, e) => m + e.tasks.length, 0), 0);
+  const checks = lessons.reduce(
+    (n, l) => n + l.exercises.reduce((m, e) => m + e.tasks.length, 0),
+    0,
+  );
   return { problems, lessons: lessons.length, exercises, checks };
 }
 
 export async function validateCommand(ctx: CliContext): Promise<number> {
   const { problems, lessons, exercises, checks } = await validateAll(ctx.lessonsDir, process.cwd());
   if (problems.length === 0) {
-    process.stdout.write(`${lessons} lessons, ${exercises} exercises, ${checks} tasks: no problems.\n`);
+    process.stdout.write(
+      `${lessons} lessons, ${exercises} exercises, ${checks} tasks: no problems.\n`,
+    );
     return 0;
   }
-  process.stdout.write(problems.map(formatProblem).join("\n") + `\n\n${problems.length} problem${problems.length === 1 ? "" : "s"} in ${relative(process.cwd(), ctx.lessonsDir) || ctx.lessonsDir}.\n`);
+  process.stdout.write(
+    problems.map(formatProblem).join("\n") +
+      `\n\n${problems.length} problem${problems.length === 1 ? "" : "s"} in ${relative(process.cwd(), ctx.lessonsDir) || ctx.lessonsDir}.\n`,
+  );
   return 1;
 }

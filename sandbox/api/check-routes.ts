@@ -7,24 +7,50 @@ import type { ProgressStore } from "../progress/store.ts";
 import { runExerciseChecks } from "../checks/shell-checks.ts";
 
 const CheckRequest = z.object({
-  lesson: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).describe("the lesson folder, e.g. 02-named-volumes"),
-  exercise: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).describe("the exercise id from the lesson's frontmatter"),
+  lesson: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/)
+    .describe("the lesson folder, e.g. 02-named-volumes"),
+  exercise: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/)
+    .describe("the exercise id from the lesson's frontmatter"),
 });
 
 /** POST /api/sessions/{id}/checks: runs an exercise's checks in the caller's own session. */
-export function registerCheckRoutes(router: Router, sessions: SessionManager, engine: Engine, lessonsDir: string, progress?: Pick<ProgressStore, "recordTasks" | "recordAttempts">): void {
+export function registerCheckRoutes(
+  router: Router,
+  sessions: SessionManager,
+  engine: Engine,
+  lessonsDir: string,
+  progress?: Pick<ProgressStore, "recordTasks" | "recordAttempts">,
+): void {
   router.add("POST", "/api/sessions/:id/checks", async ({ req, res, params, learnerId }) => {
     const session = ownedSession(sessions, params.id!, learnerId);
     const { lesson, exercise } = await readJsonBody(req, CheckRequest);
     session.touch();
-    const run = await session.checkRuns.run(() => session.whileChecking(() => runExerciseChecks(engine.docker, session, lessonsDir, lesson, exercise)));
-    if (!run) throw new HttpError(429, `checks are already running for this sandbox (${session.checkRuns.concurrent} at once, ${session.checkRuns.queued} waiting): try again when they are done`, { retryAfterSeconds: 2 });
+    const run = await session.checkRuns.run(() =>
+      session.whileChecking(() =>
+        runExerciseChecks(engine.docker, session, lessonsDir, lesson, exercise),
+      ),
+    );
+    if (!run)
+      throw new HttpError(
+        429,
+        `checks are already running for this sandbox (${session.checkRuns.concurrent} at once, ${session.checkRuns.queued} waiting): try again when they are done`,
+        { retryAfterSeconds: 2 },
+      );
     const tasks = run.value;
     if (!tasks) throw new HttpError(404, `no exercise ${exercise} in lesson ${lesson}`);
     // Progress is recorded here, from a real check, never from what a browser claims.
     // Attempts first: the run that passes a task is counted as one of its attempts.
     progress?.recordAttempts(learnerId, lesson, exercise, tasks);
-    progress?.recordTasks(learnerId, lesson, exercise, tasks.filter((t) => t.passed).map((t) => t.id));
+    progress?.recordTasks(
+      learnerId,
+      lesson,
+      exercise,
+      tasks.filter((t) => t.passed).map((t) => t.id),
+    );
     sendJson(res, 200, { tasks });
   });
 }

@@ -3,7 +3,11 @@ import { statfs } from "node:fs/promises";
 import { z } from "zod";
 import { HttpError, readJsonBody, sendJson, type Router } from "../http/router.ts";
 import { probeEngine, type Engine } from "../docker/engine.ts";
-import { SessionBusyError, type Session, type SessionManager } from "../sessions/session-manager.ts";
+import {
+  SessionBusyError,
+  type Session,
+  type SessionManager,
+} from "../sessions/session-manager.ts";
 import { streamState } from "./state-stream.ts";
 import { hasInstructorToken } from "../progress/routes.ts";
 import { JoinBody, type classAdmission } from "../classes/class-routes.ts";
@@ -11,7 +15,11 @@ import type { Config } from "../config.ts";
 
 /** The client address for rate limits (the socket's; behind a reverse proxy, with trustProxy, the first forwarded one). */
 export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = trustProxy ? String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim() : "";
+  const forwarded = trustProxy
+    ? String(req.headers["x-forwarded-for"] ?? "")
+        .split(",")[0]!
+        .trim()
+    : "";
   return forwarded || req.socket.remoteAddress || "unknown";
 }
 
@@ -26,45 +34,87 @@ export function ownedSession(sessions: SessionManager, id: string, learnerId: st
  * queue, session count): a process on the server's own machine (monitoring, the operator), or
  * anyone with the instructor token. A student's browser on the class network gets ok or not.
  */
-export function mayReadHealthDetails(req: IncomingMessage, instructorToken: string | undefined): boolean {
+export function mayReadHealthDetails(
+  req: IncomingMessage,
+  instructorToken: string | undefined,
+): boolean {
   const address = req.socket.remoteAddress ?? "";
-  return address === "127.0.0.1" || address === "::1" || address === "::ffff:127.0.0.1" || hasInstructorToken(req, instructorToken);
+  return (
+    address === "127.0.0.1" ||
+    address === "::1" ||
+    address === "::ffff:127.0.0.1" ||
+    hasInstructorToken(req, instructorToken)
+  );
 }
 
-export const DISK_FULL = "the server's disk is full, so no sandbox can start right now; try again later (your progress is kept)";
+export const DISK_FULL =
+  "the server's disk is full, so no sandbox can start right now; try again later (your progress is kept)";
 
 /**
  * The free space of the data folder (workspaces, proxy sockets, progress). "Full" is less than 5%
  * free or 256 MiB, whichever is smaller: a new session's home would fill at once.
  */
-export async function dataDisk(dataDir: string): Promise<{ freeBytes: number; totalBytes: number; full: boolean }> {
+export async function dataDisk(
+  dataDir: string,
+): Promise<{ freeBytes: number; totalBytes: number; full: boolean }> {
   const fs = await statfs(dataDir);
   const freeBytes = fs.bavail * fs.bsize;
   const totalBytes = fs.blocks * fs.bsize;
-  return { freeBytes, totalBytes, full: freeBytes < Math.min(256 * 1024 * 1024, totalBytes * 0.05) };
+  return {
+    freeBytes,
+    totalBytes,
+    full: freeBytes < Math.min(256 * 1024 * 1024, totalBytes * 0.05),
+  };
 }
 
 /** "Reset my sandbox": whether the files in the home folder move to the new sandbox (default: they do). */
 const ResetRequest = z.strictObject({ keepHome: z.boolean().default(true) });
 
 /** POST/GET/DELETE /api/sessions, the state stream, and /api/health. */
-export function registerSessionRoutes(router: Router, sessions: SessionManager, engine: Engine, config: Pick<Config, "idleTimeoutSeconds" | "dataDir" | "instructorToken" | "trustProxy">, admitToClass?: ReturnType<typeof classAdmission>): void {
+export function registerSessionRoutes(
+  router: Router,
+  sessions: SessionManager,
+  engine: Engine,
+  config: Pick<Config, "idleTimeoutSeconds" | "dataDir" | "instructorToken" | "trustProxy">,
+  admitToClass?: ReturnType<typeof classAdmission>,
+): void {
   router.add("POST", "/api/sessions", async ({ req, res, learnerId }) => {
     // Optional {class, name}: joins a class (404 unknown code, 409 full); its members take its warm sandboxes.
-    const classPool = admitToClass?.(learnerId, await readJsonBody(req, JoinBody), clientAddress(req, config.trustProxy));
+    const classPool = admitToClass?.(
+      learnerId,
+      await readJsonBody(req, JoinBody),
+      clientAddress(req, config.trustProxy),
+    );
     const existing = sessions.forOwner(learnerId);
-    if (!existing && (await dataDisk(config.dataDir)).full) throw new HttpError(503, DISK_FULL, { retryAfterSeconds: 300 });
+    if (!existing && (await dataDisk(config.dataDir)).full)
+      throw new HttpError(503, DISK_FULL, { retryAfterSeconds: 300 });
     // A class member taking a warm sandbox needs no engine work now: no probe (docker info is slow on a busy engine).
     const health = classPool && classPool.warm > 0 ? undefined : await probeEngine(engine);
     // The engine's address stays in the server's log and /api/health, not in a student's answer.
-    if (health && !health.answers) throw new HttpError(503, "the Docker engine is not answering, so no sandbox can start right now; try again in a minute", { retryAfterSeconds: 60 });
+    if (health && !health.answers)
+      throw new HttpError(
+        503,
+        "the Docker engine is not answering, so no sandbox can start right now; try again in a minute",
+        { retryAfterSeconds: 60 },
+      );
     try {
-      const { session, created } = await sessions.create(learnerId, clientAddress(req, config.trustProxy), classPool);
+      const { session, created } = await sessions.create(
+        learnerId,
+        clientAddress(req, config.trustProxy),
+        classPool,
+      );
       session.touch();
-      sendJson(res, created ? 201 : 200, { ...session.describe(), idleTimeoutSeconds: config.idleTimeoutSeconds });
+      sendJson(res, created ? 201 : 200, {
+        ...session.describe(),
+        idleTimeoutSeconds: config.idleTimeoutSeconds,
+      });
     } catch (error) {
-      if (error instanceof SessionBusyError) throw new HttpError(error.status, error.message, { retryAfterSeconds: error.retryAfterSeconds });
-      if ((error as NodeJS.ErrnoException).code === "ENOSPC") throw new HttpError(503, DISK_FULL, { retryAfterSeconds: 300 });
+      if (error instanceof SessionBusyError)
+        throw new HttpError(error.status, error.message, {
+          retryAfterSeconds: error.retryAfterSeconds,
+        });
+      if ((error as NodeJS.ErrnoException).code === "ENOSPC")
+        throw new HttpError(503, DISK_FULL, { retryAfterSeconds: 300 });
       throw new HttpError(503, `the sandbox could not start: ${(error as Error).message}`);
     }
   });
@@ -85,12 +135,23 @@ export function registerSessionRoutes(router: Router, sessions: SessionManager, 
     const { keepHome } = await readJsonBody(req, ResetRequest);
     ownedSession(sessions, params.id!, learnerId);
     try {
-      const session = await sessions.replace(params.id!, { keepHome, reason: keepHome ? "reset by its owner (home kept)" : "reset by its owner" });
+      const session = await sessions.replace(params.id!, {
+        keepHome,
+        reason: keepHome ? "reset by its owner (home kept)" : "reset by its owner",
+      });
       session.touch();
-      sendJson(res, 201, { ...session.describe(), idleTimeoutSeconds: config.idleTimeoutSeconds, keptHome: keepHome });
+      sendJson(res, 201, {
+        ...session.describe(),
+        idleTimeoutSeconds: config.idleTimeoutSeconds,
+        keptHome: keepHome,
+      });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOSPC") throw new HttpError(503, DISK_FULL, { retryAfterSeconds: 300 });
-      throw new HttpError(503, `the new sandbox could not start: ${(error as Error).message}; try again (your progress is kept${keepHome ? ", and so are your files" : ""})`);
+      if ((error as NodeJS.ErrnoException).code === "ENOSPC")
+        throw new HttpError(503, DISK_FULL, { retryAfterSeconds: 300 });
+      throw new HttpError(
+        503,
+        `the new sandbox could not start: ${(error as Error).message}; try again (your progress is kept${keepHome ? ", and so are your files" : ""})`,
+      );
     }
   });
 
@@ -106,10 +167,25 @@ export function registerSessionRoutes(router: Router, sessions: SessionManager, 
     const problem = !docker.answers
       ? { message: docker.message, publicMessage: "the Docker engine is not answering" }
       : disk.full
-        ? { message: `the data folder's disk is full (${disk.freeBytes} bytes free)`, publicMessage: "the server's disk is full" }
+        ? {
+            message: `the data folder's disk is full (${disk.freeBytes} bytes free)`,
+            publicMessage: "the server's disk is full",
+          }
         : undefined;
     const status = problem ? 503 : 200;
-    if (!mayReadHealthDetails(req, config.instructorToken)) sendJson(res, status, { ok: !problem, ...(problem ? { message: problem.publicMessage } : {}) });
-    else sendJson(res, status, { ok: !problem, ...(problem ? { message: problem.message } : {}), docker: docker.answers ? docker : { answers: false }, disk, starts, sessions: sessions.count });
+    if (!mayReadHealthDetails(req, config.instructorToken))
+      sendJson(res, status, {
+        ok: !problem,
+        ...(problem ? { message: problem.publicMessage } : {}),
+      });
+    else
+      sendJson(res, status, {
+        ok: !problem,
+        ...(problem ? { message: problem.message } : {}),
+        docker: docker.answers ? docker : { answers: false },
+        disk,
+        starts,
+        sessions: sessions.count,
+      });
   });
 }

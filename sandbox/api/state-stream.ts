@@ -26,7 +26,13 @@ function sharedState(session: Session, engine: Engine): Promise<SandboxState> {
 
 /** What the state panel draws: the student's containers, volumes and the mounts between them. */
 export interface SandboxState {
-  containers: { id: string; name: string; image: string; state: string; mounts: { type: string; source: string; target: string; readOnly: boolean }[] }[];
+  containers: {
+    id: string;
+    name: string;
+    image: string;
+    state: string;
+    mounts: { type: string; source: string; target: string; readOnly: boolean }[];
+  }[];
   volumes: { name: string; anonymous: boolean; inUseBy: string[] }[];
 }
 
@@ -37,36 +43,53 @@ export async function sandboxState(session: Session, engine: Engine): Promise<Sa
     engine.docker.listVolumes({ filters }),
   ]);
   const view = (s: string) => session.view.text(s);
-  const shownContainers = containers.filter((c) => !(c.Names[0] ?? "").includes(CHECK_CONTAINER_PREFIX)).map((c) => ({
-    id: c.Id.slice(0, 12),
-    name: view(c.Names[0] ?? "").replace(/^\//, ""),
-    image: c.Image,
-    state: c.State,
-    mounts: (c.Mounts ?? []).map((m) => ({
-      type: m.Type,
-      source: view(m.Type === "volume" ? (m.Name ?? "") : m.Type === "bind" ? m.Source : ""),
-      target: m.Destination,
-      readOnly: !m.RW,
-    })),
-  }));
+  const shownContainers = containers
+    .filter((c) => !(c.Names[0] ?? "").includes(CHECK_CONTAINER_PREFIX))
+    .map((c) => ({
+      id: c.Id.slice(0, 12),
+      name: view(c.Names[0] ?? "").replace(/^\//, ""),
+      image: c.Image,
+      state: c.State,
+      mounts: (c.Mounts ?? []).map((m) => ({
+        type: m.Type,
+        source: view(m.Type === "volume" ? (m.Name ?? "") : m.Type === "bind" ? m.Source : ""),
+        target: m.Destination,
+        readOnly: !m.RW,
+      })),
+    }));
   const volumes = (volumeList.Volumes ?? []).map((v) => {
     const name = view(v.Name);
     return {
       name,
       anonymous: (v.Labels ?? {})[LABEL_ANONYMOUS] === "1",
-      inUseBy: shownContainers.filter((c) => c.mounts.some((m) => m.type === "volume" && m.source === name)).map((c) => c.name),
+      inUseBy: shownContainers
+        .filter((c) => c.mounts.some((m) => m.type === "volume" && m.source === name))
+        .map((c) => c.name),
     };
   });
   return { containers: shownContainers, volumes };
 }
 
 /** Server-Sent Events: a snapshot on connect and after every Docker change in the session. */
-export function streamState(session: Session, engine: Engine, req: IncomingMessage, res: ServerResponse): void {
+export function streamState(
+  session: Session,
+  engine: Engine,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   if (session.stateStreams >= MAX_STATE_STREAMS) {
-    throw new HttpError(429, `this sandbox already has ${MAX_STATE_STREAMS} live state streams open (one per open lesson page): close a tab and reload`, { retryAfterSeconds: 10 });
+    throw new HttpError(
+      429,
+      `this sandbox already has ${MAX_STATE_STREAMS} live state streams open (one per open lesson page): close a tab and reload`,
+      { retryAfterSeconds: 10 },
+    );
   }
   session.stateStreams++;
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-store",
+    connection: "keep-alive",
+  });
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let last = "";
@@ -93,7 +116,10 @@ export function streamState(session: Session, engine: Engine, req: IncomingMessa
       if (!closed && text !== last) res.write(`event: snapshot\ndata: ${text}\n\n`);
       last = text;
     } catch {
-      if (!closed) res.write(`event: error\ndata: ${JSON.stringify({ message: "the Docker engine is not answering" })}\n\n`);
+      if (!closed)
+        res.write(
+          `event: error\ndata: ${JSON.stringify({ message: "the Docker engine is not answering" })}\n\n`,
+        );
     }
   };
   // Bursts of events (docker run makes several) become one snapshot 150 ms later.

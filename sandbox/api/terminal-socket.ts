@@ -12,16 +12,31 @@ const MAX_BINARY_FRAME = 64 * 1024;
 
 /** Control messages the browser may send (text frames). */
 const ControlMessage = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("resize"), cols: z.number().int().min(10).max(500), rows: z.number().int().min(3).max(200) }),
-  z.object({ type: z.literal("ack"), bytes: z.number().int().min(0).max(64 * 1024 * 1024) }),
+  z.object({
+    type: z.literal("resize"),
+    cols: z.number().int().min(10).max(500),
+    rows: z.number().int().min(3).max(200),
+  }),
+  z.object({
+    type: z.literal("ack"),
+    bytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(64 * 1024 * 1024),
+  }),
 ]);
 
-export const SANDBOX_REBUILT = "your sandbox's workstation was gone, so a new one is starting with your home folder kept (your progress is kept too)";
+export const SANDBOX_REBUILT =
+  "your sandbox's workstation was gone, so a new one is starting with your home folder kept (your progress is kept too)";
 
 /** The engine no longer has the workstation, or it stopped (daemon restart): exec answers 404 or 409. */
 export function workstationGone(error: unknown): boolean {
   const e = error as { statusCode?: number; message?: string };
-  return (e?.statusCode === 404 && /no such container/i.test(e.message ?? "")) || (e?.statusCode === 409 && /not running/i.test(e.message ?? ""));
+  return (
+    (e?.statusCode === 404 && /no such container/i.test(e.message ?? "")) ||
+    (e?.statusCode === 409 && /not running/i.test(e.message ?? ""))
+  );
 }
 
 const TERMINAL_PATH = /^\/api\/sessions\/([a-f0-9]{12})\/terminal$/;
@@ -31,7 +46,11 @@ const TERMINAL_PATH = /^\/api\/sessions\/([a-f0-9]{12})\/terminal$/;
  * cookie), only from an allowed Origin (no cross-site WebSocket hijacking).
  */
 export class TerminalSockets {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BINARY_FRAME, perMessageDeflate: false });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_BINARY_FRAME,
+    perMessageDeflate: false,
+  });
   private readonly sessions: SessionManager;
   private readonly allowedOrigins: () => Set<string>;
 
@@ -46,11 +65,17 @@ export class TerminalSockets {
     const match = TERMINAL_PATH.exec(new URL(req.url ?? "/", "http://x").pathname);
     if (!match) return false;
     const reject = (status: number, message: string, detail = message) => {
-      socket.end(`HTTP/1.1 ${status} ${message}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(detail)}\r\nConnection: close\r\n\r\n${detail}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${message}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(detail)}\r\nConnection: close\r\n\r\n${detail}`,
+      );
     };
     if (!originAllowed(req, this.allowedOrigins())) {
       // The status line stays fixed; what was refused and why is in the body.
-      reject(403, "Forbidden origin", `Forbidden origin: ${String(req.headers.origin).slice(0, 200)} is not this server's public origin (STOWAGE_PUBLIC_ORIGIN, or one of STOWAGE_ALLOWED_ORIGINS)`);
+      reject(
+        403,
+        "Forbidden origin",
+        `Forbidden origin: ${String(req.headers.origin).slice(0, 200)} is not this server's public origin (STOWAGE_PUBLIC_ORIGIN, or one of STOWAGE_ALLOWED_ORIGINS)`,
+      );
       return true;
     }
     const learnerId = readLearnerId(req);
@@ -87,7 +112,8 @@ export class TerminalSockets {
       } catch {
         parsed = undefined;
       }
-      if (!parsed?.success) return client.sendControl({ type: "error", message: "unknown control message" });
+      if (!parsed?.success)
+        return client.sendControl({ type: "error", message: "unknown control message" });
       session.touch();
       if (parsed.data.type === "resize") void terminal.resize(parsed.data.cols, parsed.data.rows);
       else terminal.ack(parsed.data.bytes);
@@ -98,14 +124,18 @@ export class TerminalSockets {
       await terminal.attach(client);
     } catch (error) {
       if (workstationGone(error)) return this.rebuild(sessionId, ws);
-      client.sendControl({ type: "error", message: `your shell could not start: ${(error as Error).message}` });
+      client.sendControl({
+        type: "error",
+        message: `your shell could not start: ${(error as Error).message}`,
+      });
       ws.close(1011, "shell failed");
     }
   }
 
   /** The workstation is gone: a new sandbox with the same home; the browser reconnects to it. */
   private rebuild(sessionId: string, ws: WebSocket): void {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "notice", message: SANDBOX_REBUILT }));
+    if (ws.readyState === ws.OPEN)
+      ws.send(JSON.stringify({ type: "notice", message: SANDBOX_REBUILT }));
     void this.sessions.recover(sessionId).then(
       () => ws.close(4002, "sandbox rebuilt"),
       () => ws.close(1011, "sandbox could not be rebuilt"),

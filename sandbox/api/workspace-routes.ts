@@ -29,7 +29,13 @@ const RelativePath = z
   .string()
   .min(1)
   .max(500)
-  .refine((p) => !p.startsWith("/") && !p.split("/").some((s) => s === ".." || s === "")  && !hasControlCharacter(p), "a path inside your home, like backup/app-data.tgz");
+  .refine(
+    (p) =>
+      !p.startsWith("/") &&
+      !p.split("/").some((s) => s === ".." || s === "") &&
+      !hasControlCharacter(p),
+    "a path inside your home, like backup/app-data.tgz",
+  );
 
 function pathParam(url: URL): string {
   const parsed = RelativePath.safeParse(url.searchParams.get("path") ?? "");
@@ -38,8 +44,14 @@ function pathParam(url: URL): string {
 }
 
 const SetupRequest = z.object({
-  lesson: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).describe("the lesson folder"),
-  exercise: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).describe("the exercise id"),
+  lesson: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/)
+    .describe("the lesson folder"),
+  exercise: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/)
+    .describe("the exercise id"),
 });
 
 /** Starts `cmd` in the workstation as the student with stdin/stdout attached (no TTY). */
@@ -72,19 +84,34 @@ async function studentExec(docker: Docker, workstationId: string, cmd: string[],
   return { stream, stdout, stderr, exitCode };
 }
 
-export function registerWorkspaceRoutes(router: Router, sessions: SessionManager, lessonsDir: string): void {
+export function registerWorkspaceRoutes(
+  router: Router,
+  sessions: SessionManager,
+  lessonsDir: string,
+): void {
   const docker = () => sessions.docker;
 
   router.add("GET", "/api/sessions/:id/files", async ({ res, params, learnerId }) => {
     const session = ownedSession(sessions, params.id!, learnerId);
     session.touch();
-    const run = await withinBudget(session.fileOps, "file listings and transfers", () => runInWorkstation(docker(), session.workstationId!, `find . -mindepth 1 -maxdepth 8 -name '.*' -prune -o \\( -type f -o -type d \\) -printf '%y\\t%s\\t%T@\\t%P\\n' | head -n ${MAX_LISTED}`));
+    const run = await withinBudget(session.fileOps, "file listings and transfers", () =>
+      runInWorkstation(
+        docker(),
+        session.workstationId!,
+        `find . -mindepth 1 -maxdepth 8 -name '.*' -prune -o \\( -type f -o -type d \\) -printf '%y\\t%s\\t%T@\\t%P\\n' | head -n ${MAX_LISTED}`,
+      ),
+    );
     const files = run.stdout
       .split("\n")
       .filter(Boolean)
       .map((line) => {
         const [kind, size, mtime, ...rest] = line.split("\t");
-        return { path: rest.join("\t"), size: Number(size), modified: new Date(Number(mtime) * 1000).toISOString(), type: kind === "d" ? "dir" : "file" };
+        return {
+          path: rest.join("\t"),
+          size: Number(size),
+          modified: new Date(Number(mtime) * 1000).toISOString(),
+          type: kind === "d" ? "dir" : "file",
+        };
       })
       .sort((a, b) => a.path.localeCompare(b.path));
     sendJson(res, 200, { files });
@@ -95,16 +122,36 @@ export function registerWorkspaceRoutes(router: Router, sessions: SessionManager
     const path = pathParam(url);
     session.touch();
     // Held until the download ends: a transfer is an exec stream in the workstation.
-    await withinBudget(session.fileOps, "file listings and transfers", () => download(session.workstationId!, path, res));
+    await withinBudget(session.fileOps, "file listings and transfers", () =>
+      download(session.workstationId!, path, res),
+    );
   });
 
-  const download = async (workstationId: string, path: string, res: ServerResponse): Promise<void> => {
+  const download = async (
+    workstationId: string,
+    path: string,
+    res: ServerResponse,
+  ): Promise<void> => {
     // -L: the size of what cat will read (a link's target), not of the link itself.
-    const stat = await runInWorkstation(docker(), workstationId, 'test -f "$1" && test -r "$1" && stat -L -c %s -- "$1"', { args: [path] });
+    const stat = await runInWorkstation(
+      docker(),
+      workstationId,
+      'test -f "$1" && test -r "$1" && stat -L -c %s -- "$1"',
+      { args: [path] },
+    );
     const size = Number(stat.stdout.trim());
-    if (stat.exitCode !== 0 || !Number.isSafeInteger(size) || size < 0) throw new HttpError(404, `there is no readable file ${path} in your home`);
-    const { stream, stdout } = await studentExec(docker(), workstationId, ["cat", "--", path], false);
-    const name = path.split("/").pop()!.replace(/[^\w.-]/g, "_");
+    if (stat.exitCode !== 0 || !Number.isSafeInteger(size) || size < 0)
+      throw new HttpError(404, `there is no readable file ${path} in your home`);
+    const { stream, stdout } = await studentExec(
+      docker(),
+      workstationId,
+      ["cat", "--", path],
+      false,
+    );
+    const name = path
+      .split("/")
+      .pop()!
+      .replace(/[^\w.-]/g, "_");
     res.writeHead(200, {
       "content-type": "application/octet-stream",
       "content-length": String(size),
@@ -112,45 +159,84 @@ export function registerWorkspaceRoutes(router: Router, sessions: SessionManager
       "cache-control": "no-store",
     });
     sendExactly(stream, stdout, res, size);
-    await new Promise<void>((resolve) => (res.destroyed || res.writableFinished ? resolve() : res.once("close", resolve)));
+    await new Promise<void>((resolve) =>
+      res.destroyed || res.writableFinished ? resolve() : res.once("close", resolve),
+    );
   };
 
-  router.add("PUT", "/api/sessions/:id/files/upload", async ({ req, res, params, learnerId, url }) => {
-    const session = ownedSession(sessions, params.id!, learnerId);
-    const path = pathParam(url);
-    const declared = Number(req.headers["content-length"] ?? NaN);
-    if (!Number.isFinite(declared)) throw new HttpError(411, "send the file with a Content-Length");
-    if (declared > MAX_UPLOAD_BYTES) throw new HttpError(413, `files up to ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB can be uploaded`);
-    session.touch();
-    const { size, code, message } = await withinBudget(session.fileOps, "file listings and transfers", async () => {
-      // Written as the student: the folder is made and the file replaced with their permissions.
-      const { stream, exitCode, stderr } = await studentExec(docker(), session.workstationId!, ["sh", "-c", 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"', "upload", path], true);
-      let message = "";
-      stderr.on("data", (c: Buffer) => (message += c.toString()));
-      const size = await pipeLimited(req, stream, MAX_UPLOAD_BYTES);
-      return { size, code: await exitCode(), message };
-    });
-    if (code !== 0) throw new HttpError(409, `the file could not be written: ${message.trim() || `exit ${code}`}`);
-    sendJson(res, 201, { path, size });
-  });
+  router.add(
+    "PUT",
+    "/api/sessions/:id/files/upload",
+    async ({ req, res, params, learnerId, url }) => {
+      const session = ownedSession(sessions, params.id!, learnerId);
+      const path = pathParam(url);
+      const declared = Number(req.headers["content-length"] ?? NaN);
+      if (!Number.isFinite(declared))
+        throw new HttpError(411, "send the file with a Content-Length");
+      if (declared > MAX_UPLOAD_BYTES)
+        throw new HttpError(
+          413,
+          `files up to ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB can be uploaded`,
+        );
+      session.touch();
+      const { size, code, message } = await withinBudget(
+        session.fileOps,
+        "file listings and transfers",
+        async () => {
+          // Written as the student: the folder is made and the file replaced with their permissions.
+          const { stream, exitCode, stderr } = await studentExec(
+            docker(),
+            session.workstationId!,
+            ["sh", "-c", 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"', "upload", path],
+            true,
+          );
+          let message = "";
+          stderr.on("data", (c: Buffer) => (message += c.toString()));
+          const size = await pipeLimited(req, stream, MAX_UPLOAD_BYTES);
+          return { size, code: await exitCode(), message };
+        },
+      );
+      if (code !== 0)
+        throw new HttpError(
+          409,
+          `the file could not be written: ${message.trim() || `exit ${code}`}`,
+        );
+      sendJson(res, 201, { path, size });
+    },
+  );
 
   router.add("POST", "/api/sessions/:id/setup", async ({ req, res, params, learnerId }) => {
     const session = ownedSession(sessions, params.id!, learnerId);
     const { lesson, exercise } = await readJsonBody(req, SetupRequest);
-    if (!(await exerciseTasks(lessonsDir, lesson, exercise))) throw new HttpError(404, `no exercise ${exercise} in lesson ${lesson}`);
+    if (!(await exerciseTasks(lessonsDir, lesson, exercise)))
+      throw new HttpError(404, `no exercise ${exercise} in lesson ${lesson}`);
     session.touch();
     const setup = join(lessonsDir, lesson, "exercises", exercise, "setup.sh");
     if (!existsSync(setup)) return sendJson(res, 200, { ok: true, output: "" });
     const script = await readFile(setup, "utf8");
-    const run = await withinBudget(session.setups, "exercise setups", () => runInWorkstation(docker(), session.workstationId!, script, { timeoutMs: SETUP_TIMEOUT_MS }));
-    sendJson(res, 200, { ok: run.exitCode === 0, output: run.timedOut ? "the setup took too long and was stopped" : run.output });
+    const run = await withinBudget(session.setups, "exercise setups", () =>
+      runInWorkstation(docker(), session.workstationId!, script, { timeoutMs: SETUP_TIMEOUT_MS }),
+    );
+    sendJson(res, 200, {
+      ok: run.exitCode === 0,
+      output: run.timedOut ? "the setup took too long and was stopped" : run.output,
+    });
   });
 }
 
 /** Runs `work` within one of the session's budgets (sessions/work-budget.ts), or answers 429. */
-async function withinBudget<T>(budget: WorkBudget, what: string, work: () => Promise<T>): Promise<T> {
+async function withinBudget<T>(
+  budget: WorkBudget,
+  what: string,
+  work: () => Promise<T>,
+): Promise<T> {
   const done = await budget.run(work);
-  if (!done) throw new HttpError(429, `too many ${what} at once for this sandbox (${budget.concurrent} running, ${budget.queued} waiting): try again in a moment`, { retryAfterSeconds: 2 });
+  if (!done)
+    throw new HttpError(
+      429,
+      `too many ${what} at once for this sandbox (${budget.concurrent} running, ${budget.queued} waiting): try again in a moment`,
+      { retryAfterSeconds: 2 },
+    );
   return done.value;
 }
 
@@ -160,7 +246,12 @@ async function withinBudget<T>(budget: WorkBudget, what: string, work: () => Pro
  * client as the next response on the connection. More is cut off; less ends the connection, so
  * the client sees a short download, never a forged answer.
  */
-function sendExactly(source: NodeJS.ReadableStream & { destroy(): void }, from: NodeJS.ReadableStream, res: ServerResponse, size: number): void {
+function sendExactly(
+  source: NodeJS.ReadableStream & { destroy(): void },
+  from: NodeJS.ReadableStream,
+  res: ServerResponse,
+  size: number,
+): void {
   let left = size;
   from.on("data", (chunk: Buffer) => {
     if (left <= 0) return;
@@ -183,7 +274,11 @@ function sendExactly(source: NodeJS.ReadableStream & { destroy(): void }, from: 
 }
 
 /** Copies the request body into the exec's stdin, refusing more than `limit` bytes. */
-function pipeLimited(req: IncomingMessage, stdin: NodeJS.WritableStream & { end(): void }, limit: number): Promise<number> {
+function pipeLimited(
+  req: IncomingMessage,
+  stdin: NodeJS.WritableStream & { end(): void },
+  limit: number,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     let size = 0;
     req.on("data", (chunk: Buffer) => {

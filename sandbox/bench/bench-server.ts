@@ -17,7 +17,12 @@ loop.enable();
 const handlers: Record<string, (args: unknown) => unknown> = {
   /** The server's event-loop delay (ms) since the last reset, and its CPU time so far. */
   eventLoop: (reset: unknown) => {
-    const result = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6, cpu: process.cpuUsage() };
+    const result = {
+      p50: loop.percentile(50) / 1e6,
+      p99: loop.percentile(99) / 1e6,
+      max: loop.max / 1e6,
+      cpu: process.cpuUsage(),
+    };
     if (reset) loop.reset();
     return result;
   },

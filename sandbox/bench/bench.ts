@@ -26,8 +26,22 @@ import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 import { percentile } from "../../tools/percentile.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 import { loadConfig, type Config } from "../config.ts";
-import { COURSE_IMAGES_TO_LOAD, DIND_RUN_FLAGS, dindOnce, ensureDindImage, removeDindLeftovers, type DindRun } from "./dind.ts";
-import { containerMemory, engineDaemons, keyQuota, memAvailable, processTable, type ContainerMemory } from "./memory.ts";
+import {
+  COURSE_IMAGES_TO_LOAD,
+  DIND_RUN_FLAGS,
+  dindOnce,
+  ensureDindImage,
+  removeDindLeftovers,
+  type DindRun,
+} from "./dind.ts";
+import {
+  containerMemory,
+  engineDaemons,
+  keyQuota,
+  memAvailable,
+  processTable,
+  type ContainerMemory,
+} from "./memory.ts";
 
 const run = promisify(execFile);
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -37,11 +51,19 @@ const ECHO_GAP_MS = 10;
 const DIND_RUNS = env("BENCH_DIND_RUNS", 5);
 const CHECK_RUNS = env("BENCH_CHECK_RUNS", 20);
 const NEIGHBOURS = env("BENCH_NEIGHBOURS", 20);
-const RAMP = (process.env.BENCH_RAMP ?? "50,100,200,300").split(",").map(Number).filter((n) => n > 0);
+const RAMP = (process.env.BENCH_RAMP ?? "50,100,200,300")
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 0);
 /** BENCH_RAMP_STOP=0: keep ramping past a step whose echo p99 passed 50 ms (the capacity figure is unchanged). */
 const RAMP_STOP = process.env.BENCH_RAMP_STOP !== "0";
-const ONLY = new Set((process.env.BENCH_ONLY ?? "ready,dind,echo,check,class,ramp,js,abuse").split(","));
-const CLASS_SEATS = (process.env.BENCH_CLASS_SEATS ?? "30").split(",").map(Number).filter((n) => n > 0);
+const ONLY = new Set(
+  (process.env.BENCH_ONLY ?? "ready,dind,echo,check,class,ramp,js,abuse").split(","),
+);
+const CLASS_SEATS = (process.env.BENCH_CLASS_SEATS ?? "30")
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 0);
 const ANONYMOUS_GROUP = 10;
 const OUT = process.env.BENCH_OUT ?? "docs/benchmarks.md";
 const RUN_ID = randomBytes(4).toString("hex");
@@ -53,29 +75,45 @@ const started = Date.now();
 const loadAtStart = loadavg();
 const loadDuring: number[] = [];
 setInterval(() => loadDuring.push(loadavg()[0]!), 30_000).unref();
-const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const log = (line: string) =>
+  process.stderr.write(
+    `[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`,
+  );
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = percentile;
-const ms = (n: number) => (Number.isFinite(n) ? (n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${n.toFixed(1)} ms`) : "n/a");
+const ms = (n: number) =>
+  Number.isFinite(n) ? (n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${n.toFixed(1)} ms`) : "n/a";
 const mib = (n: number) => (Number.isFinite(n) ? `${(n / 1024 / 1024).toFixed(1)} MiB` : "n/a");
 
 /** Fails a phase that runs past its time instead of hanging the bench. */
 function bounded<T>(what: string, timeoutMs: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: over ${timeoutMs / 1000} s`)), timeoutMs)));
+  const timeout = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(
+        () => reject(new Error(`${what}: over ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      )),
+  );
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Runs `work` over `items` with at most `limit` at once. */
-async function pool<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+async function pool<T, R>(
+  items: T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!, index);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]!, index);
+      }
+    }),
+  );
   return results;
 }
 
@@ -85,7 +123,8 @@ async function cpuSeconds(pid: number): Promise<number> {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
 }
-const dockerdPid = async () => Number((await readFile("/var/run/docker.pid", "utf8").catch(() => "0")).trim());
+const dockerdPid = async () =>
+  Number((await readFile("/var/run/docker.pid", "utf8").catch(() => "0")).trim());
 type LoopDelay = { p50: number; p99: number; max: number };
 
 // ------------------------------------------------------------------ the server under test
@@ -95,7 +134,10 @@ class ServerProcess {
   url = "";
   pid = 0;
   private nextId = 1;
-  private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  private readonly waiting = new Map<
+    number,
+    { resolve(v: unknown): void; reject(e: Error): void }
+  >();
   private readonly exited: Promise<void>;
 
   private constructor(child: ChildProcess) {
@@ -109,7 +151,8 @@ class ServerProcess {
       else w.resolve(m.result);
     });
     child.once("exit", (code) => {
-      for (const w of this.waiting.values()) w.reject(new Error(`the server process exited (${code})`));
+      for (const w of this.waiting.values())
+        w.reject(new Error(`the server process exited (${code})`));
       this.waiting.clear();
     });
   }
@@ -125,9 +168,13 @@ class ServerProcess {
     });
     const server = new ServerProcess(child);
     server.waiting.set(0, { resolve: () => undefined, reject: () => undefined });
-    await bounded("server start", 120_000, new Promise<void>((resolve, reject) => {
-      server.waiting.set(0, { resolve: () => resolve(), reject });
-    }));
+    await bounded(
+      "server start",
+      120_000,
+      new Promise<void>((resolve, reject) => {
+        server.waiting.set(0, { resolve: () => resolve(), reject });
+      }),
+    );
     const info = await server.call<{ url: string; pid: number }>("info");
     server.url = info.url;
     server.pid = info.pid;
@@ -136,10 +183,14 @@ class ServerProcess {
 
   call<T = unknown>(op: string, args?: unknown): Promise<T> {
     const id = this.nextId++;
-    return bounded(`server ${op}`, 600_000, new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve: (v) => resolve(v as T), reject });
-      this.child.send({ id, op, args });
-    }));
+    return bounded(
+      `server ${op}`,
+      600_000,
+      new Promise<T>((resolve, reject) => {
+        this.waiting.set(id, { resolve: (v) => resolve(v as T), reject });
+        this.child.send({ id, op, args });
+      }),
+    );
   }
 
   /** Ends every session (the server's own cleanup) and the process. */
@@ -151,8 +202,16 @@ class ServerProcess {
 }
 
 const servers = new Set<ServerProcess>();
-async function withServer<T>(config: Partial<Config>, work: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await ServerProcess.start({ createPerMinute: 100_000, maxSessions: 1000, idleTimeoutSeconds: 3600, ...config });
+async function withServer<T>(
+  config: Partial<Config>,
+  work: (server: ServerProcess) => Promise<T>,
+): Promise<T> {
+  const server = await ServerProcess.start({
+    createPerMinute: 100_000,
+    maxSessions: 1000,
+    idleTimeoutSeconds: 3600,
+    ...config,
+  });
   servers.add(server);
   try {
     return await work(server);
@@ -189,12 +248,19 @@ function nextOutput(term: TerminalClient, timeoutMs: number): Promise<void> {
 }
 
 /** Waits for output matching `pattern` (event-driven: no polling interval in the figure). */
-function waitForOutput(term: TerminalClient, pattern: RegExp, timeoutMs: number, from = 0): Promise<void> {
+function waitForOutput(
+  term: TerminalClient,
+  pattern: RegExp,
+  timeoutMs: number,
+  from = 0,
+): Promise<void> {
   if (pattern.test(term.output.slice(from))) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       term.ws.off("message", onMessage);
-      reject(new Error(`timed out waiting for ${pattern}; output ends:\n${term.output.slice(-400)}`));
+      reject(
+        new Error(`timed out waiting for ${pattern}; output ends:\n${term.output.slice(-400)}`),
+      );
     }, timeoutMs);
     const onMessage = () => {
       if (!pattern.test(term.output.slice(from))) return;
@@ -209,7 +275,8 @@ function waitForOutput(term: TerminalClient, pattern: RegExp, timeoutMs: number,
 async function openSession(server: ServerProcess, timeoutMs = 60_000): Promise<OpenSession> {
   const api = new ApiClient(server.url);
   const { status, body } = await api.call("POST", "/api/sessions");
-  if (status !== 201 && status !== 200) throw new Error(`POST /api/sessions: ${status} ${JSON.stringify(body)}`);
+  if (status !== 201 && status !== 200)
+    throw new Error(`POST /api/sessions: ${status} ${JSON.stringify(body)}`);
   const term = await TerminalClient.open(server.url, body.id, api.cookie);
   await waitForOutput(term, PROMPT, timeoutMs);
   return { api, id: body.id, term };
@@ -244,7 +311,8 @@ async function readyTimes(server: ServerProcess, fromPool: boolean): Promise<num
   for (let i = 0; i < SESSIONS; i++) {
     if (fromPool) {
       const deadline = Date.now() + 60_000;
-      while ((await server.call<number>("pooled")) < poolSize && Date.now() < deadline) await sleep(50);
+      while ((await server.call<number>("pooled")) < poolSize && Date.now() < deadline)
+        await sleep(50);
     }
     const api = new ApiClient(server.url);
     const t0 = performance.now();
@@ -301,7 +369,9 @@ function wakeupProbe(realtime: boolean): { stop(): Promise<WakeupDelay | undefin
   const code = `const l=[];let go=true;process.stdin.on("end",()=>{go=false});process.stdin.resume();
 (async()=>{while(go){const t=performance.now();await new Promise(r=>setTimeout(r,2));l.push(performance.now()-t-2)}
 process.stdout.write(JSON.stringify(l.map(x=>Math.round(x*100)/100)))})()`;
-  const [cmd, args] = realtime ? ["chrt", ["-f", "10", process.execPath, "-e", code]] : [process.execPath, ["-e", code]];
+  const [cmd, args] = realtime
+    ? ["chrt", ["-f", "10", process.execPath, "-e", code]]
+    : [process.execPath, ["-e", code]];
   const child = spawn(cmd, args as string[], { stdio: ["pipe", "pipe", "ignore"] });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d));
@@ -310,7 +380,11 @@ process.stdout.write(JSON.stringify(l.map(x=>Math.round(x*100)/100)))})()`;
     child.on("close", () => {
       try {
         const late = JSON.parse(out) as number[]; // the child sends its samples; one percentile for every figure
-        resolve({ p50: percentile(late, 50), p99: percentile(late, 99), max: late.length ? late.reduce((a, b) => (b > a ? b : a)) : NaN });
+        resolve({
+          p50: percentile(late, 50),
+          p99: percentile(late, 99),
+          max: late.length ? late.reduce((a, b) => (b > a ? b : a)) : NaN,
+        });
       } catch {
         resolve(undefined);
       }
@@ -330,13 +404,21 @@ async function busyEcho(server: ServerProcess): Promise<BusyResult> {
   const neighbours: OpenSession[] = [];
   try {
     log(`  opening ${NEIGHBOURS} neighbour sessions...`);
-    neighbours.push(...(await pool(Array.from({ length: NEIGHBOURS }), 4, () => openSession(server))));
+    neighbours.push(
+      ...(await pool(Array.from({ length: NEIGHBOURS }), 4, () => openSession(server))),
+    );
     const busyLoop = `end=$((SECONDS+300)); while [ $SECONDS -lt $end ]; do docker run --rm busybox sh -c 'dd if=/dev/zero bs=1M count=20 2>/dev/null | md5sum'; done\r`;
     const marks = neighbours.map((n) => n.term.output.length);
     for (const n of neighbours) n.term.type(busyLoop);
     const md5 = /[0-9a-f]{32}/g;
     log("  waiting until every neighbour has finished one docker run...");
-    await bounded("neighbours busy", 180_000, Promise.all(neighbours.map((n, i) => waitForOutput(n.term, /[0-9a-f]{32}/, 180_000, marks[i]))));
+    await bounded(
+      "neighbours busy",
+      180_000,
+      Promise.all(
+        neighbours.map((n, i) => waitForOutput(n.term, /[0-9a-f]{32}/, 180_000, marks[i])),
+      ),
+    );
     const before = neighbours.map((n, i) => n.term.output.slice(marks[i]).match(md5)?.length ?? 0);
     const dpid = await dockerdPid();
     const cpu0 = [await cpuSeconds(server.pid), await cpuSeconds(dpid)];
@@ -344,7 +426,9 @@ async function busyEcho(server: ServerProcess): Promise<BusyResult> {
     const probes = [wakeupProbe(false), wakeupProbe(true)];
     // The server's start queue, sampled over IPC beside the measurement (what the admission did);
     // not through /api/health, whose engine probe would add work to what is being measured.
-    let sampling = true, startSlots = NaN, maxStartsWaiting = 0;
+    let sampling = true,
+      startSlots = NaN,
+      maxStartsWaiting = 0;
     const startsSampler = (async () => {
       while (sampling) {
         const starts = await server.call<{ slots: number; waiting: number }>("starts");
@@ -360,14 +444,33 @@ async function busyEcho(server: ServerProcess): Promise<BusyResult> {
     const [normal, realtime] = await Promise.all(probes.map((probe) => probe.stop()));
     sampling = false;
     await startsSampler;
-    log(`  a bare host process sleeping 2 ms woke late by p99 ${ms(normal?.p99 ?? NaN)} (max ${ms(normal?.max ?? NaN)}); as SCHED_FIFO p99 ${ms(realtime?.p99 ?? NaN)} (max ${ms(realtime?.max ?? NaN)})`);
+    log(
+      `  a bare host process sleeping 2 ms woke late by p99 ${ms(normal?.p99 ?? NaN)} (max ${ms(normal?.max ?? NaN)}); as SCHED_FIFO p99 ${ms(realtime?.p99 ?? NaN)} (max ${ms(realtime?.max ?? NaN)})`,
+    );
     const serverCores = ((await cpuSeconds(server.pid)) - cpu0[0]!) / seconds;
     const dockerdCores = ((await cpuSeconds(dpid)) - cpu0[1]!) / seconds;
-    log(`  server event-loop delay p99 ${ms(loop.p99)}, max ${ms(loop.max)}; CPU: server ${serverCores.toFixed(2)} cores, dockerd ${dockerdCores.toFixed(2)} cores`);
-    const runsDone = neighbours.reduce((sum, n, i) => sum + (n.term.output.slice(marks[i]).match(md5)?.length ?? 0) - before[i]!, 0);
-    log(`  busy: p50 ${ms(pct(echo, 50))}, p99 ${ms(pct(echo, 99))}; neighbours ran ${runsDone} containers in ${seconds.toFixed(0)} s; starts admitted ${startSlots} at a time, at most ${maxStartsWaiting} queued`);
+    log(
+      `  server event-loop delay p99 ${ms(loop.p99)}, max ${ms(loop.max)}; CPU: server ${serverCores.toFixed(2)} cores, dockerd ${dockerdCores.toFixed(2)} cores`,
+    );
+    const runsDone = neighbours.reduce(
+      (sum, n, i) => sum + (n.term.output.slice(marks[i]).match(md5)?.length ?? 0) - before[i]!,
+      0,
+    );
+    log(
+      `  busy: p50 ${ms(pct(echo, 50))}, p99 ${ms(pct(echo, 99))}; neighbours ran ${runsDone} containers in ${seconds.toFixed(0)} s; starts admitted ${startSlots} at a time, at most ${maxStartsWaiting} queued`,
+    );
     for (const n of neighbours) n.term.type("\x03");
-    return { echo, runsDone, seconds, loop, serverCores, dockerdCores, wakeup: { normal, realtime }, startSlots, maxStartsWaiting };
+    return {
+      echo,
+      runsDone,
+      seconds,
+      loop,
+      serverCores,
+      dockerdCores,
+      wakeup: { normal, realtime },
+      startSlots,
+      maxStartsWaiting,
+    };
   } finally {
     await pool([target, ...neighbours], 8, closeSession);
   }
@@ -383,24 +486,39 @@ interface CheckResult {
 async function checkLatency(server: ServerProcess): Promise<CheckResult> {
   const s = await openSession(server);
   try {
-    const solution = await readFile(join(ROOT, "lessons", CHECK_LESSON, "exercises", CHECK_EXERCISE, "solution.sh"));
-    const up = await fetch(`${server.url}/api/sessions/${s.id}/files/upload?path=solution.sh`, { method: "PUT", headers: { cookie: s.api.cookie, "content-type": "application/octet-stream" }, body: solution });
-    if (up.status !== 201) throw new Error(`upload of solution.sh: ${up.status} ${await up.text()}`);
+    const solution = await readFile(
+      join(ROOT, "lessons", CHECK_LESSON, "exercises", CHECK_EXERCISE, "solution.sh"),
+    );
+    const up = await fetch(`${server.url}/api/sessions/${s.id}/files/upload?path=solution.sh`, {
+      method: "PUT",
+      headers: { cookie: s.api.cookie, "content-type": "application/octet-stream" },
+      body: solution,
+    });
+    if (up.status !== 201)
+      throw new Error(`upload of solution.sh: ${up.status} ${await up.text()}`);
     const mark = s.term.output.length;
     s.term.type("bash solution.sh; echo SOLUTION-EXIT=$?\r");
     await waitForOutput(s.term, /SOLUTION-EXIT=\d+/, 120_000, mark);
     const exit = /SOLUTION-EXIT=(\d+)/.exec(s.term.output.slice(mark))![1];
-    if (exit !== "0") throw new Error(`the solution failed (${exit}):\n${s.term.output.slice(mark).slice(-800)}`);
+    if (exit !== "0")
+      throw new Error(`the solution failed (${exit}):\n${s.term.output.slice(mark).slice(-800)}`);
     const times: number[] = [];
     const failures = new Set<string>();
     for (let i = 0; i < CHECK_RUNS; i++) {
       const t0 = performance.now();
-      const { status, body } = await s.api.call("POST", `/api/sessions/${s.id}/checks`, { lesson: CHECK_LESSON, exercise: CHECK_EXERCISE });
+      const { status, body } = await s.api.call("POST", `/api/sessions/${s.id}/checks`, {
+        lesson: CHECK_LESSON,
+        exercise: CHECK_EXERCISE,
+      });
       times.push(performance.now() - t0);
       if (status !== 200) failures.add(`HTTP ${status}: ${JSON.stringify(body)}`);
-      else for (const t of body.tasks as { id: string; passed: boolean; message: string }[]) if (!t.passed) failures.add(`${t.id}: ${t.message}`);
+      else
+        for (const t of body.tasks as { id: string; passed: boolean; message: string }[])
+          if (!t.passed) failures.add(`${t.id}: ${t.message}`);
     }
-    log(`  p50 ${ms(pct(times, 50))}, p95 ${ms(pct(times, 95))}${failures.size ? `; failing: ${[...failures].join("; ")}` : ""}`);
+    log(
+      `  p50 ${ms(pct(times, 50))}, p95 ${ms(pct(times, 95))}${failures.size ? `; failing: ${[...failures].join("; ")}` : ""}`,
+    );
     return { times, allPassed: failures.size === 0, failures: [...failures] };
   } finally {
     await closeSession(s);
@@ -442,67 +560,121 @@ async function classRun(server: ServerProcess, seats: number): Promise<ClassRun>
   const teacher = new ApiClient(server.url);
   const auth = { authorization: `Bearer ${BENCH_TOKEN}` };
   const t0 = performance.now();
-  const created = await teacher.call("POST", "/api/instructor/classes", { name: `bench ${seats}`, seats }, auth);
-  if (created.status !== 201) throw new Error(`POST /api/instructor/classes: ${created.status} ${JSON.stringify(created.body)}`);
+  const created = await teacher.call(
+    "POST",
+    "/api/instructor/classes",
+    { name: `bench ${seats}`, seats },
+    auth,
+  );
+  if (created.status !== 201)
+    throw new Error(
+      `POST /api/instructor/classes: ${created.status} ${JSON.stringify(created.body)}`,
+    );
   const code = created.body.code as string;
   for (;;) {
     const { body } = await teacher.call("GET", `/api/instructor/classes/${code}`, undefined, auth);
     if (body.warm >= seats) break;
-    if (performance.now() - t0 > 15 * 60_000) throw new Error(`only ${body.warm} of ${seats} sandboxes warm after 15 min`);
+    if (performance.now() - t0 > 15 * 60_000)
+      throw new Error(`only ${body.warm} of ${seats} sandboxes warm after 15 min`);
     await sleep(500);
   }
   const warmSeconds = (performance.now() - t0) / 1000;
-  log(`  ${seats} sandboxes warm in ${warmSeconds.toFixed(0)} s; bare docker run ${SESSIONS} times for comparison...`);
+  log(
+    `  ${seats} sandboxes warm in ${warmSeconds.toFixed(0)} s; bare docker run ${SESSIONS} times for comparison...`,
+  );
   const bare = await bareRuns();
   await sleep(2000);
-  const solution = await readFile(join(ROOT, "lessons", CHECK_LESSON, "exercises", CHECK_EXERCISE, "solution.sh"));
+  const solution = await readFile(
+    join(ROOT, "lessons", CHECK_LESSON, "exercises", CHECK_EXERCISE, "solution.sh"),
+  );
   const refused: string[] = [];
   const joinStart = performance.now();
-  const joined = await Promise.all(Array.from({ length: seats }, async (_, i) => {
-    await sleep((i * 1000) / seats); // all within one second, as a class arriving
-    const api = new ApiClient(server.url);
-    const begin = performance.now();
-    const sent = begin - joinStart;
-    const { status, body } = await api.call("POST", "/api/sessions", { class: code, name: `Student ${i + 1}` });
-    if (status !== 201) {
-      refused.push(`${status} ${body?.error ?? ""}`);
-      return undefined;
-    }
-    const term = await TerminalClient.open(server.url, body.id, api.cookie);
-    if (term.received === 0) await nextOutput(term, 60_000);
-    return { api, id: body.id as string, term, prompt: performance.now() - begin, sent };
-  }));
+  const joined = await Promise.all(
+    Array.from({ length: seats }, async (_, i) => {
+      await sleep((i * 1000) / seats); // all within one second, as a class arriving
+      const api = new ApiClient(server.url);
+      const begin = performance.now();
+      const sent = begin - joinStart;
+      const { status, body } = await api.call("POST", "/api/sessions", {
+        class: code,
+        name: `Student ${i + 1}`,
+      });
+      if (status !== 201) {
+        refused.push(`${status} ${body?.error ?? ""}`);
+        return undefined;
+      }
+      const term = await TerminalClient.open(server.url, body.id, api.cookie);
+      if (term.received === 0) await nextOutput(term, 60_000);
+      return { api, id: body.id as string, term, prompt: performance.now() - begin, sent };
+    }),
+  );
   const students = joined.filter((s) => s !== undefined);
   const joinSpreadMs = Math.max(0, ...students.map((s) => s.sent));
-  log(`  ${students.length}/${seats} joined; prompt p50 ${ms(pct(students.map((s) => s.prompt), 50))}, p95 ${ms(pct(students.map((s) => s.prompt), 95))}; the class does the exercise...`);
+  log(
+    `  ${students.length}/${seats} joined; prompt p50 ${ms(
+      pct(
+        students.map((s) => s.prompt),
+        50,
+      ),
+    )}, p95 ${ms(
+      pct(
+        students.map((s) => s.prompt),
+        95,
+      ),
+    )}; the class does the exercise...`,
+  );
   const check: number[] = [];
   const checkFailures = new Set<string>();
   const echoP99: number[] = [];
   try {
-    await Promise.all(students.map(async (s) => {
-      await waitForOutput(s.term, PROMPT, 60_000);
-      const echo = await echoLatency(s.term, 50);
-      const up = await fetch(`${server.url}/api/sessions/${s.id}/files/upload?path=solution.sh`, { method: "PUT", headers: { cookie: s.api.cookie, "content-type": "application/octet-stream" }, body: solution });
-      if (up.status !== 201) throw new Error(`upload of solution.sh: ${up.status}`);
-      const mark = s.term.output.length;
-      s.term.type("bash solution.sh >/dev/null 2>&1; echo SOLUTION-EXIT=$?\r");
-      await waitForOutput(s.term, /SOLUTION-EXIT=\d+/, 300_000, mark);
-      for (let i = 0; i < 3; i++) {
-        const c0 = performance.now();
-        const { status, body } = await s.api.call("POST", `/api/sessions/${s.id}/checks`, { lesson: CHECK_LESSON, exercise: CHECK_EXERCISE });
-        check.push(performance.now() - c0);
-        if (status !== 200) checkFailures.add(`HTTP ${status}`);
-        else for (const t of body.tasks as { id: string; passed: boolean; message: string }[]) if (!t.passed) checkFailures.add(`${t.id}: ${t.message.split("\n")[0]}`);
-      }
-      echo.push(...(await echoLatency(s.term, 50)));
-      echoP99.push(pct(echo, 99));
-    }));
+    await Promise.all(
+      students.map(async (s) => {
+        await waitForOutput(s.term, PROMPT, 60_000);
+        const echo = await echoLatency(s.term, 50);
+        const up = await fetch(`${server.url}/api/sessions/${s.id}/files/upload?path=solution.sh`, {
+          method: "PUT",
+          headers: { cookie: s.api.cookie, "content-type": "application/octet-stream" },
+          body: solution,
+        });
+        if (up.status !== 201) throw new Error(`upload of solution.sh: ${up.status}`);
+        const mark = s.term.output.length;
+        s.term.type("bash solution.sh >/dev/null 2>&1; echo SOLUTION-EXIT=$?\r");
+        await waitForOutput(s.term, /SOLUTION-EXIT=\d+/, 300_000, mark);
+        for (let i = 0; i < 3; i++) {
+          const c0 = performance.now();
+          const { status, body } = await s.api.call("POST", `/api/sessions/${s.id}/checks`, {
+            lesson: CHECK_LESSON,
+            exercise: CHECK_EXERCISE,
+          });
+          check.push(performance.now() - c0);
+          if (status !== 200) checkFailures.add(`HTTP ${status}`);
+          else
+            for (const t of body.tasks as { id: string; passed: boolean; message: string }[])
+              if (!t.passed) checkFailures.add(`${t.id}: ${t.message.split("\n")[0]}`);
+        }
+        echo.push(...(await echoLatency(s.term, 50)));
+        echoP99.push(pct(echo, 99));
+      }),
+    );
   } finally {
     await Promise.all(students.map((s) => closeSession(s)));
     await teacher.call("POST", `/api/instructor/classes/${code}/end`, undefined, auth);
   }
-  log(`  Check p95 ${ms(pct(check, 95))}${checkFailures.size ? ` (failing: ${[...checkFailures].join("; ")})` : ", every task passing"}; worst student echo p99 ${ms(Math.max(...echoP99))}`);
-  return { seats, warmSeconds, joinSpreadMs, served: students.length, refused, prompt: students.map((s) => s.prompt), bare, check, checkFailures: [...checkFailures], echoP99 };
+  log(
+    `  Check p95 ${ms(pct(check, 95))}${checkFailures.size ? ` (failing: ${[...checkFailures].join("; ")})` : ", every task passing"}; worst student echo p99 ${ms(Math.max(...echoP99))}`,
+  );
+  return {
+    seats,
+    warmSeconds,
+    joinSpreadMs,
+    served: students.length,
+    refused,
+    prompt: students.map((s) => s.prompt),
+    bare,
+    check,
+    checkFailures: [...checkFailures],
+    echoP99,
+  };
 }
 
 /** 10 anonymous students from one address within 10 s, with the server's default per-address limits. */
@@ -510,24 +682,28 @@ async function anonymousGroup(server: ServerProcess): Promise<AnonymousRun> {
   const refused: string[] = [];
   const start = performance.now();
   let sentSpan = 0;
-  const opened = await Promise.all(Array.from({ length: ANONYMOUS_GROUP }, async (_, i) => {
-    await sleep(i * (9000 / ANONYMOUS_GROUP));
-    const api = new ApiClient(server.url);
-    const begin = performance.now();
-    sentSpan = Math.max(sentSpan, begin - start);
-    const { status, body } = await api.call("POST", "/api/sessions");
-    if (status !== 201) {
-      refused.push(`${status} ${body?.error ?? ""}`);
-      return undefined;
-    }
-    const term = await TerminalClient.open(server.url, body.id, api.cookie);
-    if (term.received === 0) await nextOutput(term, 60_000);
-    return { api, id: body.id as string, term, prompt: performance.now() - begin };
-  }));
+  const opened = await Promise.all(
+    Array.from({ length: ANONYMOUS_GROUP }, async (_, i) => {
+      await sleep(i * (9000 / ANONYMOUS_GROUP));
+      const api = new ApiClient(server.url);
+      const begin = performance.now();
+      sentSpan = Math.max(sentSpan, begin - start);
+      const { status, body } = await api.call("POST", "/api/sessions");
+      if (status !== 201) {
+        refused.push(`${status} ${body?.error ?? ""}`);
+        return undefined;
+      }
+      const term = await TerminalClient.open(server.url, body.id, api.cookie);
+      if (term.received === 0) await nextOutput(term, 60_000);
+      return { api, id: body.id as string, term, prompt: performance.now() - begin };
+    }),
+  );
   const spanMs = sentSpan;
   const served = opened.filter((s) => s !== undefined);
   await Promise.all(served.map((s) => closeSession(s)));
-  log(`  ${served.length}/${ANONYMOUS_GROUP} served${refused.length ? `; refused: ${refused.join("; ")}` : ""}`);
+  log(
+    `  ${served.length}/${ANONYMOUS_GROUP} served${refused.length ? `; refused: ${refused.join("; ")}` : ""}`,
+  );
   return { served: served.length, spanMs, refused, prompt: served.map((s) => s.prompt) };
 }
 
@@ -552,12 +728,24 @@ interface RampStep {
 }
 
 interface RampResult {
-  baseline: { serverRss: number; serverHeap: number; dockerd: number; containerd: number; available: number; total: number; keys?: number; maxKeys?: number };
+  baseline: {
+    serverRss: number;
+    serverHeap: number;
+    dockerd: number;
+    containerd: number;
+    available: number;
+    total: number;
+    keys?: number;
+    maxKeys?: number;
+  };
   steps: RampStep[];
   stoppedBy: string;
 }
 
-async function measureSessions(server: ServerProcess, sessions: OpenSession[]): Promise<SessionMemory> {
+async function measureSessions(
+  server: ServerProcess,
+  sessions: OpenSession[],
+): Promise<SessionMemory> {
   const table = await processTable();
   const sum: SessionMemory = { cgroup: 0, cache: 0, shimPss: 0, shimRss: 0 };
   for (const s of sessions) {
@@ -570,7 +758,12 @@ async function measureSessions(server: ServerProcess, sessions: OpenSession[]): 
     sum.shimRss += m.shimRss;
   }
   const n = sessions.length;
-  return { cgroup: sum.cgroup / n, cache: sum.cache / n, shimPss: sum.shimPss / n, shimRss: sum.shimRss / n };
+  return {
+    cgroup: sum.cgroup / n,
+    cache: sum.cache / n,
+    shimPss: sum.shimPss / n,
+    shimRss: sum.shimRss / n,
+  };
 }
 
 /** Idle sessions (browser attached, shell at its prompt) in steps; echo p99 and memory at each. */
@@ -583,8 +776,19 @@ async function ramp(server: ServerProcess): Promise<RampResult> {
   const baseDaemons = await engineDaemons(await processTable());
   const baseMem = await memAvailable();
   const baseKeys = await keyQuota();
-  const baseline = { serverRss: base.rss, serverHeap: base.heapUsed, ...baseDaemons, available: baseMem.available, total: baseMem.total, keys: baseKeys?.keys, maxKeys: baseKeys?.maxKeys };
-  if (baseKeys) log(`  kernel keys of the remapped root (uid ${baseKeys.uid}): ${baseKeys.keys}/${baseKeys.maxKeys}, ${baseKeys.bytes}/${baseKeys.maxBytes} bytes`);
+  const baseline = {
+    serverRss: base.rss,
+    serverHeap: base.heapUsed,
+    ...baseDaemons,
+    available: baseMem.available,
+    total: baseMem.total,
+    keys: baseKeys?.keys,
+    maxKeys: baseKeys?.maxKeys,
+  };
+  if (baseKeys)
+    log(
+      `  kernel keys of the remapped root (uid ${baseKeys.uid}): ${baseKeys.keys}/${baseKeys.maxKeys}, ${baseKeys.bytes}/${baseKeys.maxBytes} bytes`,
+    );
   try {
     for (const target of RAMP) {
       log(`  ramping to ${target} idle sessions...`);
@@ -612,9 +816,21 @@ async function ramp(server: ServerProcess): Promise<RampResult> {
       const { available } = await memAvailable();
       const keys = (await keyQuota())?.keys;
       const echo = await echoLatency(sessions[0]!.term, Math.min(ECHO_SAMPLES, 500));
-      steps.push({ sessions: sessions.length, echo, perSession, serverRss: mem.rss, serverHeap: mem.heapUsed, ...daemons, available, createSeconds, keys });
+      steps.push({
+        sessions: sessions.length,
+        echo,
+        perSession,
+        serverRss: mem.rss,
+        serverHeap: mem.heapUsed,
+        ...daemons,
+        available,
+        createSeconds,
+        keys,
+      });
       const perServer = (mem.rss - base.rss) / sessions.length;
-      log(`  ${sessions.length} sessions (made in ${createSeconds.toFixed(0)} s): echo p99 ${ms(pct(echo, 99))}; per session cgroup ${mib(perSession.cgroup)}, shim PSS ${mib(perSession.shimPss)}, server ${mib(perServer)}; MemAvailable ${mib(available)}`);
+      log(
+        `  ${sessions.length} sessions (made in ${createSeconds.toFixed(0)} s): echo p99 ${ms(pct(echo, 99))}; per session cgroup ${mib(perSession.cgroup)}, shim PSS ${mib(perSession.shimPss)}, server ${mib(perServer)}; MemAvailable ${mib(available)}`,
+      );
       if (pct(echo, 99) > 50 && RAMP_STOP) {
         stoppedBy = `echo p99 passed 50 ms at ${sessions.length} sessions`;
         break;
@@ -641,7 +857,11 @@ interface JsResult {
 const TERMINAL_CHUNK = /terminal|xterm|webgl/;
 
 /** Loads a page; gzipped size of each script requested before the first terminal chunk, plus inline scripts. */
-async function scriptsBeforeTerminal(browser: import("playwright-core").Browser, url: string, viewport: { width: number; height: number }): Promise<JsPage["closed"]> {
+async function scriptsBeforeTerminal(
+  browser: import("playwright-core").Browser,
+  url: string,
+  viewport: { width: number; height: number },
+): Promise<JsPage["closed"]> {
   const page = await browser.newPage({ viewport });
   try {
     const order: string[] = [];
@@ -650,15 +870,35 @@ async function scriptsBeforeTerminal(browser: import("playwright-core").Browser,
       if (req.resourceType() === "script") order.push(req.url());
     });
     page.on("response", (res) => {
-      if (res.request().resourceType() === "script") sizes.set(res.url(), res.body().then((b) => gzipSync(b).length, () => 0));
+      if (res.request().resourceType() === "script")
+        sizes.set(
+          res.url(),
+          res.body().then(
+            (b) => gzipSync(b).length,
+            () => 0,
+          ),
+        );
     });
     await page.goto(url, { waitUntil: "networkidle", timeout: 60_000 });
     const firstTerminal = order.findIndex((u) => TERMINAL_CHUNK.test(u.split("/").pop()!));
     const before = firstTerminal < 0 ? order : order.slice(0, firstTerminal);
-    const scripts = await Promise.all([...new Set(before)].map(async (u) => ({ name: u.split("/").pop()!, gz: (await sizes.get(u)) ?? 0 })));
-    const inline = await page.evaluate(() => [...document.querySelectorAll("script:not([src])")].map((s) => s.textContent ?? "").join("\n"));
+    const scripts = await Promise.all(
+      [...new Set(before)].map(async (u) => ({
+        name: u.split("/").pop()!,
+        gz: (await sizes.get(u)) ?? 0,
+      })),
+    );
+    const inline = await page.evaluate(() =>
+      [...document.querySelectorAll("script:not([src])")]
+        .map((s) => s.textContent ?? "")
+        .join("\n"),
+    );
     if (inline.trim()) scripts.push({ name: "(inline scripts)", gz: gzipSync(inline).length });
-    return { gz: scripts.reduce((n, x) => n + x.gz, 0), scripts, terminalLoaded: firstTerminal >= 0 };
+    return {
+      gz: scripts.reduce((n, x) => n + x.gz, 0),
+      scripts,
+      terminalLoaded: firstTerminal >= 0,
+    };
   } finally {
     await page.close();
   }
@@ -676,8 +916,14 @@ async function lessonPageJs(): Promise<JsResult> {
     try {
       const pages: JsPage[] = [];
       for (const path of builtPages(out).filter((p) => /^\/lessons\/[^/]+\/$/.test(p))) {
-        const closed = await scriptsBeforeTerminal(browser, site.url + path, { width: 390, height: 844 });
-        const desktop = await scriptsBeforeTerminal(browser, site.url + path, { width: 1280, height: 900 });
+        const closed = await scriptsBeforeTerminal(browser, site.url + path, {
+          width: 390,
+          height: 844,
+        });
+        const desktop = await scriptsBeforeTerminal(browser, site.url + path, {
+          width: 1280,
+          height: 900,
+        });
         pages.push({ path, closed, desktop });
       }
       return { pages };
@@ -759,9 +1005,13 @@ await phase("dind", 40 * 60_000, async () => {
     await ensureDindImage();
     results.dind = [];
     for (let i = 0; i < DIND_RUNS; i++) {
-      log(`docker-in-docker instance ${i + 1}/${DIND_RUNS}: run → docker version → course images loaded...`);
+      log(
+        `docker-in-docker instance ${i + 1}/${DIND_RUNS}: run → docker version → course images loaded...`,
+      );
       const r = await dindOnce(RUN_ID, 3000);
-      log(`  version ${ms(r.versionMs)}, images loaded ${ms(r.loadedMs)}, inner docker run ${r.innerRunOk ? "works" : "FAILS"}, memory ${mib(r.memory.cgroup + r.memory.shimPss)}`);
+      log(
+        `  version ${ms(r.versionMs)}, images loaded ${ms(r.loadedMs)}, inner docker run ${r.innerRunOk ? "works" : "FAILS"}, memory ${mib(r.memory.cgroup + r.memory.shimPss)}`,
+      );
       results.dind.push(r);
     }
   } catch (error) {
@@ -789,7 +1039,9 @@ await withServer({ poolSize: 0 }, async (server) => {
     results.busy = await busyEcho(server);
   });
   await phase("check", 10 * 60_000, async () => {
-    log(`check latency: ${CHECK_LESSON}/${CHECK_EXERCISE} after its solution, ${CHECK_RUNS} runs...`);
+    log(
+      `check latency: ${CHECK_LESSON}/${CHECK_EXERCISE} after its solution, ${CHECK_RUNS} runs...`,
+    );
     results.check = await checkLatency(server);
   });
 }).catch((error) => results.errors.push(`server: ${(error as Error).message}`));
@@ -797,20 +1049,38 @@ await withServer({ poolSize: 0 }, async (server) => {
 // The same busy echo with container starts not queued (as before the admission existed): what
 // the admission buys in echo, and what it costs the neighbours in containers per second.
 await phase("echo", 15 * 60_000, async () => {
-  log(`keystroke echo with ${NEIGHBOURS} neighbours again, container starts unbounded (STOWAGE_ENGINE_STARTS=64), for comparison...`);
+  log(
+    `keystroke echo with ${NEIGHBOURS} neighbours again, container starts unbounded (STOWAGE_ENGINE_STARTS=64), for comparison...`,
+  );
   results.busyUnbounded = await withServer({ poolSize: 0, engineStarts: 64 }, busyEcho);
 });
 
 await phase("class", 60 * 60_000, async () => {
   results.classes = [];
   for (const seats of CLASS_SEATS) {
-    log(`a class of ${seats} from one address joins within 1 s and does ${CHECK_LESSON}/${CHECK_EXERCISE}...`);
-    results.classes.push(await withServer({ poolSize: 0, instructorToken: BENCH_TOKEN, maxSessions: Math.max(300, seats + 20) }, (s) => classRun(s, seats)));
+    log(
+      `a class of ${seats} from one address joins within 1 s and does ${CHECK_LESSON}/${CHECK_EXERCISE}...`,
+    );
+    results.classes.push(
+      await withServer(
+        { poolSize: 0, instructorToken: BENCH_TOKEN, maxSessions: Math.max(300, seats + 20) },
+        (s) => classRun(s, seats),
+      ),
+    );
   }
   // The per-address limits as shipped (not the bench's lifted ones), and the default warm pool.
   const defaults = loadConfig({});
-  log(`${ANONYMOUS_GROUP} anonymous students from one address within 10 s (STOWAGE_CREATE_PER_MINUTE=${defaults.createPerMinute}, STOWAGE_POOL_SIZE=${defaults.poolSize})...`);
-  results.anonymous = await withServer({ poolSize: defaults.poolSize, createPerMinute: defaults.createPerMinute, anonymousPerAddress: defaults.anonymousPerAddress }, anonymousGroup);
+  log(
+    `${ANONYMOUS_GROUP} anonymous students from one address within 10 s (STOWAGE_CREATE_PER_MINUTE=${defaults.createPerMinute}, STOWAGE_POOL_SIZE=${defaults.poolSize})...`,
+  );
+  results.anonymous = await withServer(
+    {
+      poolSize: defaults.poolSize,
+      createPerMinute: defaults.createPerMinute,
+      anonymousPerAddress: defaults.anonymousPerAddress,
+    },
+    anonymousGroup,
+  );
 });
 
 await phase("ramp", 60 * 60_000, async () => {
@@ -821,8 +1091,12 @@ await phase("ramp", 60 * 60_000, async () => {
 await phase("js", 15 * 60_000, async () => {
   log("JavaScript a lesson page loads before its terminal opens...");
   results.js = await lessonPageJs();
-  const worst = results.js.pages.reduce((a, b) => (Math.max(b.closed.gz, b.desktop.gz) > Math.max(a.closed.gz, a.desktop.gz) ? b : a));
-  log(`  largest: ${worst.path} ${(worst.closed.gz / 1024).toFixed(1)} KB (terminal closed), ${(worst.desktop.gz / 1024).toFixed(1)} KB (desktop, before the terminal chunk)`);
+  const worst = results.js.pages.reduce((a, b) =>
+    Math.max(b.closed.gz, b.desktop.gz) > Math.max(a.closed.gz, a.desktop.gz) ? b : a,
+  );
+  log(
+    `  largest: ${worst.path} ${(worst.closed.gz / 1024).toFixed(1)} KB (terminal closed), ${(worst.desktop.gz / 1024).toFixed(1)} KB (desktop, before the terminal chunk)`,
+  );
 });
 
 // The abuse figures: the abuse test (tests/abuse/neighbour-echo.test.ts), run here so its table is from this run and this machine.
@@ -846,31 +1120,54 @@ clearTimeout(hardStop);
 
 // ------------------------------------------------------------------ the report
 
-const { stdout: dockerVersion } = await run("docker", ["version", "--format", "{{.Server.Version}}"]).catch(() => ({ stdout: "unknown" }));
+const { stdout: dockerVersion } = await run("docker", [
+  "version",
+  "--format",
+  "{{.Server.Version}}",
+]).catch(() => ({ stdout: "unknown" }));
 const { stdout: kernel } = await run("uname", ["-r"]).catch(() => ({ stdout: "unknown" }));
 const r = results;
 const p = (values: number[] | undefined, q: number) => (values ? pct(values, q) : NaN);
-const verdict = (ok: boolean | undefined) => (ok === undefined ? "not measured" : ok ? "met" : "**MISSED**");
+const verdict = (ok: boolean | undefined) =>
+  ok === undefined ? "not measured" : ok ? "met" : "**MISSED**";
 
 const bare95 = p(r.bare, 95);
 const dindVersion = r.dind?.map((d) => d.versionMs);
 const dindLoaded = r.dind?.map((d) => d.loadedMs);
-const dindMemory = r.dind?.length ? r.dind.reduce((n, d) => n + d.memory.cgroup + d.memory.shimPss, 0) / r.dind.length : NaN;
+const dindMemory = r.dind?.length
+  ? r.dind.reduce((n, d) => n + d.memory.cgroup + d.memory.shimPss, 0) / r.dind.length
+  : NaN;
 
 // Memory per idle session: the ramp's largest step (most sessions share the server's fixed cost the least).
 const last = r.ramp?.steps.at(-1);
-const serverPerSession = last && r.ramp ? Math.max(0, (last.serverRss - r.ramp.baseline.serverRss) / last.sessions) : NaN;
-const daemonsPerSession = last && r.ramp ? Math.max(0, (last.dockerd + last.containerd - r.ramp.baseline.dockerd - r.ramp.baseline.containerd) / last.sessions) : NaN;
-const sessionMemory = last ? last.perSession.cgroup + last.perSession.shimPss + serverPerSession : NaN;
-const availableDrop = last && r.ramp ? (r.ramp.baseline.available - last.available) / last.sessions : NaN;
+const serverPerSession =
+  last && r.ramp ? Math.max(0, (last.serverRss - r.ramp.baseline.serverRss) / last.sessions) : NaN;
+const daemonsPerSession =
+  last && r.ramp
+    ? Math.max(
+        0,
+        (last.dockerd + last.containerd - r.ramp.baseline.dockerd - r.ramp.baseline.containerd) /
+          last.sessions,
+      )
+    : NaN;
+const sessionMemory = last
+  ? last.perSession.cgroup + last.perSession.shimPss + serverPerSession
+  : NaN;
+const availableDrop =
+  last && r.ramp ? (r.ramp.baseline.available - last.available) / last.sessions : NaN;
 // Held: the last step before the first one whose echo p99 passed 50 ms.
 const firstSlow = r.ramp ? r.ramp.steps.findIndex((s) => pct(s.echo, 99) > 50) : -1;
 const heldSteps = r.ramp ? (firstSlow < 0 ? r.ramp.steps : r.ramp.steps.slice(0, firstSlow)) : [];
 const heldWithEcho = heldSteps.at(-1)?.sessions ?? 0;
-const memoryBound = r.ramp && Number.isFinite(availableDrop) && availableDrop > 0 ? Math.floor(r.ramp.baseline.available / availableDrop) : NaN;
+const memoryBound =
+  r.ramp && Number.isFinite(availableDrop) && availableDrop > 0
+    ? Math.floor(r.ramp.baseline.available / availableDrop)
+    : NaN;
 const capacity = Number.isFinite(memoryBound) ? Math.min(heldWithEcho, memoryBound) : heldWithEcho;
 const jsSize = (pg: JsPage) => Math.max(pg.closed.gz, pg.desktop.gz);
-const jsWorst = r.js?.pages.length ? r.js.pages.reduce((a, b) => (jsSize(b) > jsSize(a) ? b : a)) : undefined;
+const jsWorst = r.js?.pages.length
+  ? r.js.pages.reduce((a, b) => (jsSize(b) > jsSize(a) ? b : a))
+  : undefined;
 
 interface Row {
   measure: string;
@@ -882,45 +1179,127 @@ interface Row {
   why?: string;
 }
 const rows: Row[] = [];
-const add = (measure: string, value: string, target?: string, ok?: boolean, by?: string, why?: string) => rows.push({ measure, value, target, ok, by, why });
+const add = (
+  measure: string,
+  value: string,
+  target?: string,
+  ok?: boolean,
+  by?: string,
+  why?: string,
+) => rows.push({ measure, value, target, ok, by, why });
 const times = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-const pooled95 = p(r.pooled, 95), cold95 = p(r.cold, 95), dindV95 = p(dindVersion, 95), dindL95 = p(dindLoaded, 95);
-const idle99 = p(r.echoIdle, 99), busy99 = p(r.busy?.echo, 99);
+const pooled95 = p(r.pooled, 95),
+  cold95 = p(r.cold, 95),
+  dindV95 = p(dindVersion, 95),
+  dindL95 = p(dindLoaded, 95);
+const idle99 = p(r.echoIdle, 99),
+  busy99 = p(r.busy?.echo, 99);
 add("Session ready from the warm pool (POST → first prompt byte), p50", ms(p(r.pooled, 50)));
-add("Session ready from the warm pool, p95", ms(pooled95), `< 0.5× bare run p95 (${ms(0.5 * bare95)})`, r.pooled && r.bare ? pooled95 < 0.5 * bare95 : undefined,
+add(
+  "Session ready from the warm pool, p95",
+  ms(pooled95),
+  `< 0.5× bare run p95 (${ms(0.5 * bare95)})`,
+  r.pooled && r.bare ? pooled95 < 0.5 * bare95 : undefined,
   `${ms(pooled95 - 0.5 * bare95)} over (${times(pooled95, bare95)} the bare run)`,
-  "A pooled session's ready time is a WebSocket connect, the attach and the serialized screen; a slow one means the pool was empty when asked (it refills one session at a time) or the server's event loop was busy.");
+  "A pooled session's ready time is a WebSocket connect, the attach and the serialized screen; a slow one means the pool was empty when asked (it refills one session at a time) or the server's event loop was busy.",
+);
 add("Session ready cold (no pool), p50", ms(p(r.cold, 50)));
-add("Session ready cold (no pool), p95", ms(cold95), `< 1.5× bare run p95 (${ms(1.5 * bare95)}); at most 2× (${ms(2 * bare95)})`, r.cold && r.bare ? cold95 < 1.5 * bare95 : undefined,
+add(
+  "Session ready cold (no pool), p95",
+  ms(cold95),
+  `< 1.5× bare run p95 (${ms(1.5 * bare95)}); at most 2× (${ms(2 * bare95)})`,
+  r.cold && r.bare ? cold95 < 1.5 * bare95 : undefined,
   `${ms(cold95 - 1.5 * bare95)} over (${times(cold95, bare95)} the bare run; the 2× bound ${cold95 <= 2 * bare95 ? "met" : "missed"})`,
-  "A cold session does, one after another, what a bare run does not: an internal bridge network (iptables rules), the workspace folders (chowned into the remapped range), the proxy socket, a container with two bind mounts, an init and limits, then an exec of `bash -l` whose first output is the measure. The pool hides all of it while it has a session to give.");
-add("Bare `docker run --rm` of the workstation image, p50 / p95", `${ms(p(r.bare, 50))} / ${ms(bare95)}`);
+  "A cold session does, one after another, what a bare run does not: an internal bridge network (iptables rules), the workspace folders (chowned into the remapped range), the proxy socket, a container with two bind mounts, an init and limits, then an exec of `bash -l` whose first output is the measure. The pool hides all of it while it has a session to give.",
+);
+add(
+  "Bare `docker run --rm` of the workstation image, p50 / p95",
+  `${ms(p(r.bare, 50))} / ${ms(bare95)}`,
+);
 const slowestSession = Math.max(pooled95, cold95);
-add("Docker-in-docker: `docker run` → working `docker version`, p50 / p95", `${ms(p(dindVersion, 50))} / ${ms(dindV95)}`, `session ready p95, pool (${ms(pooled95)}) and cold (${ms(cold95)}), below this`, r.dind?.length && r.pooled && r.cold ? slowestSession < dindV95 : undefined,
+add(
+  "Docker-in-docker: `docker run` → working `docker version`, p50 / p95",
+  `${ms(p(dindVersion, 50))} / ${ms(dindV95)}`,
+  `session ready p95, pool (${ms(pooled95)}) and cold (${ms(cold95)}), below this`,
+  r.dind?.length && r.pooled && r.cold ? slowestSession < dindV95 : undefined,
   `cold p95 ${ms(cold95 - dindV95)} slower (pool ${pooled95 < dindV95 ? "faster" : "slower"})`,
-  "An empty inner engine starts in about the time of one container start, with its image cached on the host; it holds no course images yet (see the next row) and runs as real root with every capability but one. Only a cold session (no pool) is compared unfavourably; the cold path's own costs are in the row above.");
-add("Docker-in-docker: `docker run` → course images loaded, p50 / p95", `${ms(p(dindLoaded, 50))} / ${ms(dindL95)}`, "session ready p95, pool and cold, below this", r.dind?.length && r.pooled && r.cold ? slowestSession < dindL95 : undefined,
-  `${ms(slowestSession - dindL95)} slower`, "");
-add("Keystroke echo, idle, p50 / p99", `${ms(p(r.echoIdle, 50))} / ${ms(idle99)}`, "p99 < 10 ms", r.echoIdle ? idle99 < 10 : undefined,
+  "An empty inner engine starts in about the time of one container start, with its image cached on the host; it holds no course images yet (see the next row) and runs as real root with every capability but one. Only a cold session (no pool) is compared unfavourably; the cold path's own costs are in the row above.",
+);
+add(
+  "Docker-in-docker: `docker run` → course images loaded, p50 / p95",
+  `${ms(p(dindLoaded, 50))} / ${ms(dindL95)}`,
+  "session ready p95, pool and cold, below this",
+  r.dind?.length && r.pooled && r.cold ? slowestSession < dindL95 : undefined,
+  `${ms(slowestSession - dindL95)} slower`,
+  "",
+);
+add(
+  "Keystroke echo, idle, p50 / p99",
+  `${ms(p(r.echoIdle, 50))} / ${ms(idle99)}`,
+  "p99 < 10 ms",
+  r.echoIdle ? idle99 < 10 : undefined,
   `${ms(idle99 - 10)} over`,
-  "An echo crosses the server's event loop twice (WebSocket → exec stream, exec stream → headless mirror and WebSocket) and the engine's exec stream (dockerd, containerd-shim, the pty). The median is a few ms; the tail is the moments the server process or the engine were not scheduled: on 2 cores shared with other work a 10 ms p99 needs a quiet machine. Each output chunk is also parsed by the server's headless xterm before the next input is read.");
-const rate = (b: BusyResult | undefined) => (b ? `${(b.runsDone / b.seconds).toFixed(1)} containers/s` : "n/a");
-add(`Keystroke echo, ${NEIGHBOURS} neighbours running containers, p50 / p99`, `${ms(p(r.busy?.echo, 50))} / ${ms(busy99)}`, "p99 < 50 ms", r.busy ? busy99 < 50 : undefined,
+  "An echo crosses the server's event loop twice (WebSocket → exec stream, exec stream → headless mirror and WebSocket) and the engine's exec stream (dockerd, containerd-shim, the pty). The median is a few ms; the tail is the moments the server process or the engine were not scheduled: on 2 cores shared with other work a 10 ms p99 needs a quiet machine. Each output chunk is also parsed by the server's headless xterm before the next input is read.",
+);
+const rate = (b: BusyResult | undefined) =>
+  b ? `${(b.runsDone / b.seconds).toFixed(1)} containers/s` : "n/a";
+add(
+  `Keystroke echo, ${NEIGHBOURS} neighbours running containers, p50 / p99`,
+  `${ms(p(r.busy?.echo, 50))} / ${ms(busy99)}`,
+  "p99 < 50 ms",
+  r.busy ? busy99 < 50 : undefined,
   `${ms(busy99 - 50)} over`,
-  `The neighbours' \`docker run\` loops make the engine start containers without pause, and a start is host work outside any session's cgroup (runc, the network hook dockerd re-executes, iptables, a new shim); in this run a bare host process unrelated to Stowage, sleeping 2 ms at a time beside the measurement, woke late by p99 ${ms(r.busy?.wakeup.normal?.p99 ?? NaN)} (max ${ms(r.busy?.wakeup.normal?.max ?? NaN)}); as SCHED_FIFO, max ${ms(r.busy?.wakeup.realtime?.max ?? NaN)}. The server admits ${r.busy?.startSlots ?? "n/a"} container start(s) at a time across the class (STOWAGE_ENGINE_STARTS, sandbox/docker/engine-admission.ts; at most ${r.busy?.maxStartsWaiting ?? "n/a"} were queued); the neighbours ran ${rate(r.busy)}. With starts unbounded, see the next row.`);
-add(`Keystroke echo, ${NEIGHBOURS} neighbours, container starts unbounded (comparison, no target), p50 / p99`, `${ms(p(r.busyUnbounded?.echo, 50))} / ${ms(p(r.busyUnbounded?.echo, 99))}`, undefined, undefined, undefined,
-  `The same load on a server started with STOWAGE_ENGINE_STARTS=64: the neighbours ran ${rate(r.busyUnbounded)}; a bare host process woke late by p99 ${ms(r.busyUnbounded?.wakeup.normal?.p99 ?? NaN)} (max ${ms(r.busyUnbounded?.wakeup.normal?.max ?? NaN)}). This was the design before the admission: nice -10 on the server and engine, 8x CPU shares for the workstation and scheduler autogroup off did not bring it under 150 ms, and neither did a terminal that skips dockerd (a pty to \`runc exec\`, tried outside the product: p99 40–90 ms), because the kernel's unbound workqueue and the shell waited behind the engine's start work on both cores.`);
-add(`Check latency, ${CHECK_LESSON}/${CHECK_EXERCISE} (${CHECK_RUNS} runs), p50 / p95 (no target set)`, `${ms(p(r.check?.times, 50))} / ${ms(p(r.check?.times, 95))}${r.check && !r.check.allPassed ? " (some tasks failed!)" : ""}`);
+  `The neighbours' \`docker run\` loops make the engine start containers without pause, and a start is host work outside any session's cgroup (runc, the network hook dockerd re-executes, iptables, a new shim); in this run a bare host process unrelated to Stowage, sleeping 2 ms at a time beside the measurement, woke late by p99 ${ms(r.busy?.wakeup.normal?.p99 ?? NaN)} (max ${ms(r.busy?.wakeup.normal?.max ?? NaN)}); as SCHED_FIFO, max ${ms(r.busy?.wakeup.realtime?.max ?? NaN)}. The server admits ${r.busy?.startSlots ?? "n/a"} container start(s) at a time across the class (STOWAGE_ENGINE_STARTS, sandbox/docker/engine-admission.ts; at most ${r.busy?.maxStartsWaiting ?? "n/a"} were queued); the neighbours ran ${rate(r.busy)}. With starts unbounded, see the next row.`,
+);
+add(
+  `Keystroke echo, ${NEIGHBOURS} neighbours, container starts unbounded (comparison, no target), p50 / p99`,
+  `${ms(p(r.busyUnbounded?.echo, 50))} / ${ms(p(r.busyUnbounded?.echo, 99))}`,
+  undefined,
+  undefined,
+  undefined,
+  `The same load on a server started with STOWAGE_ENGINE_STARTS=64: the neighbours ran ${rate(r.busyUnbounded)}; a bare host process woke late by p99 ${ms(r.busyUnbounded?.wakeup.normal?.p99 ?? NaN)} (max ${ms(r.busyUnbounded?.wakeup.normal?.max ?? NaN)}). This was the design before the admission: nice -10 on the server and engine, 8x CPU shares for the workstation and scheduler autogroup off did not bring it under 150 ms, and neither did a terminal that skips dockerd (a pty to \`runc exec\`, tried outside the product: p99 40–90 ms), because the kernel's unbound workqueue and the shell waited behind the engine's start work on both cores.`,
+);
+add(
+  `Check latency, ${CHECK_LESSON}/${CHECK_EXERCISE} (${CHECK_RUNS} runs), p50 / p95 (no target set)`,
+  `${ms(p(r.check?.times, 50))} / ${ms(p(r.check?.times, 95))}${r.check && !r.check.allPassed ? " (some tasks failed!)" : ""}`,
+);
 const accounted = sessionMemory + daemonsPerSession;
-add("Host memory per idle session (cgroup less cache + shim PSS + server RSS growth)", mib(sessionMemory), "< 30 MiB", last ? sessionMemory < 30 * 1024 ** 2 : undefined,
-  `${mib(sessionMemory - 30 * 1024 ** 2)} over`, "See the step-by-step table for which part grows.");
-add("Host memory of a docker-in-docker instance, idle, images loaded (cgroup less cache + shim PSS)", mib(dindMemory), `session < ⅓ of it (${mib(dindMemory / 3)})`, last && r.dind?.length ? sessionMemory < dindMemory / 3 : undefined,
-  `session is ${times(sessionMemory, dindMemory)} of a dind instance`, "");
-add("Idle sessions one machine holds (echo p99 ≤ 50 ms, memory)", r.ramp ? `${heldWithEcho} measured${heldWithEcho === RAMP.at(-1) ? " (the ramp's end)" : ""}; memory for ~${Number.isFinite(memoryBound) ? memoryBound : "n/a"}` : "n/a", "≥ 300", r.ramp ? capacity >= 300 : undefined,
-  r.ramp ? `${300 - capacity} short: ${r.ramp.stoppedBy}${firstSlow >= 0 ? `; echo p99 first passed 50 ms at ${r.ramp.steps[firstSlow]!.sessions} sessions (${ms(pct(r.ramp.steps[firstSlow]!.echo, 99))})` : ""}` : "",
-  "Echo p99 under load of many idle sessions is the server's and the engine's scheduling on 2 cores (idle sessions cost no CPU except the engine's own housekeeping); memory is far from the limit. Beyond about 30 sessions a default daemon has no address pool left for session networks (see below).");
-add("JavaScript on a lesson page before its terminal opens (gzipped, largest page)", jsWorst ? `${(jsSize(jsWorst) / 1024).toFixed(1)} KB (${jsWorst.path})` : "n/a", "≤ 60 KB", jsWorst ? jsSize(jsWorst) <= 60 * 1024 && !jsWorst.closed.terminalLoaded : undefined,
-  jsWorst ? `${((jsSize(jsWorst) - 60 * 1024) / 1024).toFixed(1)} KB over` : "", "The terminal chunk (xterm.js and its WebGL addon) must be loaded only when the terminal opens.");
+add(
+  "Host memory per idle session (cgroup less cache + shim PSS + server RSS growth)",
+  mib(sessionMemory),
+  "< 30 MiB",
+  last ? sessionMemory < 30 * 1024 ** 2 : undefined,
+  `${mib(sessionMemory - 30 * 1024 ** 2)} over`,
+  "See the step-by-step table for which part grows.",
+);
+add(
+  "Host memory of a docker-in-docker instance, idle, images loaded (cgroup less cache + shim PSS)",
+  mib(dindMemory),
+  `session < ⅓ of it (${mib(dindMemory / 3)})`,
+  last && r.dind?.length ? sessionMemory < dindMemory / 3 : undefined,
+  `session is ${times(sessionMemory, dindMemory)} of a dind instance`,
+  "",
+);
+add(
+  "Idle sessions one machine holds (echo p99 ≤ 50 ms, memory)",
+  r.ramp
+    ? `${heldWithEcho} measured${heldWithEcho === RAMP.at(-1) ? " (the ramp's end)" : ""}; memory for ~${Number.isFinite(memoryBound) ? memoryBound : "n/a"}`
+    : "n/a",
+  "≥ 300",
+  r.ramp ? capacity >= 300 : undefined,
+  r.ramp
+    ? `${300 - capacity} short: ${r.ramp.stoppedBy}${firstSlow >= 0 ? `; echo p99 first passed 50 ms at ${r.ramp.steps[firstSlow]!.sessions} sessions (${ms(pct(r.ramp.steps[firstSlow]!.echo, 99))})` : ""}`
+    : "",
+  "Echo p99 under load of many idle sessions is the server's and the engine's scheduling on 2 cores (idle sessions cost no CPU except the engine's own housekeeping); memory is far from the limit. Beyond about 30 sessions a default daemon has no address pool left for session networks (see below).",
+);
+add(
+  "JavaScript on a lesson page before its terminal opens (gzipped, largest page)",
+  jsWorst ? `${(jsSize(jsWorst) / 1024).toFixed(1)} KB (${jsWorst.path})` : "n/a",
+  "≤ 60 KB",
+  jsWorst ? jsSize(jsWorst) <= 60 * 1024 && !jsWorst.closed.terminalLoaded : undefined,
+  jsWorst ? `${((jsSize(jsWorst) - 60 * 1024) / 1024).toFixed(1)} KB over` : "",
+  "The terminal chunk (xterm.js and its WebGL addon) must be loaded only when the terminal opens.",
+);
 void accounted;
 
 const missed = rows.filter((row) => row.ok === false);
@@ -939,7 +1318,8 @@ is about ${Math.floor((200 - base.keys) / perSession)} sessions (an earlier run 
 kernel.keys.maxbytes raised (e.g. 20000 and 2000000).
 `;
 }
-const list = (xs: number[] | undefined) => (xs?.length ? xs.map((x) => (x / 1000).toFixed(2)).join(", ") + " s" : "n/a");
+const list = (xs: number[] | undefined) =>
+  xs?.length ? xs.map((x) => (x / 1000).toFixed(2)).join(", ") + " s" : "n/a";
 
 const rampTable = r.ramp
   ? `| idle sessions | made in | echo p50 / p99 | cgroup less cache (mean) | page cache (mean) | shim PSS / RSS (mean) | server RSS (heap) | dockerd + containerd RSS | MemAvailable |
@@ -953,20 +1333,27 @@ Stopped because ${r.ramp.stoppedBy}.`
 const classSection = `<!-- class-bench: BENCH_ONLY=class rewrites only this section -->
 ## A class behind one address (issue 11)
 
-${r.classes?.length || r.anonymous ? `Measured ${new Date().toISOString()}; load average (1 min) at the start ${loadAtStart[0]!.toFixed(1)} on ${cpus().length} cores${process.env.BENCH_NOTE ? `; ${process.env.BENCH_NOTE}` : ""}.
+${
+  r.classes?.length || r.anonymous
+    ? `Measured ${new Date().toISOString()}; load average (1 min) at the start ${loadAtStart[0]!.toFixed(1)} on ${cpus().length} cores${process.env.BENCH_NOTE ? `; ${process.env.BENCH_NOTE}` : ""}.
 
 | measure | value | target | |
 |---|---|---|---|
-${(r.classes ?? []).map((c) => {
-  const prompt95 = pct(c.prompt, 95), bare95c = pct(c.bare, 95), check95 = pct(c.check, 95), echoWorst = Math.max(...c.echoP99);
-  return [
-    `| Class of ${c.seats}: sandboxes warmed (created → all warm) | ${c.warmSeconds.toFixed(0)} s | | |`,
-    `| Class of ${c.seats} joining from one address within ${(c.joinSpreadMs / 1000).toFixed(2)} s: served | ${c.served}/${c.seats}${c.refused.length ? ` (refused: ${c.refused.join("; ")})` : ""} | all | ${verdict(c.served === c.seats)} |`,
-    `| Class of ${c.seats}: prompt (POST → first byte), p50 / p95; bare \`docker run --rm\` p95 in the same run | ${ms(pct(c.prompt, 50))} / ${ms(prompt95)}; bare ${ms(bare95c)} (${times(prompt95, bare95c)}) | ≤ 0.5× bare | ${verdict(prompt95 <= 0.5 * bare95c)} |`,
-    `| Class of ${c.seats}: Check of ${CHECK_EXERCISE} (3 per student, all at once), p50 / p95 | ${ms(pct(c.check, 50))} / ${ms(check95)}${c.checkFailures.length ? ` (failing: ${c.checkFailures.join("; ")})` : ", every task passing"} | ≤ 1 s, all passing | ${verdict(check95 <= 1000 && c.checkFailures.length === 0)} |`,
-    `| Class of ${c.seats}: echo p99, worst student / median student (100 keys each, during the exercise) | ${ms(echoWorst)} / ${ms(pct(c.echoP99, 50))} | ≤ 50 ms every student | ${verdict(echoWorst <= 50)} |`,
-  ].join("\n");
-}).join("\n")}
+${(r.classes ?? [])
+  .map((c) => {
+    const prompt95 = pct(c.prompt, 95),
+      bare95c = pct(c.bare, 95),
+      check95 = pct(c.check, 95),
+      echoWorst = Math.max(...c.echoP99);
+    return [
+      `| Class of ${c.seats}: sandboxes warmed (created → all warm) | ${c.warmSeconds.toFixed(0)} s | | |`,
+      `| Class of ${c.seats} joining from one address within ${(c.joinSpreadMs / 1000).toFixed(2)} s: served | ${c.served}/${c.seats}${c.refused.length ? ` (refused: ${c.refused.join("; ")})` : ""} | all | ${verdict(c.served === c.seats)} |`,
+      `| Class of ${c.seats}: prompt (POST → first byte), p50 / p95; bare \`docker run --rm\` p95 in the same run | ${ms(pct(c.prompt, 50))} / ${ms(prompt95)}; bare ${ms(bare95c)} (${times(prompt95, bare95c)}) | ≤ 0.5× bare | ${verdict(prompt95 <= 0.5 * bare95c)} |`,
+      `| Class of ${c.seats}: Check of ${CHECK_EXERCISE} (3 per student, all at once), p50 / p95 | ${ms(pct(c.check, 50))} / ${ms(check95)}${c.checkFailures.length ? ` (failing: ${c.checkFailures.join("; ")})` : ", every task passing"} | ≤ 1 s, all passing | ${verdict(check95 <= 1000 && c.checkFailures.length === 0)} |`,
+      `| Class of ${c.seats}: echo p99, worst student / median student (100 keys each, during the exercise) | ${ms(echoWorst)} / ${ms(pct(c.echoP99, 50))} | ≤ 50 ms every student | ${verdict(echoWorst <= 50)} |`,
+    ].join("\n");
+  })
+  .join("\n")}
 ${r.anonymous ? `| ${ANONYMOUS_GROUP} anonymous students from one address, sent within ${(r.anonymous.spanMs / 1000).toFixed(1)} s (shipped limits): served; prompt (POST → first byte) p95 | ${r.anonymous.served}/${ANONYMOUS_GROUP}${r.anonymous.refused.length ? ` (refused: ${r.anonymous.refused.join("; ")})` : ""}; ${ms(pct(r.anonymous.prompt, 95))} | all | ${verdict(r.anonymous.served === ANONYMOUS_GROUP)} |` : ""}
 
 How: the server under test runs with STOWAGE_POOL_SIZE=0 and the instructor token; the bench creates the class
@@ -975,7 +1362,9 @@ ${SESSIONS} times, then starts one join every 1/seats s from 127.0.0.1 (\`POST /
 terminal WebSocket; the prompt time ends at the first output byte, the redrawn prompt of a warm sandbox). Then every
 student at once: 50 keys of echo, the uploaded solution.sh run in the terminal, Check 3 times, 50 keys of echo. The
 anonymous group uses the shipped STOWAGE_CREATE_PER_MINUTE, STOWAGE_ANONYMOUS_PER_ADDRESS and STOWAGE_POOL_SIZE
-(docs/rate-limits.md).` : "not measured"}
+(docs/rate-limits.md).`
+    : "not measured"
+}
 <!-- /class-bench -->
 `;
 
@@ -984,7 +1373,7 @@ const report = `# Benchmarks
 Written by \`npm run bench\` (sandbox/bench/bench.ts); every figure below is from one run.
 
 - Date: ${new Date().toISOString()} (run took ${((Date.now() - started) / 60_000).toFixed(0)} min)
-- Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${(((r.ramp?.baseline.total ?? (await memAvailable()).total)) / 1024 ** 3).toFixed(1)} GiB, kernel ${kernel.trim()}, Docker Engine ${dockerVersion.trim()}, Node ${process.version}
+- Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${((r.ramp?.baseline.total ?? (await memAvailable()).total) / 1024 ** 3).toFixed(1)} GiB, kernel ${kernel.trim()}, Docker Engine ${dockerVersion.trim()}, Node ${process.version}
 - Load average (1 min) at the start ${loadAtStart[0]!.toFixed(1)}, during the run ${loadDuring.length ? `${Math.min(...loadDuring).toFixed(1)}–${Math.max(...loadDuring).toFixed(1)}` : "n/a"} on ${cpus().length} cores${process.env.BENCH_NOTE ? `; ${process.env.BENCH_NOTE}` : ""}${RAMP_STOP ? "" : "\n- BENCH_RAMP_STOP=0: the ramp went on past a step whose echo p99 passed 50 ms (the capacity figure counts only the steps before it)"}
 
 | measure | value | target | |
@@ -1014,18 +1403,26 @@ ${mib(availableDrop)} per session (kernel objects, bridges, veths and page cache
 
 ## Docker-in-docker instances
 
-${r.dind?.length ? `Run as \`docker run -d ${DIND_RUN_FLAGS.join(" ")} ${"stowage-bench/dind"}\` (Debian's docker.io on debian:bookworm-slim,
+${
+  r.dind?.length
+    ? `Run as \`docker run -d ${DIND_RUN_FLAGS.join(" ")} ${"stowage-bench/dind"}\` (Debian's docker.io on debian:bookworm-slim,
 sandbox/bench/dind/; /var/lib/docker an anonymous volume), then polled with \`docker exec … docker version\` until the inner
 engine answers, then \`docker save ${COURSE_IMAGES_TO_LOAD.join(" ")} | docker exec -i … docker load\`. ${r.dind.length} instances:
 to \`docker version\` ${list(dindVersion)}; to images loaded ${list(dindLoaded)}; \`docker run --rm busybox true\` inside
 ${r.dind.every((d) => d.innerRunOk) ? "worked in every instance" : "FAILED in some"}. Memory once idle (3 s after the load): cgroup less cache
-${mib(r.dind.reduce((n, d) => n + d.memory.cgroup, 0) / r.dind.length)}, page cache ${mib(r.dind.reduce((n, d) => n + d.memory.cache, 0) / r.dind.length)}, shim PSS ${mib(r.dind.reduce((n, d) => n + d.memory.shimPss, 0) / r.dind.length)}. Each instance was removed with its volume.` : `not measured${r.dindError ? `: ${r.dindError}` : ""}`}
+${mib(r.dind.reduce((n, d) => n + d.memory.cgroup, 0) / r.dind.length)}, page cache ${mib(r.dind.reduce((n, d) => n + d.memory.cache, 0) / r.dind.length)}, shim PSS ${mib(r.dind.reduce((n, d) => n + d.memory.shimPss, 0) / r.dind.length)}. Each instance was removed with its volume.`
+    : `not measured${r.dindError ? `: ${r.dindError}` : ""}`
+}
 
 ## Lesson pages' JavaScript
 
-${r.js ? `| page | terminal closed (phone window) | desktop window, before the terminal chunk | scripts (KB gzipped, desktop) |
+${
+  r.js
+    ? `| page | terminal closed (phone window) | desktop window, before the terminal chunk | scripts (KB gzipped, desktop) |
 |---|---|---|---|
-${r.js.pages.map((pg) => `| ${pg.path} | ${(pg.closed.gz / 1024).toFixed(1)} KB${pg.closed.terminalLoaded ? " (terminal chunk loaded while closed!)" : ""} | ${(pg.desktop.gz / 1024).toFixed(1)} KB | ${pg.desktop.scripts.map((s) => `${s.name} ${(s.gz / 1024).toFixed(1)}`).join(", ")} |`).join("\n")}` : "not measured"}
+${r.js.pages.map((pg) => `| ${pg.path} | ${(pg.closed.gz / 1024).toFixed(1)} KB${pg.closed.terminalLoaded ? " (terminal chunk loaded while closed!)" : ""} | ${(pg.desktop.gz / 1024).toFixed(1)} KB | ${pg.desktop.scripts.map((s) => `${s.name} ${(s.gz / 1024).toFixed(1)}`).join(", ")} |`).join("\n")}`
+    : "not measured"
+}
 
 ## Abuse: a neighbour's echo while one session abuses the machine
 
@@ -1065,7 +1462,12 @@ if (ONLY.size === 1 && ONLY.has("class")) {
   // Run alone, the class phase replaces only its own section of the existing report.
   const existing = await readFile(OUT, "utf8").catch(() => "");
   const section = /<!-- class-bench[^]*?<!-- \/class-bench -->\n/;
-  await writeFile(OUT, section.test(existing) ? existing.replace(section, () => classSection) : `${existing}\n${classSection}`);
+  await writeFile(
+    OUT,
+    section.test(existing)
+      ? existing.replace(section, () => classSection)
+      : `${existing}\n${classSection}`,
+  );
   process.stdout.write(classSection);
 } else {
   await writeFile(OUT, report);

@@ -17,12 +17,22 @@ export const DIND_IMAGE = "stowage-bench/dind:latest";
 const HASH_LABEL = "stowage-bench.recipe-hash";
 /** The label on every container the bench makes, valued with this run's id (cleanup). */
 export const BENCH_LABEL = "stowage-bench.run";
-export const COURSE_IMAGES_TO_LOAD = ["busybox", "debian:bookworm-slim", "postgres:15", "nginx", "stowage/notes"];
+export const COURSE_IMAGES_TO_LOAD = [
+  "busybox",
+  "debian:bookworm-slim",
+  "postgres:15",
+  "nginx",
+  "stowage/notes",
+];
 
 /** How the dind instance runs: no --privileged, but everything an engine needs. */
 export const DIND_RUN_FLAGS = [
-  "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
-  "--security-opt", "seccomp=unconfined", // unshare/mount/keyctl for the inner engine's containers
+  "--cap-add",
+  "ALL",
+  "--cap-drop",
+  "SYS_RESOURCE",
+  "--security-opt",
+  "seccomp=unconfined", // unshare/mount/keyctl for the inner engine's containers
   "--userns=host", // the outer engine remaps users; the inner one must own its files and make namespaces
   "--cgroupns=host",
   // /var/lib/docker is an anonymous volume (VOLUME in the Dockerfile): nested overlayfs does not work.
@@ -32,8 +42,15 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function recipeHash(): Promise<string> {
   const hash = createHash("sha256");
-  for (const file of (await readdir(RECIPE)).sort()) hash.update(`${file}\0`).update(await readFile(join(RECIPE, file)));
-  const { stdout: base } = await run("docker", ["image", "inspect", "--format", "{{.Id}}", "debian:bookworm-slim"]);
+  for (const file of (await readdir(RECIPE)).sort())
+    hash.update(`${file}\0`).update(await readFile(join(RECIPE, file)));
+  const { stdout: base } = await run("docker", [
+    "image",
+    "inspect",
+    "--format",
+    "{{.Id}}",
+    "debian:bookworm-slim",
+  ]);
   hash.update(base.trim());
   return hash.digest("hex").slice(0, 32);
 }
@@ -41,10 +58,24 @@ async function recipeHash(): Promise<string> {
 /** Builds the dind image unless one built from this recipe (and base image) exists. */
 export async function ensureDindImage(): Promise<void> {
   const hash = await recipeHash();
-  const current = await run("docker", ["image", "inspect", "--format", `{{index .Config.Labels "${HASH_LABEL}"}}`, DIND_IMAGE]).then((r) => r.stdout.trim(), () => "");
+  const current = await run("docker", [
+    "image",
+    "inspect",
+    "--format",
+    `{{index .Config.Labels "${HASH_LABEL}"}}`,
+    DIND_IMAGE,
+  ]).then(
+    (r) => r.stdout.trim(),
+    () => "",
+  );
   if (current === hash) return;
-  log(`building ${DIND_IMAGE} from sandbox/bench/dind (apt-get install docker.io; needs Debian's archive)...`);
-  await run("docker", ["build", "--label", `${HASH_LABEL}=${hash}`, "-t", DIND_IMAGE, RECIPE], { timeout: 15 * 60_000, maxBuffer: 64 * 1024 * 1024 });
+  log(
+    `building ${DIND_IMAGE} from sandbox/bench/dind (apt-get install docker.io; needs Debian's archive)...`,
+  );
+  await run("docker", ["build", "--label", `${HASH_LABEL}=${hash}`, "-t", DIND_IMAGE, RECIPE], {
+    timeout: 15 * 60_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }
 
 export interface DindRun {
@@ -72,8 +103,12 @@ async function poll<T>(attempt: () => Promise<T>, timeoutMs: number, what: strin
 /** save | exec -i load, both processes bounded. */
 function loadImages(name: string, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const save = spawn("docker", ["save", ...COURSE_IMAGES_TO_LOAD], { stdio: ["ignore", "pipe", "pipe"] });
-    const load = spawn("docker", ["exec", "-i", name, "docker", "load", "-q"], { stdio: ["pipe", "ignore", "pipe"] });
+    const save = spawn("docker", ["save", ...COURSE_IMAGES_TO_LOAD], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const load = spawn("docker", ["exec", "-i", name, "docker", "load", "-q"], {
+      stdio: ["pipe", "ignore", "pipe"],
+    });
     save.stdout.pipe(load.stdin);
     let errors = "";
     save.stderr.on("data", (d) => (errors += d));
@@ -88,7 +123,10 @@ function loadImages(name: string, timeoutMs: number): Promise<void> {
     load.on("exit", (code) => {
       clearTimeout(timer);
       if (code === 0 && saved === 0) resolve();
-      else reject(new Error(`docker save | docker load failed (${saved}, ${code}): ${errors.slice(-500)}`));
+      else
+        reject(
+          new Error(`docker save | docker load failed (${saved}, ${code}): ${errors.slice(-500)}`),
+        );
     });
   });
 }
@@ -98,12 +136,39 @@ export async function dindOnce(runId: string, settleMs: number): Promise<DindRun
   const name = `stowage-bench-dind-${randomBytes(4).toString("hex")}`;
   const started = performance.now();
   try {
-    await run("docker", ["run", "-d", "--name", name, "--label", `${BENCH_LABEL}=${runId}`, ...DIND_RUN_FLAGS, DIND_IMAGE], { timeout: 60_000 });
-    await poll(() => run("docker", ["exec", name, "docker", "version", "--format", "{{.Server.Version}}"], { timeout: 10_000 }), 60_000, "no working `docker version` in the dind instance");
+    await run(
+      "docker",
+      [
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--label",
+        `${BENCH_LABEL}=${runId}`,
+        ...DIND_RUN_FLAGS,
+        DIND_IMAGE,
+      ],
+      { timeout: 60_000 },
+    );
+    await poll(
+      () =>
+        run("docker", ["exec", name, "docker", "version", "--format", "{{.Server.Version}}"], {
+          timeout: 10_000,
+        }),
+      60_000,
+      "no working `docker version` in the dind instance",
+    );
     const versionMs = performance.now() - started;
     await loadImages(name, 5 * 60_000);
     const loadedMs = performance.now() - started;
-    const innerRunOk = await run("docker", ["exec", name, "docker", "run", "--rm", "busybox", "true"], { timeout: 60_000 }).then(() => true, () => false);
+    const innerRunOk = await run(
+      "docker",
+      ["exec", name, "docker", "run", "--rm", "busybox", "true"],
+      { timeout: 60_000 },
+    ).then(
+      () => true,
+      () => false,
+    );
     await new Promise((r) => setTimeout(r, settleMs));
     const { stdout: id } = await run("docker", ["inspect", "--format", "{{.Id}}", name]);
     const memory = await containerMemory(id.trim());
@@ -115,7 +180,13 @@ export async function dindOnce(runId: string, settleMs: number): Promise<DindRun
 
 /** Removes whatever this run left (a crash between run and rm). */
 export async function removeDindLeftovers(runId: string): Promise<void> {
-  const { stdout } = await run("docker", ["ps", "-aq", "--filter", `label=${BENCH_LABEL}=${runId}`]).catch(() => ({ stdout: "" }));
+  const { stdout } = await run("docker", [
+    "ps",
+    "-aq",
+    "--filter",
+    `label=${BENCH_LABEL}=${runId}`,
+  ]).catch(() => ({ stdout: "" }));
   const ids = stdout.split("\n").filter(Boolean);
-  if (ids.length) await run("docker", ["rm", "-f", "-v", ...ids], { timeout: 60_000 }).catch(() => undefined);
+  if (ids.length)
+    await run("docker", ["rm", "-f", "-v", ...ids], { timeout: 60_000 }).catch(() => undefined);
 }

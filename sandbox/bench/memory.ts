@@ -15,7 +15,8 @@ export interface ContainerMemory {
   shimRss: number;
 }
 
-const num = (text: string, key: string) => Number(new RegExp(`^${key}:?\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
+const num = (text: string, key: string) =>
+  Number(new RegExp(`^${key}:?\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
 
 async function cgroupMemory(id: string): Promise<{ cgroup: number; cache: number }> {
   const v1 = `/sys/fs/cgroup/memory/docker/${id}`;
@@ -25,7 +26,10 @@ async function cgroupMemory(id: string): Promise<{ cgroup: number; cache: number
     const cache = num(stat, "total_cache") - num(stat, "total_shmem"); // tmpfs is memory, not cache
     return { cgroup: Number(usage) - cache, cache };
   }
-  for (const v2 of [`/sys/fs/cgroup/system.slice/docker-${id}.scope`, `/sys/fs/cgroup/docker/${id}`]) {
+  for (const v2 of [
+    `/sys/fs/cgroup/system.slice/docker-${id}.scope`,
+    `/sys/fs/cgroup/docker/${id}`,
+  ]) {
     const current = await readFile(`${v2}/memory.current`, "utf8").catch(() => undefined);
     if (current === undefined) continue;
     const stat = await readFile(`${v2}/memory.stat`, "utf8");
@@ -53,8 +57,13 @@ export async function processMemory(pid: number): Promise<{ rss: number; pss: nu
 }
 
 /** Sum of RSS (and PSS) of every process whose command line matches. */
-export async function matchingMemory(table: Map<number, string>, match: (cmd: string) => boolean): Promise<{ rss: number; pss: number; count: number }> {
-  let rss = 0, pss = 0, count = 0;
+export async function matchingMemory(
+  table: Map<number, string>,
+  match: (cmd: string) => boolean,
+): Promise<{ rss: number; pss: number; count: number }> {
+  let rss = 0,
+    pss = 0,
+    count = 0;
   for (const [pid, cmd] of table) {
     if (!match(cmd)) continue;
     const m = await processMemory(pid);
@@ -65,14 +74,22 @@ export async function matchingMemory(table: Map<number, string>, match: (cmd: st
   return { rss, pss, count };
 }
 
-export async function containerMemory(id: string, table?: Map<number, string>): Promise<ContainerMemory> {
+export async function containerMemory(
+  id: string,
+  table?: Map<number, string>,
+): Promise<ContainerMemory> {
   const procs = table ?? (await processTable());
-  const shim = await matchingMemory(procs, (cmd) => cmd.includes("containerd-shim") && cmd.includes(id));
+  const shim = await matchingMemory(
+    procs,
+    (cmd) => cmd.includes("containerd-shim") && cmd.includes(id),
+  );
   return { ...(await cgroupMemory(id)), shimPss: shim.pss, shimRss: shim.rss };
 }
 
 /** The host engine's own daemons (their growth per session is part of a session's cost). */
-export async function engineDaemons(table: Map<number, string>): Promise<{ dockerd: number; containerd: number }> {
+export async function engineDaemons(
+  table: Map<number, string>,
+): Promise<{ dockerd: number; containerd: number }> {
   const dockerdPid = Number((await readFile("/var/run/docker.pid", "utf8").catch(() => "")).trim());
   if (!dockerdPid) return { dockerd: 0, containerd: 0 };
   let containerd = 0;
@@ -95,13 +112,20 @@ export async function memAvailable(): Promise<{ total: number; available: number
  * container, and every exec, its own session keyring, all owned by that one uid, and the
  * default quota (kernel.keys.maxkeys = 200) ends container starts with "disk quota exceeded".
  */
-export async function keyQuota(): Promise<{ uid: number; keys: number; maxKeys: number; bytes: number; maxBytes: number } | undefined> {
+export async function keyQuota(): Promise<
+  { uid: number; keys: number; maxKeys: number; bytes: number; maxBytes: number } | undefined
+> {
   const subuid = await readFile("/etc/subuid", "utf8").catch(() => "");
   const uid = Number(/^dockremap:(\d+):/m.exec(subuid)?.[1] ?? NaN);
   if (!Number.isFinite(uid)) return undefined;
   const users = await readFile("/proc/key-users", "utf8").catch(() => "");
-  const line = new RegExp(`^\\s*${uid}:\\s+\\d+\\s+\\S+\\s+(\\d+)/(\\d+)\\s+(\\d+)/(\\d+)`, "m").exec(users);
+  const line = new RegExp(
+    `^\\s*${uid}:\\s+\\d+\\s+\\S+\\s+(\\d+)/(\\d+)\\s+(\\d+)/(\\d+)`,
+    "m",
+  ).exec(users);
   const maxKeys = Number(await readFile("/proc/sys/kernel/keys/maxkeys", "utf8").catch(() => "0"));
-  const maxBytes = Number(await readFile("/proc/sys/kernel/keys/maxbytes", "utf8").catch(() => "0"));
+  const maxBytes = Number(
+    await readFile("/proc/sys/kernel/keys/maxbytes", "utf8").catch(() => "0"),
+  );
   return { uid, keys: Number(line?.[1] ?? 0), maxKeys, bytes: Number(line?.[3] ?? 0), maxBytes };
 }

@@ -223,5 +223,10 @@ export function defineCheck(run: CheckFunction, options: CheckOptions = {}): Che
 }
 
 export function isCheckDefinition(value: unknown): value is CheckDefinition {
-  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[CHECK_BRAND] === true && typeof (value as CheckDefinition).run === "function";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[CHECK_BRAND] === true &&
+    typeof (value as CheckDefinition).run === "function"
+  );
 }

@@ -11,8 +11,23 @@ import { parseSize } from "../sizes.ts";
 import { runCheckScript, type CheckRunner } from "../sessions/check-container.ts";
 import type { SessionEvent } from "../sessions/session-manager.ts";
 import type { SessionScope } from "../naming/scope.ts";
-import type { CheckSession, ContainerInfo, ExecOutput, FileSource, HistoryEvent, HistoryFilter, MountInfo, VolumeInfo, VolumeUse } from "./api.ts";
-import { ArchiveTooLargeError, CHECK_CONTAINER_PREFIX, listEngineFiles, readEngineFile } from "./engine-files.ts";
+import type {
+  CheckSession,
+  ContainerInfo,
+  ExecOutput,
+  FileSource,
+  HistoryEvent,
+  HistoryFilter,
+  MountInfo,
+  VolumeInfo,
+  VolumeUse,
+} from "./api.ts";
+import {
+  ArchiveTooLargeError,
+  CHECK_CONTAINER_PREFIX,
+  listEngineFiles,
+  readEngineFile,
+} from "./engine-files.ts";
 
 export { CHECK_CONTAINER_PREFIX };
 
@@ -40,7 +55,12 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-const isName = (name: string) => typeof name === "string" && name.length > 0 && name.length <= 255 && !name.startsWith("-") && !/[\0\n]/.test(name);
+const isName = (name: string) =>
+  typeof name === "string" &&
+  name.length > 0 &&
+  name.length <= 255 &&
+  !name.startsWith("-") &&
+  !/[\0\n]/.test(name);
 
 function date(value: unknown): Date | undefined {
   if (typeof value !== "string" || value.startsWith("0001-")) return undefined;
@@ -53,13 +73,20 @@ function parseJsonArray(text: string): Record<string, unknown>[] {
   if (!trimmed.startsWith("[")) return [];
   try {
     const parsed = JSON.parse(trimmed) as unknown;
-    return Array.isArray(parsed) ? parsed.filter((x): x is Record<string, unknown> => typeof x === "object" && x !== null) : [];
+    return Array.isArray(parsed)
+      ? parsed.filter((x): x is Record<string, unknown> => typeof x === "object" && x !== null)
+      : [];
   } catch {
     return [];
   }
 }
 
-const strMap = (v: unknown): Record<string, string> => (v && typeof v === "object" ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)])) : {});
+const strMap = (v: unknown): Record<string, string> =>
+  v && typeof v === "object"
+    ? Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)]),
+      )
+    : {};
 const strList = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
 
 export function toContainerInfo(raw: Record<string, unknown>): ContainerInfo {
@@ -68,9 +95,17 @@ export function toContainerInfo(raw: Record<string, unknown>): ContainerInfo {
   const hostConfig = c.HostConfig ?? {};
   const mounts: MountInfo[] = (Array.isArray(c.Mounts) ? c.Mounts : []).map((m: any): MountInfo => {
     const type = String(m.Type ?? "");
-    const mount: MountInfo = { type, source: type === "volume" ? String(m.Name ?? "") : type === "tmpfs" ? "" : String(m.Source ?? ""), target: String(m.Destination ?? ""), readOnly: m.RW === false };
+    const mount: MountInfo = {
+      type,
+      source:
+        type === "volume" ? String(m.Name ?? "") : type === "tmpfs" ? "" : String(m.Source ?? ""),
+      target: String(m.Destination ?? ""),
+      readOnly: m.RW === false,
+    };
     if (type === "tmpfs") {
-      const spec = (Array.isArray(hostConfig.Mounts) ? hostConfig.Mounts : []).find((x: any) => x?.Target === mount.target);
+      const spec = (Array.isArray(hostConfig.Mounts) ? hostConfig.Mounts : []).find(
+        (x: any) => x?.Target === mount.target,
+      );
       const size = Number(spec?.TmpfsOptions?.SizeBytes);
       if (size > 0) mount.sizeBytes = size;
     }
@@ -81,7 +116,13 @@ export function toContainerInfo(raw: Record<string, unknown>): ContainerInfo {
     if (mounts.some((m) => m.target === target)) continue;
     const opts = options.split(",");
     const size = parseSize(opts.find((o) => o.startsWith("size="))?.slice(5));
-    mounts.push({ type: "tmpfs", source: "", target, readOnly: opts.includes("ro"), ...(size ? { sizeBytes: size } : {}) });
+    mounts.push({
+      type: "tmpfs",
+      source: "",
+      target,
+      readOnly: opts.includes("ro"),
+      ...(size ? { sizeBytes: size } : {}),
+    });
   }
   const state = c.State ?? {};
   return {
@@ -126,7 +167,15 @@ export function checkHistory(events: readonly SessionEvent[]): HistoryEvent[] {
     const containerId = e.type === "container" ? e.id : e.attributes.container;
     const container = containerId ? names.get(containerId) : undefined;
     if (container?.startsWith(CHECK_CONTAINER_PREFIX)) continue;
-    out.push({ type: e.type, action: e.action, id: e.id, name: e.name, container: e.type === "container" ? e.name : container, attributes: { ...e.attributes }, time: e.time });
+    out.push({
+      type: e.type,
+      action: e.action,
+      id: e.id,
+      name: e.name,
+      container: e.type === "container" ? e.name : container,
+      attributes: { ...e.attributes },
+      time: e.time,
+    });
   }
   return out;
 }
@@ -146,8 +195,21 @@ export function filterHistory(events: HistoryEvent[], filter: HistoryFilter = {}
 export function volumeUses(events: HistoryEvent[], volume: string): VolumeUse[] {
   const uses = new Map<string, VolumeUse>();
   for (const e of events) {
-    if (e.type === "volume" && e.action === "mount" && e.name === volume && e.attributes.container && !uses.has(e.attributes.container)) {
-      uses.set(e.attributes.container, { container: e.container, containerId: e.attributes.container, destination: e.attributes.destination ?? "", readOnly: e.attributes["read/write"] === "false", time: e.time, removedAt: undefined });
+    if (
+      e.type === "volume" &&
+      e.action === "mount" &&
+      e.name === volume &&
+      e.attributes.container &&
+      !uses.has(e.attributes.container)
+    ) {
+      uses.set(e.attributes.container, {
+        container: e.container,
+        containerId: e.attributes.container,
+        destination: e.attributes.destination ?? "",
+        readOnly: e.attributes["read/write"] === "false",
+        time: e.time,
+        removedAt: undefined,
+      });
     }
     if (e.type === "container" && e.action === "destroy") {
       const use = uses.get(e.id);
@@ -158,7 +220,11 @@ export function volumeUses(events: HistoryEvent[], volume: string): VolumeUse[] 
 }
 
 /** A CheckSession over `target`, every call bounded by `deadline` (ms since the epoch). */
-export function createCheckSession(docker: Docker, target: CheckTarget, deadline: number): CheckSession {
+export function createCheckSession(
+  docker: Docker,
+  target: CheckTarget,
+  deadline: number,
+): CheckSession {
   const timeLeft = () => deadline - Date.now();
   const run = async (script: string): Promise<ExecOutput & { output: string }> => {
     const left = timeLeft();
@@ -168,7 +234,8 @@ export function createCheckSession(docker: Docker, target: CheckTarget, deadline
     return result;
   };
   const engineScope = (call: string): SessionScope => {
-    if (!target.scope) throw new Error(`${call} needs the session's scope (run the check against a Session)`);
+    if (!target.scope)
+      throw new Error(`${call} needs the session's scope (run the check against a Session)`);
     return target.scope;
   };
   /** An engine call bounded by the check's time limit. */
@@ -192,14 +259,25 @@ export function createCheckSession(docker: Docker, target: CheckTarget, deadline
 
   const readBytes = async (source: FileSource): Promise<Buffer | undefined> => {
     const path = source.path;
-    if (typeof path !== "string" || !path || /[\0\n]/.test(path)) throw new Error(`readFile: not a path: ${JSON.stringify(path)}`);
+    if (typeof path !== "string" || !path || /[\0\n]/.test(path))
+      throw new Error(`readFile: not a path: ${JSON.stringify(path)}`);
     let script: string;
     if ("volume" in source) {
       requireName("volume", source.volume);
-      const limits = { maxFileBytes: READ_LIMIT_BYTES, maxTotalBytes: READ_LIMIT_BYTES, maxEntries: 1 };
-      return bounded(readEngineFile(docker, engineScope("readFile"), source, limits).catch((error: unknown) => {
-        throw error instanceof ArchiveTooLargeError ? new Error(`readFile: ${path} is larger than ${READ_LIMIT_BYTES / 1024} KB; use s.listFiles() (sizes, hashes) or s.exec() with grep, head or wc instead`) : error;
-      }));
+      const limits = {
+        maxFileBytes: READ_LIMIT_BYTES,
+        maxTotalBytes: READ_LIMIT_BYTES,
+        maxEntries: 1,
+      };
+      return bounded(
+        readEngineFile(docker, engineScope("readFile"), source, limits).catch((error: unknown) => {
+          throw error instanceof ArchiveTooLargeError
+            ? new Error(
+                `readFile: ${path} is larger than ${READ_LIMIT_BYTES / 1024} KB; use s.listFiles() (sizes, hashes) or s.exec() with grep, head or wc instead`,
+              )
+            : error;
+        }),
+      );
     } else {
       requireName("container", source.container);
       const c = shellQuote(source.container);
@@ -210,10 +288,21 @@ if [ "$running" = true ]; then docker exec ${c} cat ${p}; else docker cp ${shell
     }
     const result = await run(script);
     const bytes = Buffer.from(result.stdout.trim(), "base64");
-    if (bytes.length > READ_LIMIT_BYTES) throw new Error(`readFile: ${path} is larger than ${READ_LIMIT_BYTES / 1024} KB; use s.exec() with grep, head or wc instead`);
+    if (bytes.length > READ_LIMIT_BYTES)
+      throw new Error(
+        `readFile: ${path} is larger than ${READ_LIMIT_BYTES / 1024} KB; use s.exec() with grep, head or wc instead`,
+      );
     if (result.exitCode === 0) return bytes;
-    if (result.exitCode === 3 || /no such file|no such container:path|could not find the file|not a directory|is a directory|can't open/i.test(result.stderr)) return undefined;
-    throw new Error(`readFile could not read ${path}: ${result.stderr.trim().split("\n").slice(-2).join(" ")}`);
+    if (
+      result.exitCode === 3 ||
+      /no such file|no such container:path|could not find the file|not a directory|is a directory|can't open/i.test(
+        result.stderr,
+      )
+    )
+      return undefined;
+    throw new Error(
+      `readFile could not read ${path}: ${result.stderr.trim().split("\n").slice(-2).join(" ")}`,
+    );
   };
 
   let settled = false;
@@ -240,8 +329,12 @@ if [ "$running" = true ]; then docker exec ${c} cat ${p}; else docker cp ${shell
       return found ? toVolumeInfo(found) : undefined;
     },
     async containers(options = {}) {
-      const result = await run(`docker ps -q --no-trunc ${options.all ? "-a" : ""} | xargs -r docker inspect --type container`);
-      return parseJsonArray(result.stdout).map(toContainerInfo).filter((c) => !c.name.startsWith(CHECK_CONTAINER_PREFIX));
+      const result = await run(
+        `docker ps -q --no-trunc ${options.all ? "-a" : ""} | xargs -r docker inspect --type container`,
+      );
+      return parseJsonArray(result.stdout)
+        .map(toContainerInfo)
+        .filter((c) => !c.name.startsWith(CHECK_CONTAINER_PREFIX));
     },
     async container(name) {
       requireName("container", name);
@@ -255,14 +348,21 @@ if [ "$running" = true ]; then docker exec ${c} cat ${p}; else docker cp ${shell
     },
     async listFiles(source) {
       const path = source.path;
-      if (typeof path !== "string" || !path || /[\0\n]/.test(path)) throw new Error(`listFiles: not a path: ${JSON.stringify(path)}`);
-      requireName("volume" in source ? "volume" : "container", "volume" in source ? source.volume : source.container);
+      if (typeof path !== "string" || !path || /[\0\n]/.test(path))
+        throw new Error(`listFiles: not a path: ${JSON.stringify(path)}`);
+      requireName(
+        "volume" in source ? "volume" : "container",
+        "volume" in source ? source.volume : source.container,
+      );
       return bounded(listEngineFiles(docker, engineScope("listFiles"), source, LIST_LIMITS));
     },
     async exec(container, cmd) {
       requireName("container", container);
-      if (!Array.isArray(cmd) || cmd.length === 0) throw new Error("exec: give the command as a non-empty array of strings");
-      const { exitCode, stdout, stderr } = await run(`docker exec ${shellQuote(container)} ${cmd.map((a) => shellQuote(String(a))).join(" ")}`);
+      if (!Array.isArray(cmd) || cmd.length === 0)
+        throw new Error("exec: give the command as a non-empty array of strings");
+      const { exitCode, stdout, stderr } = await run(
+        `docker exec ${shellQuote(container)} ${cmd.map((a) => shellQuote(String(a))).join(" ")}`,
+      );
       return { exitCode, stdout, stderr };
     },
     async sh(script) {

@@ -21,9 +21,12 @@ import { splitFrontmatter } from "../../src/schemas/lesson.ts";
 export const CHECK_TIMEOUT_MS = 10_000;
 const SAFE_ID = /^[a-z0-9][a-z0-9-]{0,80}$/;
 
-
 /** The task ids of an exercise, in the order the lesson's frontmatter lists them. */
-export async function exerciseTasks(lessonsDir: string, lesson: string, exercise: string): Promise<string[] | undefined> {
+export async function exerciseTasks(
+  lessonsDir: string,
+  lesson: string,
+  exercise: string,
+): Promise<string[] | undefined> {
   if (!SAFE_ID.test(lesson) || !SAFE_ID.test(exercise)) return undefined;
   const text = await readFile(join(lessonsDir, lesson, "index.mdx"), "utf8").catch(() => undefined);
   const frontmatter = text ? splitFrontmatter(text)?.yaml : undefined;
@@ -33,7 +36,13 @@ export async function exerciseTasks(lessonsDir: string, lesson: string, exercise
 }
 
 /** `session`: the student's session (its check container and event history). */
-export async function runExerciseChecks(docker: Docker, session: CheckTarget, lessonsDir: string, lesson: string, exercise: string): Promise<TaskResult[] | undefined> {
+export async function runExerciseChecks(
+  docker: Docker,
+  session: CheckTarget,
+  lessonsDir: string,
+  lesson: string,
+  exercise: string,
+): Promise<TaskResult[] | undefined> {
   const tasks = await exerciseTasks(lessonsDir, lesson, exercise);
   if (!tasks) return undefined;
   const folder = join(lessonsDir, lesson, "exercises", exercise, "checks");
@@ -41,21 +50,46 @@ export async function runExerciseChecks(docker: Docker, session: CheckTarget, le
   // Each task's check is independent: run them side by side (the slowest one sets the time).
   const results: TaskResult[] = await Promise.all(
     tasks.map(async (task): Promise<TaskResult> => {
-      if (!SAFE_ID.test(task)) return { id: task, passed: false, message: "This task's id is not valid; tell your instructor." };
-      if (files.includes(`${task}.ts`)) return { id: task, ...(await runTsCheck(docker, session, join(folder, `${task}.ts`))) };
-      if (files.includes(`${task}.sh`)) return { id: task, ...(await runShellCheck(docker, session, join(folder, `${task}.sh`))) };
-      return { id: task, passed: false, message: `This task has no check (${task}.sh or ${task}.ts); tell your instructor.` };
+      if (!SAFE_ID.test(task))
+        return {
+          id: task,
+          passed: false,
+          message: "This task's id is not valid; tell your instructor.",
+        };
+      if (files.includes(`${task}.ts`))
+        return { id: task, ...(await runTsCheck(docker, session, join(folder, `${task}.ts`))) };
+      if (files.includes(`${task}.sh`))
+        return { id: task, ...(await runShellCheck(docker, session, join(folder, `${task}.sh`))) };
+      return {
+        id: task,
+        passed: false,
+        message: `This task has no check (${task}.sh or ${task}.ts); tell your instructor.`,
+      };
     }),
   );
   return results;
 }
 
-async function runShellCheck(docker: Docker, session: CheckTarget, file: string): Promise<{ passed: boolean; message: string }> {
+async function runShellCheck(
+  docker: Docker,
+  session: CheckTarget,
+  file: string,
+): Promise<{ passed: boolean; message: string }> {
   try {
     const script = await readFile(file, "utf8");
     const run = await runCheckScript(docker, session, script, { timeoutMs: CHECK_TIMEOUT_MS });
-    if (run.timedOut) return { passed: false, message: `The check took longer than ${CHECK_TIMEOUT_MS / 1000} s and was stopped. Try again in a moment.` };
-    return { passed: run.exitCode === 0, message: run.exitCode === 0 ? "" : run.output.trim().split("\n").slice(-5).join("\n") || "Not done yet." };
+    if (run.timedOut)
+      return {
+        passed: false,
+        message: `The check took longer than ${CHECK_TIMEOUT_MS / 1000} s and was stopped. Try again in a moment.`,
+      };
+    return {
+      passed: run.exitCode === 0,
+      message:
+        run.exitCode === 0
+          ? ""
+          : run.output.trim().split("\n").slice(-5).join("\n") || "Not done yet.",
+    };
   } catch (error) {
     return { passed: false, message: `The check could not run: ${(error as Error).message}` };
   }

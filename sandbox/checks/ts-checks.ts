@@ -21,22 +21,35 @@ export async function loadTsCheck(file: string): Promise<CheckDefinition> {
   const version = `${Math.round(info.mtimeMs)}-${info.size}`;
   const cached = loaded.get(file);
   if (cached?.version === version) return cached.check;
-  const module = (await import(`${pathToFileURL(file).href}?v=${version}`)) as { default?: unknown };
-  if (!isCheckDefinition(module.default)) throw new Error("its default export is not a check: expected `export default defineCheck(async (s) => ...)`");
+  const module = (await import(`${pathToFileURL(file).href}?v=${version}`)) as {
+    default?: unknown;
+  };
+  if (!isCheckDefinition(module.default))
+    throw new Error(
+      "its default export is not a check: expected `export default defineCheck(async (s) => ...)`",
+    );
   loaded.set(file, { version, check: module.default });
   return module.default;
 }
 
-const clip = (text: string) => (text.length > MESSAGE_LIMIT ? `${text.slice(0, MESSAGE_LIMIT)}…` : text);
+const clip = (text: string) =>
+  text.length > MESSAGE_LIMIT ? `${text.slice(0, MESSAGE_LIMIT)}…` : text;
 
 /** Runs one TypeScript check file against a session; always resolves to a result. */
-export async function runTsCheck(docker: Docker, target: CheckTarget, file: string): Promise<CheckResult> {
+export async function runTsCheck(
+  docker: Docker,
+  target: CheckTarget,
+  file: string,
+): Promise<CheckResult> {
   let check: CheckDefinition;
   try {
     check = await loadTsCheck(file);
   } catch (error) {
     log.warn({ file, err: (error as Error).message }, "check could not be loaded");
-    return { passed: false, message: `This task's check could not be loaded; tell your instructor. (${clip((error as Error).message)})` };
+    return {
+      passed: false,
+      message: `This task's check could not be loaded; tell your instructor. (${clip((error as Error).message)})`,
+    };
   }
   const deadline = Date.now() + check.timeoutMs;
   const session = createCheckSession(docker, target, deadline);
@@ -53,15 +66,26 @@ export async function runTsCheck(docker: Docker, target: CheckTarget, file: stri
     if (outcome && typeof outcome === "object" && typeof outcome.passed === "boolean") {
       return { passed: outcome.passed, message: clip(String(outcome.message ?? "")) };
     }
-    return { passed: false, message: "This task's check gave no answer (it must return pass() or fail(...)); tell your instructor." };
+    return {
+      passed: false,
+      message:
+        "This task's check gave no answer (it must return pass() or fail(...)); tell your instructor.",
+    };
   } catch (error) {
-    if (error instanceof CheckFailure || (error as CheckResult)?.passed === false) return { passed: false, message: clip(String((error as Error).message)) };
+    if (error instanceof CheckFailure || (error as CheckResult)?.passed === false)
+      return { passed: false, message: clip(String((error as Error).message)) };
     if (error instanceof CheckTimeoutError) return timedOut(check);
     log.warn({ file, err: error }, "check threw");
-    return { passed: false, message: `This task's check hit an error and could not decide; tell your instructor. (${clip((error as Error)?.message ?? String(error))})` };
+    return {
+      passed: false,
+      message: `This task's check hit an error and could not decide; tell your instructor. (${clip((error as Error)?.message ?? String(error))})`,
+    };
   } finally {
     clearTimeout(timer);
   }
 }
 
-const timedOut = (check: CheckDefinition): CheckResult => ({ passed: false, message: `The check took longer than ${check.timeoutMs / 1000} s and was stopped. Try again in a moment.` });
+const timedOut = (check: CheckDefinition): CheckResult => ({
+  passed: false,
+  message: `The check took longer than ${check.timeoutMs / 1000} s and was stopped. Try again in a moment.`,
+});

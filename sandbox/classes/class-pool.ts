@@ -28,7 +28,13 @@ export class ClassPools {
   private readonly log: Logger;
   private readonly leadSeconds: number;
 
-  constructor(sessions: SessionManager, store: ClassStore, engine: Engine, log: Logger, leadSeconds: number) {
+  constructor(
+    sessions: SessionManager,
+    store: ClassStore,
+    engine: Engine,
+    log: Logger,
+    leadSeconds: number,
+  ) {
     this.sessions = sessions;
     this.store = store;
     this.engine = engine;
@@ -74,7 +80,10 @@ export class ClassPools {
       take: () => {
         const session = this.live(code).shift();
         if (session) {
-          this.ready.set(code, this.live(code).filter((s) => s !== session));
+          this.ready.set(
+            code,
+            this.live(code).filter((s) => s !== session),
+          );
           this.changed(code);
           // After the caller has assigned it (synchronously, in SessionManager.create): then it counts as seated.
           setImmediate(() => this.tick());
@@ -91,8 +100,14 @@ export class ClassPools {
    * arriving at once), and one whose sandbox ended (idle) finds one when coming back.
    */
   target(record: ClassRecord, now = Date.now()): number {
-    if (now >= Date.parse(record.endsAt) || now < Date.parse(record.startsAt) - this.leadSeconds * 1000) return 0;
-    const seated = this.store.members(record.code).filter((m) => this.sessions.forPublicId(m.publicId)).length;
+    if (
+      now >= Date.parse(record.endsAt) ||
+      now < Date.parse(record.startsAt) - this.leadSeconds * 1000
+    )
+      return 0;
+    const seated = this.store
+      .members(record.code)
+      .filter((m) => this.sessions.forPublicId(m.publicId)).length;
     return Math.max(0, record.seats - seated);
   }
 
@@ -112,7 +127,8 @@ export class ClassPools {
       const surplus = this.live(code).length - (record ? this.target(record) : 0);
       if (surplus > 0) void this.drain(code, surplus);
     }
-    if ([...active.values()].some((r) => this.target(r) > this.live(r.code).length)) this.warming ??= this.warmAll().finally(() => (this.warming = undefined));
+    if ([...active.values()].some((r) => this.target(r) > this.live(r.code).length))
+      this.warming ??= this.warmAll().finally(() => (this.warming = undefined));
   }
 
   private async drain(code: string, count = Infinity): Promise<void> {
@@ -132,12 +148,16 @@ export class ClassPools {
         .filter((c) => c.missing > 0)
         .sort((a, b) => b.missing - a.missing)[0];
       if (!needy) return;
-      while (this.engine.starts.load.waiting > 0 && !this.stopped) await new Promise((r) => setTimeout(r, 100));
+      while (this.engine.starts.load.waiting > 0 && !this.stopped)
+        await new Promise((r) => setTimeout(r, 100));
       let session: Session;
       try {
         session = await this.sessions.createWarm();
       } catch (error) {
-        this.log.warn({ class: needy.code, err: (error as Error).message }, "class pool: a sandbox could not be warmed; retrying later");
+        this.log.warn(
+          { class: needy.code, err: (error as Error).message },
+          "class pool: a sandbox could not be warmed; retrying later",
+        );
         return; // the next tick tries again
       }
       const record = this.store.get(needy.code);

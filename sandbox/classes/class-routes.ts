@@ -1,6 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { HttpError, readJsonBody, sendJson, type Router, type RouteContext } from "../http/router.ts";
+import {
+  HttpError,
+  readJsonBody,
+  sendJson,
+  type Router,
+  type RouteContext,
+} from "../http/router.ts";
 import { requireInstructor } from "../progress/routes.ts";
 import type { ProgressStore } from "../progress/store.ts";
 import type { Session, SessionManager } from "../sessions/session-manager.ts";
@@ -13,13 +19,35 @@ import { classView } from "./dashboard.ts";
 import type { WatchSockets } from "./watch-socket.ts";
 
 /** A display name: what the dashboard shows; no control characters. */
-const DisplayName = z.string().trim().max(40).regex(/^[^\p{C}]*$/u, "must not contain control characters");
+const DisplayName = z
+  .string()
+  .trim()
+  .max(40)
+  .regex(/^[^\p{C}]*$/u, "must not contain control characters");
 
 export const CreateClassBody = z.object({
-  name: z.string().trim().min(1).max(80).regex(/^[^\p{C}]*$/u, "must not contain control characters"),
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(80)
+    .regex(/^[^\p{C}]*$/u, "must not contain control characters"),
   seats: z.number().int().min(1).max(500),
-  startsAt: z.iso.datetime({ offset: true }).optional().describe("when the class starts (ISO 8601); sandboxes are warmed from a few minutes before; default now"),
-  durationMinutes: z.number().int().min(10).max(12 * 60).default(180).describe("the class ends this long after it starts: its warm pool is emptied and no one else joins"),
+  startsAt: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe(
+      "when the class starts (ISO 8601); sandboxes are warmed from a few minutes before; default now",
+    ),
+  durationMinutes: z
+    .number()
+    .int()
+    .min(10)
+    .max(12 * 60)
+    .default(180)
+    .describe(
+      "the class ends this long after it starts: its warm pool is emptied and no one else joins",
+    ),
 });
 
 /** The optional body of POST /api/sessions: a class code to join, and the name to show the teacher. */
@@ -47,7 +75,10 @@ export interface ClassDeps {
 }
 
 function joinUrl(req: IncomingMessage, code: string): string {
-  const proto = process.env.STOWAGE_TRUST_PROXY && req.headers["x-forwarded-proto"] === "https" ? "https" : "http";
+  const proto =
+    process.env.STOWAGE_TRUST_PROXY && req.headers["x-forwarded-proto"] === "https"
+      ? "https"
+      : "http";
   return new URL(`/join/?code=${code}`, `${proto}://${req.headers.host ?? "localhost"}`).toString();
 }
 
@@ -64,10 +95,18 @@ export function classAdmission(deps: Pick<ClassDeps, "classes" | "pools">) {
     const now = Date.now();
     const recent = (misses.get(client) ?? []).filter((t) => now - t < 60_000);
     misses.set(client, recent);
-    if (misses.size > 10_000) for (const [key, times] of misses) if (times.every((t) => now - t >= 60_000)) misses.delete(key);
-    return recent.length >= UNKNOWN_CODES_PER_MINUTE ? Math.ceil((recent[0]! + 60_000 - now) / 1000) : undefined;
+    if (misses.size > 10_000)
+      for (const [key, times] of misses)
+        if (times.every((t) => now - t >= 60_000)) misses.delete(key);
+    return recent.length >= UNKNOWN_CODES_PER_MINUTE
+      ? Math.ceil((recent[0]! + 60_000 - now) / 1000)
+      : undefined;
   };
-  return (learnerId: string, body: z.infer<typeof JoinBody>, client: string): { take(): Session | undefined; readonly warm: number } | undefined => {
+  return (
+    learnerId: string,
+    body: z.infer<typeof JoinBody>,
+    client: string,
+  ): { take(): Session | undefined; readonly warm: number } | undefined => {
     const name = body.name || undefined;
     if (body.class === undefined) {
       const seat = deps.classes.seatOf(learnerId, new Date());
@@ -75,13 +114,30 @@ export function classAdmission(deps: Pick<ClassDeps, "classes" | "pools">) {
     }
     const code = normalizeClassCode(body.class);
     const wait = guessing(client);
-    if (wait !== undefined) throw new HttpError(429, `too many unknown class codes from your address: check the code on the board and try again in ${wait} s`, { retryAfterSeconds: wait });
+    if (wait !== undefined)
+      throw new HttpError(
+        429,
+        `too many unknown class codes from your address: check the code on the board and try again in ${wait} s`,
+        { retryAfterSeconds: wait },
+      );
     const record = CLASS_CODE.test(code) ? deps.classes.get(code) : undefined;
     if (!record) misses.get(client)!.push(Date.now());
-    if (!record) throw new HttpError(404, `there is no class with the code ${code || "(empty)"}: check the code on the board (letters and digits, e.g. AC3-K7X)`);
-    if (Date.now() >= Date.parse(record.endsAt)) throw new HttpError(410, `the class "${record.name}" (${code}) has ended; ask your teacher for a new code`);
+    if (!record)
+      throw new HttpError(
+        404,
+        `there is no class with the code ${code || "(empty)"}: check the code on the board (letters and digits, e.g. AC3-K7X)`,
+      );
+    if (Date.now() >= Date.parse(record.endsAt))
+      throw new HttpError(
+        410,
+        `the class "${record.name}" (${code}) has ended; ask your teacher for a new code`,
+      );
     const joined = deps.classes.join(code, learnerId, name);
-    if ("full" in joined) throw new HttpError(409, `the class "${record.name}" (${code}) is full: all ${record.seats} seats are taken; ask your teacher for more seats`);
+    if ("full" in joined)
+      throw new HttpError(
+        409,
+        `the class "${record.name}" (${code}) is full: all ${record.seats} seats are taken; ask your teacher for more seats`,
+      );
     deps.pools.changed(code);
     return deps.pools.poolFor(code);
   };
@@ -106,23 +162,38 @@ export function registerClassRoutes(router: Router, deps: ClassDeps): void {
     if (!record) throw new HttpError(404, `there is no class with the code ${normalized}`);
     return record;
   };
-  const view = (record: ClassRecord, req: IncomingMessage) => ({ ...classView(record, classes, progress, sessions, pools.warm(record.code)), joinUrl: joinUrl(req, record.code) });
+  const view = (record: ClassRecord, req: IncomingMessage) => ({
+    ...classView(record, classes, progress, sessions, pools.warm(record.code)),
+    joinUrl: joinUrl(req, record.code),
+  });
   const studentSession = (code: string, memberId: string): { session: Session; name: string } => {
     const member = classes.member(classOf(code).code, memberId);
     if (!member) throw new HttpError(404, `no student ${memberId} in class ${code}`);
     const session = sessions.forPublicId(member.publicId);
-    if (!session?.terminal) throw new HttpError(409, `${member.name} has no sandbox open right now`);
+    if (!session?.terminal)
+      throw new HttpError(409, `${member.name} has no sandbox open right now`);
     return { session, name: member.name };
   };
 
   router.add("POST", "/api/instructor/classes", async (ctx) => {
     authorized(ctx);
     const body = await readJsonBody(ctx.req, CreateClassBody);
-    if (body.seats > deps.maxSessions) throw new HttpError(400, `seats: at most ${deps.maxSessions}, this server's STOWAGE_MAX_SESSIONS`);
+    if (body.seats > deps.maxSessions)
+      throw new HttpError(
+        400,
+        `seats: at most ${deps.maxSessions}, this server's STOWAGE_MAX_SESSIONS`,
+      );
     const startsAt = body.startsAt ? new Date(body.startsAt) : new Date();
     let code = newClassCode();
     while (classes.get(code)) code = newClassCode();
-    const record: ClassRecord = { code, name: body.name, seats: body.seats, startsAt: startsAt.toISOString(), endsAt: new Date(startsAt.getTime() + body.durationMinutes * 60_000).toISOString(), createdAt: new Date().toISOString() };
+    const record: ClassRecord = {
+      code,
+      name: body.name,
+      seats: body.seats,
+      startsAt: startsAt.toISOString(),
+      endsAt: new Date(startsAt.getTime() + body.durationMinutes * 60_000).toISOString(),
+      createdAt: new Date().toISOString(),
+    };
     classes.create(record);
     pools.tick();
     sendJson(ctx.res, 201, view(record, ctx.req));
@@ -131,7 +202,15 @@ export function registerClassRoutes(router: Router, deps: ClassDeps): void {
   router.add("GET", "/api/instructor/classes", (ctx) => {
     authorized(ctx);
     const recent = classes.active(new Date(Date.now() - 24 * 3600_000));
-    sendJson(ctx.res, 200, { classes: recent.map((r) => ({ ...r, joinUrl: joinUrl(ctx.req, r.code), joined: classes.members(r.code).length, warm: pools.warm(r.code), ended: Date.now() >= Date.parse(r.endsAt) })) });
+    sendJson(ctx.res, 200, {
+      classes: recent.map((r) => ({
+        ...r,
+        joinUrl: joinUrl(ctx.req, r.code),
+        joined: classes.members(r.code).length,
+        warm: pools.warm(r.code),
+        ended: Date.now() >= Date.parse(r.endsAt),
+      })),
+    });
   });
 
   router.add("GET", "/api/instructor/classes/:code", (ctx) => {
@@ -151,20 +230,27 @@ export function registerClassRoutes(router: Router, deps: ClassDeps): void {
   router.add("GET", "/api/instructor/classes/:code/events", (ctx) => {
     authorized(ctx);
     const record = classOf(ctx.params.code!);
-    streamDashboard(ctx.req, ctx.res, () => view(classes.get(record.code)!, ctx.req), (notify) => {
-      const learners = () => new Set(classes.members(record.code).map((m) => m.publicId));
-      let members = learners();
-      const offPool = pools.onChange((code) => {
-        if (code !== record.code) return;
-        members = learners();
-        notify();
-      });
-      const offProgress = progress.onLearnerChange((learnerId) => members.has(learnerId) && notify());
-      return () => {
-        offPool();
-        offProgress();
-      };
-    });
+    streamDashboard(
+      ctx.req,
+      ctx.res,
+      () => view(classes.get(record.code)!, ctx.req),
+      (notify) => {
+        const learners = () => new Set(classes.members(record.code).map((m) => m.publicId));
+        let members = learners();
+        const offPool = pools.onChange((code) => {
+          if (code !== record.code) return;
+          members = learners();
+          notify();
+        });
+        const offProgress = progress.onLearnerChange(
+          (learnerId) => members.has(learnerId) && notify(),
+        );
+        return () => {
+          offPool();
+          offProgress();
+        };
+      },
+    );
   });
 
   router.add("POST", "/api/instructor/classes/:code/students/:member/watch", (ctx) => {
@@ -182,8 +268,17 @@ export function registerClassRoutes(router: Router, deps: ClassDeps): void {
 }
 
 /** Server-Sent Events: `class` events with the whole view, on connect, on every change (debounced) and every 10 s. */
-function streamDashboard(req: IncomingMessage, res: ServerResponse, snapshot: () => unknown, subscribe: (notify: () => void) => () => void): void {
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
+function streamDashboard(
+  req: IncomingMessage,
+  res: ServerResponse,
+  snapshot: () => unknown,
+  subscribe: (notify: () => void) => () => void,
+): void {
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-store",
+    connection: "keep-alive",
+  });
   let timer: NodeJS.Timeout | undefined;
   const send = () => {
     timer = undefined;

@@ -42,20 +42,42 @@ export interface ClassStore {
 }
 
 type Row = Record<string, string | number>;
-const toClass = (r: Row): ClassRecord => ({ code: String(r.code), name: String(r.name), seats: Number(r.seats), startsAt: String(r.starts_at), endsAt: String(r.ends_at), createdAt: String(r.created_at) });
-const toMember = (r: Row): ClassMember => ({ memberId: String(r.member), publicId: String(r.learner), name: String(r.name), joinedAt: String(r.joined_at) });
+const toClass = (r: Row): ClassRecord => ({
+  code: String(r.code),
+  name: String(r.name),
+  seats: Number(r.seats),
+  startsAt: String(r.starts_at),
+  endsAt: String(r.ends_at),
+  createdAt: String(r.created_at),
+});
+const toMember = (r: Row): ClassMember => ({
+  memberId: String(r.member),
+  publicId: String(r.learner),
+  name: String(r.name),
+  joinedAt: String(r.joined_at),
+});
 
 export function openClassStore(db: DatabaseSync): ClassStore {
-  const insertClass = db.prepare("INSERT INTO classes (code, name, seats, starts_at, ends_at, created_at) VALUES (?, ?, ?, ?, ?, ?)");
+  const insertClass = db.prepare(
+    "INSERT INTO classes (code, name, seats, starts_at, ends_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+  );
   const selectClass = db.prepare("SELECT * FROM classes WHERE code = ?");
   const selectActive = db.prepare("SELECT * FROM classes WHERE ends_at > ? ORDER BY created_at");
-  const selectMembers = db.prepare("SELECT * FROM class_members WHERE class = ? ORDER BY joined_at, rowid");
+  const selectMembers = db.prepare(
+    "SELECT * FROM class_members WHERE class = ? ORDER BY joined_at, rowid",
+  );
   const selectMember = db.prepare("SELECT * FROM class_members WHERE class = ? AND member = ?");
-  const selectSeat = db.prepare("SELECT m.* FROM class_members m JOIN classes c ON c.code = m.class WHERE m.learner = ? AND c.ends_at > ? ORDER BY m.joined_at DESC LIMIT 1");
+  const selectSeat = db.prepare(
+    "SELECT m.* FROM class_members m JOIN classes c ON c.code = m.class WHERE m.learner = ? AND c.ends_at > ? ORDER BY m.joined_at DESC LIMIT 1",
+  );
   const selectOwnSeat = db.prepare("SELECT * FROM class_members WHERE class = ? AND learner = ?");
   const countMembers = db.prepare("SELECT COUNT(*) AS n FROM class_members WHERE class = ?");
-  const insertMember = db.prepare("INSERT INTO class_members (class, learner, member, name, joined_at) VALUES (?, ?, ?, ?, ?)");
-  const renameMember = db.prepare("UPDATE class_members SET name = ? WHERE class = ? AND learner = ?");
+  const insertMember = db.prepare(
+    "INSERT INTO class_members (class, learner, member, name, joined_at) VALUES (?, ?, ?, ?, ?)",
+  );
+  const renameMember = db.prepare(
+    "UPDATE class_members SET name = ? WHERE class = ? AND learner = ?",
+  );
   const updateEnd = db.prepare("UPDATE classes SET ends_at = ? WHERE code = ?");
 
   return {
@@ -99,7 +121,12 @@ export function openClassStore(db: DatabaseSync): ClassStore {
           if (taken >= seats) result = { full: true };
           else {
             const memberId = randomBytes(6).toString("hex");
-            const member = { memberId, publicId, name: name || `Student ${taken + 1}`, joinedAt: new Date().toISOString() };
+            const member = {
+              memberId,
+              publicId,
+              name: name || `Student ${taken + 1}`,
+              joinedAt: new Date().toISOString(),
+            };
             insertMember.run(code, publicId, memberId, member.name, member.joinedAt);
             result = { member, joined: true };
           }

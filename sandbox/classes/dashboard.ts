@@ -69,16 +69,31 @@ function studentTasks(checks: TaskCheck[]): Record<string, StudentTask> {
   return tasks;
 }
 
-export function classView(record: ClassRecord, classes: ClassStore, progress: ProgressStore, sessions: SessionManager, warm: number, now = Date.now()): ClassView {
+export function classView(
+  record: ClassRecord,
+  classes: ClassStore,
+  progress: ProgressStore,
+  sessions: SessionManager,
+  warm: number,
+  now = Date.now(),
+): ClassView {
   const students = classes.members(record.code).map((member): StudentRow => {
     const checks = progress.taskChecks(member.publicId);
     const tasks = studentTasks(checks);
     const session = sessions.forPublicId(member.publicId);
-    const lastProgressAt = checks.reduce((latest, c) => (c.passedAt && c.passedAt > latest ? c.passedAt : latest), member.joinedAt);
+    const lastProgressAt = checks.reduce(
+      (latest, c) => (c.passedAt && c.passedAt > latest ? c.passedAt : latest),
+      member.joinedAt,
+    );
     const lastCheckAt = checks.reduce((latest, c) => (c.lastAt > latest ? c.lastAt : latest), "");
-    const lastActive = Math.max(session?.lastActiveAt ?? 0, lastCheckAt ? Date.parse(lastCheckAt) : 0);
+    const lastActive = Math.max(
+      session?.lastActiveAt ?? 0,
+      lastCheckAt ? Date.parse(lastCheckAt) : 0,
+    );
     const repeated = checks.find((c) => !c.passedAt && c.failuresInRow >= STUCK_FAILURES_IN_ROW);
-    const stalled = now - lastActive < STUCK_NO_PROGRESS_MS && now - Date.parse(lastProgressAt) >= STUCK_NO_PROGRESS_MS;
+    const stalled =
+      now - lastActive < STUCK_NO_PROGRESS_MS &&
+      now - Date.parse(lastProgressAt) >= STUCK_NO_PROGRESS_MS;
     const stuckReason = repeated
       ? `${repeated.exercise} / ${repeated.task} failed ${repeated.failuresInRow} checks in a row`
       : stalled
@@ -111,7 +126,10 @@ export function classView(record: ClassRecord, classes: ClassStore, progress: Pr
     }
   }
   for (const [key, counts] of messages) {
-    summary[key]!.topFailures = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([message, count]) => ({ message, count }));
+    summary[key]!.topFailures = [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([message, count]) => ({ message, count }));
   }
   return {
     code: record.code,

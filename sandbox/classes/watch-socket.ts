@@ -18,7 +18,11 @@ const WATCH_PATH = /^\/api\/watch\/([a-f0-9]{32})$/;
  * one session. The socket reads nothing from the viewer: no byte of input reaches the shell.
  */
 export class WatchSockets {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1024, perMessageDeflate: false });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 1024,
+    perMessageDeflate: false,
+  });
   private readonly tickets = new Map<string, { sessionId: string; expiresAt: number }>();
 
   private readonly sessions: SessionManager;
@@ -41,14 +45,18 @@ export class WatchSockets {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const match = WATCH_PATH.exec(new URL(req.url ?? "/", "http://x").pathname);
     if (!match) return false;
-    const reject = (status: number, message: string) => socket.end(`HTTP/1.1 ${status} ${message}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
+    const reject = (status: number, message: string) =>
+      socket.end(
+        `HTTP/1.1 ${status} ${message}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`,
+      );
     if (!originAllowed(req, this.allowedOrigins())) {
       reject(403, "Forbidden origin");
       return true;
     }
     const ticket = this.tickets.get(match[1]!);
     this.tickets.delete(match[1]!);
-    const session = ticket && ticket.expiresAt >= Date.now() ? this.sessions.get(ticket.sessionId) : undefined;
+    const session =
+      ticket && ticket.expiresAt >= Date.now() ? this.sessions.get(ticket.sessionId) : undefined;
     const terminal = session?.owner ? session.terminal : undefined;
     if (!terminal) {
       reject(404, "No such ticket or session");
@@ -56,7 +64,10 @@ export class WatchSockets {
     }
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       const viewer: TerminalClient = {
-        sendOutput: (data) => ws.readyState === ws.OPEN && ws.bufferedAmount < VIEWER_MAX_BUFFERED && ws.send(data, { binary: true }),
+        sendOutput: (data) =>
+          ws.readyState === ws.OPEN &&
+          ws.bufferedAmount < VIEWER_MAX_BUFFERED &&
+          ws.send(data, { binary: true }),
         sendControl: (message) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(message)),
         close: (code, reason) => ws.close(code, reason),
       };

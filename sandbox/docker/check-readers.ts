@@ -15,9 +15,16 @@ export function isCheckReader(containerId: string | undefined): boolean {
 }
 
 /** True for a volume event that a check's reader caused (its mount, or the "create" the engine reports when the reader is made). */
-export function isCheckReaderEvent(event: { Action: string; Actor: { ID: string; Attributes?: Record<string, string> }; time?: number; timeNano?: number }): boolean {
+export function isCheckReaderEvent(event: {
+  Action: string;
+  Actor: { ID: string; Attributes?: Record<string, string> };
+  time?: number;
+  timeNano?: number;
+}): boolean {
   if (isCheckReader(event.Actor.Attributes?.container)) return true;
   if (event.Action !== "create") return false;
   const at = event.timeNano ? event.timeNano / 1e6 : (event.time ?? 0) * 1000;
-  return (readerCreations.get(event.Actor.ID) ?? []).some((w) => at >= w.from - 5 && at <= w.to + 5);
+  return (readerCreations.get(event.Actor.ID) ?? []).some(
+    (w) => at >= w.from - 5 && at <= w.to + 5,
+  );
 }

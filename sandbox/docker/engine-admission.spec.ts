@@ -21,8 +21,14 @@ describe("engine admission", () => {
   it("runs at most `slots` pieces of work at once", async () => {
     const admission = new EngineAdmission(2);
     const log: string[] = [];
-    const a = gated(log, "a"), b = gated(log, "b"), c = gated(log, "c");
-    const results = [admission.run("s1", a.work), admission.run("s2", b.work), admission.run("s3", c.work)];
+    const a = gated(log, "a"),
+      b = gated(log, "b"),
+      c = gated(log, "c");
+    const results = [
+      admission.run("s1", a.work),
+      admission.run("s2", b.work),
+      admission.run("s3", c.work),
+    ];
     await tick();
     expect(log).toEqual(["a", "b"]);
     expect(admission.load).toEqual({ running: 2, waiting: 1 });
@@ -63,7 +69,11 @@ describe("engine admission", () => {
 
   it("gives the slot back when the work fails", async () => {
     const admission = new EngineAdmission(1);
-    await expect(admission.run("s1", async () => { throw new Error("engine said no"); })).rejects.toThrow("engine said no");
+    await expect(
+      admission.run("s1", async () => {
+        throw new Error("engine said no");
+      }),
+    ).rejects.toThrow("engine said no");
     expect(await admission.run("s1", async () => "next")).toBe("next");
   });
 
@@ -81,7 +91,11 @@ describe("engine admission", () => {
     const log: string[] = [];
     const holder = gated(log, "holder");
     const first = admission.run("a", holder.work, (n) => told.push(["a", n]));
-    const second = admission.run("b", async () => "b", (n) => told.push(["b", n]));
+    const second = admission.run(
+      "b",
+      async () => "b",
+      (n) => told.push(["b", n]),
+    );
     await new Promise((resolve) => setTimeout(resolve, 80));
     holder.finish();
     await Promise.all([first, second]);

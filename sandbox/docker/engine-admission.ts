@@ -23,7 +23,8 @@ export class EngineAdmission {
   readonly longWaitMs: number;
 
   constructor(slots: number, holdLimitMs = 30_000, longWaitMs = 2000) {
-    if (!Number.isInteger(slots) || slots < 1) throw new Error(`engine admission needs at least one slot, not ${slots}`);
+    if (!Number.isInteger(slots) || slots < 1)
+      throw new Error(`engine admission needs at least one slot, not ${slots}`);
     this.slots = slots;
     this.holdLimitMs = holdLimitMs;
     this.longWaitMs = longWaitMs;
@@ -33,9 +34,15 @@ export class EngineAdmission {
    * Runs `work` once a slot is free and `owner`'s turn has come; `onLongWait` is called once if
    * that takes longer than `longWaitMs`, with the number of starts then waiting.
    */
-  async run<T>(owner: string, work: () => Promise<T>, onLongWait?: (waiting: number) => void): Promise<T> {
+  async run<T>(
+    owner: string,
+    work: () => Promise<T>,
+    onLongWait?: (waiting: number) => void,
+  ): Promise<T> {
     const admitted = this.acquire(owner);
-    const longWait = onLongWait ? setTimeout(() => onLongWait(this.load.waiting), this.longWaitMs) : undefined;
+    const longWait = onLongWait
+      ? setTimeout(() => onLongWait(this.load.waiting), this.longWaitMs)
+      : undefined;
     longWait?.unref();
     await admitted;
     clearTimeout(longWait);

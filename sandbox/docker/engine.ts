@@ -41,10 +41,24 @@ export function engineFrom(dockerHost: string, options: { concurrentStarts: numb
 }
 
 /** Answers within `timeoutMs` whether the engine responds, with its version when it does. */
-export async function probeEngine(engine: Engine, timeoutMs = 2000): Promise<{ answers: true; version: string; apiVersion: string; usernsRemap: boolean } | { answers: false; message: string }> {
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref());
+export async function probeEngine(
+  engine: Engine,
+  timeoutMs = 2000,
+): Promise<
+  | { answers: true; version: string; apiVersion: string; usernsRemap: boolean }
+  | { answers: false; message: string }
+> {
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref(),
+  );
   try {
-    const [version, info] = await Promise.race([Promise.all([engine.docker.version(), engine.docker.info() as Promise<{ SecurityOptions?: string[] }>]), timeout]);
+    const [version, info] = await Promise.race([
+      Promise.all([
+        engine.docker.version(),
+        engine.docker.info() as Promise<{ SecurityOptions?: string[] }>,
+      ]),
+      timeout,
+    ]);
     return {
       answers: true,
       version: version.Version,
@@ -52,7 +66,10 @@ export async function probeEngine(engine: Engine, timeoutMs = 2000): Promise<{ a
       usernsRemap: (info.SecurityOptions ?? []).some((o) => o.includes("userns")),
     };
   } catch (error) {
-    return { answers: false, message: `the Docker engine at ${describeTarget(engine)} does not answer: ${(error as Error).message}` };
+    return {
+      answers: false,
+      message: `the Docker engine at ${describeTarget(engine)} does not answer: ${(error as Error).message}`,
+    };
   }
 }
 

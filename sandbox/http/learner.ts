@@ -23,6 +23,9 @@ export function learnerIdOf(req: IncomingMessage, res: ServerResponse, secure = 
   const existing = readLearnerId(req);
   if (existing) return existing;
   const id = randomBytes(16).toString("hex");
-  res.setHeader("set-cookie", `${LEARNER_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000${secure ? "; Secure" : ""}`);
+  res.setHeader(
+    "set-cookie",
+    `${LEARNER_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000${secure ? "; Secure" : ""}`,
+  );
   return id;
 }

@@ -3,7 +3,10 @@
  * lines anywhere: this calls `onLine` with each whole line (without its newline) as it completes.
  * It returns what is left of an unfinished last line, for the stream's end.
  */
-export function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): () => string {
+export function eachLine(
+  stream: NodeJS.ReadableStream,
+  onLine: (line: string) => void,
+): () => string {
   let buffered = "";
   stream.setEncoding("utf8"); // a character cut between two chunks is joined before it is decoded
   stream.on("data", (chunk: string) => {

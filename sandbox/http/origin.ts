@@ -8,8 +8,16 @@ import type { Config } from "../config.ts";
  * own Host header, which the page that sends the request chooses (DNS rebinding: a hostile
  * name that resolves to this server sends `Host` and `Origin` that agree with each other).
  */
-export function allowedOrigins(config: Pick<Config, "publicOrigin" | "allowedOrigins" | "host">, port: number): Set<string> {
-  const origins = new Set((config.allowedOrigins ?? "").split(",").map((o) => o.trim()).filter(Boolean));
+export function allowedOrigins(
+  config: Pick<Config, "publicOrigin" | "allowedOrigins" | "host">,
+  port: number,
+): Set<string> {
+  const origins = new Set(
+    (config.allowedOrigins ?? "")
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
+  );
   if (config.publicOrigin) {
     origins.add(config.publicOrigin);
     return origins;
@@ -20,7 +28,10 @@ export function allowedOrigins(config: Pick<Config, "publicOrigin" | "allowedOri
   if (config.host === "0.0.0.0" || config.host === "::") {
     hosts.add("localhost");
     for (const list of Object.values(networkInterfaces())) {
-      for (const address of list ?? []) hosts.add(address.family === "IPv6" ? `[${address.address.split("%")[0]}]` : address.address);
+      for (const address of list ?? [])
+        hosts.add(
+          address.family === "IPv6" ? `[${address.address.split("%")[0]}]` : address.address,
+        );
     }
   } else {
     hosts.add(config.host.includes(":") ? `[${config.host}]` : config.host);

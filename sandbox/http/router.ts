@@ -32,17 +32,38 @@ const MAX_JSON_BODY = 64 * 1024;
  * (the docker CLI shows an error's message only then; JSON is UTF-8 by definition), its length,
  * and no caching unless `headers` say otherwise (undefined ones are left out).
  */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[] | undefined> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string | string[] | undefined> = {},
+): void {
   const text = JSON.stringify(body);
-  const given = Object.fromEntries(Object.entries(headers).filter(([, value]) => value !== undefined)) as Record<string, string | string[]>;
-  res.writeHead(status, { "cache-control": "no-store", ...given, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  const given = Object.fromEntries(
+    Object.entries(headers).filter(([, value]) => value !== undefined),
+  ) as Record<string, string | string[]>;
+  res.writeHead(status, {
+    "cache-control": "no-store",
+    ...given,
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
 /** Reads a JSON body (bounded, application/json only) and validates it with a zod schema. */
-export async function readJsonBody<T extends z.ZodType>(req: IncomingMessage, schema: T): Promise<z.infer<T>> {
+export async function readJsonBody<T extends z.ZodType>(
+  req: IncomingMessage,
+  schema: T,
+): Promise<z.infer<T>> {
   const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-  const text = (await readBounded(req, MAX_JSON_BODY, (limit) => new HttpError(413, `request body larger than ${limit} bytes`))).toString("utf8");
+  const text = (
+    await readBounded(
+      req,
+      MAX_JSON_BODY,
+      (limit) => new HttpError(413, `request body larger than ${limit} bytes`),
+    )
+  ).toString("utf8");
   let value: unknown = {};
   if (text.length > 0) {
     if (type !== "application/json") throw new HttpError(415, "send the body as application/json");
@@ -112,7 +133,8 @@ export class Router {
         res.destroy();
       } else if (error instanceof HttpError) {
         const headers: Record<string, string> = {};
-        if (typeof error.extra.retryAfterSeconds === "number") headers["retry-after"] = String(error.extra.retryAfterSeconds);
+        if (typeof error.extra.retryAfterSeconds === "number")
+          headers["retry-after"] = String(error.extra.retryAfterSeconds);
         sendJson(res, error.status, { error: error.message, ...error.extra }, headers);
       } else {
         throw error;

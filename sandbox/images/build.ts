@@ -708,7 +708,12 @@ async function main(argv: string[]): Promise<number> {
   const { values: flags, positionals: args } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { force: { type: "boolean" }, "no-cache": { type: "boolean" }, pull: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    options: {
+      force: { type: "boolean" },
+      "no-cache": { type: "boolean" },
+      pull: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
   }); // an unknown option throws, naming it
   if (flags.help) {
     process.stdout.write(

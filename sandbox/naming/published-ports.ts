@@ -16,7 +16,9 @@ export function parsePorts(label: string | undefined): PublishedPort[] {
   if (!label) return [];
   try {
     const value = JSON.parse(label) as PublishedPort[];
-    return Array.isArray(value) ? value.filter((p) => Number.isInteger(p.hostPort) && Number.isInteger(p.containerPort)) : [];
+    return Array.isArray(value)
+      ? value.filter((p) => Number.isInteger(p.hostPort) && Number.isInteger(p.containerPort))
+      : [];
   } catch {
     return [];
   }

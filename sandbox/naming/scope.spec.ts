@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { NAME_PREFIX, SessionScope, bridgeName, sessionIdOfName, withoutSessionPrefix } from "./scope.ts";
+import {
+  NAME_PREFIX,
+  SessionScope,
+  bridgeName,
+  sessionIdOfName,
+  withoutSessionPrefix,
+} from "./scope.ts";
 
 describe("session naming", () => {
   const scope = new SessionScope("0123456789ab", "main", "/data/sessions/0123456789ab");

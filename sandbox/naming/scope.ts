@@ -88,7 +88,11 @@ export class SessionScope {
 
   /** Labels for an object the student made. */
   ownedLabels(): Record<string, string> {
-    return { [LABEL_INSTANCE]: this.instance, [LABEL_SESSION]: this.sessionId, [LABEL_OWNER]: this.sessionId };
+    return {
+      [LABEL_INSTANCE]: this.instance,
+      [LABEL_SESSION]: this.sessionId,
+      [LABEL_OWNER]: this.sessionId,
+    };
   }
 
   /** Labels for the session's own infrastructure (workstation), which the student's lists never show. */

@@ -26,7 +26,9 @@ export const visitBody = z.object({ lesson: ID });
 /** Whether the request carries the instructor token (`Authorization: Bearer …`); never with no token set. */
 export function hasInstructorToken(req: IncomingMessage, token: string | undefined): boolean {
   if (!token) return false;
-  const given = Buffer.from(/^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1]?.trim() ?? "");
+  const given = Buffer.from(
+    /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1]?.trim() ?? "",
+  );
   const want = Buffer.from(token);
   return given.length === want.length && timingSafeEqual(given, want);
 }

@@ -53,7 +53,9 @@ describe("progress store (real SQLite file)", () => {
   });
 
   it("takes the passed task ids, as the checks route gives them", () => {
-    expect(store.recordTasks(A, "02-named-volumes", "tidy-up", ["cache-removed", "app-kept"])).toBe(2);
+    expect(store.recordTasks(A, "02-named-volumes", "tidy-up", ["cache-removed", "app-kept"])).toBe(
+      2,
+    );
     expect(store.recordTasks(A, "02-named-volumes", "tidy-up", ["cache-removed"])).toBe(0);
     expect(store.recordTasks(A, "02-named-volumes", "tidy-up", [])).toBe(0);
     expect(Object.keys(store.get(A).lessons["02-named-volumes"]!.tasks).sort()).toEqual([
@@ -82,16 +84,30 @@ describe("progress store (real SQLite file)", () => {
   });
 
   it("counts attempts until a task passes, failures in a row, and the last failure message", () => {
-    const L = "02-named-volumes", E = "keep-the-data";
+    const L = "02-named-volumes",
+      E = "keep-the-data";
     store.recordAttempts(A, L, E, [{ id: "t", passed: false, message: "no volume" }]);
     store.recordAttempts(A, L, E, [{ id: "t", passed: false, message: "still no volume" }]);
-    expect(store.taskChecks(publicLearnerId(A))).toEqual([expect.objectContaining({ task: "t", attempts: 2, failuresInRow: 2, lastPassed: false, lastMessage: "still no volume" })]);
+    expect(store.taskChecks(publicLearnerId(A))).toEqual([
+      expect.objectContaining({
+        task: "t",
+        attempts: 2,
+        failuresInRow: 2,
+        lastPassed: false,
+        lastMessage: "still no volume",
+      }),
+    ]);
     // The checks route records attempts, then the pass.
     store.recordAttempts(A, L, E, [{ id: "t", passed: true, message: "" }]);
     store.recordTasks(A, L, E, ["t"]);
     store.recordAttempts(A, L, E, [{ id: "t", passed: true, message: "" }]);
     const [check] = store.taskChecks(publicLearnerId(A));
-    expect(check).toMatchObject({ attempts: 3, failuresInRow: 0, lastPassed: true, lastMessage: "" });
+    expect(check).toMatchObject({
+      attempts: 3,
+      failuresInRow: 0,
+      lastPassed: true,
+      lastMessage: "",
+    });
     expect(check!.passedAt).toBeTypeOf("string");
     expect(store.taskChecks(publicLearnerId(B))).toEqual([]);
   });
@@ -100,12 +116,19 @@ describe("progress store (real SQLite file)", () => {
     store.close();
     const old = join(dir, "old.sqlite");
     const db = new DatabaseSync(old);
-    db.exec("CREATE TABLE task_passes (learner TEXT NOT NULL, lesson TEXT NOT NULL, exercise TEXT NOT NULL, task TEXT NOT NULL, passed_at TEXT NOT NULL, PRIMARY KEY (learner, lesson, exercise, task));");
+    db.exec(
+      "CREATE TABLE task_passes (learner TEXT NOT NULL, lesson TEXT NOT NULL, exercise TEXT NOT NULL, task TEXT NOT NULL, passed_at TEXT NOT NULL, PRIMARY KEY (learner, lesson, exercise, task));",
+    );
     db.exec(`INSERT INTO task_passes VALUES ('${A}', 'l', 'e', 't', '2026-01-01T00:00:00.000Z')`);
     db.close();
     store = openProgressStore(old);
     expect(store.get(A).lessons.l!.tasks["e/t"]).toBe("2026-01-01T00:00:00.000Z");
-    expect(Number((store.database.prepare("PRAGMA user_version").get() as { user_version: number }).user_version)).toBe(3);
+    expect(
+      Number(
+        (store.database.prepare("PRAGMA user_version").get() as { user_version: number })
+          .user_version,
+      ),
+    ).toBe(3);
     store.recordAttempts(A, "l", "e", [{ id: "t", passed: true, message: "" }]);
     store.close();
     store = openProgressStore(old); // opening again at the newest version changes nothing
@@ -127,11 +150,16 @@ describe("progress store (real SQLite file)", () => {
     expect(a.lastLesson).toBe("02-named-volumes");
     expect(a.lessons["02-named-volumes"]!.tasks["tidy-up/cache-removed"]).toBeTypeOf("string");
     const rows = store.listAll();
-    expect(rows.map((r) => r.publicId).sort()).toEqual([publicLearnerId(A), publicLearnerId(B)].sort());
+    expect(rows.map((r) => r.publicId).sort()).toEqual(
+      [publicLearnerId(A), publicLearnerId(B)].sort(),
+    );
     expect(rows.find((r) => r.publicId === publicLearnerId(A))!.exercises).toEqual({
       "02-named-volumes/tidy-up": ["cache-removed"],
     });
-    expect(rows.find((r) => r.publicId === publicLearnerId(B))!.quizzes).toEqual({ answered: 1, correct: 1 });
+    expect(rows.find((r) => r.publicId === publicLearnerId(B))!.quizzes).toEqual({
+      answered: 1,
+      correct: 1,
+    });
   });
 
   it("never stores the cookie value: neither the instructor rows nor the file hold it", () => {
@@ -141,7 +169,13 @@ describe("progress store (real SQLite file)", () => {
     expect(JSON.stringify(store.listAll())).not.toContain(A);
     store.close();
     for (const suffix of ["", "-wal"]) {
-      const bytes = (() => { try { return readFileSync(file + suffix, "latin1"); } catch { return ""; } })();
+      const bytes = (() => {
+        try {
+          return readFileSync(file + suffix, "latin1");
+        } catch {
+          return "";
+        }
+      })();
       expect(bytes).not.toContain(A);
     }
     store = openProgressStore(file);
@@ -165,10 +199,18 @@ describe("progress store (real SQLite file)", () => {
     store = openProgressStore(file);
     const a = store.get(A);
     expect(a.lastLesson).toBe("02-named-volumes");
-    expect(a.lessons["02-named-volumes"]!.tasks["tidy-up/cache-removed"]).toBe("2026-12-01T10:00:00.000Z");
-    expect(store.get(B).lessons["01-containers-are-ephemeral"]!.quizzes.q1).toEqual({ answer: 2, correct: true, answeredAt: "2026-12-01T10:00:00.000Z" });
+    expect(a.lessons["02-named-volumes"]!.tasks["tidy-up/cache-removed"]).toBe(
+      "2026-12-01T10:00:00.000Z",
+    );
+    expect(store.get(B).lessons["01-containers-are-ephemeral"]!.quizzes.q1).toEqual({
+      answer: 2,
+      correct: true,
+      answeredAt: "2026-12-01T10:00:00.000Z",
+    });
     const rows = store.listAll();
-    expect(rows.map((r) => r.publicId).sort()).toEqual([publicLearnerId(A), publicLearnerId(B)].sort());
+    expect(rows.map((r) => r.publicId).sort()).toEqual(
+      [publicLearnerId(A), publicLearnerId(B)].sort(),
+    );
     expect(JSON.stringify(rows)).not.toContain(A);
     expect(JSON.stringify(rows)).not.toContain(B);
     // Opening again does not hash the hashes.
@@ -284,7 +326,10 @@ describe("progress routes", () => {
       learners: Array<{ publicId: string; lastLesson: string }>;
     };
     expect(body.learners).toEqual([
-      expect.objectContaining({ publicId: publicLearnerId(A), lastLesson: "01-containers-are-ephemeral" }),
+      expect.objectContaining({
+        publicId: publicLearnerId(A),
+        lastLesson: "01-containers-are-ephemeral",
+      }),
     ]);
     token = undefined;
     expect(

@@ -83,7 +83,12 @@ export interface ProgressStore {
    * Records one check run's results per task, for the teacher's dashboard: attempts (check runs
    * until the task first passed), failures in a row, and the last result and message.
    */
-  recordAttempts(learnerId: string, lesson: string, exercise: string, results: readonly CheckResult[]): void;
+  recordAttempts(
+    learnerId: string,
+    lesson: string,
+    exercise: string,
+    results: readonly CheckResult[],
+  ): void;
   /** Every task a learner has been checked on, with its attempts and last result. */
   taskChecks(publicId: string): TaskCheck[];
   /** Called after a learner's checks or visits are recorded (the class dashboards listen). */
@@ -159,8 +164,13 @@ CREATE INDEX class_members_learner ON class_members (learner);
 
 /** Brings the database to the newest schema version, one transaction per version. */
 function migrate(db: DatabaseSync): void {
-  const version = Number((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version);
-  if (version > MIGRATIONS.length) throw new Error(`the progress database is at schema version ${version}, newer than this server's ${MIGRATIONS.length}: run a newer server`);
+  const version = Number(
+    (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
+  );
+  if (version > MIGRATIONS.length)
+    throw new Error(
+      `the progress database is at schema version ${version}, newer than this server's ${MIGRATIONS.length}: run a newer server`,
+    );
   for (let v = version; v < MIGRATIONS.length; v++) {
     db.exec("BEGIN");
     try {
@@ -259,7 +269,17 @@ export function openProgressStore(path: string): ProgressStore {
       db.exec("BEGIN");
       try {
         // A message is kept short: it is shown in a table cell and counted across the class.
-        for (const r of results) upsertCheck.run(publicLearnerId(learnerId), lesson, exercise, r.id, r.passed ? 0 : 1, r.passed ? 1 : 0, r.passed ? "" : r.message.slice(0, 300), at);
+        for (const r of results)
+          upsertCheck.run(
+            publicLearnerId(learnerId),
+            lesson,
+            exercise,
+            r.id,
+            r.passed ? 0 : 1,
+            r.passed ? 1 : 0,
+            r.passed ? "" : r.message.slice(0, 300),
+            at,
+          );
         db.exec("COMMIT");
       } catch (error) {
         db.exec("ROLLBACK");
@@ -268,17 +288,19 @@ export function openProgressStore(path: string): ProgressStore {
       changed(learnerId);
     },
     taskChecks(publicId) {
-      return (selectChecks.all(publicId) as Array<Record<string, string | number | null>>).map((r) => ({
-        lesson: String(r.lesson),
-        exercise: String(r.exercise),
-        task: String(r.task),
-        attempts: Number(r.attempts),
-        failuresInRow: Number(r.failures_in_row),
-        lastPassed: Number(r.last_passed) === 1,
-        lastMessage: String(r.last_message),
-        lastAt: String(r.last_at),
-        ...(r.passed_at ? { passedAt: String(r.passed_at) } : {}),
-      }));
+      return (selectChecks.all(publicId) as Array<Record<string, string | number | null>>).map(
+        (r) => ({
+          lesson: String(r.lesson),
+          exercise: String(r.exercise),
+          task: String(r.task),
+          attempts: Number(r.attempts),
+          failuresInRow: Number(r.failures_in_row),
+          lastPassed: Number(r.last_passed) === 1,
+          lastMessage: String(r.last_message),
+          lastAt: String(r.last_at),
+          ...(r.passed_at ? { passedAt: String(r.passed_at) } : {}),
+        }),
+      );
     },
     onLearnerChange(listener) {
       listeners.add(listener);
@@ -286,7 +308,14 @@ export function openProgressStore(path: string): ProgressStore {
     },
     database: db,
     recordQuiz(learnerId, a) {
-      insertQuiz.run(publicLearnerId(learnerId), a.lesson, a.quiz, a.answer, a.correct ? 1 : 0, now());
+      insertQuiz.run(
+        publicLearnerId(learnerId),
+        a.lesson,
+        a.quiz,
+        a.answer,
+        a.correct ? 1 : 0,
+        now(),
+      );
     },
     recordVisit(learnerId, lesson) {
       const at = now();
@@ -379,7 +408,9 @@ export function openProgressStore(path: string): ProgressStore {
 function hashLearnerIds(db: DatabaseSync): void {
   for (const table of ["task_passes", "quiz_answers", "visits"]) {
     const update = db.prepare(`UPDATE ${table} SET learner = ? WHERE learner = ?`);
-    for (const { learner } of db.prepare(`SELECT DISTINCT learner FROM ${table}`).all() as Array<{ learner: string }>) {
+    for (const { learner } of db.prepare(`SELECT DISTINCT learner FROM ${table}`).all() as Array<{
+      learner: string;
+    }>) {
       update.run(publicLearnerId(learner), learner);
     }
   }

@@ -30,15 +30,24 @@ export function compareApiVersions(a: string, b: string): number {
  * proxy uses with the engine anyway. A version the proxy does not serve: a PolicyError that
  * names the range.
  */
-export function splitVersionPrefix(pathname: string, fallback: string): { version: string; path: string } {
+export function splitVersionPrefix(
+  pathname: string,
+  fallback: string,
+): { version: string; path: string } {
   const match = PREFIX.exec(pathname);
   if (!match) return { version: fallback, path: pathname };
   const version = `${Number(match[1])}.${Number(match[2])}`;
   if (compareApiVersions(version, OLDEST_API_VERSION) < 0) {
-    throw new PolicyError(`client version ${version} is too old: this sandbox speaks Docker API ${OLDEST_API_VERSION} (Docker 20.10) to ${NEWEST_API_VERSION}`, 400);
+    throw new PolicyError(
+      `client version ${version} is too old: this sandbox speaks Docker API ${OLDEST_API_VERSION} (Docker 20.10) to ${NEWEST_API_VERSION}`,
+      400,
+    );
   }
   if (compareApiVersions(version, NEWEST_API_VERSION) > 0) {
-    throw new PolicyError(`client version ${version} is too new: this sandbox speaks Docker API ${OLDEST_API_VERSION} to ${NEWEST_API_VERSION} (Docker 26); unset DOCKER_API_VERSION and the CLI will agree on one`, 400);
+    throw new PolicyError(
+      `client version ${version} is too new: this sandbox speaks Docker API ${OLDEST_API_VERSION} to ${NEWEST_API_VERSION} (Docker 26); unset DOCKER_API_VERSION and the CLI will agree on one`,
+      400,
+    );
   }
   return { version, path: pathname.slice(match[0].length) || "/" };
 }
@@ -63,14 +72,19 @@ export function requestApiVersion(): string | undefined {
 export function requireApiVersion(field: string, since: string): void {
   const version = current.getStore();
   if (version !== undefined && compareApiVersions(version, since) < 0) {
-    throw new PolicyError(`${field} needs API v${since} or newer (this request speaks v${version}; the engine here may be older)`, 400);
+    throw new PolicyError(
+      `${field} needs API v${since} or newer (this request speaks v${version}; the engine here may be older)`,
+      400,
+    );
   }
 }
 
 /** The `API-Version` a ping answers with: the engine's, capped at the newest this proxy serves. */
 export function cappedApiVersion(engineVersion: string | undefined): string | undefined {
   if (!engineVersion) return engineVersion;
-  return compareApiVersions(engineVersion, NEWEST_API_VERSION) > 0 ? NEWEST_API_VERSION : engineVersion;
+  return compareApiVersions(engineVersion, NEWEST_API_VERSION) > 0
+    ? NEWEST_API_VERSION
+    : engineVersion;
 }
 
 /** The engine's newest API version, asked once a minute (unversioned GET /version). */
@@ -78,18 +92,30 @@ const engineNewest = new WeakMap<Engine, { version: Promise<string | undefined>;
 
 function askEngineVersion(engine: Engine): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const req = request({ ...engine.httpTarget, method: "GET", path: "/version", headers: { host: "docker" }, timeout: 5000 }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (text += chunk.length + text.length < 65_536 ? chunk : ""));
-      res.on("end", () => {
-        try {
-          resolve((JSON.parse(text) as { ApiVersion?: string }).ApiVersion);
-        } catch {
-          resolve(undefined);
-        }
-      });
-    });
+    const req = request(
+      {
+        ...engine.httpTarget,
+        method: "GET",
+        path: "/version",
+        headers: { host: "docker" },
+        timeout: 5000,
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on(
+          "data",
+          (chunk: string) => (text += chunk.length + text.length < 65_536 ? chunk : ""),
+        );
+        res.on("end", () => {
+          try {
+            resolve((JSON.parse(text) as { ApiVersion?: string }).ApiVersion);
+          } catch {
+            resolve(undefined);
+          }
+        });
+      },
+    );
     req.on("error", () => resolve(undefined));
     req.on("timeout", () => req.destroy());
     req.end();
@@ -107,8 +133,12 @@ export async function checkEngineSpeaks(engine: Engine, version: string): Promis
     engineNewest.set(engine, cached);
   }
   const newest = await cached.version;
-  if (newest === undefined) engineNewest.delete(engine); // engine down: its own error follows
+  if (newest === undefined)
+    engineNewest.delete(engine); // engine down: its own error follows
   else if (compareApiVersions(version, newest) > 0) {
-    throw new PolicyError(`client version ${version} is too new. Maximum supported API version is ${newest}`, 400);
+    throw new PolicyError(
+      `client version ${version} is too new. Maximum supported API version is ${newest}`,
+      400,
+    );
   }
 }

@@ -47,13 +47,33 @@ export function filterArchive(input: NodeJS.ReadableStream): FilteredArchive {
       mode &= ~SET_ID_BITS;
     }
     const type = header.type === "contiguous-file" ? "file" : header.type;
-    const entry = pack.entry({ name: header.name, mode, uid: header.uid, gid: header.gid, uname: header.uname, gname: header.gname, mtime: header.mtime, size: header.size, type, linkname: header.linkname }, (error) => next(error));
+    const entry = pack.entry(
+      {
+        name: header.name,
+        mode,
+        uid: header.uid,
+        gid: header.gid,
+        uname: header.uname,
+        gname: header.gname,
+        mtime: header.mtime,
+        size: header.size,
+        type,
+        linkname: header.linkname,
+      },
+      (error) => next(error),
+    );
     body.on("data", (chunk) => void (passed += (chunk as Buffer).length));
     body.pipe(entry);
   });
   extract.on("finish", () => pack.finalize());
   const fail = (error: unknown) => {
-    failure = error instanceof PolicyError ? error : new PolicyError(`docker cp: the archive could not be read (${(error as Error).message})`, 400);
+    failure =
+      error instanceof PolicyError
+        ? error
+        : new PolicyError(
+            `docker cp: the archive could not be read (${(error as Error).message})`,
+            400,
+          );
     output.destroy(failure);
   };
   extract.on("error", fail);
@@ -69,10 +89,15 @@ export function filterArchive(input: NodeJS.ReadableStream): FilteredArchive {
       if (failure) return failure;
       if (dropped.length === 0 && cleared.length === 0) return undefined;
       const parts = [
-        dropped.length ? `left out ${dropped.length} device node(s) or fifo(s), which cannot be copied into a sandbox container: ${dropped.slice(0, 5).join(", ")}` : "",
+        dropped.length
+          ? `left out ${dropped.length} device node(s) or fifo(s), which cannot be copied into a sandbox container: ${dropped.slice(0, 5).join(", ")}`
+          : "",
         cleared.length ? `cleared the setuid/setgid bit of ${cleared.slice(0, 5).join(", ")}` : "",
       ].filter(Boolean);
-      return new PolicyError(`docker cp copied the rest of the archive but ${parts.join("; and ")}`, 400);
+      return new PolicyError(
+        `docker cp copied the rest of the archive but ${parts.join("; and ")}`,
+        400,
+      );
     },
   };
 }

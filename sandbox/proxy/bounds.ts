@@ -51,40 +51,58 @@ type Json = Record<string, unknown>;
 
 const bytes = (s: string) => Buffer.byteLength(s, "utf8");
 
-function tooBig(what: string, limit: string, why = "the sandbox keeps object settings small"): never {
+function tooBig(
+  what: string,
+  limit: string,
+  why = "the sandbox keeps object settings small",
+): never {
   throw new PolicyError(`this sandbox does not allow ${what}: at most ${limit} here (${why})`, 400);
 }
 
 /** Labels of a container, volume or network (already checked to be a string map). */
 export function boundLabels(field: string, labels: Record<string, string>): void {
   const entries = Object.entries(labels);
-  if (entries.length > BOUNDS.labelCount) tooBig(`${entries.length} labels in ${field}`, `${BOUNDS.labelCount} labels`);
+  if (entries.length > BOUNDS.labelCount)
+    tooBig(`${entries.length} labels in ${field}`, `${BOUNDS.labelCount} labels`);
   let total = 0;
   for (const [key, value] of entries) {
-    if (bytes(key) > BOUNDS.labelKeyBytes) tooBig(`a label key of ${bytes(key)} bytes`, `${BOUNDS.labelKeyBytes} bytes per key`);
-    if (bytes(value) > BOUNDS.labelValueBytes) tooBig(`the label ${key.slice(0, 64)} of ${bytes(value)} bytes`, `${BOUNDS.labelValueBytes} bytes per value`);
+    if (bytes(key) > BOUNDS.labelKeyBytes)
+      tooBig(`a label key of ${bytes(key)} bytes`, `${BOUNDS.labelKeyBytes} bytes per key`);
+    if (bytes(value) > BOUNDS.labelValueBytes)
+      tooBig(
+        `the label ${key.slice(0, 64)} of ${bytes(value)} bytes`,
+        `${BOUNDS.labelValueBytes} bytes per value`,
+      );
     total += bytes(key) + bytes(value);
   }
-  if (total > BOUNDS.labelTotalBytes) tooBig(`${total} bytes of labels`, `${BOUNDS.labelTotalBytes} bytes of labels per object`);
+  if (total > BOUNDS.labelTotalBytes)
+    tooBig(`${total} bytes of labels`, `${BOUNDS.labelTotalBytes} bytes of labels per object`);
 }
 
 /** `-e` entries of a container or an exec. */
 export function boundEnv(env: unknown): void {
   if (!Array.isArray(env)) return;
-  if (env.length > BOUNDS.envCount) tooBig(`${env.length} environment variables`, `${BOUNDS.envCount}`);
+  if (env.length > BOUNDS.envCount)
+    tooBig(`${env.length} environment variables`, `${BOUNDS.envCount}`);
   let total = 0;
   for (const entry of env) {
     if (typeof entry !== "string") continue; // the policy's type check names the field
-    if (bytes(entry) > BOUNDS.envEntryBytes) tooBig(`the environment variable ${entry.split("=")[0]!.slice(0, 64)} of ${bytes(entry)} bytes`, `${BOUNDS.envEntryBytes} bytes each`);
+    if (bytes(entry) > BOUNDS.envEntryBytes)
+      tooBig(
+        `the environment variable ${entry.split("=")[0]!.slice(0, 64)} of ${bytes(entry)} bytes`,
+        `${BOUNDS.envEntryBytes} bytes each`,
+      );
     total += bytes(entry);
   }
-  if (total > BOUNDS.envTotalBytes) tooBig(`${total} bytes of environment`, `${BOUNDS.envTotalBytes} bytes`);
+  if (total > BOUNDS.envTotalBytes)
+    tooBig(`${total} bytes of environment`, `${BOUNDS.envTotalBytes} bytes`);
 }
 
 /** Bytes of a string or a list of strings; anything else is the policy's type error, not counted (nor recursed into). */
 function stringBytes(v: unknown): number {
   if (typeof v === "string") return bytes(v);
-  if (Array.isArray(v)) return v.reduce((n: number, s) => n + (typeof s === "string" ? bytes(s) : 0), 0);
+  if (Array.isArray(v))
+    return v.reduce((n: number, s) => n + (typeof s === "string" ? bytes(s) : 0), 0);
   return 0;
 }
 
@@ -96,39 +114,80 @@ function countOf(v: unknown): number {
 
 /** Sizes and counts of `POST /containers/create`, checked before anything is looked up or made. */
 export function boundContainerCreate(body: Json): void {
-  const host = (body.HostConfig && typeof body.HostConfig === "object" ? body.HostConfig : {}) as Json;
+  const host = (
+    body.HostConfig && typeof body.HostConfig === "object" ? body.HostConfig : {}
+  ) as Json;
   boundEnv(body.Env);
-  const health = (body.Healthcheck && typeof body.Healthcheck === "object" ? body.Healthcheck : {}) as Json;
-  const command = stringBytes(body.Cmd) + stringBytes(body.Entrypoint) + stringBytes(body.Shell) + stringBytes(health.Test);
-  if (command > BOUNDS.commandTotalBytes) tooBig(`a command of ${command} bytes`, `${BOUNDS.commandTotalBytes} bytes`);
-  const mounts = countOf(host.Binds) + countOf(host.Mounts) + countOf(host.Tmpfs) + countOf(body.Volumes);
-  if (mounts > BOUNDS.mountsPerContainer) tooBig(`${mounts} mounts and volumes on one container`, `${BOUNDS.mountsPerContainer}`, "each volume is a folder on the shared disk");
-  if (countOf(body.ExposedPorts) > BOUNDS.exposedPortsPerContainer) tooBig(`${countOf(body.ExposedPorts)} exposed ports`, `${BOUNDS.exposedPortsPerContainer}`);
-  for (const [field, flag] of [["Dns", "--dns"], ["DnsOptions", "--dns-option"], ["DnsSearch", "--dns-search"], ["ExtraHosts", "--add-host"], ["GroupAdd", "--group-add"], ["VolumesFrom", "--volumes-from"], ["CapDrop", "--cap-drop"]] as const) {
-    if (countOf(host[field]) > BOUNDS.smallListEntries) tooBig(`${countOf(host[field])} ${flag} entries`, `${BOUNDS.smallListEntries}`);
+  const health = (
+    body.Healthcheck && typeof body.Healthcheck === "object" ? body.Healthcheck : {}
+  ) as Json;
+  const command =
+    stringBytes(body.Cmd) +
+    stringBytes(body.Entrypoint) +
+    stringBytes(body.Shell) +
+    stringBytes(health.Test);
+  if (command > BOUNDS.commandTotalBytes)
+    tooBig(`a command of ${command} bytes`, `${BOUNDS.commandTotalBytes} bytes`);
+  const mounts =
+    countOf(host.Binds) + countOf(host.Mounts) + countOf(host.Tmpfs) + countOf(body.Volumes);
+  if (mounts > BOUNDS.mountsPerContainer)
+    tooBig(
+      `${mounts} mounts and volumes on one container`,
+      `${BOUNDS.mountsPerContainer}`,
+      "each volume is a folder on the shared disk",
+    );
+  if (countOf(body.ExposedPorts) > BOUNDS.exposedPortsPerContainer)
+    tooBig(`${countOf(body.ExposedPorts)} exposed ports`, `${BOUNDS.exposedPortsPerContainer}`);
+  for (const [field, flag] of [
+    ["Dns", "--dns"],
+    ["DnsOptions", "--dns-option"],
+    ["DnsSearch", "--dns-search"],
+    ["ExtraHosts", "--add-host"],
+    ["GroupAdd", "--group-add"],
+    ["VolumesFrom", "--volumes-from"],
+    ["CapDrop", "--cap-drop"],
+  ] as const) {
+    if (countOf(host[field]) > BOUNDS.smallListEntries)
+      tooBig(`${countOf(host[field])} ${flag} entries`, `${BOUNDS.smallListEntries}`);
   }
-  const endpoints = ((body.NetworkingConfig as Json | undefined)?.EndpointsConfig ?? {}) as Record<string, Json | null>;
+  const endpoints = ((body.NetworkingConfig as Json | undefined)?.EndpointsConfig ?? {}) as Record<
+    string,
+    Json | null
+  >;
   for (const endpoint of Object.values(endpoints)) {
-    if (countOf(endpoint?.Aliases) > BOUNDS.smallListEntries) tooBig(`${countOf(endpoint?.Aliases)} network aliases`, `${BOUNDS.smallListEntries}`);
+    if (countOf(endpoint?.Aliases) > BOUNDS.smallListEntries)
+      tooBig(`${countOf(endpoint?.Aliases)} network aliases`, `${BOUNDS.smallListEntries}`);
   }
 }
 
 /** The engine's health checks run as execs in the container: bounded in rate. */
 export function boundHealthcheck(health: Json): void {
   const interval = typeof health.Interval === "number" ? health.Interval : 0;
-  if (interval !== 0 && interval < BOUNDS.healthIntervalMinNs) tooBig(`--health-interval ${interval / 1e9}s`, `one check every ${BOUNDS.healthIntervalMinNs / 1e9}s`, "each check starts a process through the shared engine");
+  if (interval !== 0 && interval < BOUNDS.healthIntervalMinNs)
+    tooBig(
+      `--health-interval ${interval / 1e9}s`,
+      `one check every ${BOUNDS.healthIntervalMinNs / 1e9}s`,
+      "each check starts a process through the shared engine",
+    );
   const retries = typeof health.Retries === "number" ? health.Retries : 0;
-  if (retries > BOUNDS.healthRetriesMax) tooBig(`--health-retries ${retries}`, `${BOUNDS.healthRetriesMax}`);
+  if (retries > BOUNDS.healthRetriesMax)
+    tooBig(`--health-retries ${retries}`, `${BOUNDS.healthRetriesMax}`);
 }
 
 /** `-p` mappings of one container. */
 export function boundPublishedPorts(count: number): void {
-  if (count > BOUNDS.publishedPortsPerContainer) tooBig(`${count} published ports on one container`, `${BOUNDS.publishedPortsPerContainer}`, "each is a forward in your workstation");
+  if (count > BOUNDS.publishedPortsPerContainer)
+    tooBig(
+      `${count} published ports on one container`,
+      `${BOUNDS.publishedPortsPerContainer}`,
+      "each is a forward in your workstation",
+    );
 }
 
 /** `docker exec`: the same bounds on environment and command as a container. */
 export function boundExecCreate(body: Json): void {
   boundEnv(body.Env);
   const command = stringBytes(body.Cmd);
-  if (command > BOUNDS.commandTotalBytes) tooBig(`a command of ${command} bytes`, `${BOUNDS.commandTotalBytes} bytes`);
+  if (command > BOUNDS.commandTotalBytes)
+    tooBig(`a command of ${command} bytes`, `${BOUNDS.commandTotalBytes} bytes`);
 }

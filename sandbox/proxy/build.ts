@@ -59,21 +59,31 @@ const refuse = (what: string, why: string): never => {
 };
 
 /** The image endpoints: `kind` is the policy's endpoint kind. */
-export async function handleImages(kind: string, ctx: ImageContext, params: string[], query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleImages(
+  kind: string,
+  ctx: ImageContext,
+  params: string[],
+  query: URLSearchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const images = new SessionImages(ctx.engine, ctx.scope);
   const [ref] = params;
-  if (kind === "image.build") return lockOf(ctx.scope).run(() => build(ctx, images, query, req, res));
+  if (kind === "image.build")
+    return lockOf(ctx.scope).run(() => build(ctx, images, query, req, res));
   await noBody(req);
   switch (kind) {
     case "images.list": {
       const q = new URLSearchParams();
-      for (const key of ["all", "digests"]) if (query.get(key) !== null) q.set(key, query.get(key)!);
+      for (const key of ["all", "digests"])
+        if (query.get(key) !== null) q.set(key, query.get(key)!);
       const raw = query.get("filters");
       if (raw) {
         const filters = JSON.parse(ctx.filters(raw)) as Record<string, string[]>;
         delete filters.before; // they name an image: another session's would answer differently
         delete filters.since;
-        if (filters.reference) filters.reference = filters.reference.flatMap((r) => [r, ctx.scope.engineName(r)]);
+        if (filters.reference)
+          filters.reference = filters.reference.flatMap((r) => [r, ctx.scope.engineName(r)]);
         q.set("filters", JSON.stringify(filters));
       }
       return sendJson(res, 200, ctx.view.json(await images.list(q)));
@@ -81,14 +91,24 @@ export async function handleImages(kind: string, ctx: ImageContext, params: stri
     case "image.inspect": {
       const resolved = await images.resolve(ref!);
       const what = req.url!.split("?")[0]!.endsWith("/history") ? "history" : "json";
-      const upstream = await engineRequest(ctx.engine, { method: "GET", path: `/images/${resolved}/${what}` });
+      const upstream = await engineRequest(ctx.engine, {
+        method: "GET",
+        path: `/images/${resolved}/${what}`,
+      });
       const status = upstream.statusCode ?? 500;
       let body = parseAnswer((await readAll(upstream, 16 * 1024 * 1024)).toString("utf8"));
       if (status === 200 && what === "json") {
         const image = body as { RepoTags?: string[]; RepoDigests?: string[] };
-        body = { ...image, RepoTags: (image.RepoTags ?? []).filter((t) => images.visibleTag(t)), RepoDigests: [] };
+        body = {
+          ...image,
+          RepoTags: (image.RepoTags ?? []).filter((t) => images.visibleTag(t)),
+          RepoDigests: [],
+        };
       } else if (status === 200) {
-        body = (body as { Tags?: string[] | null }[]).map((h) => ({ ...h, Tags: h.Tags ? h.Tags.filter((t) => images.visibleTag(t)) : h.Tags }));
+        body = (body as { Tags?: string[] | null }[]).map((h) => ({
+          ...h,
+          Tags: h.Tags ? h.Tags.filter((t) => images.visibleTag(t)) : h.Tags,
+        }));
       }
       return sendJson(res, status, ctx.view.json(body));
     }
@@ -102,12 +122,23 @@ export async function handleImages(kind: string, ctx: ImageContext, params: stri
     case "image.tag":
       return lockOf(ctx.scope).run(async () => {
         const source = await images.resolve(ref!);
-        const target = ownTag(ctx.scope, `${query.get("repo") ?? ""}${query.get("tag") ? `:${query.get("tag")}` : ""}`);
+        const target = ownTag(
+          ctx.scope,
+          `${query.get("repo") ?? ""}${query.get("tag") ? `:${query.get("tag")}` : ""}`,
+        );
         await images.checkQuota(1);
         const colon = target.lastIndexOf(":");
-        const upstream = await engineRequest(ctx.engine, { method: "POST", path: `/images/${source}/tag`, query: new URLSearchParams({ repo: target.slice(0, colon), tag: target.slice(colon + 1) }) });
+        const upstream = await engineRequest(ctx.engine, {
+          method: "POST",
+          path: `/images/${source}/tag`,
+          query: new URLSearchParams({
+            repo: target.slice(0, colon),
+            tag: target.slice(colon + 1),
+          }),
+        });
         const text = (await readAll(upstream)).toString("utf8");
-        if ((upstream.statusCode ?? 500) >= 300) return sendJson(res, upstream.statusCode ?? 500, ctx.view.json(parseAnswer(text)));
+        if ((upstream.statusCode ?? 500) >= 300)
+          return sendJson(res, upstream.statusCode ?? 500, ctx.view.json(parseAnswer(text)));
         res.writeHead(upstream.statusCode ?? 201);
         res.end();
       });
@@ -116,55 +147,107 @@ export async function handleImages(kind: string, ctx: ImageContext, params: stri
 }
 
 async function noBody(req: IncomingMessage): Promise<void> {
-  const body = await readBounded(req, 1024, () => new PolicyError(`${req.method} ${req.url} takes no request body`, 400));
+  const body = await readBounded(
+    req,
+    1024,
+    () => new PolicyError(`${req.method} ${req.url} takes no request body`, 400),
+  );
   if (body.length > 0) throw new PolicyError(`${req.method} ${req.url} takes no request body`, 400);
 }
 
 const truthy = (v: string | null) => v !== null && !["", "0", "false"].includes(v.toLowerCase());
 
 /** The engine's query for a build, from the student's: each parameter decided here. */
-export function buildQuery(scope: SessionScope, query: URLSearchParams): { engine: URLSearchParams; dockerfile: string; tags: string[] } {
-  if (query.get("remote")) refuse("building from a URL (docker build URL)", "builds here have no network; build from a folder");
+export function buildQuery(
+  scope: SessionScope,
+  query: URLSearchParams,
+): { engine: URLSearchParams; dockerfile: string; tags: string[] } {
+  if (query.get("remote"))
+    refuse(
+      "building from a URL (docker build URL)",
+      "builds here have no network; build from a folder",
+    );
   if (query.get("outputs")) refuse("--output", "images built here stay in the sandbox");
-  if (truthy(query.get("pull"))) refuse("docker build --pull", "there is no registry here; the course's images are already on this machine");
-  if (query.get("platform")) refuse("--platform", "images here are for this machine's platform only");
+  if (truthy(query.get("pull")))
+    refuse(
+      "docker build --pull",
+      "there is no registry here; the course's images are already on this machine",
+    );
+  if (query.get("platform"))
+    refuse("--platform", "images here are for this machine's platform only");
   const network = query.get("networkmode") ?? "";
-  if (!["", "default", "none"].includes(network)) refuse(`docker build --network ${network}`, "builds here have no network, as your containers");
+  if (!["", "default", "none"].includes(network))
+    refuse(`docker build --network ${network}`, "builds here have no network, as your containers");
   for (const key of ["extrahosts", "securityopt", "isolation", "squash", "session"]) {
-    if (query.get(key) && query.get(key) !== "[]") refuse(`docker build --${key === "extrahosts" ? "add-host" : key === "securityopt" ? "security-opt" : key}`, "builds run with the sandbox's settings");
+    if (query.get(key) && query.get(key) !== "[]")
+      refuse(
+        `docker build --${key === "extrahosts" ? "add-host" : key === "securityopt" ? "security-opt" : key}`,
+        "builds run with the sandbox's settings",
+      );
   }
-  if (query.get("ulimits") && !["[]", "null"].includes(query.get("ulimits")!)) refuse("docker build --ulimit", "builds run under the sandbox's limits");
-  if (query.get("cachefrom") && !["[]", "null"].includes(query.get("cachefrom")!)) refuse("docker build --cache-from", "the build cache is not shared here");
-  if ((query.get("version") ?? "1") !== "1") refuse("BuildKit builds", "this sandbox uses the classic builder (DOCKER_BUILDKIT=0)");
+  if (query.get("ulimits") && !["[]", "null"].includes(query.get("ulimits")!))
+    refuse("docker build --ulimit", "builds run under the sandbox's limits");
+  if (query.get("cachefrom") && !["[]", "null"].includes(query.get("cachefrom")!))
+    refuse("docker build --cache-from", "the build cache is not shared here");
+  if ((query.get("version") ?? "1") !== "1")
+    refuse("BuildKit builds", "this sandbox uses the classic builder (DOCKER_BUILDKIT=0)");
   const memory = Number(query.get("memory") ?? 0);
-  if (!(memory >= 0) || memory > LIMITS.memoryBytes) refuse(`docker build --memory ${query.get("memory")}`, `builds may use at most ${LIMITS.memoryBytes / 1024 ** 2} MiB`);
+  if (!(memory >= 0) || memory > LIMITS.memoryBytes)
+    refuse(
+      `docker build --memory ${query.get("memory")}`,
+      `builds may use at most ${LIMITS.memoryBytes / 1024 ** 2} MiB`,
+    );
   const cpuQuota = Number(query.get("cpuquota") ?? 0);
   const cpuPeriod = Number(query.get("cpuperiod") ?? 0) || 100_000;
-  if (!(cpuQuota >= 0) || (cpuQuota > 0 && cpuQuota / cpuPeriod > LIMITS.nanoCpus / 1e9)) refuse("docker build --cpu-quota", `builds may use at most ${LIMITS.nanoCpus / 1e9} CPU`);
+  if (!(cpuQuota >= 0) || (cpuQuota > 0 && cpuQuota / cpuPeriod > LIMITS.nanoCpus / 1e9))
+    refuse("docker build --cpu-quota", `builds may use at most ${LIMITS.nanoCpus / 1e9} CPU`);
 
   const tags = query.getAll("t");
-  if (tags.length > BUILD_BOUNDS.tags) throw new PolicyError(`give at most ${BUILD_BOUNDS.tags} tags (-t) to one build`, 400);
+  if (tags.length > BUILD_BOUNDS.tags)
+    throw new PolicyError(`give at most ${BUILD_BOUNDS.tags} tags (-t) to one build`, 400);
   const engineTags = tags.map((t) => ownTag(scope, t));
 
   const dockerfile = (query.get("dockerfile") ?? "Dockerfile").replace(/^(\.\/)+/, "");
-  if (!/^[A-Za-z0-9._/-]{1,200}$/.test(dockerfile) || dockerfile.split("/").some((s) => s === ".." || s === "") ) {
-    throw new PolicyError(`the Dockerfile must be a file in the build folder, not "${dockerfile}"`, 400);
+  if (
+    !/^[A-Za-z0-9._/-]{1,200}$/.test(dockerfile) ||
+    dockerfile.split("/").some((s) => s === ".." || s === "")
+  ) {
+    throw new PolicyError(
+      `the Dockerfile must be a file in the build folder, not "${dockerfile}"`,
+      400,
+    );
   }
   const args = parseJsonMap("buildargs", query.get("buildargs"), BUILD_BOUNDS.buildArgs);
   for (const [key, value] of Object.entries(args)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(key)) throw new PolicyError(`invalid build argument name "${key.slice(0, 80)}"`, 400);
-    if (/proxy$/i.test(key)) refuse(`the build argument ${key}`, "builds here have no network, so no proxy");
-    if (value !== null && (typeof value !== "string" || Buffer.byteLength(value) > BUILD_BOUNDS.buildArgBytes || /[\0\n]|:\/\//.test(value))) {
-      refuse(`the value of the build argument ${key}`, `use a simple value of at most ${BUILD_BOUNDS.buildArgBytes} bytes, without URLs`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(key))
+      throw new PolicyError(`invalid build argument name "${key.slice(0, 80)}"`, 400);
+    if (/proxy$/i.test(key))
+      refuse(`the build argument ${key}`, "builds here have no network, so no proxy");
+    if (
+      value !== null &&
+      (typeof value !== "string" ||
+        Buffer.byteLength(value) > BUILD_BOUNDS.buildArgBytes ||
+        /[\0\n]|:\/\//.test(value))
+    ) {
+      refuse(
+        `the value of the build argument ${key}`,
+        `use a simple value of at most ${BUILD_BOUNDS.buildArgBytes} bytes, without URLs`,
+      );
     }
   }
   const labels = parseJsonMap("labels", query.get("labels"), BUILD_BOUNDS.labels);
   for (const [key, value] of Object.entries(labels)) {
-    if (key.toLowerCase().startsWith("stowage.")) refuse(`the label ${key}`, "stowage.* labels belong to the sandbox");
-    if (typeof value !== "string" || key.length > 128 || value.length > 1024) throw new PolicyError(`label ${key.slice(0, 80)}: at most 128 characters in a key and 1024 in a value`, 400);
+    if (key.toLowerCase().startsWith("stowage."))
+      refuse(`the label ${key}`, "stowage.* labels belong to the sandbox");
+    if (typeof value !== "string" || key.length > 128 || value.length > 1024)
+      throw new PolicyError(
+        `label ${key.slice(0, 80)}: at most 128 characters in a key and 1024 in a value`,
+        400,
+      );
   }
   const target = query.get("target");
-  if (target && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(target)) throw new PolicyError(`invalid --target "${target.slice(0, 80)}"`, 400);
+  if (target && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(target))
+    throw new PolicyError(`invalid --target "${target.slice(0, 80)}"`, 400);
 
   const engine = new URLSearchParams({
     dockerfile,
@@ -186,7 +269,11 @@ export function buildQuery(scope: SessionScope, query: URLSearchParams): { engin
   return { engine, dockerfile, tags: engineTags };
 }
 
-function parseJsonMap(field: string, raw: string | null, max: number): Record<string, string | null> {
+function parseJsonMap(
+  field: string,
+  raw: string | null,
+  max: number,
+): Record<string, string | null> {
   if (!raw) return {};
   let value: unknown;
   try {
@@ -195,12 +282,17 @@ function parseJsonMap(field: string, raw: string | null, max: number): Record<st
     throw new PolicyError(`${field} is not valid JSON`, 400);
   }
   if (value === null) return {};
-  if (typeof value !== "object" || Array.isArray(value)) throw new PolicyError(`${field} must be a JSON object`, 400);
-  if (Object.keys(value).length > max) throw new PolicyError(`give at most ${max} ${field} to one build`, 400);
+  if (typeof value !== "object" || Array.isArray(value))
+    throw new PolicyError(`${field} must be a JSON object`, 400);
+  if (Object.keys(value).length > max)
+    throw new PolicyError(`give at most ${max} ${field} to one build`, 400);
   return value as Record<string, string | null>;
 }
 
-interface Entry { header: tar.Header; data: Buffer }
+interface Entry {
+  header: tar.Header;
+  data: Buffer;
+}
 
 /** Reads the context tar: files, folders and links only, set-id bits cleared (as docker cp, archive-filter.ts). */
 async function readContext(body: Buffer): Promise<Entry[]> {
@@ -211,17 +303,32 @@ async function readContext(body: Buffer): Promise<Entry[]> {
       const chunks: Buffer[] = [];
       stream.on("data", (c) => void chunks.push(c as Buffer));
       stream.on("end", () => {
-        if (["file", "contiguous-file", "directory", "symlink", "link"].includes(header.type ?? "file")) {
+        if (
+          ["file", "contiguous-file", "directory", "symlink", "link"].includes(
+            header.type ?? "file",
+          )
+        ) {
           const type = header.type === "contiguous-file" ? "file" : (header.type ?? "file");
-          entries.push({ header: { ...header, mode: (header.mode ?? 0o644) & ~0o6000, type }, data: Buffer.concat(chunks) });
+          entries.push({
+            header: { ...header, mode: (header.mode ?? 0o644) & ~0o6000, type },
+            data: Buffer.concat(chunks),
+          });
         }
-        if (entries.length > BUILD_BOUNDS.contextEntries) return reject(new PolicyError(`the build folder has more than ${BUILD_BOUNDS.contextEntries} files; build from a smaller folder (or use .dockerignore)`, 413));
+        if (entries.length > BUILD_BOUNDS.contextEntries)
+          return reject(
+            new PolicyError(
+              `the build folder has more than ${BUILD_BOUNDS.contextEntries} files; build from a smaller folder (or use .dockerignore)`,
+              413,
+            ),
+          );
         next();
       });
       stream.on("error", reject);
     });
     extract.on("finish", resolve);
-    extract.on("error", () => reject(new PolicyError("the build context is not a tar archive", 400)));
+    extract.on("error", () =>
+      reject(new PolicyError("the build context is not a tar archive", 400)),
+    );
   });
   extract.end(body);
   await done;
@@ -235,7 +342,11 @@ function packContext(entries: Entry[]): Readable {
     for (const { header, data } of entries) {
       const file = header.type === "file";
       await new Promise<void>((resolve, reject) => {
-        pack.entry({ ...header, size: file ? data.length : 0 }, file ? data : Buffer.alloc(0), (error) => (error ? reject(error) : resolve()));
+        pack.entry(
+          { ...header, size: file ? data.length : 0 },
+          file ? data : Buffer.alloc(0),
+          (error) => (error ? reject(error) : resolve()),
+        );
       });
     }
     pack.finalize();
@@ -244,26 +355,56 @@ function packContext(entries: Entry[]): Readable {
   return output;
 }
 
-async function build(ctx: ImageContext, images: SessionImages, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function build(
+  ctx: ImageContext,
+  images: SessionImages,
+  query: URLSearchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const plan = buildQuery(ctx.scope, query);
   await images.checkQuota(plan.tags.length);
   const limit = Math.min(BUILD_BOUNDS.contextBytes, await ctx.allowance.remaining());
-  if (limit <= 0) throw new PolicyError("this sandbox's disk quota is used up; free some space before docker build", 507);
-  const body = await readBounded(req, limit, () => new PolicyError(`the build context is larger than ${Math.floor(limit / 1024 ** 2)} MiB (what builds here may send, or what is left of the disk quota): build from a smaller folder or use .dockerignore`, 413));
+  if (limit <= 0)
+    throw new PolicyError(
+      "this sandbox's disk quota is used up; free some space before docker build",
+      507,
+    );
+  const body = await readBounded(
+    req,
+    limit,
+    () =>
+      new PolicyError(
+        `the build context is larger than ${Math.floor(limit / 1024 ** 2)} MiB (what builds here may send, or what is left of the disk quota): build from a smaller folder or use .dockerignore`,
+        413,
+      ),
+  );
   ctx.allowance.charge(body.length);
   const entries = await readContext(gunzipped(body, limit));
   const wanted = plan.dockerfile;
-  const dockerfile = entries.find((e) => e.header.name.replace(/^(\.\/)+/, "") === wanted && (e.header.type ?? "file") === "file");
+  const dockerfile = entries.find(
+    (e) => e.header.name.replace(/^(\.\/)+/, "") === wanted && (e.header.type ?? "file") === "file",
+  );
   if (!dockerfile) throw new PolicyError(`the build folder has no file ${wanted}`, 400);
-  const text = await planDockerfile(dockerfile.data.toString("utf8"), (ref) => images.resolve(imageRef(ref)));
+  const text = await planDockerfile(dockerfile.data.toString("utf8"), (ref) =>
+    images.resolve(imageRef(ref)),
+  );
   dockerfile.data = Buffer.from(text);
   // No .dockerignore reaches the engine: the CLI applied it, and it could hide the Dockerfile rewritten here.
   const kept = entries.filter((e) => e.header.name.replace(/^(\.\/)+/, "") !== ".dockerignore");
 
-  const upstream = await engineRequest(ctx.engine, { method: "POST", path: "/build", query: plan.engine, stream: packContext(kept), headers: { "content-type": "application/x-tar" } });
+  const upstream = await engineRequest(ctx.engine, {
+    method: "POST",
+    path: "/build",
+    query: plan.engine,
+    stream: packContext(kept),
+    headers: { "content-type": "application/x-tar" },
+  });
   if ((upstream.statusCode ?? 500) >= 300) {
     const answer = (await readAll(upstream)).toString("utf8");
-    return sendJson(res, upstream.statusCode ?? 500, { message: ctx.view.text(safeMessage(answer)) });
+    return sendJson(res, upstream.statusCode ?? 500, {
+      message: ctx.view.text(safeMessage(answer)),
+    });
   }
   res.writeHead(200, { "content-type": "application/json" });
   res.flushHeaders();
@@ -296,7 +437,11 @@ function gunzipped(body: Buffer, limit: number): Buffer {
   try {
     return gunzipSync(body, { maxOutputLength: limit });
   } catch (error) {
-    if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw new PolicyError(`the build context is larger than ${Math.floor(limit / 1024 ** 2)} MiB unpacked: build from a smaller folder or use .dockerignore`, 413);
+    if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE")
+      throw new PolicyError(
+        `the build context is larger than ${Math.floor(limit / 1024 ** 2)} MiB unpacked: build from a smaller folder or use .dockerignore`,
+        413,
+      );
     throw new PolicyError("the build context is not a valid gzip archive", 400);
   }
 }

@@ -47,10 +47,17 @@ export async function resolveInContainer(pid: number, path: string): Promise<str
  * the engine is given the path that was checked (a link swapped in later, between the check and
  * the exec's start, is not followed where none was).
  */
-export async function execWorkingDir(engine: Engine, id: string, path: string): Promise<{ refused: boolean; path: string }> {
+export async function execWorkingDir(
+  engine: Engine,
+  id: string,
+  path: string,
+): Promise<{ refused: boolean; path: string }> {
   if (!path.startsWith("/")) return { refused: false, path }; // relative: the engine refuses it
   if (KERNEL_VIEWS.test(path.replace(/\/+/g, "/"))) return { refused: true, path };
-  const { body } = await engineJson<{ State?: { Pid?: number; Running?: boolean } }>(engine, { method: "GET", path: `/containers/${id}/json` });
+  const { body } = await engineJson<{ State?: { Pid?: number; Running?: boolean } }>(engine, {
+    method: "GET",
+    path: `/containers/${id}/json`,
+  });
   const pid = body?.State?.Running ? body.State.Pid : undefined;
   if (!pid) return { refused: false, path }; // not running: the engine refuses the exec
   const resolved = await resolveInContainer(pid, path);

@@ -81,6 +81,17 @@ export interface Route {
 /** Captures one path segment (a name or an ID). */
 export const ID = "([^/]+)";
 
-export const route = (method: string, path: string, handle: Handler, query: string[] = [], extra: Pick<Route, "stream" | "upgrade"> = {}): Route => ({ method, path: new RegExp(`^${path}$`), handle, query, ...extra });
+export const route = (
+  method: string,
+  path: string,
+  handle: Handler,
+  query: string[] = [],
+  extra: Pick<Route, "stream" | "upgrade"> = {},
+): Route => ({ method, path: new RegExp(`^${path}$`), handle, query, ...extra });
 
-export const refused = (method: string, path: string, why: string): Route => ({ method, path: new RegExp(`^${path}$`), query: [], refused: why });
+export const refused = (method: string, path: string, why: string): Route => ({
+  method,
+  path: new RegExp(`^${path}$`),
+  query: [],
+  refused: why,
+});

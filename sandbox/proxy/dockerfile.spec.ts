@@ -11,8 +11,14 @@ const resolve = async (ref: string): Promise<string> => {
 
 describe("parseDockerfile", () => {
   it("joins continuations, skips comments inside them, reads flags", () => {
-    const ins = parseDockerfile("# syntax=docker/dockerfile:1\nFROM busybox\nRUN echo a \\\n# note\n  && echo b\ncopy --chown=1:2 a b\n");
-    expect(ins.map((i) => [i.keyword, i.rest, i.line])).toEqual([["FROM", "busybox", 2], ["RUN", "echo a   && echo b", 3], ["COPY", "a b", 6]]);
+    const ins = parseDockerfile(
+      "# syntax=docker/dockerfile:1\nFROM busybox\nRUN echo a \\\n# note\n  && echo b\ncopy --chown=1:2 a b\n",
+    );
+    expect(ins.map((i) => [i.keyword, i.rest, i.line])).toEqual([
+      ["FROM", "busybox", 2],
+      ["RUN", "echo a   && echo b", 3],
+      ["COPY", "a b", 6],
+    ]);
     expect(ins[2]!.flags).toEqual([{ name: "chown", value: "1:2" }]);
   });
 
@@ -23,16 +29,24 @@ describe("parseDockerfile", () => {
 
 describe("planDockerfile", () => {
   it("rewrites own base images to the engine's name, keeps stages, scratch and course images", async () => {
-    const text = await planDockerfile("FROM mine AS base\nRUN true\nFROM busybox\nCOPY --from=base /x /x\nCOPY --from=mine /y /y\nFROM scratch\n", resolve);
-    expect(text).toBe("FROM stw-abc-mine:latest AS base\nRUN true\nFROM busybox:latest\nCOPY --from=base /x /x\nCOPY --from=stw-abc-mine:latest /y /y\nFROM scratch\n");
+    const text = await planDockerfile(
+      "FROM mine AS base\nRUN true\nFROM busybox\nCOPY --from=base /x /x\nCOPY --from=mine /y /y\nFROM scratch\n",
+      resolve,
+    );
+    expect(text).toBe(
+      "FROM stw-abc-mine:latest AS base\nRUN true\nFROM busybox:latest\nCOPY --from=base /x /x\nCOPY --from=stw-abc-mine:latest /y /y\nFROM scratch\n",
+    );
   });
 
   it.each([
-    ["FROM alpine", /FROM alpine \(Dockerfile line 1\): this sandbox builds only from the course's images/],
+    [
+      "FROM alpine",
+      /FROM alpine \(Dockerfile line 1\): this sandbox builds only from the course's images/,
+    ],
     ["ARG B=busybox\nFROM $B", /a variable in FROM/],
     ["FROM --platform=linux/arm64 busybox", /FROM --platform/],
     ["FROM busybox\nADD https://example.com/x /x", /ADD of a URL/],
-    ["FROM busybox\nADD [\"git@github.com:a/b.git\", \"/b\"]", /ADD of a URL/],
+    ['FROM busybox\nADD ["git@github.com:a/b.git", "/b"]', /ADD of a URL/],
     ["FROM busybox\nARG U\nADD ${U} /x", /a variable in an ADD source/],
     ["FROM busybox\nRUN --mount=type=cache,target=/c true", /RUN --mount/],
     ["FROM busybox\nrun --network=host true", /RUN --network/],

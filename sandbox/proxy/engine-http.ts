@@ -27,8 +27,22 @@ export function engineRequest(engine: Engine, req: EngineRequest): Promise<Incom
       headers["content-type"] = "application/json";
       headers["content-length"] = body.length;
     }
-    const outgoing = request({ ...engine.httpTarget, method: req.method, path: enginePath(engine, req.path, req.query), headers }, resolve);
-    outgoing.on("error", (error) => reject(Object.assign(new Error(`the Docker engine does not answer (${error.message})`), { engineDown: true })));
+    const outgoing = request(
+      {
+        ...engine.httpTarget,
+        method: req.method,
+        path: enginePath(engine, req.path, req.query),
+        headers,
+      },
+      resolve,
+    );
+    outgoing.on("error", (error) =>
+      reject(
+        Object.assign(new Error(`the Docker engine does not answer (${error.message})`), {
+          engineDown: true,
+        }),
+      ),
+    );
     if (req.stream) {
       // A body that fails (a refused archive, say) ends the engine request with its own reason.
       req.stream.on("error", (error) => {
@@ -36,8 +50,7 @@ export function engineRequest(engine: Engine, req: EngineRequest): Promise<Incom
         outgoing.destroy();
       });
       req.stream.pipe(outgoing);
-    }
-    else outgoing.end(body);
+    } else outgoing.end(body);
   });
 }
 
@@ -47,7 +60,10 @@ export function readAll(res: IncomingMessage, limit = 64 * 1024 * 1024): Promise
 }
 
 /** A JSON call to the engine for the proxy's own lookups. */
-export async function engineJson<T>(engine: Engine, req: EngineRequest): Promise<{ status: number; body: T }> {
+export async function engineJson<T>(
+  engine: Engine,
+  req: EngineRequest,
+): Promise<{ status: number; body: T }> {
   const res = await engineRequest(engine, req);
   const text = (await readAll(res)).toString("utf8");
   let body: unknown = undefined;

@@ -4,7 +4,22 @@ import { obj, str } from "./fields.ts";
 import type { SessionObjects } from "./session-objects.ts";
 
 export const FILTER_KEYS: Record<string, string[]> = {
-  containers: ["id", "name", "label", "status", "ancestor", "before", "since", "volume", "network", "exited", "health", "expose", "publish", "is-task"],
+  containers: [
+    "id",
+    "name",
+    "label",
+    "status",
+    "ancestor",
+    "before",
+    "since",
+    "volume",
+    "network",
+    "exited",
+    "health",
+    "expose",
+    "publish",
+    "is-task",
+  ],
   volumes: ["name", "label", "dangling", "driver"],
   networks: ["name", "label", "driver", "id", "type", "dangling", "scope"],
   images: ["dangling", "label", "before", "since", "reference"],
@@ -19,7 +34,12 @@ export const FILTER_KEYS: Record<string, string[]> = {
  * keeps the keys allowed for this list, scopes names, and adds the session's label filter:
  * label filters are ANDed by the engine, so the student can narrow the list but never widen it.
  */
-export function scopedFilters(objects: SessionObjects, list: keyof typeof FILTER_KEYS, raw: string | null, addOwner = true): string {
+export function scopedFilters(
+  objects: SessionObjects,
+  list: keyof typeof FILTER_KEYS,
+  raw: string | null,
+  addOwner = true,
+): string {
   const parsed: Record<string, string[]> = {};
   if (raw) {
     let value: unknown;
@@ -35,10 +55,24 @@ export function scopedFilters(objects: SessionObjects, list: keyof typeof FILTER
     }
   }
   const prefix = objects.scope.prefix;
-  const scopeName = (n: string) => (n.startsWith("^/") ? `^/${prefix}${n.slice(2)}` : n.startsWith("^") ? `^/?${prefix}${n.slice(1)}` : n);
-  if (parsed.name) parsed.name = parsed.name.map(list === "containers" ? scopeName : (n) => (n.startsWith("^") ? `^${prefix}${n.slice(1)}` : n));
-  if (list === "containers" && parsed.volume) parsed.volume = parsed.volume.map((v) => (v.startsWith("/") ? v : objects.scope.engineName(v)));
-  if (list === "containers" && parsed.network) parsed.network = parsed.network.map((n) => (n === "bridge" ? objects.scope.networkName : objects.scope.engineName(n)));
+  const scopeName = (n: string) =>
+    n.startsWith("^/")
+      ? `^/${prefix}${n.slice(2)}`
+      : n.startsWith("^")
+        ? `^/?${prefix}${n.slice(1)}`
+        : n;
+  if (parsed.name)
+    parsed.name = parsed.name.map(
+      list === "containers"
+        ? scopeName
+        : (n) => (n.startsWith("^") ? `^${prefix}${n.slice(1)}` : n),
+    );
+  if (list === "containers" && parsed.volume)
+    parsed.volume = parsed.volume.map((v) => (v.startsWith("/") ? v : objects.scope.engineName(v)));
+  if (list === "containers" && parsed.network)
+    parsed.network = parsed.network.map((n) =>
+      n === "bridge" ? objects.scope.networkName : objects.scope.engineName(n),
+    );
   if (addOwner) parsed.label = [...(parsed.label ?? []), objects.scope.ownerFilter()];
   return JSON.stringify(parsed);
 }

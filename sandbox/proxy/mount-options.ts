@@ -16,11 +16,20 @@ import { requireApiVersion } from "./api-versions.ts";
  */
 export function volumeSubpath(value: unknown): string | undefined {
   if (value === undefined || value === null || value === "") return undefined;
-  if (typeof value !== "string") throw new PolicyError("VolumeOptions.Subpath must be a string", 400);
+  if (typeof value !== "string")
+    throw new PolicyError("VolumeOptions.Subpath must be a string", 400);
   requireApiVersion("VolumeOptions.Subpath", "1.45");
   const normalized = posix.normalize(value);
-  if (value.includes("\0") || normalized.startsWith("/") || normalized === ".." || normalized.startsWith("../")) {
-    throw new PolicyError(`volume-subpath "${value}" must be a folder inside the volume (a relative path without ..)`, 400);
+  if (
+    value.includes("\0") ||
+    normalized.startsWith("/") ||
+    normalized === ".." ||
+    normalized.startsWith("../")
+  ) {
+    throw new PolicyError(
+      `volume-subpath "${value}" must be a folder inside the volume (a relative path without ..)`,
+      400,
+    );
   }
   return normalized.replace(/\/+$/, "");
 }
@@ -32,7 +41,10 @@ export function volumeSubpath(value: unknown): string | undefined {
  */
 export function bindRecursionOptions(options: Record<string, unknown>): Record<string, boolean> {
   if (options.CreateMountpoint === true) {
-    throw new PolicyError("this sandbox does not allow bind-create-src: create the folder in your home first (mkdir)", 403);
+    throw new PolicyError(
+      "this sandbox does not allow bind-create-src: create the folder in your home first (mkdir)",
+      403,
+    );
   }
   const out: Record<string, boolean> = {};
   for (const key of ["ReadOnlyNonRecursive", "ReadOnlyForceRecursive"] as const) {
@@ -56,16 +68,34 @@ export const SELINUX_LABEL_OPTIONS: ReadonlySet<string> = new Set(["z", "Z"]);
  * tmpfs options from mount(8) that only change timestamps: harmless, and in Docker's docs.
  * `nr_inodes=N` bounds the inode count (kernel memory); at most TMPFS_MAX_INODES here.
  */
-export const TMPFS_TIME_FLAGS: ReadonlySet<string> = new Set(["noatime", "atime", "relatime", "norelatime", "strictatime", "nostrictatime", "nodiratime", "diratime"]);
+export const TMPFS_TIME_FLAGS: ReadonlySet<string> = new Set([
+  "noatime",
+  "atime",
+  "relatime",
+  "norelatime",
+  "strictatime",
+  "nostrictatime",
+  "nodiratime",
+  "diratime",
+]);
 export const TMPFS_MAX_INODES = 1_048_576;
 
 /** `nr_inodes=10k`: a count (k, m, g suffixes as mount(8) reads them), at most TMPFS_MAX_INODES. */
 export function tmpfsInodes(path: string, value: string): string {
   const m = /^(\d+)([kmg]?)$/i.exec(value);
-  if (!m) throw new PolicyError(`tmpfs ${path}: nr_inodes "${value}" must be a number (k, m or g allowed)`, 400);
-  const count = Number(m[1]) * { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as "" | "k" | "m" | "g"];
+  if (!m)
+    throw new PolicyError(
+      `tmpfs ${path}: nr_inodes "${value}" must be a number (k, m or g allowed)`,
+      400,
+    );
+  const count =
+    Number(m[1]) *
+    { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as "" | "k" | "m" | "g"];
   if (count < 1 || count > TMPFS_MAX_INODES) {
-    throw new PolicyError(`this sandbox does not allow nr_inodes=${value} on ${path}: between 1 and ${TMPFS_MAX_INODES} here`, 403);
+    throw new PolicyError(
+      `this sandbox does not allow nr_inodes=${value} on ${path}: between 1 and ${TMPFS_MAX_INODES} here`,
+      403,
+    );
   }
   return `nr_inodes=${count}`;
 }

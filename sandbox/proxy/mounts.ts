@@ -8,13 +8,21 @@ import { parseSize } from "../sizes.ts";
 import { LIMITS } from "./limits.ts";
 import { PolicyError, refuse } from "./refusal.ts";
 import { bool, checkName, isEmpty, num, obj, onlyKnown, optStr, str, type Json } from "./fields.ts";
-import { SELINUX_LABEL_OPTIONS, TMPFS_TIME_FLAGS, bindRecursionOptions, imageMountUnknown, tmpfsInodes, volumeSubpath } from "./mount-options.ts";
+import {
+  SELINUX_LABEL_OPTIONS,
+  TMPFS_TIME_FLAGS,
+  bindRecursionOptions,
+  imageMountUnknown,
+  tmpfsInodes,
+  volumeSubpath,
+} from "./mount-options.ts";
 import type { SessionObjects } from "./session-objects.ts";
 
 const BIND_RULE = `bind mounts may only use folders in your home, ${STUDENT_HOME} (for example "$(pwd)/site" or ~/backup)`;
 
 async function bindSource(objects: SessionObjects, source: string): Promise<string> {
-  if (!source.startsWith("/")) throw new PolicyError(`bind source "${source}" must be an absolute path; ${BIND_RULE}`, 400);
+  if (!source.startsWith("/"))
+    throw new PolicyError(`bind source "${source}" must be an absolute path; ${BIND_RULE}`, 400);
   const host = await objects.hostPath(source);
   if (!host) refuse(`the bind mount of ${source}`, BIND_RULE);
   return host!;
@@ -22,7 +30,8 @@ async function bindSource(objects: SessionObjects, source: string): Promise<stri
 
 export function mountTarget(field: string, target: unknown): string {
   const t = str(field, target);
-  if (!t.startsWith("/")) throw new PolicyError(`${field}: the mount point "${t}" must be an absolute path`, 400);
+  if (!t.startsWith("/"))
+    throw new PolicyError(`${field}: the mount point "${t}" must be an absolute path`, 400);
   return posix.normalize(t);
 }
 
@@ -41,10 +50,19 @@ export function tmpfsOptions(path: string, options: string): string {
     else if (key === "nr_inodes" && value) out.push(tmpfsInodes(path, value));
     else if (key === "size" && value) {
       size = parseSize(value);
-      if (size === undefined) throw new PolicyError(`tmpfs ${path}: size "${value}" must be a number of bytes with k, m or g`, 400);
-    } else refuse(`the tmpfs option "${option}" on ${path}`, "allowed are size, mode, uid, gid, nr_inodes, ro/rw, noexec, nosuid, nodev, noatime and the other atime flags");
+      if (size === undefined)
+        throw new PolicyError(
+          `tmpfs ${path}: size "${value}" must be a number of bytes with k, m or g`,
+          400,
+        );
+    } else
+      refuse(
+        `the tmpfs option "${option}" on ${path}`,
+        "allowed are size, mode, uid, gid, nr_inodes, ro/rw, noexec, nosuid, nodev, noatime and the other atime flags",
+      );
   }
-  if (size !== undefined && size > LIMITS.tmpfsBytes) refuse(`a tmpfs of ${size} bytes on ${path}`, `at most ${LIMITS.tmpfsBytes / 1024 ** 2}m here`);
+  if (size !== undefined && size > LIMITS.tmpfsBytes)
+    refuse(`a tmpfs of ${size} bytes on ${path}`, `at most ${LIMITS.tmpfsBytes / 1024 ** 2}m here`);
   out.push(`size=${size ?? LIMITS.tmpfsBytes}`);
   return out.join(",");
 }
@@ -52,19 +70,31 @@ export function tmpfsOptions(path: string, options: string): string {
 const BIND_OPTIONS = new Set(["ro", "rw", "nocopy", "consistent", "cached", "delegated"]);
 
 /** Resolves `-v` entries: volume names to the session's volumes, paths into the workspace. */
-export async function binds(objects: SessionObjects, list: string[]): Promise<{ binds: string[]; targets: string[] }> {
+export async function binds(
+  objects: SessionObjects,
+  list: string[],
+): Promise<{ binds: string[]; targets: string[] }> {
   const out: string[] = [];
   const targets: string[] = [];
   for (const entry of list) {
     const parts = entry.split(":");
-    if (parts.length < 2 || parts.length > 3) throw new PolicyError(`invalid volume specification "${entry}"`, 400);
+    if (parts.length < 2 || parts.length > 3)
+      throw new PolicyError(`invalid volume specification "${entry}"`, 400);
     const [source, rawTarget, rawOptions = ""] = parts as [string, string, string?];
     const target = mountTarget(`-v ${entry}`, rawTarget);
-    const options = rawOptions.split(",").filter((option) => option && !SELINUX_LABEL_OPTIONS.has(option));
+    const options = rawOptions
+      .split(",")
+      .filter((option) => option && !SELINUX_LABEL_OPTIONS.has(option));
     for (const option of options) {
-      if (!BIND_OPTIONS.has(option)) refuse(`the mount option "${option}" in -v ${entry}`, "allowed are ro, rw, nocopy and z/Z (no SELinux here: ignored); mount propagation is not");
+      if (!BIND_OPTIONS.has(option))
+        refuse(
+          `the mount option "${option}" in -v ${entry}`,
+          "allowed are ro, rw, nocopy and z/Z (no SELinux here: ignored); mount propagation is not",
+        );
     }
-    const engineSource = source.startsWith("/") ? await bindSource(objects, source) : await objects.volumeForMount(checkName("volume", source));
+    const engineSource = source.startsWith("/")
+      ? await bindSource(objects, source)
+      : await objects.volumeForMount(checkName("volume", source));
     out.push([engineSource, target, options.join(",")].filter(Boolean).join(":"));
     targets.push(target);
   }
@@ -72,39 +102,77 @@ export async function binds(objects: SessionObjects, list: string[]): Promise<{ 
 }
 
 /** Resolves `--mount` entries of every type. */
-export async function mounts(objects: SessionObjects, list: unknown[]): Promise<{ mounts: Json[]; targets: string[] }> {
+export async function mounts(
+  objects: SessionObjects,
+  list: unknown[],
+): Promise<{ mounts: Json[]; targets: string[] }> {
   const out: Json[] = [];
   const targets: string[] = [];
   for (const [i, raw] of list.entries()) {
     const m = obj(`Mounts[${i}]`, raw);
-    onlyKnown(`Mounts[${i}].`, m, ["Type", "Source", "Target", "ReadOnly", "Consistency", "BindOptions", "VolumeOptions", "TmpfsOptions"]);
+    onlyKnown(`Mounts[${i}].`, m, [
+      "Type",
+      "Source",
+      "Target",
+      "ReadOnly",
+      "Consistency",
+      "BindOptions",
+      "VolumeOptions",
+      "TmpfsOptions",
+    ]);
     const type = str(`Mounts[${i}].Type`, m.Type);
     const target = mountTarget(`--mount target`, m.Target);
     const mount: Json = { Type: type, Target: target, ReadOnly: bool("ReadOnly", m.ReadOnly) };
     if (typeof m.Consistency === "string" && m.Consistency) mount.Consistency = m.Consistency;
     if (type === "bind") {
       const options = obj("BindOptions", m.BindOptions);
-      onlyKnown("BindOptions.", options, ["Propagation", "NonRecursive", "CreateMountpoint", "ReadOnlyNonRecursive", "ReadOnlyForceRecursive"]);
-      if (!isEmpty(options.Propagation)) refuse("bind-propagation", "mount propagation could reach the host's mounts");
-      const bindOptions = { ...(!isEmpty(options.NonRecursive) ? { NonRecursive: true } : {}), ...bindRecursionOptions(options) };
+      onlyKnown("BindOptions.", options, [
+        "Propagation",
+        "NonRecursive",
+        "CreateMountpoint",
+        "ReadOnlyNonRecursive",
+        "ReadOnlyForceRecursive",
+      ]);
+      if (!isEmpty(options.Propagation))
+        refuse("bind-propagation", "mount propagation could reach the host's mounts");
+      const bindOptions = {
+        ...(!isEmpty(options.NonRecursive) ? { NonRecursive: true } : {}),
+        ...bindRecursionOptions(options),
+      };
       if (Object.keys(bindOptions).length) mount.BindOptions = bindOptions;
       mount.Source = await bindSource(objects, str("--mount source", m.Source));
-      if (!isEmpty(m.VolumeOptions) || !isEmpty(m.TmpfsOptions)) throw new PolicyError("a bind mount takes no volume or tmpfs options", 400);
+      if (!isEmpty(m.VolumeOptions) || !isEmpty(m.TmpfsOptions))
+        throw new PolicyError("a bind mount takes no volume or tmpfs options", 400);
     } else if (type === "volume") {
       const options = obj("VolumeOptions", m.VolumeOptions);
       onlyKnown("VolumeOptions.", options, ["NoCopy", "Labels", "DriverConfig", "Subpath"]);
-      if (!isEmpty(options.DriverConfig)) refuse("volume driver options (volume-driver / volume-opt)", "the local driver's options can mount any host path");
+      if (!isEmpty(options.DriverConfig))
+        refuse(
+          "volume driver options (volume-driver / volume-opt)",
+          "the local driver's options can mount any host path",
+        );
       const subpath = volumeSubpath(options.Subpath); // checked before the volume is made
       const source = optStr("--mount source", m.Source);
-      mount.Source = source ? await objects.volumeForMount(checkName("volume", source)) : await objects.anonymousVolume();
-      if (options.NoCopy === true || subpath) mount.VolumeOptions = { ...(options.NoCopy === true ? { NoCopy: true } : {}), ...(subpath ? { Subpath: subpath } : {}) };
-      if (!isEmpty(m.BindOptions) || !isEmpty(m.TmpfsOptions)) throw new PolicyError("a volume mount takes no bind or tmpfs options", 400);
+      mount.Source = source
+        ? await objects.volumeForMount(checkName("volume", source))
+        : await objects.anonymousVolume();
+      if (options.NoCopy === true || subpath)
+        mount.VolumeOptions = {
+          ...(options.NoCopy === true ? { NoCopy: true } : {}),
+          ...(subpath ? { Subpath: subpath } : {}),
+        };
+      if (!isEmpty(m.BindOptions) || !isEmpty(m.TmpfsOptions))
+        throw new PolicyError("a volume mount takes no bind or tmpfs options", 400);
     } else if (type === "tmpfs") {
       const options = obj("TmpfsOptions", m.TmpfsOptions);
       onlyKnown("TmpfsOptions.", options, ["SizeBytes", "Mode"]);
       const size = num("tmpfs-size", options.SizeBytes);
-      if (size > LIMITS.tmpfsBytes) refuse(`a tmpfs of ${size} bytes`, `at most ${LIMITS.tmpfsBytes / 1024 ** 2}m here`);
-      mount.TmpfsOptions = { SizeBytes: size > 0 ? size : LIMITS.tmpfsBytes, ...(options.Mode ? { Mode: num("tmpfs-mode", options.Mode) } : {}) };
+      if (size > LIMITS.tmpfsBytes)
+        refuse(`a tmpfs of ${size} bytes`, `at most ${LIMITS.tmpfsBytes / 1024 ** 2}m here`);
+      mount.TmpfsOptions = {
+        SizeBytes: size > 0 ? size : LIMITS.tmpfsBytes,
+        ...(options.Mode ? { Mode: num("tmpfs-mode", options.Mode) } : {}),
+      };
       if (!isEmpty(m.Source)) throw new PolicyError("a tmpfs mount takes no source", 400);
     } else if (type === "image") {
       imageMountUnknown();

@@ -16,7 +16,9 @@ import { readFile, writeFile } from "node:fs/promises";
 export const SERVER_OOM_SCORE_ADJ = 250;
 
 /** Raises this process's score to SERVER_OOM_SCORE_ADJ (never lowers it); returns the score now. */
-export async function putServerBeforeEngine(path = "/proc/self/oom_score_adj"): Promise<number | undefined> {
+export async function putServerBeforeEngine(
+  path = "/proc/self/oom_score_adj",
+): Promise<number | undefined> {
   const now = Number((await readFile(path, "utf8").catch(() => "")).trim());
   if (!Number.isFinite(now)) return undefined;
   if (now >= SERVER_OOM_SCORE_ADJ) return now;

@@ -7,7 +7,13 @@
  */
 import type { Engine } from "../docker/engine.ts";
 import { COURSE_IMAGES } from "../images/catalog.ts";
-import { LABEL_INSTANCE, LABEL_OWNER, LABEL_SESSION, NAME_PREFIX, type SessionScope } from "../naming/scope.ts";
+import {
+  LABEL_INSTANCE,
+  LABEL_OWNER,
+  LABEL_SESSION,
+  NAME_PREFIX,
+  type SessionScope,
+} from "../naming/scope.ts";
 import { engineJson, engineRequest, readAll } from "./engine-http.ts";
 import { PolicyError } from "./refusal.ts";
 import { imageRef } from "./fields.ts";
@@ -16,9 +22,17 @@ import { imageRef } from "./fields.ts";
 export const OWN_IMAGE_QUOTA = { tags: 10, bytes: 1024 * 1024 * 1024 } as const;
 
 /** Every `name:tag` a course image answers to. */
-export const COURSE_REFS: ReadonlySet<string> = new Set(COURSE_IMAGES.flatMap((i) => [i.tag, ...i.aliases].map((t) => `${i.name}:${t}`)));
+export const COURSE_REFS: ReadonlySet<string> = new Set(
+  COURSE_IMAGES.flatMap((i) => [i.tag, ...i.aliases].map((t) => `${i.name}:${t}`)),
+);
 
-interface ImageSummary { Id: string; RepoTags?: string[] | null; RepoDigests?: string[] | null; Labels?: Record<string, string> | null; Size?: number }
+interface ImageSummary {
+  Id: string;
+  RepoTags?: string[] | null;
+  RepoDigests?: string[] | null;
+  Labels?: Record<string, string> | null;
+  Size?: number;
+}
 
 const REPO = /^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -39,7 +53,11 @@ export function normalRef(ref: string): string | undefined {
 /** The engine's tag for a tag the student gives (`docker build -t`, `docker tag`), or a clear refusal. */
 export function ownTag(scope: SessionScope, studentRef: string): string {
   const ref = normalRef(studentRef);
-  if (!ref || ref.startsWith(NAME_PREFIX)) throw new PolicyError(`invalid image name "${studentRef}": use lowercase letters, digits, ".", "_", "-" and "/", and an optional :tag`, 400);
+  if (!ref || ref.startsWith(NAME_PREFIX))
+    throw new PolicyError(
+      `invalid image name "${studentRef}": use lowercase letters, digits, ".", "_", "-" and "/", and an optional :tag`,
+      400,
+    );
   return scope.engineName(ref);
 }
 
@@ -58,7 +76,10 @@ export class SessionImages {
   }
 
   private async inspect(ref: string): Promise<ImageSummary | undefined> {
-    const { status, body } = await engineJson<ImageSummary>(this.engine, { method: "GET", path: `/images/${ref}/json` });
+    const { status, body } = await engineJson<ImageSummary>(this.engine, {
+      method: "GET",
+      path: `/images/${ref}/json`,
+    });
     return status === 200 ? body : undefined;
   }
 
@@ -87,9 +108,16 @@ export class SessionImages {
   async ownTagOf(ref: string): Promise<string> {
     const normal = normalRef(ref);
     if (normal && COURSE_REFS.has(normal) && !(await this.inspect(this.scope.engineName(normal)))) {
-      throw new PolicyError(`this sandbox does not allow removing ${normal}: the course's images are shared by every student (only images you built or tagged can be removed)`, 403);
+      throw new PolicyError(
+        `this sandbox does not allow removing ${normal}: the course's images are shared by every student (only images you built or tagged can be removed)`,
+        403,
+      );
     }
-    if (!normal || normal.startsWith(NAME_PREFIX)) throw new PolicyError(`No such image: ${ref} (remove your images by name, as docker images lists them)`, 404);
+    if (!normal || normal.startsWith(NAME_PREFIX))
+      throw new PolicyError(
+        `No such image: ${ref} (remove your images by name, as docker images lists them)`,
+        404,
+      );
     const own = this.scope.engineName(normal);
     if (!(await this.inspect(own))) throw new PolicyError(`No such image: ${ref}`, 404);
     return own;
@@ -97,7 +125,11 @@ export class SessionImages {
 
   /** Every image on the engine with the session's view of it: tags cut to the visible ones. */
   async list(query?: URLSearchParams): Promise<ImageSummary[]> {
-    const { body } = await engineJson<ImageSummary[]>(this.engine, { method: "GET", path: "/images/json", ...(query ? { query } : {}) });
+    const { body } = await engineJson<ImageSummary[]>(this.engine, {
+      method: "GET",
+      path: "/images/json",
+      ...(query ? { query } : {}),
+    });
     return this.visible(body ?? []);
   }
 
@@ -108,14 +140,23 @@ export class SessionImages {
       const tags = (image.RepoTags ?? []).filter((t) => this.visibleTag(t));
       const mine = image.Labels?.[LABEL_OWNER] === this.scope.sessionId;
       if (tags.length === 0 && !mine) continue;
-      out.push({ ...image, RepoTags: tags, RepoDigests: (image.RepoDigests ?? []).filter((d) => this.visibleTag(d.replace(/@.*/, ":latest"))) });
+      out.push({
+        ...image,
+        RepoTags: tags,
+        RepoDigests: (image.RepoDigests ?? []).filter((d) =>
+          this.visibleTag(d.replace(/@.*/, ":latest")),
+        ),
+      });
     }
     return out;
   }
 
   /** The session's own images and the bytes they take (a shared base layer counted in full: an upper bound). */
   async usage(): Promise<{ tags: number; bytes: number }> {
-    const { body } = await engineJson<ImageSummary[]>(this.engine, { method: "GET", path: "/images/json" });
+    const { body } = await engineJson<ImageSummary[]>(this.engine, {
+      method: "GET",
+      path: "/images/json",
+    });
     let tags = 0;
     let bytes = 0;
     for (const image of body ?? []) {
@@ -131,13 +172,24 @@ export class SessionImages {
   /** Refuses when the session's own images are at their quota. */
   async checkQuota(newTags: number): Promise<void> {
     const { tags, bytes } = await this.usage();
-    if (tags + newTags > OWN_IMAGE_QUOTA.tags) throw new PolicyError(`this sandbox holds at most ${OWN_IMAGE_QUOTA.tags} images of your own; remove some with docker rmi (docker images lists them)`, 409);
-    if (bytes >= OWN_IMAGE_QUOTA.bytes) throw new PolicyError(`your images take ${Math.round(bytes / 1024 ** 2)} MiB, the most this sandbox holds is ${OWN_IMAGE_QUOTA.bytes / 1024 ** 2} MiB; remove some with docker rmi`, 409);
+    if (tags + newTags > OWN_IMAGE_QUOTA.tags)
+      throw new PolicyError(
+        `this sandbox holds at most ${OWN_IMAGE_QUOTA.tags} images of your own; remove some with docker rmi (docker images lists them)`,
+        409,
+      );
+    if (bytes >= OWN_IMAGE_QUOTA.bytes)
+      throw new PolicyError(
+        `your images take ${Math.round(bytes / 1024 ** 2)} MiB, the most this sandbox holds is ${OWN_IMAGE_QUOTA.bytes / 1024 ** 2} MiB; remove some with docker rmi`,
+        409,
+      );
   }
 
   /** Removes one engine tag (and the image when it was its last tag); the engine's answer. */
   async removeTag(engineTag: string): Promise<{ status: number; body: Buffer }> {
-    const upstream = await engineRequest(this.engine, { method: "DELETE", path: `/images/${engineTag}` });
+    const upstream = await engineRequest(this.engine, {
+      method: "DELETE",
+      path: `/images/${engineTag}`,
+    });
     return { status: upstream.statusCode ?? 500, body: await readAll(upstream) };
   }
 }
@@ -148,11 +200,25 @@ export class SessionImages {
  */
 export async function removeSessionImages(engine: Engine, sessionId: string): Promise<void> {
   const prefix = `${NAME_PREFIX}${sessionId}-`;
-  const { body } = await engineJson<ImageSummary[]>(engine, { method: "GET", path: "/images/json", query: new URLSearchParams({ all: "1" }) }).catch(() => ({ body: [] as ImageSummary[] }));
+  const { body } = await engineJson<ImageSummary[]>(engine, {
+    method: "GET",
+    path: "/images/json",
+    query: new URLSearchParams({ all: "1" }),
+  }).catch(() => ({ body: [] as ImageSummary[] }));
   const tags = (body ?? []).flatMap((i) => (i.RepoTags ?? []).filter((t) => t.startsWith(prefix)));
-  for (const tag of tags) await engineJson(engine, { method: "DELETE", path: `/images/${tag}` }).catch(() => undefined);
-  const untagged = (body ?? []).filter((i) => i.Labels?.[LABEL_OWNER] === sessionId && !(i.RepoTags ?? []).some((t) => !t.startsWith(prefix) && t !== "<none>:<none>"));
-  for (const image of untagged) await engineJson(engine, { method: "DELETE", path: `/images/${image.Id}`, query: new URLSearchParams({ noprune: "0" }) }).catch(() => undefined);
+  for (const tag of tags)
+    await engineJson(engine, { method: "DELETE", path: `/images/${tag}` }).catch(() => undefined);
+  const untagged = (body ?? []).filter(
+    (i) =>
+      i.Labels?.[LABEL_OWNER] === sessionId &&
+      !(i.RepoTags ?? []).some((t) => !t.startsWith(prefix) && t !== "<none>:<none>"),
+  );
+  for (const image of untagged)
+    await engineJson(engine, {
+      method: "DELETE",
+      path: `/images/${image.Id}`,
+      query: new URLSearchParams({ noprune: "0" }),
+    }).catch(() => undefined);
 }
 
 /**
@@ -161,7 +227,17 @@ export async function removeSessionImages(engine: Engine, sessionId: string): Pr
  * of a course image carry no label and are only found by their session (removeSessionImages).
  */
 export async function removeInstanceImages(engine: Engine, instance: string): Promise<void> {
-  const { body } = await engineJson<ImageSummary[]>(engine, { method: "GET", path: "/images/json", query: new URLSearchParams({ filters: JSON.stringify({ label: [`${LABEL_INSTANCE}=${instance}`] }) }) }).catch(() => ({ body: [] as ImageSummary[] }));
-  const sessions = new Set((body ?? []).map((i) => i.Labels?.[LABEL_SESSION]).filter((s): s is string => !!s && /^[a-f0-9]{12}$/.test(s)));
+  const { body } = await engineJson<ImageSummary[]>(engine, {
+    method: "GET",
+    path: "/images/json",
+    query: new URLSearchParams({
+      filters: JSON.stringify({ label: [`${LABEL_INSTANCE}=${instance}`] }),
+    }),
+  }).catch(() => ({ body: [] as ImageSummary[] }));
+  const sessions = new Set(
+    (body ?? [])
+      .map((i) => i.Labels?.[LABEL_SESSION])
+      .filter((s): s is string => !!s && /^[a-f0-9]{12}$/.test(s)),
+  );
   for (const session of sessions) await removeSessionImages(engine, session);
 }

@@ -39,7 +39,10 @@ export class PlannedVolumes {
       hostPath: (path) => base.hostPath(path),
       counts: () => base.counts(),
       volumeForMount: (name) => this.volumeForMount(name),
-      anonymousVolume: async () => this.plan(this.scope.engineName(randomBytes(32).toString("hex")), { [LABEL_ANONYMOUS]: "1" }),
+      anonymousVolume: async () =>
+        this.plan(this.scope.engineName(randomBytes(32).toString("hex")), {
+          [LABEL_ANONYMOUS]: "1",
+        }),
     };
   }
 
@@ -55,22 +58,41 @@ export class PlannedVolumes {
   }
 
   private async exists(engineName: string): Promise<boolean> {
-    const query = new URLSearchParams({ filters: JSON.stringify({ name: [engineName], label: [this.scope.ownerFilter()] }) });
-    const { body } = await engineJson<{ Volumes?: { Name: string; Labels: Record<string, string> | null }[] }>(this.engine, { method: "GET", path: "/volumes", query });
-    return (body?.Volumes ?? []).some((v) => v.Name === engineName && v.Labels?.[LABEL_OWNER] === this.scope.sessionId);
+    const query = new URLSearchParams({
+      filters: JSON.stringify({ name: [engineName], label: [this.scope.ownerFilter()] }),
+    });
+    const { body } = await engineJson<{
+      Volumes?: { Name: string; Labels: Record<string, string> | null }[];
+    }>(this.engine, { method: "GET", path: "/volumes", query });
+    return (body?.Volumes ?? []).some(
+      (v) => v.Name === engineName && v.Labels?.[LABEL_OWNER] === this.scope.sessionId,
+    );
   }
 
   /** Creates the planned volumes if the session's count stays within `limit`; else refuses, creating none. */
   async commit(limit: number): Promise<void> {
     if (this.planned.size === 0) return;
-    const query = new URLSearchParams({ filters: JSON.stringify({ label: [this.scope.ownerFilter()] }) });
-    const { body } = await engineJson<{ Volumes?: unknown[] }>(this.engine, { method: "GET", path: "/volumes", query });
+    const query = new URLSearchParams({
+      filters: JSON.stringify({ label: [this.scope.ownerFilter()] }),
+    });
+    const { body } = await engineJson<{ Volumes?: unknown[] }>(this.engine, {
+      method: "GET",
+      path: "/volumes",
+      query,
+    });
     const existing = body?.Volumes?.length ?? 0;
     if (existing + this.planned.size > limit) {
-      throw new PolicyError(`this sandbox holds at most ${limit} volumes, anonymous ones included; this container needs ${this.planned.size} new and you have ${existing}: remove some with docker volume rm (docker volume prune removes unused ones)`, 409);
+      throw new PolicyError(
+        `this sandbox holds at most ${limit} volumes, anonymous ones included; this container needs ${this.planned.size} new and you have ${existing}: remove some with docker volume rm (docker volume prune removes unused ones)`,
+        409,
+      );
     }
     for (const [name, labels] of this.planned) {
-      const { status, body: answer } = await engineJson<{ message?: string }>(this.engine, { method: "POST", path: "/volumes/create", json: { Name: name, Driver: "local", Labels: { ...labels, ...this.scope.ownedLabels() } } });
+      const { status, body: answer } = await engineJson<{ message?: string }>(this.engine, {
+        method: "POST",
+        path: "/volumes/create",
+        json: { Name: name, Driver: "local", Labels: { ...labels, ...this.scope.ownedLabels() } },
+      });
       if (status >= 300) {
         await this.rollback();
         throw new PolicyError(this.view.text(answer?.message ?? "volume create failed"), status);
@@ -81,6 +103,9 @@ export class PlannedVolumes {
 
   /** Removes what commit() made (the create it was for failed). */
   async rollback(): Promise<void> {
-    for (const name of this.created.splice(0)) await engineJson(this.engine, { method: "DELETE", path: `/volumes/${name}` }).catch(() => undefined);
+    for (const name of this.created.splice(0))
+      await engineJson(this.engine, { method: "DELETE", path: `/volumes/${name}` }).catch(
+        () => undefined,
+      );
   }
 }

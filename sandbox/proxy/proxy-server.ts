@@ -82,8 +82,14 @@ export class SandboxProxy {
       execIds: new Set<string>(),
       archiveAllowance: { remaining: () => LIMITS.archiveBodyBytes, charge: () => undefined },
     };
-    this.server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 0 }, (req, res) => this.track(this.inTurn(req, res)));
-    this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(this.session, this.streams, req, socket, head));
+    this.server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 0 }, (req, res) =>
+      this.track(this.inTurn(req, res)),
+    );
+    this.server.on(
+      "upgrade",
+      (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+        void upgrade(this.session, this.streams, req, socket, head),
+    );
     this.server.on("clientError", (_err, socket) => socket.destroy());
     // The socket is the student's, but its connections live in the one server process every
     // session shares: bound them (the CLI needs a handful; logs -f and events hold one each).
@@ -145,7 +151,10 @@ export class SandboxProxy {
     });
     // A handler whose client is gone still finishes its engine calls (a create, say): wait for
     // them, so what they make exists before the session's objects are listed and removed.
-    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 10_000).unref())]);
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((r) => setTimeout(r, 10_000).unref()),
+    ]);
   }
 
   private track(work: Promise<void>): void {
@@ -168,7 +177,13 @@ export class SandboxProxy {
     if (!pipeline) this.pipelines.set(socket, (pipeline = { tail: Promise.resolve(), waiting: 0 }));
     if (pipeline.waiting >= BOUNDS.pipelinedPerConnection) {
       res.shouldKeepAlive = false;
-      return this.fail(res, new PolicyError(`this sandbox answers at most ${BOUNDS.pipelinedPerConnection} requests queued on one connection; wait for the answers before sending more`, 429));
+      return this.fail(
+        res,
+        new PolicyError(
+          `this sandbox answers at most ${BOUNDS.pipelinedPerConnection} requests queued on one connection; wait for the answers before sending more`,
+          429,
+        ),
+      );
     }
     pipeline.waiting++;
     const previous = pipeline.tail;
@@ -194,12 +209,19 @@ export class SandboxProxy {
     try {
       const { path, query, version } = splitUrl(req.url ?? "/", this.session.engine.apiVersion);
       const encoding = req.headers["content-encoding"];
-      if (encoding && encoding !== "identity") throw new PolicyError(`this sandbox does not accept ${encoding}-encoded bodies`, 415);
+      if (encoding && encoding !== "identity")
+        throw new PolicyError(`this sandbox does not accept ${encoding}-encoded bodies`, 415);
       const matched = matchRoute(req.method ?? "GET", path, query);
       await checkEngineSpeaks(this.session.engine, version);
       await withApiVersion(version, async () => {
         if (matched.route.stream) this.reserveStream(res);
-        return matched.route.handle!(this.session, { req, res, path, params: matched.params, query: matched.query });
+        return matched.route.handle!(this.session, {
+          req,
+          res,
+          path,
+          params: matched.params,
+          query: matched.query,
+        });
       });
     } catch (error) {
       this.fail(res, error);
@@ -233,10 +255,12 @@ export class SandboxProxy {
    */
   private reserveStream(res: ServerResponse): void {
     if (this.openStreams >= BOUNDS.streamsPerSession) {
-      throw new PolicyError(`this sandbox keeps at most ${BOUNDS.streamsPerSession} streams (logs -f, stats, events, wait) open at once; end some (Ctrl-C) first`, 429);
+      throw new PolicyError(
+        `this sandbox keeps at most ${BOUNDS.streamsPerSession} streams (logs -f, stats, events, wait) open at once; end some (Ctrl-C) first`,
+        429,
+      );
     }
     this.openStreams++;
     res.once("close", () => this.openStreams--);
   }
-
 }

@@ -10,7 +10,11 @@ import { readAll } from "./engine-http.ts";
 import type { StudentView } from "./rewrite.ts";
 
 /** Passes an engine answer on; JSON answers are rewritten into the student's view. */
-export async function relay(view: StudentView, res: ServerResponse, upstream: IncomingMessage): Promise<void> {
+export async function relay(
+  view: StudentView,
+  res: ServerResponse,
+  upstream: IncomingMessage,
+): Promise<void> {
   const type = upstream.headers["content-type"] ?? "";
   if (type.startsWith("application/json") || (upstream.statusCode ?? 200) >= 400) {
     return relayJson(view, res, upstream);
@@ -19,7 +23,11 @@ export async function relay(view: StudentView, res: ServerResponse, upstream: In
 }
 
 /** Passes a streaming answer on as it comes (errors are still rewritten). */
-export async function relayStream(view: StudentView, res: ServerResponse, upstream: IncomingMessage): Promise<void> {
+export async function relayStream(
+  view: StudentView,
+  res: ServerResponse,
+  upstream: IncomingMessage,
+): Promise<void> {
   if ((upstream.statusCode ?? 200) >= 400) return relayJson(view, res, upstream);
   res.writeHead(upstream.statusCode ?? 200, pickHeaders(upstream));
   res.flushHeaders();
@@ -27,12 +35,23 @@ export async function relayStream(view: StudentView, res: ServerResponse, upstre
   res.on("close", () => upstream.destroy());
 }
 
-export async function relayJson(view: StudentView, res: ServerResponse, upstream: IncomingMessage, select?: (value: unknown) => unknown): Promise<void> {
+export async function relayJson(
+  view: StudentView,
+  res: ServerResponse,
+  upstream: IncomingMessage,
+  select?: (value: unknown) => unknown,
+): Promise<void> {
   return relayJsonText(view, res, upstream, await readAll(upstream, ANSWER_BYTES), select);
 }
 
 /** relayJson for an answer already read (inside a quota lock, say). */
-export function relayJsonText(view: StudentView, res: ServerResponse, upstream: IncomingMessage, body: Buffer, select?: (value: unknown) => unknown): void {
+export function relayJsonText(
+  view: StudentView,
+  res: ServerResponse,
+  upstream: IncomingMessage,
+  body: Buffer,
+  select?: (value: unknown) => unknown,
+): void {
   const text = body.toString("utf8");
   const status = upstream.statusCode ?? 200;
   if (!text) {
@@ -52,22 +71,46 @@ export function relayJsonText(view: StudentView, res: ServerResponse, upstream: 
     }
   }
   if (select && status < 300) value = select(value);
-  sendJson(res, status, view.json(value), pickHeaders(upstream, ["content-type", "content-length"]));
+  sendJson(
+    res,
+    status,
+    view.json(value),
+    pickHeaders(upstream, ["content-type", "content-length"]),
+  );
 }
 
 /** Streams of JSON lines (stats): each line rewritten. */
-export function relayLines(view: StudentView, res: ServerResponse, upstream: IncomingMessage): void {
+export function relayLines(
+  view: StudentView,
+  res: ServerResponse,
+  upstream: IncomingMessage,
+): void {
   res.writeHead(upstream.statusCode ?? 200, pickHeaders(upstream, ["content-length"]));
   const rest = eachLine(upstream, (line) => writeOrPause(res, upstream, view.text(line + "\n")));
   upstream.on("end", () => res.end(view.text(rest())));
   res.on("close", () => upstream.destroy());
 }
 
-const PASSED_HEADERS = ["content-type", "content-length", "api-version", "docker-experimental", "ostype", "server", "x-docker-container-path-stat", "cache-control", "pragma"];
+const PASSED_HEADERS = [
+  "content-type",
+  "content-length",
+  "api-version",
+  "docker-experimental",
+  "ostype",
+  "server",
+  "x-docker-container-path-stat",
+  "cache-control",
+  "pragma",
+];
 
-function pickHeaders(upstream: IncomingMessage, drop: string[] = []): Record<string, string | string[] | undefined> {
+function pickHeaders(
+  upstream: IncomingMessage,
+  drop: string[] = [],
+): Record<string, string | string[] | undefined> {
   const out: Record<string, string | string[] | undefined> = {};
-  for (const name of PASSED_HEADERS) if (!drop.includes(name) && upstream.headers[name] !== undefined) out[name] = upstream.headers[name];
+  for (const name of PASSED_HEADERS)
+    if (!drop.includes(name) && upstream.headers[name] !== undefined)
+      out[name] = upstream.headers[name];
   return out;
 }
 
@@ -83,7 +126,14 @@ export function writeOrPause(res: ServerResponse, upstream: IncomingMessage, tex
 }
 
 /** An answer on a hijacked socket, which has left Node's HTTP server. */
-export function writeRawResponse(socket: Duplex, status: number, body: string, type = "application/json"): void {
+export function writeRawResponse(
+  socket: Duplex,
+  status: number,
+  body: string,
+  type = "application/json",
+): void {
   if (socket.destroyed) return;
-  socket.end(`HTTP/1.1 ${status} ${status < 400 ? "OK" : "Error"}\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${status < 400 ? "OK" : "Error"}\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -14,20 +14,29 @@ export async function noBody(req: IncomingMessage): Promise<void> {
 
 /** A JSON object body (strict: no duplicate keys), at most LIMITS.jsonBodyBytes. */
 export async function jsonBody(req: IncomingMessage): Promise<Json> {
-    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-    const body = await readBody(req, LIMITS.jsonBodyBytes);
-    if (body.length === 0) return {};
-    if (type !== "application/json") throw new PolicyError(`send the request body as application/json, not ${type || "no content type"}`, 415);
-    const value = parseStrictJson(body.toString("utf8"));
-    if (!value || typeof value !== "object" || Array.isArray(value)) throw new PolicyError("the request body must be a JSON object", 400);
-    return value as Json;
-  }
+  const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+  const body = await readBody(req, LIMITS.jsonBodyBytes);
+  if (body.length === 0) return {};
+  if (type !== "application/json")
+    throw new PolicyError(
+      `send the request body as application/json, not ${type || "no content type"}`,
+      415,
+    );
+  const value = parseStrictJson(body.toString("utf8"));
+  if (!value || typeof value !== "object" || Array.isArray(value))
+    throw new PolicyError("the request body must be a JSON object", 400);
+  return value as Json;
+}
 
 /**
  * Reads a request body of at most `limit` bytes. Past it, the rest is left for the server to
  * discard rather than the connection destroyed, so the refusal reaches the student's CLI.
  */
-function readBody(req: IncomingMessage, limit: number, tooLarge = `the request body is larger than ${limit / 1024} KiB: this sandbox keeps what an object carries small (labels, environment, command)`): Promise<Buffer> {
+function readBody(
+  req: IncomingMessage,
+  limit: number,
+  tooLarge = `the request body is larger than ${limit / 1024} KiB: this sandbox keeps what an object carries small (labels, environment, command)`,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -55,7 +64,11 @@ function readBody(req: IncomingMessage, limit: number, tooLarge = `the request b
  * Passes a request body on, failing with `message` past `limit` bytes. The student's request is
  * left unread rather than destroyed, so the refusal still reaches their CLI.
  */
-export function limitStream(req: IncomingMessage, limit: number, message = `the request body is larger than ${limit} bytes`): NodeJS.ReadableStream {
+export function limitStream(
+  req: IncomingMessage,
+  limit: number,
+  message = `the request body is larger than ${limit} bytes`,
+): NodeJS.ReadableStream {
   let size = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -71,10 +84,16 @@ export function limitStream(req: IncomingMessage, limit: number, message = `the 
 const DISCARD_BYTES = 16 * 1024 * 1024;
 
 /** Reads the JSON body of an upgrade request (Content-Length bytes from head + socket). */
-export async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ json: Json; rest: Buffer }> {
-  if (req.headers["transfer-encoding"]) throw new PolicyError("send exec start with a Content-Length body", 400);
+export async function readUpgradeBody(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<{ json: Json; rest: Buffer }> {
+  if (req.headers["transfer-encoding"])
+    throw new PolicyError("send exec start with a Content-Length body", 400);
   const length = Number(req.headers["content-length"] ?? 0);
-  if (!Number.isInteger(length) || length < 0 || length > 4096) throw new PolicyError("exec start body must be at most 4096 bytes", 400);
+  if (!Number.isInteger(length) || length < 0 || length > 4096)
+    throw new PolicyError("exec start body must be at most 4096 bytes", 400);
   let buffer = head;
   while (buffer.length < length) {
     const chunk = await new Promise<Buffer>((resolve, reject) => {
@@ -87,6 +106,7 @@ export async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head
   socket.pause();
   const text = buffer.subarray(0, length).toString("utf8");
   const value = text ? parseStrictJson(text) : {};
-  if (!value || typeof value !== "object" || Array.isArray(value)) throw new PolicyError("the request body must be a JSON object", 400);
+  if (!value || typeof value !== "object" || Array.isArray(value))
+    throw new PolicyError("the request body must be a JSON object", 400);
   return { json: value as Json, rest: buffer.subarray(length) };
 }

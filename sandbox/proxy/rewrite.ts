@@ -15,7 +15,8 @@ export class StudentView {
       [scope.runDir, "/run/stowage"],
       [scope.prefix, ""],
     ];
-    if (engineRootDir && engineRootDir !== "/var/lib/docker") this.replacements.push([engineRootDir, "/var/lib/docker"]);
+    if (engineRootDir && engineRootDir !== "/var/lib/docker")
+      this.replacements.push([engineRootDir, "/var/lib/docker"]);
   }
 
   text(value: string): string {
@@ -31,9 +32,15 @@ export class StudentView {
     if (value && typeof value === "object") {
       const out: Record<string, unknown> = {};
       for (const [key, v] of Object.entries(value)) {
-        if ((key === "Labels" || key === "Attributes") && v && typeof v === "object" && !Array.isArray(v)) {
+        if (
+          (key === "Labels" || key === "Attributes") &&
+          v &&
+          typeof v === "object" &&
+          !Array.isArray(v)
+        ) {
           const labels: Record<string, unknown> = {};
-          for (const [k, l] of Object.entries(v)) if (!k.startsWith("stowage.")) labels[this.text(k)] = this.json(l);
+          for (const [k, l] of Object.entries(v))
+            if (!k.startsWith("stowage.")) labels[this.text(k)] = this.json(l);
           out[key] = labels;
         } else {
           out[this.text(key)] = this.json(v);

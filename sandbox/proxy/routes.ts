@@ -23,7 +23,14 @@ import { networkRoutes } from "./resources/networks.ts";
 import { systemRoutes } from "./resources/system.ts";
 import { volumeRoutes } from "./resources/volumes.ts";
 
-export const ROUTES: readonly Route[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...volumeRoutes, ...networkRoutes, ...imageRoutes];
+export const ROUTES: readonly Route[] = [
+  ...systemRoutes,
+  ...containerRoutes,
+  ...execRoutes,
+  ...volumeRoutes,
+  ...networkRoutes,
+  ...imageRoutes,
+];
 
 const REFUSED_PREFIXES: [RegExp, string][] = [
   [/^\/(swarm|nodes|services|tasks|secrets|configs)(\/|$)/, "Swarm"],
@@ -55,23 +62,29 @@ export function matchRoute(method: string, path: string, rawQuery: URLSearchPara
     const query = new URLSearchParams();
     for (const key of route.query) {
       const values = rawQuery.getAll(key);
-      if (values.length > 1) throw new PolicyError(`the query parameter ${key} is given twice`, 400);
+      if (values.length > 1)
+        throw new PolicyError(`the query parameter ${key} is given twice`, 400);
       if (values.length === 1) query.set(key, values[0]!);
     }
     const psArgs = query.get("ps_args");
-    if (psArgs !== null && !/^[A-Za-z0-9 ,=_-]{0,64}$/.test(psArgs)) throw new PolicyError("ps_args: use ps options (letters, digits, - , =)", 400);
+    if (psArgs !== null && !/^[A-Za-z0-9 ,=_-]{0,64}$/.test(psArgs))
+      throw new PolicyError("ps_args: use ps options (letters, digits, - , =)", 400);
     return { route, params: match.slice(1).map(decodePart), query };
   }
   // `docker inspect NAME` asks for each kind of object in turn, plugins too: "not found" lets the
   // CLI go on and end with "No such object: NAME", as at home.
   const plugin = method === "GET" ? /^\/plugins\/([^/]+)\/json$/.exec(path) : null;
-  if (plugin) throw new PolicyError(`plugin "${decodePart(plugin[1]!).slice(0, 100)}" not found`, 404);
+  if (plugin)
+    throw new PolicyError(`plugin "${decodePart(plugin[1]!).slice(0, 100)}" not found`, 404);
   for (const [pattern, what] of REFUSED_PREFIXES) if (pattern.test(path)) refuse(what);
   throw new PolicyError(`this sandbox does not offer ${method} ${path}`, 404);
 }
 
 /** The path (without its version prefix), query and API version of a request target. */
-export function splitUrl(url: string, defaultVersion: string): { path: string; query: URLSearchParams; version: string } {
+export function splitUrl(
+  url: string,
+  defaultVersion: string,
+): { path: string; query: URLSearchParams; version: string } {
   let parsed: URL;
   try {
     // Origin-form ("/v1.41/...") is read against a fixed origin, so "//x/..." stays a path and

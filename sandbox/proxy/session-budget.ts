@@ -29,7 +29,8 @@ export class Semaphore {
       if (released) return;
       released = true;
       const next = this.waiting.shift();
-      if (next) next(); // the slot passes straight on
+      if (next)
+        next(); // the slot passes straight on
       else this.active--;
     };
   }
@@ -68,7 +69,9 @@ export class RateBudget {
     const turn = this.queue.then(async () => {
       this.refill();
       if (this.tokens < 1) {
-        await new Promise((resolve) => setTimeout(resolve, Math.ceil(((1 - this.tokens) / this.perSecond) * 1000)));
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.ceil(((1 - this.tokens) / this.perSecond) * 1000)),
+        );
         this.refill();
       }
       this.tokens -= 1;

@@ -34,9 +34,21 @@ export interface SessionObjects {
   counts(): Promise<{ containers: number; volumes: number; networks: number }>;
 }
 
-export interface ContainerSummary { Id: string; Names: string[]; Labels: Record<string, string>; State?: string }
-export interface VolumeSummary { Name: string; Labels: Record<string, string> | null }
-export interface NetworkSummary { Id: string; Name: string; Containers?: Record<string, unknown> }
+export interface ContainerSummary {
+  Id: string;
+  Names: string[];
+  Labels: Record<string, string>;
+  State?: string;
+}
+export interface VolumeSummary {
+  Name: string;
+  Labels: Record<string, string> | null;
+}
+export interface NetworkSummary {
+  Id: string;
+  Name: string;
+  Containers?: Record<string, unknown>;
+}
 
 /** SessionObjects over the engine, for one session. */
 export class OwnedObjects implements SessionObjects {
@@ -51,27 +63,54 @@ export class OwnedObjects implements SessionObjects {
   }
 
   async ownedContainers(): Promise<ContainerSummary[]> {
-    const query = new URLSearchParams({ all: "1", filters: JSON.stringify({ label: [this.scope.ownerFilter()] }) });
-    const { body } = await engineJson<ContainerSummary[]>(this.engine, { method: "GET", path: "/containers/json", query });
+    const query = new URLSearchParams({
+      all: "1",
+      filters: JSON.stringify({ label: [this.scope.ownerFilter()] }),
+    });
+    const { body } = await engineJson<ContainerSummary[]>(this.engine, {
+      method: "GET",
+      path: "/containers/json",
+      query,
+    });
     return (body ?? []).filter((c) => c.Labels?.[LABEL_OWNER] === this.scope.sessionId);
   }
 
   async ownedVolumes(): Promise<VolumeSummary[]> {
-    const query = new URLSearchParams({ filters: JSON.stringify({ label: [this.scope.ownerFilter()] }) });
-    const { body } = await engineJson<{ Volumes?: VolumeSummary[] }>(this.engine, { method: "GET", path: "/volumes", query });
+    const query = new URLSearchParams({
+      filters: JSON.stringify({ label: [this.scope.ownerFilter()] }),
+    });
+    const { body } = await engineJson<{ Volumes?: VolumeSummary[] }>(this.engine, {
+      method: "GET",
+      path: "/volumes",
+      query,
+    });
     return (body?.Volumes ?? []).filter((v) => v.Labels?.[LABEL_OWNER] === this.scope.sessionId);
   }
 
   async ownedNetworks(): Promise<NetworkSummary[]> {
-    const query = new URLSearchParams({ filters: JSON.stringify({ label: [this.scope.ownerFilter()] }) });
-    const { body } = await engineJson<(NetworkSummary & { Labels?: Record<string, string> })[]>(this.engine, { method: "GET", path: "/networks", query });
+    const query = new URLSearchParams({
+      filters: JSON.stringify({ label: [this.scope.ownerFilter()] }),
+    });
+    const { body } = await engineJson<(NetworkSummary & { Labels?: Record<string, string> })[]>(
+      this.engine,
+      { method: "GET", path: "/networks", query },
+    );
     return (body ?? []).filter((n) => n.Labels?.[LABEL_OWNER] === this.scope.sessionId);
   }
 
   /** The session's containers matching an engine filter: the engine filters, so a lookup does not parse the whole list. */
-  private async ownedContainersWhere(filter: Record<string, string[]>): Promise<ContainerSummary[]> {
-    const query = new URLSearchParams({ all: "1", filters: JSON.stringify({ ...filter, label: [this.scope.ownerFilter()] }) });
-    const { body } = await engineJson<ContainerSummary[]>(this.engine, { method: "GET", path: "/containers/json", query });
+  private async ownedContainersWhere(
+    filter: Record<string, string[]>,
+  ): Promise<ContainerSummary[]> {
+    const query = new URLSearchParams({
+      all: "1",
+      filters: JSON.stringify({ ...filter, label: [this.scope.ownerFilter()] }),
+    });
+    const { body } = await engineJson<ContainerSummary[]>(this.engine, {
+      method: "GET",
+      path: "/containers/json",
+      query,
+    });
     return (body ?? []).filter((c) => c.Labels?.[LABEL_OWNER] === this.scope.sessionId);
   }
 
@@ -83,13 +122,18 @@ export class OwnedObjects implements SessionObjects {
     const wanted = "/" + this.scope.engineName(ref);
     // Names are checked before they become a pattern (the engine reads name filters as regexps).
     if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,100}$/.test(ref)) {
-      const byName = (await this.ownedContainersWhere({ name: [`^${wanted.replaceAll(".", "\\.")}$`] })).find((c) => c.Names.includes(wanted));
+      const byName = (
+        await this.ownedContainersWhere({ name: [`^${wanted.replaceAll(".", "\\.")}$`] })
+      ).find((c) => c.Names.includes(wanted));
       if (byName) return byName.Id;
     }
     if (/^[a-f0-9]{1,64}$/.test(ref)) {
-      const byId = (await this.ownedContainersWhere({ id: [ref] })).filter((c) => c.Id.startsWith(ref));
+      const byId = (await this.ownedContainersWhere({ id: [ref] })).filter((c) =>
+        c.Id.startsWith(ref),
+      );
       if (byId.length === 1) return byId[0]!.Id;
-      if (byId.length > 1) throw new PolicyError(`multiple containers match the ID prefix ${ref}`, 400);
+      if (byId.length > 1)
+        throw new PolicyError(`multiple containers match the ID prefix ${ref}`, 400);
     }
     throw new PolicyError(`No such container: ${ref}`, 404);
   }
@@ -104,7 +148,11 @@ export class OwnedObjects implements SessionObjects {
     const engineName = this.scope.engineName(studentName);
     const volumes = await this.ownedVolumes();
     if (volumes.some((v) => v.Name === engineName)) return engineName;
-    if (volumes.length >= LIMITS.volumesPerSession) throw new PolicyError(`this sandbox holds at most ${LIMITS.volumesPerSession} volumes; remove some with docker volume rm`, 409);
+    if (volumes.length >= LIMITS.volumesPerSession)
+      throw new PolicyError(
+        `this sandbox holds at most ${LIMITS.volumesPerSession} volumes; remove some with docker volume rm`,
+        409,
+      );
     await this.createVolume(engineName, {});
     return engineName;
   }
@@ -112,13 +160,21 @@ export class OwnedObjects implements SessionObjects {
   async anonymousVolume(): Promise<string> {
     const engineName = this.scope.engineName(randomBytes(32).toString("hex"));
     // The engine's own mark too: from API 1.42 `docker volume prune` removes only volumes so marked.
-    await this.createVolume(engineName, { [LABEL_ANONYMOUS]: "1", "com.docker.volume.anonymous": "" });
+    await this.createVolume(engineName, {
+      [LABEL_ANONYMOUS]: "1",
+      "com.docker.volume.anonymous": "",
+    });
     return engineName;
   }
 
   private async createVolume(name: string, labels: Record<string, string>): Promise<void> {
-    const { status, body } = await engineJson<{ message?: string }>(this.engine, { method: "POST", path: "/volumes/create", json: { Name: name, Driver: "local", Labels: { ...labels, ...this.scope.ownedLabels() } } });
-    if (status >= 300) throw new PolicyError(this.view.text(body?.message ?? "volume create failed"), status);
+    const { status, body } = await engineJson<{ message?: string }>(this.engine, {
+      method: "POST",
+      path: "/volumes/create",
+      json: { Name: name, Driver: "local", Labels: { ...labels, ...this.scope.ownedLabels() } },
+    });
+    if (status >= 300)
+      throw new PolicyError(this.view.text(body?.message ?? "volume create failed"), status);
   }
 
   async networkName(ref: string): Promise<string> {
@@ -132,7 +188,9 @@ export class OwnedObjects implements SessionObjects {
   }
 
   async imageVolumes(image: string): Promise<string[]> {
-    const { status, body } = await engineJson<{ Config?: { Volumes?: Record<string, unknown> | null } }>(this.engine, { method: "GET", path: `/images/${imageRef(image)}/json` });
+    const { status, body } = await engineJson<{
+      Config?: { Volumes?: Record<string, unknown> | null };
+    }>(this.engine, { method: "GET", path: `/images/${imageRef(image)}/json` });
     if (status === 404) throw new PolicyError(`No such image: ${image}`, 404);
     if (status >= 300) throw new PolicyError(`cannot inspect the image ${image}`, status);
     return Object.keys(body?.Config?.Volumes ?? {});
@@ -141,11 +199,21 @@ export class OwnedObjects implements SessionObjects {
   /** The engine's path for a student's bind source: checked in the home, named through the view that follows no link. */
   async hostPath(studentPath: string): Promise<string | undefined> {
     const checked = await workspaceHostPath(studentPath, this.scope.workspaceDir);
-    return checked === undefined ? undefined : this.scope.bindDir + checked.slice(this.scope.workspaceDir.length);
+    return checked === undefined
+      ? undefined
+      : this.scope.bindDir + checked.slice(this.scope.workspaceDir.length);
   }
 
   async counts(): Promise<{ containers: number; volumes: number; networks: number }> {
-    const [containers, volumes, networks] = await Promise.all([this.ownedContainers(), this.ownedVolumes(), this.ownedNetworks()]);
-    return { containers: containers.length, volumes: volumes.length, networks: networks.filter((n) => n.Name !== this.scope.networkName).length };
+    const [containers, volumes, networks] = await Promise.all([
+      this.ownedContainers(),
+      this.ownedVolumes(),
+      this.ownedNetworks(),
+    ]);
+    return {
+      containers: containers.length,
+      volumes: volumes.length,
+      networks: networks.filter((n) => n.Name !== this.scope.networkName).length,
+    };
   }
 }

@@ -16,7 +16,8 @@ export class StrictJsonError extends PolicyError {
 /** Docker's bodies nest a few levels; the policy's checks walk values recursively. */
 const MAX_DEPTH = 32;
 
-const fold = (key: string) => key.normalize("NFKC").toLowerCase().replace(/ſ/g, "s").replace(/K/g, "k");
+const fold = (key: string) =>
+  key.normalize("NFKC").toLowerCase().replace(/ſ/g, "s").replace(/K/g, "k");
 
 export function parseStrictJson(text: string): unknown {
   const value: unknown = (() => {
@@ -40,7 +41,8 @@ function scanForDuplicates(text: string): void {
     if (c === "{" || c === "[") {
       stack.push(c === "{" ? new Set() : null);
       expectingKey = c === "{";
-      if (stack.length > MAX_DEPTH) throw new StrictJsonError(`the request body is nested more than ${MAX_DEPTH} levels deep`);
+      if (stack.length > MAX_DEPTH)
+        throw new StrictJsonError(`the request body is nested more than ${MAX_DEPTH} levels deep`);
     } else if (c === "}" || c === "]") {
       stack.pop();
       expectingKey = false;
@@ -52,7 +54,10 @@ function scanForDuplicates(text: string): void {
       if (expectingKey) {
         const key = fold(JSON.parse(text.slice(i, j + 1)) as string);
         const keys = stack.at(-1) as Set<string>;
-        if (keys.has(key)) throw new StrictJsonError(`the request body repeats the key "${JSON.parse(text.slice(i, j + 1))}" (keys are compared without case)`);
+        if (keys.has(key))
+          throw new StrictJsonError(
+            `the request body repeats the key "${JSON.parse(text.slice(i, j + 1))}" (keys are compared without case)`,
+          );
         keys.add(key);
         expectingKey = false;
       }

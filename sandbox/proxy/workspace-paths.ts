@@ -9,7 +9,10 @@ import { STUDENT_HOME } from "../naming/scope.ts";
  * path, not a host path). Returns undefined when the path, or any link on the way, leads outside
  * the student's home. The host path returned has no symlinks left in it.
  */
-export async function workspaceHostPath(studentPath: string, workspaceDir: string): Promise<string | undefined> {
+export async function workspaceHostPath(
+  studentPath: string,
+  workspaceDir: string,
+): Promise<string | undefined> {
   // No lexical folding anywhere: "link/.." is the link's parent on disk, as the kernel reads it.
   let pending = studentPath.split("/").filter(Boolean);
   const resolved: string[] = [];

@@ -20,7 +20,9 @@ export async function mountBindView(workspaceDir: string, bindDir: string): Prom
     await run("mount", ["-o", `remount,bind,nosymfollow,${HOME_MOUNT_OPTIONS}`, bindDir]);
   } catch (error) {
     await run("umount", [bindDir]).catch(() => undefined);
-    throw new Error(`cannot make the bind-mount view of a session's home (mount -o nosymfollow needs root and Linux 5.10 or later): ${(error as Error).message.trim()}`);
+    throw new Error(
+      `cannot make the bind-mount view of a session's home (mount -o nosymfollow needs root and Linux 5.10 or later): ${(error as Error).message.trim()}`,
+    );
   }
 }
 
@@ -40,7 +42,9 @@ export async function mountHome(workspaceDir: string): Promise<void> {
     await run("mount", ["-o", `remount,bind,${HOME_MOUNT_OPTIONS}`, workspaceDir]);
   } catch (error) {
     await run("umount", [workspaceDir]).catch(() => undefined);
-    throw new Error(`cannot mount a session's home ${HOME_MOUNT_OPTIONS} (needs root): ${(error as Error).message.trim()}`);
+    throw new Error(
+      `cannot mount a session's home ${HOME_MOUNT_OPTIONS} (needs root): ${(error as Error).message.trim()}`,
+    );
   }
 }
 
@@ -57,5 +61,7 @@ export async function unmountBelow(dir: string): Promise<void> {
 
 /** mountinfo writes space, tab, newline and backslash as octal escapes. */
 function unescapeMountPath(path: string): string {
-  return path.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  return path.replace(/\\([0-7]{3})/g, (_, octal: string) =>
+    String.fromCharCode(parseInt(octal, 8)),
+  );
 }

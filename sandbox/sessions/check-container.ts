@@ -16,7 +16,12 @@ import type Docker from "dockerode";
 import type { Engine } from "../docker/engine.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 import { LIMITS } from "../proxy/limits.ts";
-import { LABEL_ROLE, PROXY_SOCKET_DIR_IN_WORKSTATION, STUDENT_HOME, type SessionScope } from "../naming/scope.ts";
+import {
+  LABEL_ROLE,
+  PROXY_SOCKET_DIR_IN_WORKSTATION,
+  STUDENT_HOME,
+  type SessionScope,
+} from "../naming/scope.ts";
 import { runInWorkstation, type ExecResult } from "./workstation-exec.ts";
 
 export const CHECK_CONTAINER_ROLE = "checks";
@@ -30,7 +35,11 @@ export const CHECK_ENV = [
 export const CHECK_PRELUDE = `jq() { HOME=/nonexistent command jq "$@"; }
 curl() { command curl -q "$@"; }
 `;
-const CHECK_CONTAINER_LIMITS = { memoryBytes: 256 * 1024 * 1024, pids: 256, nanoCpus: 1_000_000_000 };
+const CHECK_CONTAINER_LIMITS = {
+  memoryBytes: 256 * 1024 * 1024,
+  pids: 256,
+  nanoCpus: 1_000_000_000,
+};
 
 export function checkContainerName(scope: SessionScope): string {
   return `stw-${scope.sessionId}--checks`; // double dash: no student name maps to it
@@ -39,7 +48,10 @@ export function checkContainerName(scope: SessionScope): string {
 /** Makes and starts the session's check container (replacing one of the same name, e.g. a dead one). */
 export async function createCheckContainer(engine: Engine, scope: SessionScope): Promise<string> {
   const docker = engine.docker;
-  await docker.getContainer(checkContainerName(scope)).remove({ force: true }).catch(() => undefined);
+  await docker
+    .getContainer(checkContainerName(scope))
+    .remove({ force: true })
+    .catch(() => undefined);
   const container = await docker.createContainer({
     name: checkContainerName(scope),
     Image: WORKSTATION_IMAGE,
@@ -53,7 +65,10 @@ export async function createCheckContainer(engine: Engine, scope: SessionScope):
     HostConfig: {
       // Read-only: a check reads the student's files, it never writes them; the proxy's socket
       // folder read-only too (nothing in it can be replaced from here).
-      Binds: [`${scope.workspaceDir}:${STUDENT_HOME}:ro`, `${scope.runDir}:${PROXY_SOCKET_DIR_IN_WORKSTATION}:ro`],
+      Binds: [
+        `${scope.workspaceDir}:${STUDENT_HOME}:ro`,
+        `${scope.runDir}:${PROXY_SOCKET_DIR_IN_WORKSTATION}:ro`,
+      ],
       NetworkMode: "none",
       Memory: CHECK_CONTAINER_LIMITS.memoryBytes,
       MemorySwap: CHECK_CONTAINER_LIMITS.memoryBytes,
@@ -81,9 +96,19 @@ export interface CheckRunner {
 }
 
 /** Runs a check's bash script in the session's check container; makes a new container once if the old one is gone. */
-export async function runCheckScript(docker: Docker, runner: CheckRunner, script: string, options: { timeoutMs: number; args?: string[] }): Promise<ExecResult> {
+export async function runCheckScript(
+  docker: Docker,
+  runner: CheckRunner,
+  script: string,
+  options: { timeoutMs: number; args?: string[] },
+): Promise<ExecResult> {
   let used: string | undefined;
-  const run = async () => runInWorkstation(docker, (used = await runner.checkContainer()), CHECK_PRELUDE + script, { timeoutMs: options.timeoutMs, env: CHECK_ENV, args: options.args });
+  const run = async () =>
+    runInWorkstation(docker, (used = await runner.checkContainer()), CHECK_PRELUDE + script, {
+      timeoutMs: options.timeoutMs,
+      env: CHECK_ENV,
+      args: options.args,
+    });
   try {
     return await run();
   } catch (error) {

@@ -71,15 +71,23 @@ const mib = (n: number) => `${Math.round(n / 1024 / 1024)} MiB`;
 export function overQuotaMessage(usage: DiskUsage, limitBytes: number, paused: string[]): string {
   const places: [string, number][] = [
     [`your home folder (${mib(usage.homeBytes)})`, usage.homeBytes],
-    ...Object.entries(usage.volumeBytes).map(([name, n]): [string, number] => [`the volume ${name} (${mib(n)})`, n]),
-    ...Object.entries(usage.layerBytes).map(([name, n]): [string, number] => [`the container ${name}'s own filesystem, outside its volumes (${mib(n)})`, n]),
+    ...Object.entries(usage.volumeBytes).map(([name, n]): [string, number] => [
+      `the volume ${name} (${mib(n)})`,
+      n,
+    ]),
+    ...Object.entries(usage.layerBytes).map(([name, n]): [string, number] => [
+      `the container ${name}'s own filesystem, outside its volumes (${mib(n)})`,
+      n,
+    ]),
   ];
   const where = places.reduce((a, b) => (b[1] > a[1] ? b : a))[0];
   return [
     `Your sandbox is using ${mib(usage.totalBytes)} of disk, over its limit of ${mib(limitBytes)}; most of it is in ${where}.`,
     paused.length ? `These containers were paused so they stop writing: ${paused.join(", ")}.` : "",
     "Free some space (rm files, docker volume rm, docker rm), then `docker unpause` what you keep.",
-  ].filter(Boolean).join(" ");
+  ]
+    .filter(Boolean)
+    .join(" ");
 }
 
 export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
@@ -90,7 +98,8 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
   let measuredBytes = 0;
   let chargedBytes = 0;
   let running: Promise<unknown> | undefined;
-  const containerName = (c: Docker.ContainerInfo) => scope.studentName(c.Names[0] ?? "") ?? c.Id.slice(0, 12);
+  const containerName = (c: Docker.ContainerInfo) =>
+    scope.studentName(c.Names[0] ?? "") ?? c.Id.slice(0, 12);
 
   type Sized = Docker.ContainerInfo & { SizeRw?: number };
   const measure = async (): Promise<{ usage: DiskUsage; containers: Sized[] }> => {
@@ -100,13 +109,24 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
       docker.listContainers({ all: true, size: true, filters: owner }).catch(() => []),
     ]);
     const volumes = volumeList.Volumes ?? [];
-    const [homeBytes, ...sizes] = await Promise.all([duBytes(scope.workspaceDir), ...volumes.map((v) => duBytes(v.Mountpoint))]);
+    const [homeBytes, ...sizes] = await Promise.all([
+      duBytes(scope.workspaceDir),
+      ...volumes.map((v) => duBytes(v.Mountpoint)),
+    ]);
     const volumeBytes: Record<string, number> = {};
     volumes.forEach((v, i) => (volumeBytes[scope.studentName(v.Name) ?? v.Name] = sizes[i]!));
     const layerBytes: Record<string, number> = {};
     for (const c of containers as Sized[]) layerBytes[containerName(c)] = c.SizeRw ?? 0;
     const layers = Object.values(layerBytes).reduce((a, b) => a + b, 0);
-    return { usage: { homeBytes: homeBytes!, volumeBytes, layerBytes, totalBytes: homeBytes! + sizes.reduce((a, b) => a + b, 0) + layers }, containers };
+    return {
+      usage: {
+        homeBytes: homeBytes!,
+        volumeBytes,
+        layerBytes,
+        totalBytes: homeBytes! + sizes.reduce((a, b) => a + b, 0) + layers,
+      },
+      containers,
+    };
   };
 
   const check = async () => {
@@ -121,18 +141,28 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
       for (const c of containers) {
         if (c.State !== "running") continue;
         const writesLayer = (c.SizeRw ?? 0) >= LAYER_WRITER_BYTES;
-        if (!writesLayer && !(c.Mounts ?? []).some((m) => m.Type === "volume" || m.Type === "bind")) continue;
-        const ok = await docker.getContainer(c.Id).pause().then(() => true, () => false);
+        if (!writesLayer && !(c.Mounts ?? []).some((m) => m.Type === "volume" || m.Type === "bind"))
+          continue;
+        const ok = await docker
+          .getContainer(c.Id)
+          .pause()
+          .then(
+            () => true,
+            () => false,
+          );
         if (ok) paused.push(containerName(c));
       }
-      if (!wasOver || paused.length) options.onOver(overQuotaMessage(usage, limitBytes, paused), usage);
+      if (!wasOver || paused.length)
+        options.onOver(overQuotaMessage(usage, limitBytes, paused), usage);
     }
     wasOver = over;
     return { usage, over, paused };
   };
 
   const timer = setInterval(() => {
-    running ??= check().catch(() => undefined).finally(() => (running = undefined));
+    running ??= check()
+      .catch(() => undefined)
+      .finally(() => (running = undefined));
   }, options.intervalMs ?? DISK_QUOTA.intervalMs);
   timer.unref();
   return {

@@ -13,10 +13,24 @@ export const HISTORY_LIMITS = { bytes: 256 * 1024, events: 2000, attributeChars:
  * opposed to the container's labels: the ones checks read (a mount's destination and read/write,
  * the container of a volume or network event, an exit code).
  */
-const ENGINE_ATTRIBUTES = new Set(["name", "image", "exitCode", "signal", "container", "destination", "read/write", "propagation", "driver", "type", "execID"]);
+const ENGINE_ATTRIBUTES = new Set([
+  "name",
+  "image",
+  "exitCode",
+  "signal",
+  "container",
+  "destination",
+  "read/write",
+  "propagation",
+  "driver",
+  "type",
+  "execID",
+]);
 /** Of the labels, only Compose's: which project and service a container belongs to. */
 const KEPT_LABEL_PREFIX = "com.docker.compose.";
-const KEPT_LABELS = new Set(["project", "service", "container-number", "oneoff"].map((l) => KEPT_LABEL_PREFIX + l));
+const KEPT_LABELS = new Set(
+  ["project", "service", "container-number", "oneoff"].map((l) => KEPT_LABEL_PREFIX + l),
+);
 
 /** An event's attributes as the history keeps them: the engine's own and Compose's, each value clipped. */
 export function keptAttributes(attributes: Record<string, string>): Record<string, string> {
@@ -29,7 +43,13 @@ export function keptAttributes(attributes: Record<string, string>): Record<strin
 }
 
 /** What one kept event costs, roughly, in the server's memory (strings are counted as UTF-16). */
-export function eventBytes(event: { type: string; action: string; id: string; name: string | undefined; attributes: Record<string, string> }): number {
+export function eventBytes(event: {
+  type: string;
+  action: string;
+  id: string;
+  name: string | undefined;
+  attributes: Record<string, string>;
+}): number {
   let chars = event.type.length + event.action.length + event.id.length + (event.name?.length ?? 0);
   for (const [key, value] of Object.entries(event.attributes)) chars += key.length + value.length;
   return 2 * chars + 64;

@@ -15,10 +15,15 @@ const RULE = ["INPUT", "-i", `${BRIDGE_PREFIX}+`, "-j", "DROP"];
 
 export async function closeHostToSandboxes(log: Logger): Promise<boolean> {
   try {
-    await run("iptables", ["-w", "-C", ...RULE]).catch(async () => run("iptables", ["-w", "-I", ...RULE]));
+    await run("iptables", ["-w", "-C", ...RULE]).catch(async () =>
+      run("iptables", ["-w", "-I", ...RULE]),
+    );
     return true;
   } catch (error) {
-    log.warn({ err: (error as Error).message }, "could not add the firewall rule that keeps sandboxes off the host's ports (is the engine remote, or are we not root?)");
+    log.warn(
+      { err: (error as Error).message },
+      "could not add the firewall rule that keeps sandboxes off the host's ports (is the engine remote, or are we not root?)",
+    );
     return false;
   }
 }

@@ -33,7 +33,8 @@ interface Holder {
 }
 
 const LABEL_LOCK = "stowage.instance-lock";
-const HOW_TO_RUN_BESIDE = "to run a second server beside it, give it its own port, instance and data folder (e.g. STOWAGE_PORT=4331 STOWAGE_INSTANCE=preview STOWAGE_DATA_DIR=.data-preview; `npm run dev` uses instance dev and .data-dev)";
+const HOW_TO_RUN_BESIDE =
+  "to run a second server beside it, give it its own port, instance and data folder (e.g. STOWAGE_PORT=4331 STOWAGE_INSTANCE=preview STOWAGE_DATA_DIR=.data-preview; `npm run dev` uses instance dev and .data-dev)";
 
 async function processStart(pid: number): Promise<string | undefined> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
@@ -58,7 +59,12 @@ export async function assertPortFree(host: string, port: number): Promise<void> 
   await new Promise<void>((resolve, reject) => {
     const probe = createServer();
     probe.once("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EADDRINUSE") reject(new InstanceInUseError(`port ${port} on ${host} is already in use (another Stowage server?), so this one did not start and removed nothing; ${HOW_TO_RUN_BESIDE}`));
+      if (error.code === "EADDRINUSE")
+        reject(
+          new InstanceInUseError(
+            `port ${port} on ${host} is already in use (another Stowage server?), so this one did not start and removed nothing; ${HOW_TO_RUN_BESIDE}`,
+          ),
+        );
       else reject(error);
     });
     probe.listen(port, host, () => probe.close(() => resolve()));
@@ -70,9 +76,22 @@ export interface InstanceClaim {
 }
 
 /** Claims the data folder and the instance name on the engine, or refuses naming who holds them. */
-export async function claimInstance(options: { docker: Docker; dataDir: string; instance: string; port: number; log: Logger }): Promise<InstanceClaim> {
+export async function claimInstance(options: {
+  docker: Docker;
+  dataDir: string;
+  instance: string;
+  port: number;
+  log: Logger;
+}): Promise<InstanceClaim> {
   const started = await processStart(process.pid);
-  const me: Holder = { pid: process.pid, started: started ?? "", hostname: hostname(), port: options.port, instance: options.instance, dataDir: options.dataDir };
+  const me: Holder = {
+    pid: process.pid,
+    started: started ?? "",
+    hostname: hostname(),
+    port: options.port,
+    instance: options.instance,
+    dataDir: options.dataDir,
+  };
 
   const lockPath = join(options.dataDir, "server.lock");
   for (let attempt = 0; ; attempt++) {
@@ -81,9 +100,13 @@ export async function claimInstance(options: { docker: Docker; dataDir: string; 
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw error;
-      const holder = JSON.parse((await readFile(lockPath, "utf8").catch(() => "")) || "{}") as Partial<Holder>;
+      const holder = JSON.parse(
+        (await readFile(lockPath, "utf8").catch(() => "")) || "{}",
+      ) as Partial<Holder>;
       if (await holderAlive(holder)) {
-        throw new InstanceInUseError(`the data folder ${options.dataDir} is in use by a running Stowage server (${describeHolder(holder)}), so this one did not start and removed nothing; ${HOW_TO_RUN_BESIDE}`);
+        throw new InstanceInUseError(
+          `the data folder ${options.dataDir} is in use by a running Stowage server (${describeHolder(holder)}), so this one did not start and removed nothing; ${HOW_TO_RUN_BESIDE}`,
+        );
       }
       options.log.info({ holder }, "taking over the data folder from a server that is gone");
       await rm(lockPath, { force: true });
@@ -93,24 +116,45 @@ export async function claimInstance(options: { docker: Docker; dataDir: string; 
   const marker = `stowage-instance-${options.instance}`;
   const releaseFile = () => rm(lockPath, { force: true });
   try {
-    const existing = await options.docker.getVolume(marker).inspect().catch((error: { statusCode?: number }) => {
-      if (error.statusCode === 404) return undefined;
-      throw error;
-    });
+    const existing = await options.docker
+      .getVolume(marker)
+      .inspect()
+      .catch((error: { statusCode?: number }) => {
+        if (error.statusCode === 404) return undefined;
+        throw error;
+      });
     if (existing) {
       const labels = existing.Labels ?? {};
-      const holder: Partial<Holder> = { pid: Number(labels["stowage.lock.pid"]), started: labels["stowage.lock.started"], hostname: labels["stowage.lock.hostname"], port: Number(labels["stowage.lock.port"]), instance: options.instance, dataDir: labels["stowage.lock.data-dir"] };
+      const holder: Partial<Holder> = {
+        pid: Number(labels["stowage.lock.pid"]),
+        started: labels["stowage.lock.started"],
+        hostname: labels["stowage.lock.hostname"],
+        port: Number(labels["stowage.lock.port"]),
+        instance: options.instance,
+        dataDir: labels["stowage.lock.data-dir"],
+      };
       if (holder.hostname !== hostname()) {
-        throw new InstanceInUseError(`the instance name "${options.instance}" is held on this Docker engine by a server on another machine (${describeHolder(holder)}), so this one did not start and removed nothing; ${HOW_TO_RUN_BESIDE} (if that server is gone for good: docker volume rm ${marker})`);
+        throw new InstanceInUseError(
+          `the instance name "${options.instance}" is held on this Docker engine by a server on another machine (${describeHolder(holder)}), so this one did not start and removed nothing; ${HOW_TO_RUN_BESIDE} (if that server is gone for good: docker volume rm ${marker})`,
+        );
       }
       if (await holderAlive(holder)) {
-        throw new InstanceInUseError(`the instance name "${options.instance}" is in use on this Docker engine by a running Stowage server (${describeHolder(holder)}), so this one did not start and removed nothing; ${HOW_TO_RUN_BESIDE}`);
+        throw new InstanceInUseError(
+          `the instance name "${options.instance}" is in use on this Docker engine by a running Stowage server (${describeHolder(holder)}), so this one did not start and removed nothing; ${HOW_TO_RUN_BESIDE}`,
+        );
       }
       await options.docker.getVolume(marker).remove();
     }
     await options.docker.createVolume({
       Name: marker,
-      Labels: { [LABEL_LOCK]: options.instance, "stowage.lock.pid": String(me.pid), "stowage.lock.started": me.started, "stowage.lock.hostname": me.hostname, "stowage.lock.port": String(me.port), "stowage.lock.data-dir": me.dataDir },
+      Labels: {
+        [LABEL_LOCK]: options.instance,
+        "stowage.lock.pid": String(me.pid),
+        "stowage.lock.started": me.started,
+        "stowage.lock.hostname": me.hostname,
+        "stowage.lock.port": String(me.port),
+        "stowage.lock.data-dir": me.dataDir,
+      },
     });
   } catch (error) {
     if (error instanceof InstanceInUseError) {
@@ -119,12 +163,18 @@ export async function claimInstance(options: { docker: Docker; dataDir: string; 
     }
     // No engine to ask (it is down at start): the data folder's lock still stands; the cleanup
     // that needs the engine does not run either.
-    options.log.warn({ err: (error as Error).message }, "the instance name could not be claimed on the engine");
+    options.log.warn(
+      { err: (error as Error).message },
+      "the instance name could not be claimed on the engine",
+    );
     return { release: releaseFile };
   }
   return {
     async release() {
-      await options.docker.getVolume(marker).remove().catch(() => undefined);
+      await options.docker
+        .getVolume(marker)
+        .remove()
+        .catch(() => undefined);
       await releaseFile();
     },
   };

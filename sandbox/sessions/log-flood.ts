@@ -37,7 +37,13 @@ interface Watched {
   size: number;
 }
 
-export function startLogFloodGuard(options: { docker: Docker; scope: SessionScope; onFlood: (message: string) => void; intervalMs?: number; maxBytesPerInterval?: number }): LogFloodGuard {
+export function startLogFloodGuard(options: {
+  docker: Docker;
+  scope: SessionScope;
+  onFlood: (message: string) => void;
+  intervalMs?: number;
+  maxBytesPerInterval?: number;
+}): LogFloodGuard {
   const { docker, scope } = options;
   const maxBytes = options.maxBytesPerInterval ?? LOG_FLOOD.maxBytesPerInterval;
   const watched = new Map<string, Watched>();
@@ -45,10 +51,18 @@ export function startLogFloodGuard(options: { docker: Docker; scope: SessionScop
 
   const watch = async (id: string) => {
     if (watched.has(id)) return;
-    const info = await docker.getContainer(id).inspect().catch(() => undefined);
+    const info = await docker
+      .getContainer(id)
+      .inspect()
+      .catch(() => undefined);
     if (!info?.LogPath || info.Config.Labels?.[LABEL_OWNER] !== scope.sessionId) return; // the student's own only
     const now = await stat(info.LogPath).catch(() => undefined);
-    watched.set(id, { logPath: info.LogPath, name: scope.studentName(info.Name) ?? id.slice(0, 12), ino: now?.ino ?? 0, size: now?.size ?? 0 });
+    watched.set(id, {
+      logPath: info.LogPath,
+      name: scope.studentName(info.Name) ?? id.slice(0, 12),
+      ino: now?.ino ?? 0,
+      size: now?.size ?? 0,
+    });
   };
 
   const check = async () => {
@@ -59,11 +73,20 @@ export function startLogFloodGuard(options: { docker: Docker; scope: SessionScop
         watched.delete(id); // removed
         continue;
       }
-      const grown = now.ino === w.ino ? now.size - w.size : Math.max(0, LOG_FLOOD.rotationBytes - w.size) + now.size;
+      const grown =
+        now.ino === w.ino
+          ? now.size - w.size
+          : Math.max(0, LOG_FLOOD.rotationBytes - w.size) + now.size;
       w.ino = now.ino;
       w.size = now.size;
       if (grown <= maxBytes) continue;
-      const ok = await docker.getContainer(id).pause().then(() => true, () => false);
+      const ok = await docker
+        .getContainer(id)
+        .pause()
+        .then(
+          () => true,
+          () => false,
+        );
       if (!ok) continue;
       paused.push(w.name);
       options.onFlood(
@@ -75,12 +98,16 @@ export function startLogFloodGuard(options: { docker: Docker; scope: SessionScop
   };
 
   const resync = async () => {
-    const list = await docker.listContainers({ filters: { label: [scope.ownerFilter()], status: ["running"] } }).catch(() => []);
+    const list = await docker
+      .listContainers({ filters: { label: [scope.ownerFilter()], status: ["running"] } })
+      .catch(() => []);
     for (const c of list) await watch(c.Id);
   };
 
   const timer = setInterval(() => {
-    running ??= check().catch(() => undefined).finally(() => (running = undefined));
+    running ??= check()
+      .catch(() => undefined)
+      .finally(() => (running = undefined));
   }, options.intervalMs ?? LOG_FLOOD.intervalMs);
   timer.unref();
   const resyncTimer = setInterval(() => void resync(), LOG_FLOOD.resyncMs);

@@ -27,12 +27,20 @@ export class PortForwards {
     const info = await this.docker.getContainer(containerId).inspect();
     if (!info.State.Running || this.servedStart.get(containerId) === info.State.StartedAt) return;
     this.servedStart.set(containerId, info.State.StartedAt);
-    const ip = Object.values(info.NetworkSettings.Networks ?? {}).map((n) => n.IPAddress).find(Boolean);
+    const ip = Object.values(info.NetworkSettings.Networks ?? {})
+      .map((n) => n.IPAddress)
+      .find(Boolean);
     if (!ip) return; // --network none: nothing to forward to, as a host port would not work either
     await this.stop(containerId, false);
     for (const port of ports) {
       const exec = await this.docker.getContainer(workstation).exec({
-        Cmd: ["socat", "-lp", marker(containerId), `TCP-LISTEN:${port.hostPort},fork,reuseaddr,bind=127.0.0.1`, `TCP:${ip}:${port.containerPort}`],
+        Cmd: [
+          "socat",
+          "-lp",
+          marker(containerId),
+          `TCP-LISTEN:${port.hostPort},fork,reuseaddr,bind=127.0.0.1`,
+          `TCP:${ip}:${port.containerPort}`,
+        ],
         User: "1000:1000",
         AttachStdout: false,
         AttachStderr: false,
@@ -44,8 +52,15 @@ export class PortForwards {
 
   /** Returns once every forwarder accepts connections, so the next command can use the port. */
   private async waitListening(workstation: string, ports: PublishedPort[]): Promise<void> {
-    const script = ports.map((p) => `for i in $(seq 50); do ss -Hltn "sport = :${p.hostPort}" | grep -q . && break; sleep 0.02; done`).join("; ");
-    const exec = await this.docker.getContainer(workstation).exec({ Cmd: ["sh", "-c", script], User: "1000:1000", AttachStdout: true });
+    const script = ports
+      .map(
+        (p) =>
+          `for i in $(seq 50); do ss -Hltn "sport = :${p.hostPort}" | grep -q . && break; sleep 0.02; done`,
+      )
+      .join("; ");
+    const exec = await this.docker
+      .getContainer(workstation)
+      .exec({ Cmd: ["sh", "-c", script], User: "1000:1000", AttachStdout: true });
     const stream = await exec.start({});
     await new Promise<void>((resolve) => {
       stream.on("end", resolve);
@@ -59,7 +74,9 @@ export class PortForwards {
     if (forget) this.servedStart.delete(containerId);
     const workstation = this.workstationId();
     if (!workstation) return;
-    const exec = await this.docker.getContainer(workstation).exec({ Cmd: ["pkill", "-f", marker(containerId)], User: "1000:1000" });
+    const exec = await this.docker
+      .getContainer(workstation)
+      .exec({ Cmd: ["pkill", "-f", marker(containerId)], User: "1000:1000" });
     await exec.start({ Detach: true });
   }
 }

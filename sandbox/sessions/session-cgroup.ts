@@ -29,7 +29,11 @@ const CFS_PERIOD_US = 100_000;
 const V1_LIMITED = ["memory", "cpu", "pids"] as const;
 
 /** Whether per-session groups can be made for this engine, from its `docker info`. */
-export function cgroupHostFor(info: { CgroupDriver?: string; CgroupVersion?: string }, dockerHost: string, root = "/sys/fs/cgroup"): CgroupHost | undefined {
+export function cgroupHostFor(
+  info: { CgroupDriver?: string; CgroupVersion?: string },
+  dockerHost: string,
+  root = "/sys/fs/cgroup",
+): CgroupHost | undefined {
   if (info.CgroupDriver !== "cgroupfs" || !dockerHost.startsWith("unix://")) return undefined;
   return { version: info.CgroupVersion === "2" ? 2 : 1, root };
 }
@@ -39,7 +43,11 @@ export function sessionCgroupPath(instance: string, sessionId: string): string {
   return `/stowage/${instance}/${sessionId}`;
 }
 
-export async function createSessionCgroup(host: CgroupHost, path: string, limits: SessionCgroupLimits): Promise<void> {
+export async function createSessionCgroup(
+  host: CgroupHost,
+  path: string,
+  limits: SessionCgroupLimits,
+): Promise<void> {
   const quota = String(Math.round((limits.nanoCpus / 1e9) * CFS_PERIOD_US));
   if (host.version === 1) {
     const files: Record<(typeof V1_LIMITED)[number], Record<string, string>> = {
@@ -50,7 +58,8 @@ export async function createSessionCgroup(host: CgroupHost, path: string, limits
     for (const controller of V1_LIMITED) {
       const dir = join(host.root, controller, path);
       await mkdir(dir, { recursive: true });
-      for (const [file, value] of Object.entries(files[controller])) await writeFile(join(dir, file), value);
+      for (const [file, value] of Object.entries(files[controller]))
+        await writeFile(join(dir, file), value);
     }
     return;
   }
@@ -76,7 +85,8 @@ export async function removeSessionCgroup(host: CgroupHost, path: string): Promi
 export async function removeInstanceCgroups(host: CgroupHost, instance: string): Promise<void> {
   for (const dir of await groupDirs(host, `/stowage/${instance}`)) {
     const sessions = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const entry of sessions) if (entry.isDirectory()) await rmdirWhenEmpty(join(dir, entry.name));
+    for (const entry of sessions)
+      if (entry.isDirectory()) await rmdirWhenEmpty(join(dir, entry.name));
     await rmdirWhenEmpty(dir);
   }
 }

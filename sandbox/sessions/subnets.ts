@@ -15,9 +15,13 @@ export class SubnetPool {
 
   constructor(cidr: string) {
     const match = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
-    if (!match) throw new Error(`STOWAGE_SESSION_SUBNETS=${cidr}: expected a range like 10.213.0.0/16`);
+    if (!match)
+      throw new Error(`STOWAGE_SESSION_SUBNETS=${cidr}: expected a range like 10.213.0.0/16`);
     const prefix = Number(match[5]);
-    if (prefix > SUBNET_BITS) throw new Error(`STOWAGE_SESSION_SUBNETS=${cidr}: the range must be /${SUBNET_BITS} or wider`);
+    if (prefix > SUBNET_BITS)
+      throw new Error(
+        `STOWAGE_SESSION_SUBNETS=${cidr}: the range must be /${SUBNET_BITS} or wider`,
+      );
     const address = match.slice(1, 5).reduce((acc, part) => acc * 256 + Number(part), 0);
     const size = 2 ** (32 - prefix);
     this.base = address - (address % size);
@@ -32,13 +36,19 @@ export class SubnetPool {
   }
 
   /** Creates a bridge network on the next free subnet of the pool. */
-  async createNetwork(docker: Docker, options: Docker.NetworkCreateOptions): Promise<Docker.Network> {
+  async createNetwork(
+    docker: Docker,
+    options: Docker.NetworkCreateOptions,
+  ): Promise<Docker.Network> {
     let lastError: unknown;
     for (let tries = 0; tries < Math.min(this.count, 64); tries++) {
       const index = this.next;
       this.next = (this.next + 1) % this.count;
       try {
-        return await docker.createNetwork({ ...options, IPAM: { Driver: "default", Config: [this.subnet(index)] } });
+        return await docker.createNetwork({
+          ...options,
+          IPAM: { Driver: "default", Config: [this.subnet(index)] },
+        });
       } catch (error) {
         lastError = error;
         if (!/overlap/i.test((error as Error).message)) throw error;

@@ -26,7 +26,8 @@ export class WorkBudget {
       return { value: await work() };
     } finally {
       const next = this.waiting.shift();
-      if (next) next(); // the slot passes straight on
+      if (next)
+        next(); // the slot passes straight on
       else this.running--;
     }
   }

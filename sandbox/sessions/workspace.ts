@@ -23,7 +23,11 @@ export async function hostUidOffset(usernsRemap: boolean): Promise<number> {
  * source of the student's bind mounts) and `run/` (the proxy socket, mounted into the workstation).
  * The home is a mount of its own, nodev and nosuid (bind-view.ts: HOME_MOUNT_OPTIONS).
  */
-export async function createWorkspace(sessionDir: string, scope: SessionScope, uidOffset: number): Promise<void> {
+export async function createWorkspace(
+  sessionDir: string,
+  scope: SessionScope,
+  uidOffset: number,
+): Promise<void> {
   // 0700 all the way down to the session: the daemon mounts home/ and run/ as real root, so the
   // containers never need to walk these folders, and a container that somehow mounted the host's
   // root still cannot list or enter any session's folder.

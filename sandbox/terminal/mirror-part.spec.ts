@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { mirrorPart } from "./terminal-session.ts";
 
-const lines = (n: number, text = "stowage-flood-line") => Buffer.from(Array.from({ length: n }, () => `${text}\r\n`).join(""));
+const lines = (n: number, text = "stowage-flood-line") =>
+  Buffer.from(Array.from({ length: n }, () => `${text}\r\n`).join(""));
 
 describe("mirrorPart: what of a flood the headless mirror parses", () => {
   it("keeps small batches whole", () => {

@@ -45,7 +45,13 @@ export function mirrorPart(data: Buffer, lines: number): Buffer {
     if (cut <= 0) return data;
   }
   const dropped = data.subarray(0, cut + 1);
-  if (dropped.includes(0x1b) || dropped.includes(0x0e) || dropped.includes(0x0f) || dropped.includes(Buffer.from([0xc2, 0x9b]))) return data;
+  if (
+    dropped.includes(0x1b) ||
+    dropped.includes(0x0e) ||
+    dropped.includes(0x0f) ||
+    dropped.includes(Buffer.from([0xc2, 0x9b]))
+  )
+    return data;
   return Buffer.concat([Buffer.from("\r\n"), data.subarray(cut + 1)]);
 }
 
@@ -55,7 +61,8 @@ function isNotRunning(error: unknown): boolean {
   return e?.statusCode === 409 || /is not running|is paused/i.test(e?.message ?? "");
 }
 
-export const ENGINE_GONE = "the Docker engine is not answering right now; press a key to try again in a moment (your files are kept)";
+export const ENGINE_GONE =
+  "the Docker engine is not answering right now; press a key to try again in a moment (your files are kept)";
 
 /** Bytes the headless mirror may have queued before we pause the shell too. */
 const MIRROR_HIGH_WATER = 1024 * 1024;
@@ -114,7 +121,12 @@ export class TerminalSession {
   constructor(docker: Docker, containerId: string) {
     this.docker = docker;
     this.containerId = containerId;
-    this.mirror = new Terminal({ cols: this.cols, rows: this.rows, scrollback: SCROLLBACK, allowProposedApi: true });
+    this.mirror = new Terminal({
+      cols: this.cols,
+      rows: this.rows,
+      scrollback: SCROLLBACK,
+      allowProposedApi: true,
+    });
     this.serializer = new SerializeAddon();
     this.mirror.loadAddon(this.serializer);
   }
@@ -145,10 +157,20 @@ export class TerminalSession {
       Tty: true,
       User: "1000:1000",
       WorkingDir: STUDENT_HOME,
-      Env: ["TERM=xterm-256color", `HOME=${STUDENT_HOME}`, "LANG=C.UTF-8", `COLUMNS=${this.cols}`, `LINES=${this.rows}`],
+      Env: [
+        "TERM=xterm-256color",
+        `HOME=${STUDENT_HOME}`,
+        "LANG=C.UTF-8",
+        `COLUMNS=${this.cols}`,
+        `LINES=${this.rows}`,
+      ],
       DetachKeys: SHELL_DETACH_KEYS,
     });
-    const stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as unknown as Duplex;
+    const stream = (await exec.start({
+      hijack: true,
+      stdin: true,
+      Tty: true,
+    })) as unknown as Duplex;
     this.exec = exec;
     this.stream = stream;
     this.exited = false;
@@ -201,12 +223,15 @@ export class TerminalSession {
     }
     this.rateWindowBytes += bytes;
     if (this.rateWindowBytes < RATE_WINDOW_BYTES || this.rateTimer) return;
-    this.rateTimer = setTimeout(() => {
-      this.rateTimer = undefined;
-      this.rateWindowStart = performance.now();
-      this.rateWindowBytes = 0;
-      this.updateFlow();
-    }, Math.max(1, this.rateWindowStart + RATE_WINDOW_MS - now));
+    this.rateTimer = setTimeout(
+      () => {
+        this.rateTimer = undefined;
+        this.rateWindowStart = performance.now();
+        this.rateWindowBytes = 0;
+        this.updateFlow();
+      },
+      Math.max(1, this.rateWindowStart + RATE_WINDOW_MS - now),
+    );
   }
 
   private updateFlow(): void {
@@ -216,7 +241,12 @@ export class TerminalSession {
     if (!this.paused && (clientBusy || mirrorBusy || overRate)) {
       this.paused = true;
       this.stream?.pause();
-    } else if (this.paused && !overRate && (this.client === undefined || this.unacked < LOW_WATER) && this.mirrorPending < MIRROR_HIGH_WATER / 4) {
+    } else if (
+      this.paused &&
+      !overRate &&
+      (this.client === undefined || this.unacked < LOW_WATER) &&
+      this.mirrorPending < MIRROR_HIGH_WATER / 4
+    ) {
       this.paused = false;
       this.stream?.resume();
     }
@@ -227,7 +257,10 @@ export class TerminalSession {
     this.flush();
     this.exited = true;
     this.stream = undefined;
-    const code = await exec.inspect().then((i) => i.ExitCode ?? 0).catch(() => undefined);
+    const code = await exec
+      .inspect()
+      .then((i) => i.ExitCode ?? 0)
+      .catch(() => undefined);
     if (this.disposed) return;
     if (code === undefined) {
       // The stream ended because the engine went away, not because the student typed exit.
@@ -242,7 +275,8 @@ export class TerminalSession {
 
   /** A browser attaches: it gets the current screen, then live output. An older one is let go. */
   async attach(client: TerminalClient): Promise<void> {
-    if (this.client && this.client !== client) this.client.close(4000, "this terminal was opened in another tab");
+    if (this.client && this.client !== client)
+      this.client.close(4000, "this terminal was opened in another tab");
     this.client = client;
     this.unacked = 0;
     await this.ensureShell();
@@ -273,7 +307,8 @@ export class TerminalSession {
   }
 
   unwatch(viewer: TerminalClient): void {
-    if (this.watchers.delete(viewer) && this.watchers.size === 0) this.client?.sendControl({ type: "watched", watching: false });
+    if (this.watchers.delete(viewer) && this.watchers.size === 0)
+      this.client?.sendControl({ type: "watched", watching: false });
   }
 
   get watching(): number {

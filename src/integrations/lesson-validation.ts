@@ -3,7 +3,12 @@ import { join, relative, resolve } from "node:path";
 import type { AstroIntegration } from "astro";
 import { parse as parseYaml } from "yaml";
 import { findCourseImage } from "../../sandbox/images/catalog.ts";
-import { formatIssuePath, lessonSchema, parseLessonFolder, splitFrontmatter } from "../schemas/lesson.ts";
+import {
+  formatIssuePath,
+  lessonSchema,
+  parseLessonFolder,
+  splitFrontmatter,
+} from "../schemas/lesson.ts";
 
 /** One thing wrong with a lesson: which file, which field, what was expected. */
 export interface LessonProblem {

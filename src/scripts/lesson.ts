@@ -413,7 +413,10 @@ for (const section of exercises) {
 function markStale(section: HTMLElement) {
   if (!section.querySelector('li.task[data-state="failed"]') || !section.dataset.checkedAt) return;
   section.dataset.stale = "true";
-  summarize(section, `(from the check at ${section.dataset.checkedAt}, before what you ran since; checking again…)`);
+  summarize(
+    section,
+    `(from the check at ${section.dataset.checkedAt}, before what you ran since; checking again…)`,
+  );
 }
 /** Enter in the terminal: the exercises checked before are checked again once typing pauses. */
 document.addEventListener("stowage:terminal-enter", () => {
@@ -538,7 +541,8 @@ function onSnapshot(snapshot: Snapshot) {
   const v = snapshot.volumes.length;
   stateStatus.textContent = [
     Date.now() < resetNoteUntil ? resetNote : "",
-    notes.join(" ") || `${n} container${n === 1 ? "" : "s"}, ${v} volume${v === 1 ? "" : "s"}. Live.`,
+    notes.join(" ") ||
+      `${n} container${n === 1 ? "" : "s"}, ${v} volume${v === 1 ? "" : "s"}. Live.`,
   ]
     .filter(Boolean)
     .join(" ");

@@ -190,7 +190,13 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
         term.write(bytes, () => written(bytes.byteLength));
         return;
       }
-      let msg: { type?: string; code?: number; message?: string; inSeconds?: number; watching?: boolean };
+      let msg: {
+        type?: string;
+        code?: number;
+        message?: string;
+        inSeconds?: number;
+        watching?: boolean;
+      };
       try {
         msg = JSON.parse(event.data) as typeof msg;
       } catch {
@@ -212,8 +218,14 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
         opts.status(msg.message ?? "", true);
       } else if (msg.type === "watched") {
         // The teacher opened (or closed) a read-only view of this terminal and sandbox.
-        document.querySelector<HTMLElement>("[data-watched-notice]")?.toggleAttribute("hidden", !msg.watching);
-        opts.status(msg.watching ? "Your teacher is looking at your terminal (read-only)." : "Your teacher stopped looking.");
+        document
+          .querySelector<HTMLElement>("[data-watched-notice]")
+          ?.toggleAttribute("hidden", !msg.watching);
+        opts.status(
+          msg.watching
+            ? "Your teacher is looking at your terminal (read-only)."
+            : "Your teacher stopped looking.",
+        );
       } else if (msg.type === "expiring") {
         opts.status(
           `Idle: your sandbox will be cleaned up in ${msg.inSeconds ?? "a few"} s unless you type something.`,

@@ -24,15 +24,30 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 /** One request to the session's proxy, as the student's CLI would send it. */
-function proxyCall(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+function proxyCall(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = request({ socketPath, method, path, headers: { host: "docker", ...(data ? { "content-type": "application/json", "content-length": data.length } : {}) } }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = request(
+      {
+        socketPath,
+        method,
+        path,
+        headers: {
+          host: "docker",
+          ...(data ? { "content-type": "application/json", "content-length": data.length } : {}),
+        },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on("error", reject);
     req.end(data);
   });
@@ -51,8 +66,14 @@ describe("docker events without a reader", () => {
     client.on("close", () => (closed = true));
 
     // Events with some weight: a container whose labels come with each of its events.
-    const labels = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`course.note.${i}`, "x".repeat(1000)]));
-    const made = await proxyCall("POST", "/v1.41/containers/create?name=chatty", { Image: "busybox", Cmd: ["sleep", "3600"], Labels: labels });
+    const labels = Object.fromEntries(
+      Array.from({ length: 7 }, (_, i) => [`course.note.${i}`, "x".repeat(1000)]),
+    );
+    const made = await proxyCall("POST", "/v1.41/containers/create?name=chatty", {
+      Image: "busybox",
+      Cmd: ["sleep", "3600"],
+      Labels: labels,
+    });
     expect(made.status).toBe(201);
     expect((await proxyCall("POST", "/v1.41/containers/chatty/start")).status).toBe(204);
     let generated = 0;
@@ -62,7 +83,8 @@ describe("docker events without a reader", () => {
       // The engine now and then answers an unpause right after a pause with "not paused": only
       // what it did counts.
       for (const action of ["pause", "unpause"]) {
-        if ((await proxyCall("POST", `/v1.41/containers/chatty/${action}`)).status === 204) generated += eventBytes;
+        if ((await proxyCall("POST", `/v1.41/containers/chatty/${action}`)).status === 204)
+          generated += eventBytes;
       }
     }
     // Now it reads what there is: the server has ended the answer, and it got far less than all.
@@ -77,7 +99,11 @@ describe("docker events without a reader", () => {
     await new Promise((r) => setTimeout(r, 300));
     await proxyCall("POST", "/v1.41/containers/chatty/pause");
     await proxyCall("POST", "/v1.41/containers/chatty/unpause");
-    await expect.poll(() => text.includes('"Action":"pause"') || text.includes('"Action":"unpause"'), { timeout: 5000 }).toBe(true);
+    await expect
+      .poll(() => text.includes('"Action":"pause"') || text.includes('"Action":"unpause"'), {
+        timeout: 5000,
+      })
+      .toBe(true);
     again.destroy();
   }, 180_000);
 });

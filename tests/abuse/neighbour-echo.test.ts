@@ -83,14 +83,29 @@ async function echoWhile(ms: number, until?: Promise<unknown>): Promise<number[]
 const pct = percentile;
 
 /** Runs `start` in the abuser's shell and measures the neighbour's echo for `seconds`, or until `start` ends when `untilDone`. */
-async function abuse(name: string, start: string, stop: string, seconds = 10, notes: () => Promise<string> = async () => "", untilDone = false): Promise<void> {
+async function abuse(
+  name: string,
+  start: string,
+  stop: string,
+  seconds = 10,
+  notes: () => Promise<string> = async () => "",
+  untilDone = false,
+): Promise<void> {
   const started = studentShell(server, abuser, start, (seconds + 15) * 1000);
   await new Promise((r) => setTimeout(r, 1500));
   const times = await echoWhile(seconds * 1000, untilDone ? started : undefined);
   await studentShell(server, abuser, stop, 30_000);
   await started;
-  rows.push(`| ${name} | ${times.length} | ${pct(times, 50).toFixed(0)} | ${pct(times, 99).toFixed(0)} | ${Math.max(...times).toFixed(0)} | ${await notes()} |`);
-  figures.push(`${name.padEnd(28)} n=${String(times.length).padStart(3)}  p50=${pct(times, 50).toFixed(0).padStart(5)}  p99=${pct(times, 99).toFixed(0).padStart(5)}  max=${Math.max(...times).toFixed(0).padStart(5)}`);
+  rows.push(
+    `| ${name} | ${times.length} | ${pct(times, 50).toFixed(0)} | ${pct(times, 99).toFixed(0)} | ${Math.max(...times).toFixed(0)} | ${await notes()} |`,
+  );
+  figures.push(
+    `${name.padEnd(28)} n=${String(times.length).padStart(3)}  p50=${pct(times, 50).toFixed(0).padStart(5)}  p99=${pct(times, 99).toFixed(0).padStart(5)}  max=${Math.max(
+      ...times,
+    )
+      .toFixed(0)
+      .padStart(5)}`,
+  );
   expect(times.length).toBeGreaterThan(10);
   const health = await fetch(`${server.url}/api/health`);
   expect(health.status).toBe(200);
@@ -99,7 +114,11 @@ async function abuse(name: string, start: string, stop: string, seconds = 10, no
 }
 
 /** Holds `open()` connections from outside the abuser's shell (its browser, its CLI) open during an `abuse` row. */
-async function withConnections<T extends { close(): void }>(count: number, open: () => Promise<T>, row: () => Promise<void>): Promise<string> {
+async function withConnections<T extends { close(): void }>(
+  count: number,
+  open: () => Promise<T>,
+  row: () => Promise<void>,
+): Promise<string> {
   const held: T[] = [];
   const settled = await Promise.allSettled(Array.from({ length: count }, open));
   for (const s of settled) if (s.status === "fulfilled") held.push(s.value);
@@ -116,13 +135,25 @@ describe("a neighbour keeps typing while one session abuses the machine", () => 
     let accepted = 0;
     const open = async () => {
       const controller = new AbortController();
-      const res = await fetch(`${server.url}/api/sessions/${abuser}/state`, { headers: { cookie: abuserCookie }, signal: controller.signal });
+      const res = await fetch(`${server.url}/api/sessions/${abuser}/state`, {
+        headers: { cookie: abuserCookie },
+        signal: controller.signal,
+      });
       if (res.status === 200) accepted++;
       else await res.text();
       return { close: () => controller.abort() };
     };
-    const churn = "end=$(($(date +%s)+12)); while [ $(date +%s) -lt $end ]; do docker create --name churn busybox true >/dev/null; docker rm churn >/dev/null; done";
-    await withConnections(200, open, () => abuse("200 state streams (SSE) on one session, containers churning", churn, "docker rm -f churn >/dev/null 2>&1; true", 10, async () => `${accepted} of 200 streams accepted (the rest 429)`));
+    const churn =
+      "end=$(($(date +%s)+12)); while [ $(date +%s) -lt $end ]; do docker create --name churn busybox true >/dev/null; docker rm churn >/dev/null; done";
+    await withConnections(200, open, () =>
+      abuse(
+        "200 state streams (SSE) on one session, containers churning",
+        churn,
+        "docker rm -f churn >/dev/null 2>&1; true",
+        10,
+        async () => `${accepted} of 200 streams accepted (the rest 429)`,
+      ),
+    );
   }, 120_000);
   it("docker events clients that never read", async () => {
     const { connect } = await import("node:net");
@@ -134,15 +165,53 @@ describe("a neighbour keeps typing while one session abuses the machine", () => 
       socket.on("error", () => undefined);
       return { close: () => socket.destroy() };
     };
-    const labels = Array.from({ length: 16 }, (_, i) => `--label course.note.${i}=${"x".repeat(1000)}`).join(" ");
+    const labels = Array.from(
+      { length: 16 },
+      (_, i) => `--label course.note.${i}=${"x".repeat(1000)}`,
+    ).join(" ");
     const flap = `docker run -d --name flap ${labels} busybox sleep 600 >/dev/null; end=$(($(date +%s)+12)); while [ $(date +%s) -lt $end ]; do docker pause flap >/dev/null; docker unpause flap >/dev/null; done`;
-    await withConnections(20, open, () => abuse("20 `docker events` clients not reading, a 16 KB-label container paused in a loop", flap, "docker rm -f flap >/dev/null 2>&1; true", 10, async () => `server RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB after`));
+    await withConnections(20, open, () =>
+      abuse(
+        "20 `docker events` clients not reading, a 16 KB-label container paused in a loop",
+        flap,
+        "docker rm -f flap >/dev/null 2>&1; true",
+        10,
+        async () => `server RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB after`,
+      ),
+    );
   }, 120_000);
 
   it("baseline (no abuse)", async () => abuse("baseline (none)", "true", "true", 5), 60_000);
-  it("fork bomb in a container", async () => abuse("fork bomb in a container (pids 128)", "docker run -d --name bomb busybox sh -c 'f(){ f | f & }; f' >/dev/null; sleep 12", "docker rm -f bomb >/dev/null"), 90_000);
-  it("memory hog in a container", async () => abuse("memory hog (300 MB into a 256 MiB limit)", "docker run -d --name hog busybox sh -c 'while true; do head -c 300m /dev/zero | tail >/dev/null; done' >/dev/null; sleep 12", "docker rm -f hog >/dev/null"), 90_000);
-  it("CPU spin in several containers", async () => abuse("CPU spin, 4 containers", "for i in 1 2 3 4; do docker run -d --name spin$i busybox sh -c 'while :; do :; done' >/dev/null; done; sleep 12", "docker rm -f spin1 spin2 spin3 spin4 >/dev/null"), 90_000);
+  it(
+    "fork bomb in a container",
+    async () =>
+      abuse(
+        "fork bomb in a container (pids 128)",
+        "docker run -d --name bomb busybox sh -c 'f(){ f | f & }; f' >/dev/null; sleep 12",
+        "docker rm -f bomb >/dev/null",
+      ),
+    90_000,
+  );
+  it(
+    "memory hog in a container",
+    async () =>
+      abuse(
+        "memory hog (300 MB into a 256 MiB limit)",
+        "docker run -d --name hog busybox sh -c 'while true; do head -c 300m /dev/zero | tail >/dev/null; done' >/dev/null; sleep 12",
+        "docker rm -f hog >/dev/null",
+      ),
+    90_000,
+  );
+  it(
+    "CPU spin in several containers",
+    async () =>
+      abuse(
+        "CPU spin, 4 containers",
+        "for i in 1 2 3 4; do docker run -d --name spin$i busybox sh -c 'while :; do :; done' >/dev/null; done; sleep 12",
+        "docker rm -f spin1 spin2 spin3 spin4 >/dev/null",
+      ),
+    90_000,
+  );
   it("output flood in the abuser's own terminal", async () => {
     const a = await TerminalClient.open(server.url, abuser, abuserCookie);
     await a.waitFor(PROMPT, 20_000);
@@ -150,29 +219,106 @@ describe("a neighbour keeps typing while one session abuses the machine", () => 
     const from = a.received;
     const t0 = Date.now();
     try {
-      await abuse("output flood (`yes`) in its terminal", "sleep 12", "true", 10, async () => `${((a.received - from) / 2 ** 20 / ((Date.now() - t0) / 1000)).toFixed(1)} MiB/s reached the flooding client`);
+      await abuse(
+        "output flood (`yes`) in its terminal",
+        "sleep 12",
+        "true",
+        10,
+        async () =>
+          `${((a.received - from) / 2 ** 20 / ((Date.now() - t0) / 1000)).toFixed(1)} MiB/s reached the flooding client`,
+      );
     } finally {
-      if (a.received - from < 1024 * 1024) console.log(`flood did not flow: ${JSON.stringify(a.controls)} ${JSON.stringify(a.output.slice(-300))}`);
+      if (a.received - from < 1024 * 1024)
+        console.log(
+          `flood did not flow: ${JSON.stringify(a.controls)} ${JSON.stringify(a.output.slice(-300))}`,
+        );
       a.type("\u0003");
       await a.close();
     }
   }, 90_000);
   // Issue 16: what the engine does for a session outside its cgroup.
-  it("log flood in detached containers", async () => abuse("log flood: `yes` in 3 detached containers (paused by the log-flood guard)", "for i in 1 2 3; do docker run -d --name lf$i busybox yes >/dev/null; done; sleep 12", "docker rm -f lf1 lf2 lf3 >/dev/null"), 90_000);
-  it("quota race", async () => abuse("quota race: 40 parallel `docker create` (20 land)", "for i in $(seq 1 40); do docker create --name race$i busybox true >/dev/null 2>&1 & done; wait; sleep 8", "docker rm -f $(docker ps -aq) >/dev/null"), 90_000);
-  it("anonymous-volume flood", async () => abuse("anonymous-volume flood: creates with 100 `-v /path` (refused whole)", "end=$(($(date +%s)+10)); while [ $(date +%s) -lt $end ]; do docker create $(for i in $(seq 1 100); do printf -- '-v /v%d ' $i; done) busybox true >/dev/null 2>&1; done", "true"), 90_000);
-  it("disk filler in a volume", async () => abuse("disk filler in a volume (dd loop)", "docker run -d --name dd -v junk:/j busybox sh -c 'while true; do dd if=/dev/zero of=/j/f bs=1M count=300 2>/dev/null; rm /j/f; done' >/dev/null; sleep 12", "docker rm -f dd >/dev/null; docker volume rm junk >/dev/null"), 90_000);
-  it("disk filler in a tmpfs", async () => abuse("disk filler in a tmpfs (dd loop)", "docker run -d --name tf --tmpfs /t busybox sh -c 'while true; do dd if=/dev/zero of=/t/f bs=1M count=200 2>/dev/null; rm /t/f; done' >/dev/null; sleep 12", "docker rm -f tf >/dev/null"), 90_000);
-  it("disk filler in the workspace (home)", async () => abuse("disk filler in the workspace (dd loop in the shell)", "end=$(($(date +%s)+12)); while [ $(date +%s) -lt $end ]; do dd if=/dev/zero of=~/fill bs=1M count=200 2>/dev/null; rm -f ~/fill; done", "rm -f ~/fill"), 90_000);
+  it(
+    "log flood in detached containers",
+    async () =>
+      abuse(
+        "log flood: `yes` in 3 detached containers (paused by the log-flood guard)",
+        "for i in 1 2 3; do docker run -d --name lf$i busybox yes >/dev/null; done; sleep 12",
+        "docker rm -f lf1 lf2 lf3 >/dev/null",
+      ),
+    90_000,
+  );
+  it(
+    "quota race",
+    async () =>
+      abuse(
+        "quota race: 40 parallel `docker create` (20 land)",
+        "for i in $(seq 1 40); do docker create --name race$i busybox true >/dev/null 2>&1 & done; wait; sleep 8",
+        "docker rm -f $(docker ps -aq) >/dev/null",
+      ),
+    90_000,
+  );
+  it(
+    "anonymous-volume flood",
+    async () =>
+      abuse(
+        "anonymous-volume flood: creates with 100 `-v /path` (refused whole)",
+        "end=$(($(date +%s)+10)); while [ $(date +%s) -lt $end ]; do docker create $(for i in $(seq 1 100); do printf -- '-v /v%d ' $i; done) busybox true >/dev/null 2>&1; done",
+        "true",
+      ),
+    90_000,
+  );
+  it(
+    "disk filler in a volume",
+    async () =>
+      abuse(
+        "disk filler in a volume (dd loop)",
+        "docker run -d --name dd -v junk:/j busybox sh -c 'while true; do dd if=/dev/zero of=/j/f bs=1M count=300 2>/dev/null; rm /j/f; done' >/dev/null; sleep 12",
+        "docker rm -f dd >/dev/null; docker volume rm junk >/dev/null",
+      ),
+    90_000,
+  );
+  it(
+    "disk filler in a tmpfs",
+    async () =>
+      abuse(
+        "disk filler in a tmpfs (dd loop)",
+        "docker run -d --name tf --tmpfs /t busybox sh -c 'while true; do dd if=/dev/zero of=/t/f bs=1M count=200 2>/dev/null; rm /t/f; done' >/dev/null; sleep 12",
+        "docker rm -f tf >/dev/null",
+      ),
+    90_000,
+  );
+  it(
+    "disk filler in the workspace (home)",
+    async () =>
+      abuse(
+        "disk filler in the workspace (dd loop in the shell)",
+        "end=$(($(date +%s)+12)); while [ $(date +%s) -lt $end ]; do dd if=/dev/zero of=~/fill bs=1M count=200 2>/dev/null; rm -f ~/fill; done",
+        "rm -f ~/fill",
+      ),
+    90_000,
+  );
   // 1000 runs take ~7 minutes here: `npm test` bounds the loop at 60 s, `npm run bench` lets it
   // finish (STOWAGE_ABUSE_RUN_SECONDS=900), measuring the neighbour's echo until the last run.
   const runSeconds = Number(process.env.STOWAGE_ABUSE_RUN_SECONDS ?? 60);
-  it("docker run in a loop (1000, bounded by time)", async () => {
-    const script = `n=0; end=$(($(date +%s)+${runSeconds})); while [ $n -lt 1000 ] && [ $(date +%s) -lt $end ]; do docker run --rm busybox true >/dev/null 2>&1 && n=$((n+1)); done; echo $n > ~/runs`;
-    const t0 = Date.now();
-    await abuse("`docker run --rm` in a loop", script, "true", runSeconds + 5, async () => {
-      const runs = (await studentShell(server, abuser, "cat ~/runs; rm -f ~/runs")).stdout.trim();
-      return `${runs} of 1000 runs in ${((Date.now() - t0) / 1000).toFixed(0)} s (bounded at ${runSeconds} s)`;
-    }, true);
-  }, (runSeconds + 90) * 1000);
+  it(
+    "docker run in a loop (1000, bounded by time)",
+    async () => {
+      const script = `n=0; end=$(($(date +%s)+${runSeconds})); while [ $n -lt 1000 ] && [ $(date +%s) -lt $end ]; do docker run --rm busybox true >/dev/null 2>&1 && n=$((n+1)); done; echo $n > ~/runs`;
+      const t0 = Date.now();
+      await abuse(
+        "`docker run --rm` in a loop",
+        script,
+        "true",
+        runSeconds + 5,
+        async () => {
+          const runs = (
+            await studentShell(server, abuser, "cat ~/runs; rm -f ~/runs")
+          ).stdout.trim();
+          return `${runs} of 1000 runs in ${((Date.now() - t0) / 1000).toFixed(0)} s (bounded at ${runSeconds} s)`;
+        },
+        true,
+      );
+    },
+    (runSeconds + 90) * 1000,
+  );
 });

@@ -21,21 +21,78 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 const paths = () => [
-  "/api/sessions", `/api/sessions/${id}`, `/api/sessions/${id}/terminal`, `/api/sessions/${id}/state`, `/api/sessions/${id}/checks`, `/api/sessions/${id}/setup`,
-  `/api/sessions/${id}/files`, `/api/sessions/${id}/files/download`, `/api/sessions/${id}/files/upload`, "/api/progress", "/api/progress/tasks", "/api/instructor/progress", "/api/health",
+  "/api/sessions",
+  `/api/sessions/${id}`,
+  `/api/sessions/${id}/terminal`,
+  `/api/sessions/${id}/state`,
+  `/api/sessions/${id}/checks`,
+  `/api/sessions/${id}/setup`,
+  `/api/sessions/${id}/files`,
+  `/api/sessions/${id}/files/download`,
+  `/api/sessions/${id}/files/upload`,
+  "/api/progress",
+  "/api/progress/tasks",
+  "/api/instructor/progress",
+  "/api/health",
 ];
 // Decoded once by encodeURIComponent below, so "%E0%A4%A" arrives as a literal, valid escape.
-const hostileStrings = ["", "a".repeat(5000), "../../../../etc/passwd", "%00", "\u0000", "🐳", "__proto__", "constructor", "$(id)", "`id`", "; rm -rf /", "<script>", "%E0%A4%A", "%", "/", "\\", "..%2f..%2f", "null", "-1", "1e309"];
-const bodies = ['{"lesson":"../../etc","exercise":"x"}', '{"__proto__":{"admin":true}}', '{"lesson":null}', "[]", '"x"', "1e999", "{", '{"lesson":"' + "a".repeat(70_000) + '"}', "\u0000\u0001", '{"lesson":{"$gt":""},"exercise":[]}'];
+const hostileStrings = [
+  "",
+  "a".repeat(5000),
+  "../../../../etc/passwd",
+  "%00",
+  "\u0000",
+  "🐳",
+  "__proto__",
+  "constructor",
+  "$(id)",
+  "`id`",
+  "; rm -rf /",
+  "<script>",
+  "%E0%A4%A",
+  "%",
+  "/",
+  "\\",
+  "..%2f..%2f",
+  "null",
+  "-1",
+  "1e309",
+];
+const bodies = [
+  '{"lesson":"../../etc","exercise":"x"}',
+  '{"__proto__":{"admin":true}}',
+  '{"lesson":null}',
+  "[]",
+  '"x"',
+  "1e999",
+  "{",
+  '{"lesson":"' + "a".repeat(70_000) + '"}',
+  "\u0000\u0001",
+  '{"lesson":{"$gt":""},"exercise":[]}',
+];
 
-async function send(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<number> {
+async function send(
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<number> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), 15_000);
   try {
-    const res = await fetch(server.url + path, { method, body, headers: { cookie: owner.cookie, ...headers }, signal: controller.signal, redirect: "manual" });
+    const res = await fetch(server.url + path, {
+      method,
+      body,
+      headers: { cookie: owner.cookie, ...headers },
+      signal: controller.signal,
+      redirect: "manual",
+    });
     if (res.headers.get("content-type")?.includes("event-stream")) controller.abort();
     else await res.arrayBuffer();
-    if (res.status >= 500) fiveHundreds.push(`${res.status} ${method} ${path.slice(0, 120)} ${String(body ?? "").slice(0, 80)}`);
+    if (res.status >= 500)
+      fiveHundreds.push(
+        `${res.status} ${method} ${path.slice(0, 120)} ${String(body ?? "").slice(0, 80)}`,
+      );
     return res.status;
   } catch (error) {
     if ((error as Error).name === "AbortError") return 200; // a stream (SSE) that stays open, as it should
@@ -69,7 +126,16 @@ describe("API fuzz", () => {
       const path = paths()[n % paths().length]!;
       const junk = randomBytes(1 + (n % 200)).toString("latin1");
       const method = ["GET", "POST", "PUT"][n % 3]!;
-      await send(method, path + (n % 5 === 0 ? `?path=${encodeURIComponent(junk)}` : ""), method === "GET" ? undefined : junk, { "content-type": ["application/json", "text/plain", "application/x-www-form-urlencoded"][n % 3]! });
+      await send(
+        method,
+        path + (n % 5 === 0 ? `?path=${encodeURIComponent(junk)}` : ""),
+        method === "GET" ? undefined : junk,
+        {
+          "content-type": ["application/json", "text/plain", "application/x-www-form-urlencoded"][
+            n % 3
+          ]!,
+        },
+      );
       n++;
     }
     expect(fiveHundreds).toEqual([]);
@@ -77,13 +143,20 @@ describe("API fuzz", () => {
 
   // decodeURIComponent throws on a malformed escape: the router must answer 400, not 500.
   it("malformed %-escapes in a path parameter answer 4xx", async () => {
-    for (const path of paths()) for (const s of ["%E0%A4%A", "%", "%zz", "%C0%AF"]) await send("GET", path.replace(id, s));
+    for (const path of paths())
+      for (const s of ["%E0%A4%A", "%", "%zz", "%C0%AF"]) await send("GET", path.replace(id, s));
     expect(fiveHundreds).toEqual([]);
   });
 
   it("raw malformed HTTP does not crash or hang the server", async () => {
     const port = new URL(server.url).port;
-    for (const raw of ["GET /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", "\u0000\u0001\u0002\r\n\r\n", "GET /api/sessions/%ff HTTP/1.1\r\nHost: x\r\n\r\n", `GET /api/sessions HTTP/1.1\r\nHost: x\r\nCookie: ${"a".repeat(20_000)}\r\n\r\n`, "GET /api/sessions/x/terminal HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"]) {
+    for (const raw of [
+      "GET /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+      "\u0000\u0001\u0002\r\n\r\n",
+      "GET /api/sessions/%ff HTTP/1.1\r\nHost: x\r\n\r\n",
+      `GET /api/sessions HTTP/1.1\r\nHost: x\r\nCookie: ${"a".repeat(20_000)}\r\n\r\n`,
+      "GET /api/sessions/x/terminal HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+    ]) {
       await new Promise<void>((resolve) => {
         const socket = connect(Number(port), "127.0.0.1", () => socket.write(raw));
         socket.on("data", () => undefined);
@@ -97,7 +170,11 @@ describe("API fuzz", () => {
 
   it("the terminal WebSocket refuses a foreign Origin and another learner", async () => {
     const { TerminalClient } = await import("../../tools/terminal-client.ts");
-    await expect(TerminalClient.open(server.url, id, owner.cookie, "http://evil.example")).rejects.toThrow(/403|refused/);
-    await expect(TerminalClient.open(server.url, id, "stowage_learner=someone-else")).rejects.toThrow(/40\d/);
+    await expect(
+      TerminalClient.open(server.url, id, owner.cookie, "http://evil.example"),
+    ).rejects.toThrow(/403|refused/);
+    await expect(
+      TerminalClient.open(server.url, id, "stowage_learner=someone-else"),
+    ).rejects.toThrow(/40\d/);
   });
 });

@@ -10,10 +10,18 @@ describe("devices", () => {
   for (const [name, flags, message] of [
     ["--device /dev/sda", "--device /dev/sda", /does not allow --device/],
     ["--device /dev/kmsg", "--device /dev/kmsg:/dev/kmsg:rwm", /does not allow --device/],
-    ["--device-cgroup-rule", "--device-cgroup-rule 'b *:* rwm'", /does not allow --device-cgroup-rule/],
+    [
+      "--device-cgroup-rule",
+      "--device-cgroup-rule 'b *:* rwm'",
+      /does not allow --device-cgroup-rule/,
+    ],
     ["--gpus all", "--gpus all", /does not allow --gpus/],
     ["-v /dev:/dev", "-v /dev:/dev", /does not allow the bind mount/],
-    ["--mount bind of /dev/mem", "--mount type=bind,src=/dev/mem,dst=/m", /does not allow the bind mount/],
+    [
+      "--mount bind of /dev/mem",
+      "--mount type=bind,src=/dev/mem,dst=/m",
+      /does not allow the bind mount/,
+    ],
   ] as const) {
     attack(w, name, async () => {
       const r = await w.sh(`docker run --rm ${flags} busybox true`);
@@ -34,7 +42,9 @@ describe("devices", () => {
   });
 
   attack(w, "mknod of a block device inside a container is not usable", async () => {
-    const r = await w.sh("docker run --rm busybox sh -c 'mknod /tmp/sda b 8 0 && head -c 16 /tmp/sda; echo exit=$?'");
+    const r = await w.sh(
+      "docker run --rm busybox sh -c 'mknod /tmp/sda b 8 0 && head -c 16 /tmp/sda; echo exit=$?'",
+    );
     expect(r.output).not.toMatch(/exit=0/);
   });
 });

@@ -40,7 +40,13 @@ const fakeContainer = (name: string) => ({
   Id: createHash("sha256").update(name).digest("hex"),
   Name: `/${name}`,
   Created: "2030-01-01T00:00:00Z",
-  State: { Status: "running", Running: true, StartedAt: "2030-01-01T00:00:00Z", FinishedAt: "0001-01-01T00:00:00Z", ExitCode: 0 },
+  State: {
+    Status: "running",
+    Running: true,
+    StartedAt: "2030-01-01T00:00:00Z",
+    FinishedAt: "0001-01-01T00:00:00Z",
+    ExitCode: 0,
+  },
   Config: { Image: "debian:bookworm-slim", Labels: {}, Env: [], Cmd: ["sleep", "infinity"] },
   HostConfig: {},
   Mounts: [],
@@ -57,8 +63,14 @@ async function fakeDaemon(socketPath: string): Promise<HttpServer> {
   };
   const fake = createServer(async (req, res) => {
     const path = versioned(new URL(req.url ?? "/", "http://x").pathname);
-    const json = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json", "api-version": "1.41" }).end(JSON.stringify(body));
-    if (path === "/_ping") return res.writeHead(200, { "api-version": "1.41", "content-type": "text/plain", ostype: "linux" }).end("OK");
+    const json = (status: number, body: unknown) =>
+      res
+        .writeHead(status, { "content-type": "application/json", "api-version": "1.41" })
+        .end(JSON.stringify(body));
+    if (path === "/_ping")
+      return res
+        .writeHead(200, { "api-version": "1.41", "content-type": "text/plain", ostype: "linux" })
+        .end("OK");
     let m = /^\/containers\/([^/]+)\/json$/.exec(path);
     if (m) return json(200, fakeContainer(decodeURIComponent(m[1]!)));
     m = /^\/containers\/([^/]+)\/exec$/.exec(path);
@@ -68,14 +80,22 @@ async function fakeDaemon(socketPath: string): Promise<HttpServer> {
       return json(201, { Id: id });
     }
     m = /^\/exec\/([^/]+)\/json$/.exec(path);
-    if (m) return json(200, { ID: m[1], Running: false, ExitCode: fakeExec(execs.get(m[1]!) ?? []).exitCode, ProcessConfig: {} });
+    if (m)
+      return json(200, {
+        ID: m[1],
+        Running: false,
+        ExitCode: fakeExec(execs.get(m[1]!) ?? []).exitCode,
+        ProcessConfig: {},
+      });
     json(404, { message: `no such thing: ${path}` });
   });
   // `docker exec` attaches by upgrading the connection, then reads the multiplexed stream.
   fake.on("upgrade", (req, socket) => {
     const id = /\/exec\/([^/]+)\/start$/.exec(versioned(req.url ?? ""))?.[1] ?? "";
     const { stdout } = fakeExec(execs.get(id) ?? []);
-    socket.write("HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nApi-Version: 1.41\r\n\r\n");
+    socket.write(
+      "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nApi-Version: 1.41\r\n\r\n",
+    );
     if (stdout) {
       const head = Buffer.alloc(8);
       head[0] = 1;
@@ -108,10 +128,16 @@ esac
 `;
 
 async function checkAndProgress(api: ApiClient, id: string) {
-  const checked = await api.call("POST", `/api/sessions/${id}/checks`, { lesson: LESSON, exercise: EXERCISE });
+  const checked = await api.call("POST", `/api/sessions/${id}/checks`, {
+    lesson: LESSON,
+    exercise: EXERCISE,
+  });
   expect(checked.status).toBe(200);
   const progress = await api.call("GET", "/api/progress");
-  return { tasks: checked.body.tasks as { id: string; passed: boolean; message: string }[], recorded: progress.body.lessons[LESSON]?.tasks ?? {} };
+  return {
+    tasks: checked.body.tasks as { id: string; passed: boolean; message: string }[],
+    recorded: progress.body.lessons[LESSON]?.tasks ?? {},
+  };
 }
 
 describe("progress cannot be faked", () => {
@@ -120,17 +146,29 @@ describe("progress cannot be faked", () => {
     const home = server.sessions.get(id)!.scope.workspaceDir;
     // The student's fake daemon listens in their home (here the test plays that process).
     const meta = `~/.docker/contexts/meta/${createHash("sha256").update("fake").digest("hex")}`;
-    const made = await studentShell(server, id, `mkdir -p ~/.fake ${meta}
+    const made = await studentShell(
+      server,
+      id,
+      `mkdir -p ~/.fake ${meta}
 printf '{"currentContext":"fake"}' > ~/.docker/config.json
-printf '{"Name":"fake","Metadata":{},"Endpoints":{"docker":{"Host":"unix:///home/student/.fake/docker.sock","SkipTLSVerify":false}}}' > ${meta}/meta.json`);
+printf '{"Name":"fake","Metadata":{},"Endpoints":{"docker":{"Host":"unix:///home/student/.fake/docker.sock","SkipTLSVerify":false}}}' > ${meta}/meta.json`,
+    );
     expect(made.exitCode, made.output).toBe(0);
     const fake = await fakeDaemon(join(home, ".fake", "docker.sock"));
     try {
       // The student's own shell now talks to the fake: the lie is in place.
-      const seen = await studentShell(server, id, "docker inspect --format '{{.State.Running}} {{.Config.Image}}' doomed && docker exec keeper cat /data/note.txt");
+      const seen = await studentShell(
+        server,
+        id,
+        "docker inspect --format '{{.State.Running}} {{.Config.Image}}' doomed && docker exec keeper cat /data/note.txt",
+      );
       expect(seen.stdout).toBe("true debian:bookworm-slim\nremember me\n");
       const { tasks, recorded } = await checkAndProgress(api, id);
-      expect(tasks.map((t) => [t.id, t.passed])).toEqual([["note-written", false], ["survives-restart", false], ["gone-after-rm", false]]);
+      expect(tasks.map((t) => [t.id, t.passed])).toEqual([
+        ["note-written", false],
+        ["survives-restart", false],
+        ["gone-after-rm", false],
+      ]);
       expect(recorded).toEqual({});
     } finally {
       fake.close();
@@ -151,18 +189,31 @@ printf '{"Name":"fake","Metadata":{},"Endpoints":{"docker":{"Host":"unix:///home
     const seen = await studentShell(server, id, "docker exec keeper cat /data/note.txt");
     expect(seen.stdout).toBe("remember me\n");
     const { tasks, recorded } = await checkAndProgress(api, id);
-    expect(tasks.every((t) => !t.passed), JSON.stringify(tasks)).toBe(true);
+    expect(
+      tasks.every((t) => !t.passed),
+      JSON.stringify(tasks),
+    ).toBe(true);
     expect(recorded).toEqual({});
   });
 
   it("a ~/.jq that redefines select() does not change what a check's jq filter means", async () => {
     const { api, id } = await learner();
     // reader mounts another volume, not app-data: the check must see that.
-    const made = await studentShell(server, id, `echo 'def select(f): .;' > ~/.jq
-docker run -d --name reader -v elsewhere:/data busybox sh -c 'echo hi > /data/greeting.txt; sleep 3600' >/dev/null`, 60_000);
+    const made = await studentShell(
+      server,
+      id,
+      `echo 'def select(f): .;' > ~/.jq
+docker run -d --name reader -v elsewhere:/data busybox sh -c 'echo hi > /data/greeting.txt; sleep 3600' >/dev/null`,
+      60_000,
+    );
     expect(made.exitCode, made.output).toBe(0);
-    const checked = await api.call("POST", `/api/sessions/${id}/checks`, { lesson: "02-named-volumes", exercise: "keep-the-data" });
-    const reader = (checked.body.tasks as { id: string; passed: boolean; message: string }[]).find((t) => t.id === "reader-finds-it")!;
+    const checked = await api.call("POST", `/api/sessions/${id}/checks`, {
+      lesson: "02-named-volumes",
+      exercise: "keep-the-data",
+    });
+    const reader = (checked.body.tasks as { id: string; passed: boolean; message: string }[]).find(
+      (t) => t.id === "reader-finds-it",
+    )!;
     expect(reader.passed).toBe(false);
     expect(reader.message).toMatch(/app-data is not mounted at \/data/);
   });
@@ -170,16 +221,26 @@ docker run -d --name reader -v elsewhere:/data busybox sh -c 'echo hi > /data/gr
   it("the student's processes cannot see, trace or stop a running check", async () => {
     const { api, id } = await learner();
     // A watcher in the workstation, as the student: every process it can see while checks run.
-    const watching = studentShell(server, id, "for i in $(seq 60); do ps -eo args; sleep 0.05; done", 30_000);
+    const watching = studentShell(
+      server,
+      id,
+      "for i in $(seq 60); do ps -eo args; sleep 0.05; done",
+      30_000,
+    );
     await new Promise((r) => setTimeout(r, 300));
-    for (let i = 0; i < 3; i++) await api.call("POST", `/api/sessions/${id}/checks`, { lesson: LESSON, exercise: EXERCISE });
+    for (let i = 0; i < 3; i++)
+      await api.call("POST", `/api/sessions/${id}/checks`, { lesson: LESSON, exercise: EXERCISE });
     const seen = (await watching).stdout;
     expect(seen).toContain("ps -eo args");
     expect(seen).not.toMatch(/docker (inspect|exec)|State\.Running/);
     // Nor reach the check container through their CLI, by its id or its name.
     const checker = await server.sessions.get(id)!.checkContainer();
     for (const target of [checker, checker.slice(0, 12), "-checks"]) {
-      const tried = await studentShell(server, id, `docker exec ${target} true || docker kill ${target} || docker inspect ${target}`);
+      const tried = await studentShell(
+        server,
+        id,
+        `docker exec ${target} true || docker kill ${target} || docker inspect ${target}`,
+      );
       expect(tried.exitCode, tried.output).not.toBe(0);
     }
     expect((await server.engine.docker.getContainer(checker).inspect()).State.Running).toBe(true);
@@ -187,22 +248,39 @@ docker run -d --name reader -v elsewhere:/data busybox sh -c 'echo hi > /data/gr
 
   it("still passes the tasks when they are really done", async () => {
     const { api, id } = await learner();
-    const done = await studentShell(server, id, `docker run -d --name keeper debian:bookworm-slim sleep infinity >/dev/null
+    const done = await studentShell(
+      server,
+      id,
+      `docker run -d --name keeper debian:bookworm-slim sleep infinity >/dev/null
 docker exec keeper sh -c 'mkdir -p /data && echo "remember me" > /data/note.txt'
 sleep 1.1; docker stop -t 1 keeper >/dev/null && docker start keeper >/dev/null
 docker run -d --name doomed debian:bookworm-slim sleep infinity >/dev/null
-docker rm -f doomed >/dev/null && docker run -d --name doomed debian:bookworm-slim sleep infinity >/dev/null`, 60_000);
+docker rm -f doomed >/dev/null && docker run -d --name doomed debian:bookworm-slim sleep infinity >/dev/null`,
+      60_000,
+    );
     expect(done.exitCode, done.output).toBe(0);
     const { tasks, recorded } = await checkAndProgress(api, id);
-    expect(tasks.every((t) => t.passed), JSON.stringify(tasks)).toBe(true);
-    expect(Object.keys(recorded).sort()).toEqual(["writable-layer/gone-after-rm", "writable-layer/note-written", "writable-layer/survives-restart"]);
+    expect(
+      tasks.every((t) => t.passed),
+      JSON.stringify(tasks),
+    ).toBe(true);
+    expect(Object.keys(recorded).sort()).toEqual([
+      "writable-layer/gone-after-rm",
+      "writable-layer/note-written",
+      "writable-layer/survives-restart",
+    ]);
     // The check container gone behind the server's back (an admin's docker rm): the next check makes a new one.
     const session = server.sessions.get(id)!;
     const before = await session.checkContainer();
     await server.engine.docker.getContainer(before).remove({ force: true });
-    await expect(server.engine.docker.getContainer(before).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    await expect(server.engine.docker.getContainer(before).inspect()).rejects.toMatchObject({
+      statusCode: 404,
+    });
     const again = await checkAndProgress(api, id);
-    expect(again.tasks.every((t) => t.passed), JSON.stringify(again.tasks)).toBe(true);
+    expect(
+      again.tasks.every((t) => t.passed),
+      JSON.stringify(again.tasks),
+    ).toBe(true);
     expect(await session.checkContainer()).not.toBe(before);
   });
 });

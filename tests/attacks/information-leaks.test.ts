@@ -6,12 +6,18 @@ const w = new World();
 let ownId = "";
 beforeAll(async () => {
   await w.start();
-  const r = await w.sh("mkdir -p ~/site && docker volume create mine >/dev/null && docker run -d --name web -v mine:/data -v ~/site:/site --tmpfs /t busybox sh -c 'echo hello; sleep 3600'");
+  const r = await w.sh(
+    "mkdir -p ~/site && docker volume create mine >/dev/null && docker run -d --name web -v mine:/data -v ~/site:/site --tmpfs /t busybox sh -c 'echo hello; sleep 3600'",
+  );
   ownId = r.stdout.trim();
 });
 afterAll(() => w.stop());
 
-const hostPaths = () => [w.server.dataDir, w.engineRootDir, w.server.sessions.get(w.attacker)!.sessionDir];
+const hostPaths = () => [
+  w.server.dataDir,
+  w.engineRootDir,
+  w.server.sessions.get(w.attacker)!.sessionDir,
+];
 const expectNoHostPaths = (text: string) => {
   for (const p of hostPaths()) expect(text.includes(p), `shows ${p}`).toBe(false);
 };
@@ -38,14 +44,18 @@ describe("information leaks", () => {
     expect(cli.output).not.toContain(w.names.secretVol);
   });
 
-  attack(w, "inspect of the attacker's own container shows student paths, not host paths", async () => {
-    const r = await w.http(w.attacker, "GET", `/v1.41/containers/${ownId}/json`);
-    expect(r.status).toBe(200);
-    expectNoHostPaths(r.text);
-    const mounts = r.json.Mounts as { Type: string; Source: string }[];
-    expect(mounts.find((m) => m.Type === "bind")!.Source).toBe("/home/student/site");
-    expect(r.json.LogPath).toMatch(/^\/var\/lib\/docker\/containers\//);
-  });
+  attack(
+    w,
+    "inspect of the attacker's own container shows student paths, not host paths",
+    async () => {
+      const r = await w.http(w.attacker, "GET", `/v1.41/containers/${ownId}/json`);
+      expect(r.status).toBe(200);
+      expectNoHostPaths(r.text);
+      const mounts = r.json.Mounts as { Type: string; Source: string }[];
+      expect(mounts.find((m) => m.Type === "bind")!.Source).toBe("/home/student/site");
+      expect(r.json.LogPath).toMatch(/^\/var\/lib\/docker\/containers\//);
+    },
+  );
 
   attack(w, "volume inspect shows the usual /var/lib/docker mountpoint", async () => {
     const r = await w.http(w.attacker, "GET", "/v1.41/volumes/mine");
@@ -54,13 +64,19 @@ describe("information leaks", () => {
   });
 
   attack(w, "ps -a, volume ls, network ls, stats, images show nothing of the victim", async () => {
-    const r = await w.sh("docker ps -a --no-trunc; docker volume ls; docker network ls --no-trunc; docker stats --no-stream --no-trunc web; docker images; docker container ls -s");
+    const r = await w.sh(
+      "docker ps -a --no-trunc; docker volume ls; docker network ls --no-trunc; docker stats --no-stream --no-trunc web; docker images; docker container ls -s",
+    );
     expect(r.exitCode).toBe(0);
     expect(r.output).not.toContain(w.names.vault);
   });
 
   attack(w, "events since the start show the attacker's objects only", async () => {
-    const r = await w.http(w.attacker, "GET", `/v1.41/events?since=0&until=${Math.floor(Date.now() / 1000)}`);
+    const r = await w.http(
+      w.attacker,
+      "GET",
+      `/v1.41/events?since=0&until=${Math.floor(Date.now() / 1000)}`,
+    );
     expect(r.status).toBe(200);
     expect(r.text).toMatch(/"web"/);
     expectNoHostPaths(r.text);
@@ -72,7 +88,9 @@ describe("information leaks", () => {
   });
 
   attack(w, "error messages: a name clash, a bad volume, a missing image", async () => {
-    const r = await w.sh(`docker run -d --name web busybox true; docker volume rm mine; docker run --rm nosuchimage:1 true; docker network rm bridge; docker run -v mine:/data:rshared busybox true`);
+    const r = await w.sh(
+      `docker run -d --name web busybox true; docker volume rm mine; docker run --rm nosuchimage:1 true; docker network rm bridge; docker run -v mine:/data:rshared busybox true`,
+    );
     expect(r.output).toMatch(/Conflict/);
     expect(r.output).toMatch(/volume is in use/);
     expect(r.output).not.toMatch(/stw-/);
@@ -86,8 +104,20 @@ describe("information leaks", () => {
   });
 
   attack(w, "docker top with hostile ps arguments", async () => {
-    for (const args of ["-ef", "aux", "-eo pid,args --cols 10000", "e", "-A -o pid,cmd,environ", "--help all", "-p 1 -o pid,cmd"]) {
-      const r = await w.http(w.attacker, "GET", `/v1.41/containers/web/top?ps_args=${encodeURIComponent(args)}`);
+    for (const args of [
+      "-ef",
+      "aux",
+      "-eo pid,args --cols 10000",
+      "e",
+      "-A -o pid,cmd,environ",
+      "--help all",
+      "-p 1 -o pid,cmd",
+    ]) {
+      const r = await w.http(
+        w.attacker,
+        "GET",
+        `/v1.41/containers/web/top?ps_args=${encodeURIComponent(args)}`,
+      );
       expect(r.text, args).not.toContain("dockerd");
       expect(r.text, args).not.toContain("containerd");
       expect(r.text, args).not.toContain("vitest");
@@ -107,7 +137,9 @@ describe("information leaks", () => {
   });
 
   attack(w, "exec inspect of an own exec does not show host details", async () => {
-    const e = await w.http(w.attacker, "POST", "/v1.41/containers/web/exec", { body: { Cmd: ["true"] } });
+    const e = await w.http(w.attacker, "POST", "/v1.41/containers/web/exec", {
+      body: { Cmd: ["true"] },
+    });
     const r = await w.http(w.attacker, "GET", `/v1.41/exec/${e.json.Id}/json`);
     expect(r.status).toBe(200);
     expectNoHostPaths(r.text);

@@ -22,7 +22,9 @@ afterAll(() => server?.close());
 
 /** Opens the terminal WebSocket with chosen Host and Origin headers; resolves to the status. */
 function openTerminal(host: string, origin: string): Promise<number> {
-  const ws = new WebSocket(`${server.url.replace("http", "ws")}/api/sessions/${id}/terminal`, { headers: { cookie: api.cookie, origin, host } });
+  const ws = new WebSocket(`${server.url.replace("http", "ws")}/api/sessions/${id}/terminal`, {
+    headers: { cookie: api.cookie, origin, host },
+  });
   return new Promise((resolve, reject) => {
     ws.once("open", () => {
       ws.close();
@@ -48,26 +50,55 @@ describe("origins", () => {
   it("refuses API changes from a foreign Origin with a clear 403, and lets the server's own pages and non-browser clients through", async () => {
     const port = new URL(server.url).port;
     for (const origin of ["http://evil.example", `http://evil.example:${port}`, "null"]) {
-      const made = await api.call("POST", `/api/sessions/${id}/setup`, { lesson: "02-named-volumes", exercise: "tidy-up" }, { origin });
+      const made = await api.call(
+        "POST",
+        `/api/sessions/${id}/setup`,
+        { lesson: "02-named-volumes", exercise: "tidy-up" },
+        { origin },
+      );
       expect(made.status).toBe(403);
-      expect(made.body.error).toMatch(/refused: this request came from a page at .* this server takes changes only from its own pages/);
-      const upload = await fetch(`${server.url}/api/sessions/${id}/files/upload?path=x.txt`, { method: "PUT", headers: { cookie: api.cookie, origin, host: `evil.example:${port}` }, body: "x" });
+      expect(made.body.error).toMatch(
+        /refused: this request came from a page at .* this server takes changes only from its own pages/,
+      );
+      const upload = await fetch(`${server.url}/api/sessions/${id}/files/upload?path=x.txt`, {
+        method: "PUT",
+        headers: { cookie: api.cookie, origin, host: `evil.example:${port}` },
+        body: "x",
+      });
       expect(upload.status).toBe(403);
       const ended = await api.call("DELETE", `/api/sessions/${id}`, undefined, { origin });
       expect(ended.status).toBe(403);
     }
     // Reading is not refused (a GET changes nothing, and SameSite=Lax keeps the cookie off cross-site reads).
-    expect((await api.call("GET", `/api/sessions/${id}`, undefined, { origin: "http://evil.example" })).status).toBe(200);
-    expect((await api.call("POST", "/api/progress/visits", { lesson: "02-named-volumes" }, { origin: server.url })).status).toBe(200);
-    expect((await api.call("POST", "/api/progress/visits", { lesson: "02-named-volumes" })).status).toBe(200);
+    expect(
+      (await api.call("GET", `/api/sessions/${id}`, undefined, { origin: "http://evil.example" }))
+        .status,
+    ).toBe(200);
+    expect(
+      (
+        await api.call(
+          "POST",
+          "/api/progress/visits",
+          { lesson: "02-named-volumes" },
+          { origin: server.url },
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (await api.call("POST", "/api/progress/visits", { lesson: "02-named-volumes" })).status,
+    ).toBe(200);
     expect((await api.call("GET", `/api/sessions/${id}`)).status).toBe(200);
   });
 
   it("takes the origin from STOWAGE_PUBLIC_ORIGIN when set (and only it, plus STOWAGE_ALLOWED_ORIGINS)", async () => {
-    const other = await startTestServer({ publicOrigin: "https://class.example.org", allowedOrigins: "https://mirror.example.org" });
+    const other = await startTestServer({
+      publicOrigin: "https://class.example.org",
+      allowedOrigins: "https://mirror.example.org",
+    });
     try {
       const client = new ApiClient(other.url);
-      const post = (origin: string) => client.call("POST", "/api/progress/visits", { lesson: "02-named-volumes" }, { origin });
+      const post = (origin: string) =>
+        client.call("POST", "/api/progress/visits", { lesson: "02-named-volumes" }, { origin });
       expect((await post("https://class.example.org")).status).toBe(200);
       expect((await post("https://mirror.example.org")).status).toBe(200);
       expect((await post(other.url)).status).toBe(403);

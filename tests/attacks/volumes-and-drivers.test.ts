@@ -6,26 +6,41 @@ const w = new World();
 beforeAll(() => w.start());
 afterAll(() => w.stop());
 
-const volumeCreate = (body: unknown) => w.http(w.attacker, "POST", "/v1.41/volumes/create", typeof body === "string" ? { raw: body } : { body });
+const volumeCreate = (body: unknown) =>
+  w.http(
+    w.attacker,
+    "POST",
+    "/v1.41/volumes/create",
+    typeof body === "string" ? { raw: body } : { body },
+  );
 
 describe("volumes and drivers", () => {
   attack(w, "docker volume create --opt type=none,o=bind,device=<host path>", async () => {
-    const r = await w.sh(`docker volume create --opt type=none --opt o=bind --opt device=${w.canary} evil`);
+    const r = await w.sh(
+      `docker volume create --opt type=none --opt o=bind --opt device=${w.canary} evil`,
+    );
     expect(r.exitCode).not.toBe(0);
     expect(r.output).toMatch(/does not allow volume driver options/);
   });
 
   attack(w, "volume create with tmpfs / nfs options (mount(2) types)", async () => {
-    for (const opts of [{ type: "tmpfs", device: "tmpfs", o: "size=100g" }, { type: "nfs", o: "addr=127.0.0.1", device: ":/" }]) {
+    for (const opts of [
+      { type: "tmpfs", device: "tmpfs", o: "size=100g" },
+      { type: "nfs", o: "addr=127.0.0.1", device: ":/" },
+    ]) {
       const r = await volumeCreate({ Name: "evil", DriverOpts: opts });
       expect(r.status).toBe(403);
     }
   });
 
   attack(w, "case-variant DriverOpts keys", async () => {
-    const r = await volumeCreate('{"Name":"evil","DriverOpts":{},"driveropts":{"type":"none","o":"bind","device":"/"}}');
+    const r = await volumeCreate(
+      '{"Name":"evil","DriverOpts":{},"driveropts":{"type":"none","o":"bind","device":"/"}}',
+    );
     expect(r.status).toBe(400);
-    const alone = await volumeCreate('{"Name":"evil","driverOpts":{"type":"none","o":"bind","device":"/"}}');
+    const alone = await volumeCreate(
+      '{"Name":"evil","driverOpts":{"type":"none","o":"bind","device":"/"}}',
+    );
     expect(alone.status).toBe(400);
   });
 
@@ -37,9 +52,28 @@ describe("volumes and drivers", () => {
   });
 
   attack(w, "inline DriverConfig in --mount type=volume", async () => {
-    const r = await create(w, { Image: "busybox", HostConfig: { Mounts: [{ Type: "volume", Source: "evil", Target: "/x", VolumeOptions: { DriverConfig: { Name: "local", Options: { type: "none", o: "bind", device: w.canary } } } }] } });
+    const r = await create(w, {
+      Image: "busybox",
+      HostConfig: {
+        Mounts: [
+          {
+            Type: "volume",
+            Source: "evil",
+            Target: "/x",
+            VolumeOptions: {
+              DriverConfig: {
+                Name: "local",
+                Options: { type: "none", o: "bind", device: w.canary },
+              },
+            },
+          },
+        ],
+      },
+    });
     expect(r.status).toBe(403);
-    const cli = await w.sh(`docker run --rm --mount type=volume,src=evil,dst=/x,volume-driver=local,volume-opt=type=none,volume-opt=o=bind,volume-opt=device=${w.canary} busybox touch /x/pwned`);
+    const cli = await w.sh(
+      `docker run --rm --mount type=volume,src=evil,dst=/x,volume-driver=local,volume-opt=type=none,volume-opt=o=bind,volume-opt=device=${w.canary} busybox touch /x/pwned`,
+    );
     expect(cli.output).toMatch(/does not allow volume driver options/);
   });
 
@@ -49,7 +83,14 @@ describe("volumes and drivers", () => {
   });
 
   attack(w, "volume names with path tricks", async () => {
-    for (const name of ["../evil", "a/b", ".hidden", "-x", "x".repeat(300), `stw-${w.victim}-${w.names.secretVol}/..`]) {
+    for (const name of [
+      "../evil",
+      "a/b",
+      ".hidden",
+      "-x",
+      "x".repeat(300),
+      `stw-${w.victim}-${w.names.secretVol}/..`,
+    ]) {
       const r = await volumeCreate({ Name: name });
       expect(r.status, name).toBe(400);
     }
@@ -65,25 +106,42 @@ describe("volumes and drivers", () => {
     expect(r.status).toBe(403);
   });
 
-  attack(w, "the victim's volume named in full gives the attacker a new, empty volume of its own", async () => {
-    const r = await w.sh(`docker run --rm -v stw-${w.victim}-${w.names.secretVol}:/x busybox cat /x/secret`);
-    expect(r.output).not.toContain(w.secret);
-    const volumes = (await w.snapshot()).volumes;
-    expect(volumes.every((v) => v.startsWith(`stw-${w.attacker}-`))).toBe(true);
-    await w.sh("docker volume rm $(docker volume ls -q) >/dev/null");
-  }, { mayCreate: true });
+  attack(
+    w,
+    "the victim's volume named in full gives the attacker a new, empty volume of its own",
+    async () => {
+      const r = await w.sh(
+        `docker run --rm -v stw-${w.victim}-${w.names.secretVol}:/x busybox cat /x/secret`,
+      );
+      expect(r.output).not.toContain(w.secret);
+      const volumes = (await w.snapshot()).volumes;
+      expect(volumes.every((v) => v.startsWith(`stw-${w.attacker}-`))).toBe(true);
+      await w.sh("docker volume rm $(docker volume ls -q) >/dev/null");
+    },
+    { mayCreate: true },
+  );
 
   attack(w, "the victim's volume: inspect, remove (by name and engine name)", async () => {
     for (const ref of [w.names.secretVol, `stw-${w.victim}-${w.names.secretVol}`]) {
       expect((await w.http(w.attacker, "GET", `/v1.41/volumes/${ref}`)).status).toBe(404);
-      expect((await w.http(w.attacker, "DELETE", `/v1.41/volumes/${ref}?force=1`)).status).toBe(404);
+      expect((await w.http(w.attacker, "DELETE", `/v1.41/volumes/${ref}?force=1`)).status).toBe(
+        404,
+      );
     }
   });
 
-  attack(w, "more volumes than the session may hold", async () => {
-    const r = await w.sh("for i in $(seq 1 35); do docker volume create q$i >/dev/null || break; done; docker volume ls -q | wc -l", 60_000);
-    expect(r.output).toMatch(/at most 30 volumes/);
-    expect((await w.snapshot()).volumes.length).toBeLessThanOrEqual(30);
-    await w.sh("docker volume rm $(docker volume ls -q) >/dev/null");
-  }, { mayCreate: true, timeoutMs: 90_000 });
+  attack(
+    w,
+    "more volumes than the session may hold",
+    async () => {
+      const r = await w.sh(
+        "for i in $(seq 1 35); do docker volume create q$i >/dev/null || break; done; docker volume ls -q | wc -l",
+        60_000,
+      );
+      expect(r.output).toMatch(/at most 30 volumes/);
+      expect((await w.snapshot()).volumes.length).toBeLessThanOrEqual(30);
+      await w.sh("docker volume rm $(docker volume ls -q) >/dev/null");
+    },
+    { mayCreate: true, timeoutMs: 90_000 },
+  );
 });

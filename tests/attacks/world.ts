@@ -50,7 +50,13 @@ export class World {
   exchanges: [string, string][] = [];
 
   get names() {
-    return { vault: `vault-${this.tag}`, secretVol: `secret-vol-${this.tag}`, spareVol: `spare-${this.tag}`, stopped: `stopped-${this.tag}`, net: `vnet-${this.tag}` };
+    return {
+      vault: `vault-${this.tag}`,
+      secretVol: `secret-vol-${this.tag}`,
+      spareVol: `spare-${this.tag}`,
+      stopped: `stopped-${this.tag}`,
+      net: `vnet-${this.tag}`,
+    };
   }
 
   async start(): Promise<void> {
@@ -62,22 +68,33 @@ export class World {
     this.attackerCookie = a.cookie;
     this.victimCookie = v.cookie;
     const n = this.names;
-    const r = await studentShell(this.server, this.victim, [
-      `docker volume create ${n.secretVol} >/dev/null`,
-      `docker volume create ${n.spareVol} >/dev/null`,
-      `docker network create ${n.net} >/dev/null`,
-      `docker create --name ${n.stopped} busybox true >/dev/null`,
-      `docker run -d --name ${n.vault} -v ${n.secretVol}:/data busybox sh -c 'echo ${this.secret} > /data/secret; echo ${this.secret}; sleep 3600'`,
-    ].join(" && "), 60_000);
+    const r = await studentShell(
+      this.server,
+      this.victim,
+      [
+        `docker volume create ${n.secretVol} >/dev/null`,
+        `docker volume create ${n.spareVol} >/dev/null`,
+        `docker network create ${n.net} >/dev/null`,
+        `docker create --name ${n.stopped} busybox true >/dev/null`,
+        `docker run -d --name ${n.vault} -v ${n.secretVol}:/data busybox sh -c 'echo ${this.secret} > /data/secret; echo ${this.secret}; sleep 3600'`,
+      ].join(" && "),
+      60_000,
+    );
     if (r.exitCode !== 0) throw new Error(`victim setup failed: ${r.output}`);
     this.victimContainerId = r.stdout.trim().split("\n").pop()!;
-    const exec = await this.http(this.victim, "POST", `/v1.41/containers/${n.vault}/exec`, { body: { Cmd: ["cat", "/data/secret"], AttachStdout: true } });
+    const exec = await this.http(this.victim, "POST", `/v1.41/containers/${n.vault}/exec`, {
+      body: { Cmd: ["cat", "/data/secret"], AttachStdout: true },
+    });
     if (exec.status !== 201) throw new Error(`victim exec failed: ${exec.text}`);
     this.victimExecId = exec.json.Id;
     const docker = this.server.engine.docker;
-    this.victimStoppedId = (await docker.getContainer(`stw-${this.victim}-${n.stopped}`).inspect()).Id;
+    this.victimStoppedId = (
+      await docker.getContainer(`stw-${this.victim}-${n.stopped}`).inspect()
+    ).Id;
     this.victimNetworkId = (await docker.getNetwork(`stw-${this.victim}-${n.net}`).inspect()).Id;
-    this.victimVolumeMountpoint = (await docker.getVolume(`stw-${this.victim}-${n.secretVol}`).inspect()).Mountpoint;
+    this.victimVolumeMountpoint = (
+      await docker.getVolume(`stw-${this.victim}-${n.secretVol}`).inspect()
+    ).Mountpoint;
     this.engineRootDir = ((await docker.info()) as { DockerRootDir: string }).DockerRootDir;
     this.canary = `/tmp/stowage-canary-${this.tag}`;
     await mkdir(this.canary, { recursive: true });
@@ -96,22 +113,58 @@ export class World {
   }
 
   /** One request on a session's proxy socket, through node:http (decodes chunked answers). */
-  http(session: string, method: string, path: string, options: { body?: unknown; raw?: string | Buffer; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Answer> {
-    const body = options.raw !== undefined ? options.raw : options.body !== undefined ? JSON.stringify(options.body) : undefined;
-    const headers: Record<string, string | number> = { ...(body !== undefined ? { "content-type": "application/json", "content-length": Buffer.byteLength(body) } : {}), ...options.headers };
+  http(
+    session: string,
+    method: string,
+    path: string,
+    options: {
+      body?: unknown;
+      raw?: string | Buffer;
+      headers?: Record<string, string>;
+      timeoutMs?: number;
+    } = {},
+  ): Promise<Answer> {
+    const body =
+      options.raw !== undefined
+        ? options.raw
+        : options.body !== undefined
+          ? JSON.stringify(options.body)
+          : undefined;
+    const headers: Record<string, string | number> = {
+      ...(body !== undefined
+        ? { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
+        : {}),
+      ...options.headers,
+    };
     return new Promise((resolve, reject) => {
-      const req = request({ socketPath: this.socketOf(session), method, path, headers, timeout: options.timeoutMs ?? 20_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let json: unknown;
-          try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
-          this.exchanges.push([`${method} ${path} ${body ?? ""} ${JSON.stringify(options.headers ?? {})}`, text]);
-          resolve({ status: res.statusCode ?? 0, text, json });
-        });
-        res.on("error", reject);
-      });
+      const req = request(
+        {
+          socketPath: this.socketOf(session),
+          method,
+          path,
+          headers,
+          timeout: options.timeoutMs ?? 20_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            let json: unknown;
+            try {
+              json = text ? JSON.parse(text) : undefined;
+            } catch {
+              json = undefined;
+            }
+            this.exchanges.push([
+              `${method} ${path} ${body ?? ""} ${JSON.stringify(options.headers ?? {})}`,
+              text,
+            ]);
+            resolve({ status: res.statusCode ?? 0, text, json });
+          });
+          res.on("error", reject);
+        },
+      );
       req.on("timeout", () => req.destroy(new Error(`no answer to ${method} ${path}`)));
       req.on("error", reject);
       req.end(body);
@@ -119,7 +172,11 @@ export class World {
   }
 
   /** Raw bytes on a session's proxy socket; everything read until the peer closes or goes quiet. */
-  raw(session: string, bytes: string | Buffer | (string | Buffer)[], options: { quietMs?: number; totalMs?: number; gapMs?: number } = {}): Promise<{ text: string; status: number; statuses: number[] }> {
+  raw(
+    session: string,
+    bytes: string | Buffer | (string | Buffer)[],
+    options: { quietMs?: number; totalMs?: number; gapMs?: number } = {},
+  ): Promise<{ text: string; status: number; statuses: number[] }> {
     const parts = Array.isArray(bytes) ? bytes : [bytes];
     return new Promise((resolve) => {
       const socket = connect(this.socketOf(session));
@@ -139,7 +196,10 @@ export class World {
         quiet = setTimeout(done, options.quietMs ?? 1500);
       };
       const total = setTimeout(done, options.totalMs ?? 15_000);
-      socket.on("data", (c: Buffer) => { chunks.push(c); arm(); });
+      socket.on("data", (c: Buffer) => {
+        chunks.push(c);
+        arm();
+      });
       socket.on("close", done);
       socket.on("error", () => undefined);
       socket.on("connect", async () => {
@@ -153,7 +213,10 @@ export class World {
   }
 
   /** The attacker's own docker CLI in its workstation. */
-  async sh(script: string, timeoutMs = 30_000): Promise<{ exitCode: number | null; output: string; stdout: string }> {
+  async sh(
+    script: string,
+    timeoutMs = 30_000,
+  ): Promise<{ exitCode: number | null; output: string; stdout: string }> {
     const r = await studentShell(this.server, this.attacker, script, timeoutMs);
     this.exchanges.push([script, r.output]);
     return r;
@@ -184,8 +247,11 @@ export class World {
     expect(vault.RestartCount).toBe(0);
     await docker.getContainer(this.victimStoppedId).inspect();
     await docker.getNetwork(this.victimNetworkId).inspect();
-    for (const v of [this.names.secretVol, this.names.spareVol]) await docker.getVolume(`stw-${this.victim}-${v}`).inspect();
-    expect((await readFile(join(this.victimVolumeMountpoint, "secret"), "utf8")).trim()).toBe(this.secret);
+    for (const v of [this.names.secretVol, this.names.spareVol])
+      await docker.getVolume(`stw-${this.victim}-${v}`).inspect();
+    expect((await readFile(join(this.victimVolumeMountpoint, "secret"), "utf8")).trim()).toBe(
+      this.secret,
+    );
     const exec = await docker.getExec(this.victimExecId).inspect();
     expect(exec.Running).toBe(false);
     expect(exec.ProcessConfig.entrypoint).toBe("cat");
@@ -194,9 +260,17 @@ export class World {
   /** Strings the attacker must never read unless it sent them itself. */
   private forbidden(): string[] {
     return [
-      this.victim, this.secret, this.victimContainerId, this.victimContainerId.slice(0, 12), this.victimStoppedId.slice(0, 12),
-      this.victimExecId, this.victimNetworkId.slice(0, 12), ...Object.values(this.names),
-      this.server.dataDir, this.server.config.dataDir, this.engineRootDir,
+      this.victim,
+      this.secret,
+      this.victimContainerId,
+      this.victimContainerId.slice(0, 12),
+      this.victimStoppedId.slice(0, 12),
+      this.victimExecId,
+      this.victimNetworkId.slice(0, 12),
+      ...Object.values(this.names),
+      this.server.dataDir,
+      this.server.config.dataDir,
+      this.engineRootDir,
     ].filter((s) => s && s !== "/var/lib/docker");
   }
 
@@ -204,7 +278,10 @@ export class World {
     for (const [sent, answer] of this.exchanges) {
       for (const word of this.forbidden()) {
         if (sent.includes(word)) continue;
-        expect(answer.includes(word), `the answer to ${sent.slice(0, 200)} shows ${word}:\n${answer.slice(0, 2000)}`).toBe(false);
+        expect(
+          answer.includes(word),
+          `the answer to ${sent.slice(0, 200)} shows ${word}:\n${answer.slice(0, 2000)}`,
+        ).toBe(false);
       }
     }
   }
@@ -221,31 +298,63 @@ export interface AttackOptions {
 }
 
 /** One attack: run it, then prove nothing happened. */
-export function attack(world: World, name: string, run: () => Promise<void>, options: AttackOptions = {}): void {
-  it(name, async () => {
-    const before = await world.snapshot();
-    world.exchanges = [];
-    await run();
-    if (!options.mayCreate) {
-      const after = await world.snapshot();
-      // Objects the attack made and removed again are not counted; none may remain.
-      expect(after.containers.filter((c) => !before.containers.includes(c)), "no container created").toEqual([]);
-      expect(after.volumes.filter((v) => !before.volumes.includes(v)), "no volume created").toEqual([]);
-      expect(after.networks.filter((n) => !before.networks.includes(n)), "no network created").toEqual([]);
-    }
-    expect(await world.canaryFiles(), "nothing written on the host").toEqual([]);
-    await world.expectVictimIntact();
-    world.expectNoLeaks();
-  }, options.timeoutMs ?? 60_000);
+export function attack(
+  world: World,
+  name: string,
+  run: () => Promise<void>,
+  options: AttackOptions = {},
+): void {
+  it(
+    name,
+    async () => {
+      const before = await world.snapshot();
+      world.exchanges = [];
+      await run();
+      if (!options.mayCreate) {
+        const after = await world.snapshot();
+        // Objects the attack made and removed again are not counted; none may remain.
+        expect(
+          after.containers.filter((c) => !before.containers.includes(c)),
+          "no container created",
+        ).toEqual([]);
+        expect(
+          after.volumes.filter((v) => !before.volumes.includes(v)),
+          "no volume created",
+        ).toEqual([]);
+        expect(
+          after.networks.filter((n) => !before.networks.includes(n)),
+          "no network created",
+        ).toEqual([]);
+      }
+      expect(await world.canaryFiles(), "nothing written on the host").toEqual([]);
+      await world.expectVictimIntact();
+      world.expectNoLeaks();
+    },
+    options.timeoutMs ?? 60_000,
+  );
 }
 
 /** `POST /containers/create` with a body, as raw HTTP. */
 export function create(world: World, body: unknown, name?: string): Promise<Answer> {
-  return world.http(world.attacker, "POST", `/v1.41/containers/create${name ? `?name=${name}` : ""}`, typeof body === "string" ? { raw: body } : { body });
+  return world.http(
+    world.attacker,
+    "POST",
+    `/v1.41/containers/create${name ? `?name=${name}` : ""}`,
+    typeof body === "string" ? { raw: body } : { body },
+  );
 }
 
 /** A minimal raw HTTP/1.1 request. */
-export function rawRequest(method: string, path: string, headers: Record<string, string | number> = {}, body = ""): string {
-  const lines = [`${method} ${path} HTTP/1.1`, "Host: docker", ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+export function rawRequest(
+  method: string,
+  path: string,
+  headers: Record<string, string | number> = {},
+  body = "",
+): string {
+  const lines = [
+    `${method} ${path} HTTP/1.1`,
+    "Host: docker",
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
   return `${lines.join("\r\n")}\r\n\r\n${body}`;
 }

@@ -23,7 +23,8 @@ const checksDir = join(scratch, "99-copied", "exercises", "from-the-guide", "che
 /** The ```ts blocks of the guide that start with `// checks/<name>.ts`: what an author copies. */
 function checkSnippets(markdown: string): Array<{ name: string; code: string }> {
   const snippets: Array<{ name: string; code: string }> = [];
-  for (const match of markdown.matchAll(/```ts\n(\/\/ checks\/([\w-]+\.ts)\n[\s\S]*?)```/g)) snippets.push({ name: match[2]!, code: match[1]! });
+  for (const match of markdown.matchAll(/```ts\n(\/\/ checks\/([\w-]+\.ts)\n[\s\S]*?)```/g))
+    snippets.push({ name: match[2]!, code: match[1]! });
   return snippets;
 }
 
@@ -38,7 +39,10 @@ describe("the TypeScript check examples of the authoring guide", async () => {
   it("are there, and every import of the check API in the guide uses the one path that works", () => {
     expect(snippets.length).toBeGreaterThanOrEqual(3);
     const imports = [...guide.matchAll(/from "([^"]*sandbox\/checks\/api\.ts)"/g)].map((m) => m[1]);
-    const fromLesson = relative(join(ROOT, "lessons", "01-x", "exercises", "x", "checks"), join(ROOT, "sandbox", "checks", "api.ts"));
+    const fromLesson = relative(
+      join(ROOT, "lessons", "01-x", "exercises", "x", "checks"),
+      join(ROOT, "sandbox", "checks", "api.ts"),
+    );
     expect(fromLesson).toBe("../../../../../sandbox/checks/api.ts");
     expect(new Set(imports)).toEqual(new Set([fromLesson]));
   });
@@ -58,9 +62,31 @@ describe("the TypeScript check examples of the authoring guide", async () => {
     for (const { name, code } of snippets) await writeFile(join(checksDir, name), code);
     const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
     const files = snippets.map((s) => join(checksDir, s.name));
-    const result = await promisify(execFile)(process.execPath, [tsc, "--noEmit", "--strict", "--target", "es2024", "--module", "nodenext", "--moduleResolution", "nodenext", "--allowImportingTsExtensions", "--skipLibCheck", "--types", "node", ...files], { cwd: ROOT }).then(
+    const result = await promisify(execFile)(
+      process.execPath,
+      [
+        tsc,
+        "--noEmit",
+        "--strict",
+        "--target",
+        "es2024",
+        "--module",
+        "nodenext",
+        "--moduleResolution",
+        "nodenext",
+        "--allowImportingTsExtensions",
+        "--skipLibCheck",
+        "--types",
+        "node",
+        ...files,
+      ],
+      { cwd: ROOT },
+    ).then(
       () => ({ ok: true, output: "" }),
-      (error: { stdout?: string; stderr?: string }) => ({ ok: false, output: `${error.stdout ?? ""}${error.stderr ?? ""}` }),
+      (error: { stdout?: string; stderr?: string }) => ({
+        ok: false,
+        output: `${error.stdout ?? ""}${error.stderr ?? ""}`,
+      }),
     );
     expect(result.output).toBe("");
     expect(result.ok).toBe(true);

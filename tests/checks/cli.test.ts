@@ -11,11 +11,17 @@ import { join, resolve } from "node:path";
 
 const cli = resolve("bin/stowage.js");
 
-function stowage(args: string[], timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function stowage(
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, reject) => {
     const env = { ...process.env };
     delete env.STOWAGE_LESSONS_DIR;
-    const child = spawn(process.execPath, [cli, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [cli, ...args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c));
@@ -45,10 +51,17 @@ describe("stowage new", () => {
     expect(made.code, made.stderr).toBe(0);
     expect(made.stdout).toContain("npx stowage test 12-volume-drivers");
     const lesson = join(dir, "12-volume-drivers");
-    for (const file of ["index.mdx", "exercises/keep-a-note/solution.sh", "exercises/keep-a-note/checks/volume-exists.sh", "exercises/keep-a-note/checks/note-survives.ts"]) {
+    for (const file of [
+      "index.mdx",
+      "exercises/keep-a-note/solution.sh",
+      "exercises/keep-a-note/checks/volume-exists.sh",
+      "exercises/keep-a-note/checks/note-survives.ts",
+    ]) {
       expect(existsSync(join(lesson, file)), file).toBe(true);
     }
-    expect(await readFile(join(lesson, "index.mdx"), "utf8")).toMatch(/^---\ntitle: "Volume drivers"\n/);
+    expect(await readFile(join(lesson, "index.mdx"), "utf8")).toMatch(
+      /^---\ntitle: "Volume drivers"\n/,
+    );
 
     const valid = await stowage(["validate", "--lessons", dir]);
     expect(valid.stdout).toBe("1 lessons, 1 exercises, 2 tasks: no problems.\n");
@@ -120,7 +133,12 @@ describe("stowage validate", () => {
       `${rel(ex)}/cheats/wrong-task.sh: (cheat): expected a task of exercise keep-a-note (tasks: volume-exists, note-survives), not "nope"`,
     ];
     for (const line of expected) expect(lines, result.stdout).toContain(line);
-    expect(lines.some((l) => l.startsWith(`${rel(ex)}/setup.sh: (script): expected a bash script that parses:`)), result.stdout).toBe(true);
+    expect(
+      lines.some((l) =>
+        l.startsWith(`${rel(ex)}/setup.sh: (script): expected a bash script that parses:`),
+      ),
+      result.stdout,
+    ).toBe(true);
     expect(result.stdout).not.toContain("zzz");
     expect(result.stdout).not.toContain("Myth: volumes");
     expect(result.stdout).toContain("15 problems in");
@@ -143,20 +161,34 @@ describe("stowage test", () => {
     expect((await stowage(["new", "13-bad", "--lessons", dir])).code).toBe(0);
     const bad = join(dir, "13-bad", "exercises", "keep-a-note");
     await writeFile(join(bad, "checks", "volume-exists.sh"), "exit 0\n");
-    await writeFile(join(bad, "solution.sh"), (await readFile(join(bad, "solution.sh"), "utf8")).replace("docker rm writer\n", ""));
-    await writeFile(join(bad, "cheats", "only-the-volume.sh"), "# fails: volume-exists\ndocker volume create notes\n");
+    await writeFile(
+      join(bad, "solution.sh"),
+      (await readFile(join(bad, "solution.sh"), "utf8")).replace("docker rm writer\n", ""),
+    );
+    await writeFile(
+      join(bad, "cheats", "only-the-volume.sh"),
+      "# fails: volume-exists\ndocker volume create notes\n",
+    );
     const result = await stowage(["test", "--lessons", dir, "-j", "2"]);
     expect(result.code, result.stdout + result.stderr).toBe(1);
     expect(result.stdout).toMatch(/^PASS {2}12-good \/ keep-a-note/m);
     expect(result.stdout).toMatch(/^ {4}note-survives +failed +passed$/m);
     // The scaffold's cheat is caught; 13-bad's volume-exists check (exit 0) lets its cheat through.
-    expect(result.stdout).toContain("    cheat keep-the-writer: caught by note-survives: writer still exists: remove it with docker rm writer (the volume stays).");
-    expect(result.stdout).toMatch(/^ {2}✗ cheat only-the-volume: NOT CAUGHT \(volume-exists must fail\): volume-exists passed, note-survives failed$/m);
+    expect(result.stdout).toContain(
+      "    cheat keep-the-writer: caught by note-survives: writer still exists: remove it with docker rm writer (the volume stays).",
+    );
+    expect(result.stdout).toMatch(
+      /^ {2}✗ cheat only-the-volume: NOT CAUGHT \(volume-exists must fail\): volume-exists passed, note-survives failed$/m,
+    );
     expect(result.stdout).toMatch(/^FAIL {2}13-bad \/ keep-a-note/m);
     expect(result.stdout).toMatch(/^ {2}✗ volume-exists +PASSED \(wrong\) +passed$/m);
-    expect(result.stdout).toContain("before: the check passed on an untouched sandbox, so it does not test the task");
+    expect(result.stdout).toContain(
+      "before: the check passed on an untouched sandbox, so it does not test the task",
+    );
     expect(result.stdout).toMatch(/^ {2}✗ note-survives +failed +FAILED \(wrong\)$/m);
-    expect(result.stdout).toContain("after: writer still exists: remove it with docker rm writer (the volume stays).");
+    expect(result.stdout).toContain(
+      "after: writer still exists: remove it with docker rm writer (the volume stays).",
+    );
     expect(result.stdout).toMatch(/^1 passed, 1 failed \(2 exercises, /m);
 
     const none = await stowage(["test", "nope", "--lessons", dir]);

@@ -93,7 +93,10 @@ describe("a student works through a lesson", () => {
     // Do the task; Check passes (it may already have passed by itself: the panel re-checks on change).
     // Meanwhile the class's container-start slot is busy (another student's slow start): the
     // student is told in the terminal's status, where a screen reader hears it, and the start follows.
-    const held = server.engine.starts.run("another-student", () => new Promise((resolve) => setTimeout(resolve, 4000)));
+    const held = server.engine.starts.run(
+      "another-student",
+      () => new Promise((resolve) => setTimeout(resolve, 4000)),
+    );
     await typeInTerminal(page, "docker run -d --name holder -v demo:/data busybox sleep 3600");
     await expect
       .poll(() => page.locator("[data-term-status]").textContent(), { timeout: 10_000 })
@@ -287,9 +290,15 @@ describe("a student works through a lesson", () => {
     expect(await panel.locator("[data-files-toggle]").getAttribute("aria-expanded")).toBe("false");
     await panel.locator("[data-files-toggle]").click();
     expect(await panel.locator("[data-files-toggle]").getAttribute("aria-expanded")).toBe("true");
-    const listed = () => panel.locator("[data-files-list] a").evaluateAll((as) => as.map((a) => (a as HTMLElement).dataset.path));
+    const listed = () =>
+      panel
+        .locator("[data-files-list] a")
+        .evaluateAll((as) => as.map((a) => (a as HTMLElement).dataset.path));
     await expect.poll(listed, { timeout: 15_000 }).toContain("start/prepared.txt");
-    await typeInTerminal(page, "mkdir -p backup && printf 'hello from the sandbox\\n' > backup/notes.txt");
+    await typeInTerminal(
+      page,
+      "mkdir -p backup && printf 'hello from the sandbox\\n' > backup/notes.txt",
+    );
     await expect.poll(listed, { timeout: 15_000 }).toContain("backup/notes.txt");
     await page.screenshot({ path: artifact("files-2-listed.png") });
 
@@ -306,7 +315,9 @@ describe("a student works through a lesson", () => {
 
     // Upload: a file from "the student's computer" lands in the home, byte for byte.
     const upload = async (name: string, buffer: Buffer, path?: string) => {
-      await panel.locator("[data-upload-file]").setInputFiles({ name, mimeType: "application/octet-stream", buffer });
+      await panel
+        .locator("[data-upload-file]")
+        .setInputFiles({ name, mimeType: "application/octet-stream", buffer });
       expect(await panel.locator("[data-upload-path]").inputValue()).toBe(name);
       if (path) await panel.locator("[data-upload-path]").fill(path);
       await panel.getByRole("button", { name: "Upload" }).click();
@@ -317,7 +328,9 @@ describe("a student works through a lesson", () => {
     await upload("upload.txt", Buffer.from("uploaded from the page\n"), "restore/upload.txt");
     await expect.poll(listed, { timeout: 15_000 }).toContain("restore/upload.txt");
     await typeInTerminal(page, "cat restore/upload.txt");
-    await expect.poll(() => screen(page), { timeout: 15_000 }).toMatch(/^uploaded from the page\s*$/m);
+    await expect
+      .poll(() => screen(page), { timeout: 15_000 })
+      .toMatch(/^uploaded from the page\s*$/m);
     await page.screenshot({ path: artifact("files-3-uploaded.png") });
 
     // Binary content survives the round trip: upload every byte value, download it back.
@@ -327,7 +340,9 @@ describe("a student works through a lesson", () => {
     expect(Buffer.compare(await download("all-bytes.bin"), binary)).toBe(0);
 
     // A path outside the home is refused on the page, before any request.
-    await panel.locator("[data-upload-file]").setInputFiles({ name: "x.txt", mimeType: "text/plain", buffer: Buffer.from("x") });
+    await panel
+      .locator("[data-upload-file]")
+      .setInputFiles({ name: "x.txt", mimeType: "text/plain", buffer: Buffer.from("x") });
     await panel.locator("[data-upload-path]").fill("../escape.txt");
     await panel.getByRole("button", { name: "Upload" }).click();
     expect(await panel.locator("[data-files-status]").textContent()).toContain("cannot contain");
@@ -335,7 +350,9 @@ describe("a student works through a lesson", () => {
     // The uploaded file is what the exercise's check wanted.
     await exercise.locator("[data-check]").click();
     await expect
-      .poll(() => exercise.locator('li[data-task="uploaded"]').getAttribute("data-state"), { timeout: 30_000 })
+      .poll(() => exercise.locator('li[data-task="uploaded"]').getAttribute("data-state"), {
+        timeout: 30_000,
+      })
       .toBe("passed");
 
     // The server recorded the pass itself; the browser cannot mark a task done on its own.
@@ -364,7 +381,11 @@ describe("a student works through a lesson", () => {
     // After a reload the Files panel is open again, with the same files.
     await page.reload();
     // The panel's code is a chunk loaded after the page: it reopens the panel when it arrives.
-    await expect.poll(() => panel.locator("[data-files-toggle]").getAttribute("aria-expanded"), { timeout: 15_000 }).toBe("true");
+    await expect
+      .poll(() => panel.locator("[data-files-toggle]").getAttribute("aria-expanded"), {
+        timeout: 15_000,
+      })
+      .toBe("true");
     await expect.poll(listed, { timeout: 15_000 }).toContain("restore/upload.txt");
     await context.close();
   }, 180_000);

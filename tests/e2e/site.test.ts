@@ -63,16 +63,25 @@ describe("the course site", () => {
   it("keeps commands exactly as written (no typographic dashes or quotes)", async () => {
     const page = await browser.newPage();
     await page.goto(`${site.url}/lessons/fixture-volumes/`);
-    const commands = await page.locator("[data-command]").evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.command));
-    expect(commands).toContain(`docker run --rm -v demo:/data busybox sh -c 'echo "hi" > /data/x...'`);
-    expect(await page.locator(".command pre").nth(2).textContent()).toBe(`docker run --rm -v demo:/data busybox sh -c 'echo "hi" > /data/x...'`);
+    const commands = await page
+      .locator("[data-command]")
+      .evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.command));
+    expect(commands).toContain(
+      `docker run --rm -v demo:/data busybox sh -c 'echo "hi" > /data/x...'`,
+    );
+    expect(await page.locator(".command pre").nth(2).textContent()).toBe(
+      `docker run --rm -v demo:/data busybox sh -c 'echo "hi" > /data/x...'`,
+    );
     await page.close();
   });
 
   it("has an authoring guide with every frontmatter field and the checks guide", async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${site.url}/`);
-    await page.locator("footer").getByRole("link", { name: /authoring guide/ }).click();
+    await page
+      .locator("footer")
+      .getByRole("link", { name: /authoring guide/ })
+      .click();
     await page.waitForURL(/\/authoring\/$/);
     expect(await page.locator("h1").textContent()).toBe("Authoring guide");
     // One row per schema field, each with its .describe() text.
@@ -90,7 +99,9 @@ describe("the course site", () => {
     }
     // The components, shell checks and docs/authoring-checks.md (here: a fixture) are there.
     for (const name of ["Exercise", "Command", "Quiz", "Aside", "Diagram"])
-      expect(await page.locator(`#component-${name.toLowerCase()}`).textContent()).toBe(`<${name}>`);
+      expect(await page.locator(`#component-${name.toLowerCase()}`).textContent()).toBe(
+        `<${name}>`,
+      );
     expect(await page.locator("#shell-checks").count()).toBe(1);
     const included = page.locator('[data-included="authoring-checks"]');
     expect(await included.locator("h3").first().textContent()).toBe(
@@ -99,7 +110,9 @@ describe("the course site", () => {
     expect(await included.locator("pre").first().textContent()).toContain("defineCheck");
     expect(await included.locator(".table-wrap table").count()).toBe(1);
     // Links to other repository docs do not lead to missing pages.
-    expect(await included.getByRole("link", { name: "the lesson format" }).getAttribute("href")).toBe("#frontmatter");
+    expect(
+      await included.getByRole("link", { name: "the lesson format" }).getAttribute("href"),
+    ).toBe("#frontmatter");
     expect(await included.getByRole("link", { name: "the API" }).count()).toBe(0);
     expect(await included.textContent()).toContain("the API");
     await page.screenshot({ path: artifact("authoring-guide.png"), fullPage: true });

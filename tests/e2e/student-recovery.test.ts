@@ -33,7 +33,12 @@ afterAll(async () => {
 });
 
 const screen = (page: Page) =>
-  page.evaluate(() => (document.querySelector("[data-terminal]") as HTMLElement & { screenText?: () => string }).screenText?.() ?? "");
+  page.evaluate(
+    () =>
+      (
+        document.querySelector("[data-terminal]") as HTMLElement & { screenText?: () => string }
+      ).screenText?.() ?? "",
+  );
 
 async function typeInTerminal(page: Page, command: string) {
   await page.locator("[data-terminal] .xterm").click();
@@ -49,10 +54,14 @@ async function sessionOf(page: Page): Promise<string> {
 
 async function openLessonWithWork(page: Page): Promise<{ id: string; progress: string }> {
   await page.goto(`${base}/lessons/fixture-volumes/`);
-  await expect.poll(() => page.locator("[data-term-status]").textContent(), { timeout: 30_000 }).toBe("Connected.");
+  await expect
+    .poll(() => page.locator("[data-term-status]").textContent(), { timeout: 30_000 })
+    .toBe("Connected.");
   await expect.poll(() => screen(page), { timeout: 30_000 }).toMatch(/\$\s*$/m);
   await typeInTerminal(page, "echo my-notes > ~/notes.txt && docker volume create demo");
-  await expect.poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 15_000 }).toContain("demo");
+  await expect
+    .poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 15_000 })
+    .toContain("demo");
   const progress = await (await page.request.get(`${base}/api/progress`)).text();
   expect(progress).toContain("01-fixture-volumes");
   return { id: await sessionOf(page), progress };
@@ -60,16 +69,22 @@ async function openLessonWithWork(page: Page): Promise<{ id: string; progress: s
 
 async function expectNotesIn(page: Page, present: boolean) {
   await typeInTerminal(page, "clear; cat ~/notes.txt 2>/dev/null || echo no-notes-here");
-  await expect.poll(() => screen(page), { timeout: 15_000 }).toMatch(present ? /^my-notes\s*$/m : /^no-notes-here\s*$/m);
+  await expect
+    .poll(() => screen(page), { timeout: 15_000 })
+    .toMatch(present ? /^my-notes\s*$/m : /^no-notes-here\s*$/m);
 }
 
 describe("a student whose sandbox broke", () => {
   it("recovers by itself when the workstation is removed behind the server's back", async () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     const { id, progress } = await openLessonWithWork(page);
-    await server.engine.docker.getContainer(server.sessions.get(id)!.workstationId!).remove({ force: true });
+    await server.engine.docker
+      .getContainer(server.sessions.get(id)!.workstationId!)
+      .remove({ force: true });
     await expect.poll(() => sessionOf(page), { timeout: 30_000 }).not.toBe(id);
-    await expect.poll(() => page.locator("[data-term-status]").textContent(), { timeout: 30_000 }).toBe("Connected.");
+    await expect
+      .poll(() => page.locator("[data-term-status]").textContent(), { timeout: 30_000 })
+      .toBe("Connected.");
     await expectNotesIn(page, true);
     expect(await screen(page)).not.toMatch(/no such container/i);
     expect(await (await page.request.get(`${base}/api/progress`)).text()).toBe(progress);
@@ -83,7 +98,9 @@ describe("a student whose sandbox broke", () => {
     // The engine's events are not seen (as while a daemon restarts): nothing rebuilds it unasked.
     server.sessions.events.stop();
     try {
-      await server.engine.docker.getContainer(server.sessions.get(id)!.workstationId!).remove({ force: true });
+      await server.engine.docker
+        .getContainer(server.sessions.get(id)!.workstationId!)
+        .remove({ force: true });
       // The student clicks at once; a call of the page's own (the Files panel) may also find the
       // workstation gone and start the rebuild: either way one click is the most it takes.
       const reset = page.getByRole("button", { name: "Reset my sandbox" });
@@ -91,13 +108,20 @@ describe("a student whose sandbox broke", () => {
       await reset.click();
       // Said where a screen reader hears it (the state panel's status region).
       await expect
-        .poll(() => page.locator("[data-state-status]").textContent(), { timeout: 10_000, interval: 100 })
+        .poll(() => page.locator("[data-state-status]").textContent(), {
+          timeout: 10_000,
+          interval: 100,
+        })
         .toMatch(/^Your sandbox was reset: a fresh one with your files\. Your progress is kept\./);
       await expect.poll(() => sessionOf(page), { timeout: 30_000 }).not.toBe(id);
-      await expect.poll(() => page.locator("[data-term-status]").textContent(), { timeout: 30_000 }).toBe("Connected.");
+      await expect
+        .poll(() => page.locator("[data-term-status]").textContent(), { timeout: 30_000 })
+        .toBe("Connected.");
       await expectNotesIn(page, true);
       // A fresh sandbox: the volume made before is gone, in the state panel too.
-      await expect.poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 15_000 }).not.toContain("demo");
+      await expect
+        .poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 15_000 })
+        .not.toContain("demo");
       expect(await (await page.request.get(`${base}/api/progress`)).text()).toBe(progress);
       // One connection, not two racing ones: the status stays as it should.
       expect(await page.locator("[data-term-status]").textContent()).toBe("Connected.");
@@ -112,7 +136,9 @@ describe("a student whose sandbox broke", () => {
     await page.getByLabel("keep my files").uncheck();
     await page.getByRole("button", { name: "Reset my sandbox" }).click();
     await expect.poll(() => sessionOf(page), { timeout: 30_000 }).not.toBe(before);
-    await expect.poll(() => page.locator("[data-term-status]").textContent(), { timeout: 30_000 }).toBe("Connected.");
+    await expect
+      .poll(() => page.locator("[data-term-status]").textContent(), { timeout: 30_000 })
+      .toBe("Connected.");
     await expectNotesIn(page, false);
     expect(await (await page.request.get(`${base}/api/progress`)).text()).toBe(progress);
     await page.close();
@@ -128,17 +154,24 @@ describe("a failed check the student fixed in the terminal", () => {
     const task = exercise.locator('li[data-task="uploaded"]');
     await exercise.locator("[data-check]").click();
     await expect.poll(() => task.getAttribute("data-state"), { timeout: 30_000 }).toBe("failed");
-    expect(await task.locator(".task-message").textContent()).toContain("There is no restore/upload.txt");
+    expect(await task.locator(".task-message").textContent()).toContain(
+      "There is no restore/upload.txt",
+    );
 
     // Writing a file changes nothing the state panel sees: the terminal's Enter is what tells.
-    await typeInTerminal(page, "mkdir -p restore && echo 'uploaded from the page' > restore/upload.txt");
+    await typeInTerminal(
+      page,
+      "mkdir -p restore && echo 'uploaded from the page' > restore/upload.txt",
+    );
     await expect
       .poll(() => exercise.locator(".ex-summary").textContent(), { timeout: 2000, interval: 50 })
       .toMatch(/from the check at \d{1,2}:\d{2}:\d{2}.*before what you ran since/);
     expect(await exercise.getAttribute("data-stale")).toBe("true");
     await page.screenshot({ path: artifact("stale-1-marked.png") });
     await expect.poll(() => task.getAttribute("data-state"), { timeout: 30_000 }).toBe("passed");
-    expect(await exercise.locator(".ex-summary").textContent()).toContain("(checked automatically)");
+    expect(await exercise.locator(".ex-summary").textContent()).toContain(
+      "(checked automatically)",
+    );
     expect(await exercise.getAttribute("data-stale")).toBeNull();
     await page.close();
   }, 120_000);

@@ -18,10 +18,19 @@ afterAll(() => server?.close());
 
 describe("docker stats through the proxy", () => {
   it("--no-stream with no names lists every running container and exits", async () => {
-    const setup = await studentShell(server, id, "docker run -d --name s1 busybox sleep 300 >/dev/null && docker run -d --name s2 busybox sleep 300 >/dev/null && echo ok");
+    const setup = await studentShell(
+      server,
+      id,
+      "docker run -d --name s1 busybox sleep 300 >/dev/null && docker run -d --name s2 busybox sleep 300 >/dev/null && echo ok",
+    );
     expect(setup.stdout.trim(), setup.output).toBe("ok");
     const started = Date.now();
-    const r = await studentShell(server, id, "timeout 15 docker stats --no-stream; echo rc=$?", 30_000);
+    const r = await studentShell(
+      server,
+      id,
+      "timeout 15 docker stats --no-stream; echo rc=$?",
+      30_000,
+    );
     const ms = Date.now() - started;
     expect(r.stdout, r.output).toMatch(/rc=0/);
     expect(r.stdout).toMatch(/\bs1\b/);
@@ -31,12 +40,23 @@ describe("docker stats through the proxy", () => {
   });
 
   it("--no-stream with names, and with no running container, exits too", async () => {
-    const setup = await studentShell(server, id, "docker run -d --name n1 busybox sleep 300 >/dev/null && echo ok");
+    const setup = await studentShell(
+      server,
+      id,
+      "docker run -d --name n1 busybox sleep 300 >/dev/null && echo ok",
+    );
     expect(setup.stdout.trim(), setup.output).toBe("ok");
-    const named = await studentShell(server, id, "timeout 15 docker stats --no-stream n1; echo rc=$?");
+    const named = await studentShell(
+      server,
+      id,
+      "timeout 15 docker stats --no-stream n1; echo rc=$?",
+    );
     expect(named.stdout, named.output).toMatch(/n1[\s\S]*rc=0/);
-    const none = await studentShell(server, id, "docker rm -f $(docker ps -aq) >/dev/null; timeout 15 docker stats --no-stream; echo rc=$?");
+    const none = await studentShell(
+      server,
+      id,
+      "docker rm -f $(docker ps -aq) >/dev/null; timeout 15 docker stats --no-stream; echo rc=$?",
+    );
     expect(none.stdout, none.output).toMatch(/rc=0/);
   });
-
 });

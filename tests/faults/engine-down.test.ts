@@ -29,7 +29,10 @@ class Relay {
       for (const s of [client, engine]) {
         this.sockets.add(s);
         s.on("close", () => this.sockets.delete(s));
-        s.on("error", () => { client.destroy(); engine.destroy(); });
+        s.on("error", () => {
+          client.destroy();
+          engine.destroy();
+        });
       }
       client.pipe(engine).pipe(client);
     });
@@ -80,7 +83,11 @@ const timed = async <T>(run: () => Promise<T>): Promise<[T, number]> => {
 
 describe("the Docker engine goes away and comes back", () => {
   it("before: a live session with a running container and an open terminal", async () => {
-    const r = await studentShell(server, id, "docker run -d --name web busybox sleep 600 >/dev/null && echo ok");
+    const r = await studentShell(
+      server,
+      id,
+      "docker run -d --name web busybox sleep 600 >/dev/null && echo ok",
+    );
     expect(r.stdout.trim(), r.output).toBe("ok");
     terminal = await TerminalClient.open(server.url, id, student.cookie);
     await terminal.waitFor(PROMPT, 20_000);
@@ -90,33 +97,43 @@ describe("the Docker engine goes away and comes back", () => {
   it("engine gone: health 503, new sessions 503 at once, the terminal and the CLI say so", async () => {
     await relay.stop();
 
-    const [health, healthMs] = await timed(() => new ApiClient(server.url).call("GET", "/api/health"));
+    const [health, healthMs] = await timed(() =>
+      new ApiClient(server.url).call("GET", "/api/health"),
+    );
     expect(health.status).toBe(503);
     expect(health.body.ok).toBe(false);
     expect(health.body.message).toMatch(/does not answer/);
     expect(healthMs).toBeLessThan(5000);
 
-    const [created, createMs] = await timed(() => new ApiClient(server.url).call("POST", "/api/sessions"));
-    console.log(`engine down: health ${healthMs} ms, POST /api/sessions ${createMs} ms -> ${created.status} ${JSON.stringify(created.body)}`);
+    const [created, createMs] = await timed(() =>
+      new ApiClient(server.url).call("POST", "/api/sessions"),
+    );
+    console.log(
+      `engine down: health ${healthMs} ms, POST /api/sessions ${createMs} ms -> ${created.status} ${JSON.stringify(created.body)}`,
+    );
     expect(created.status).toBe(503);
     expect(created.body.error).toMatch(/the Docker engine is not answering/);
     expect(createMs).toBeLessThan(5000);
 
     // The open terminal is told (its exec stream went with the engine).
     const deadline = Date.now() + 5000;
-    while (!terminal!.controls.some((c) => c.type === "error") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!terminal!.controls.some((c) => c.type === "error") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     const error = terminal!.controls.find((c) => c.type === "error");
     expect(error?.message).toMatch(/the Docker engine is not answering/);
     // A key pressed now gets the same answer, not silence.
     terminal!.controls = [];
     terminal!.type("x");
     const again = Date.now() + 5000;
-    while (!terminal!.controls.some((c) => c.type === "error") && Date.now() < again) await new Promise((r) => setTimeout(r, 50));
+    while (!terminal!.controls.some((c) => c.type === "error") && Date.now() < again)
+      await new Promise((r) => setTimeout(r, 50));
     expect(terminal!.controls.find((c) => c.type === "error")?.message).toMatch(/not answering/);
 
     // The student's docker CLI (reached here straight through the real engine) gets the proxy's 503.
     const workstation = server.sessions.get(id)!.workstationId!;
-    const [cli, cliMs] = await timed(() => runInWorkstation(realEngine, workstation, "docker ps; echo rc=$?", { timeoutMs: 20_000 }));
+    const [cli, cliMs] = await timed(() =>
+      runInWorkstation(realEngine, workstation, "docker ps; echo rc=$?", { timeoutMs: 20_000 }),
+    );
     expect(cli.output).toMatch(/the Docker engine is not answering right now/);
     expect(cli.stdout).toMatch(/rc=1/);
     expect(cliMs).toBeLessThan(10_000);
@@ -130,7 +147,11 @@ describe("the Docker engine goes away and comes back", () => {
     await relay.start();
     const deadline = Date.now() + 10_000;
     let status = 0;
-    while (Date.now() < deadline && (status = (await fetch(`${server.url}/api/health`)).status) !== 200) await new Promise((r) => setTimeout(r, 250));
+    while (
+      Date.now() < deadline &&
+      (status = (await fetch(`${server.url}/api/health`)).status) !== 200
+    )
+      await new Promise((r) => setTimeout(r, 250));
     expect(status).toBe(200);
 
     // A key brings the old session's shell back; its container is still there.
@@ -143,7 +164,11 @@ describe("the Docker engine goes away and comes back", () => {
     const other = new ApiClient(server.url);
     const created = await other.call("POST", "/api/sessions");
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const r = await studentShell(server, created.body.id, "docker run --rm busybox echo hello-after && docker volume create v >/dev/null && echo ok");
+    const r = await studentShell(
+      server,
+      created.body.id,
+      "docker run --rm busybox echo hello-after && docker volume create v >/dev/null && echo ok",
+    );
     expect(r.stdout, r.output).toMatch(/hello-after\nok/);
     expect((await other.call("DELETE", `/api/sessions/${created.body.id}`)).status).toBe(204);
   }, 60_000);

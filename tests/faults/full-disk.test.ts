@@ -49,8 +49,23 @@ async function fill(): Promise<string> {
 
 describe("the data folder's disk is full", () => {
   it("before: a session, some progress", async () => {
-    expect((await student.call("POST", "/api/progress/visits", { lesson: "01-containers-are-ephemeral" })).status).toBe(200);
-    expect((await student.call("POST", "/api/progress/quizzes", { lesson: "01-containers-are-ephemeral", quiz: "q1", answer: 1, correct: true })).status).toBe(200);
+    expect(
+      (
+        await student.call("POST", "/api/progress/visits", {
+          lesson: "01-containers-are-ephemeral",
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await student.call("POST", "/api/progress/quizzes", {
+          lesson: "01-containers-are-ephemeral",
+          quiz: "q1",
+          answer: 1,
+          correct: true,
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it("full: new sessions get a clear 503, progress reads work, writes answer a clear error, the server stays up", async () => {
@@ -59,7 +74,9 @@ describe("the data folder's disk is full", () => {
     try {
       const t0 = Date.now();
       const created = await new ApiClient(server!.url).call("POST", "/api/sessions");
-      console.log(`disk full: POST /api/sessions ${Date.now() - t0} ms -> ${created.status} ${JSON.stringify(created.body)}`);
+      console.log(
+        `disk full: POST /api/sessions ${Date.now() - t0} ms -> ${created.status} ${JSON.stringify(created.body)}`,
+      );
       expect(created.status).toBe(503);
       expect(created.body.error).toMatch(/disk is full/);
       expect(created.body.error).not.toContain(mountPoint);
@@ -68,7 +85,9 @@ describe("the data folder's disk is full", () => {
       // Writing a row may still fit in SQLite's free pages; many rows cannot.
       let failed: { status: number; body: any } | undefined;
       for (let i = 0; i < 400 && !failed; i++) {
-        const r = await student.call("POST", "/api/progress/visits", { lesson: `lesson-${i}-with-a-rather-long-name-to-fill-pages` });
+        const r = await student.call("POST", "/api/progress/visits", {
+          lesson: `lesson-${i}-with-a-rather-long-name-to-fill-pages`,
+        });
         if (r.status !== 200) failed = r;
       }
       console.log(`disk full: progress write -> ${failed?.status} ${JSON.stringify(failed?.body)}`);
@@ -89,9 +108,15 @@ describe("the data folder's disk is full", () => {
     const other = new ApiClient(server!.url);
     const created = await other.call("POST", "/api/sessions");
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const r = await studentShell(server!, created.body.id, "echo hi > ~/f && cat ~/f && docker volume create v >/dev/null && echo ok");
+    const r = await studentShell(
+      server!,
+      created.body.id,
+      "echo hi > ~/f && cat ~/f && docker volume create v >/dev/null && echo ok",
+    );
     expect(r.stdout, r.output).toBe("hi\nok\n");
-    expect((await other.call("POST", "/api/progress/visits", { lesson: "02-named-volumes" })).status).toBe(200);
+    expect(
+      (await other.call("POST", "/api/progress/visits", { lesson: "02-named-volumes" })).status,
+    ).toBe(200);
     const mine = (await student.call("GET", "/api/progress")).body;
     expect(JSON.stringify(mine)).toContain("01-containers-are-ephemeral");
     expect(JSON.stringify(mine)).toContain("q1");

@@ -30,7 +30,14 @@ async function freePort(): Promise<number> {
 
 async function startChild(port: number): Promise<ChildProcess> {
   const proc = spawn(process.execPath, ["sandbox/server.ts"], {
-    env: { ...process.env, STOWAGE_PORT: String(port), STOWAGE_INSTANCE: instance, STOWAGE_DATA_DIR: dataDir, STOWAGE_POOL_SIZE: "0", STOWAGE_CREATE_PER_MINUTE: "100" },
+    env: {
+      ...process.env,
+      STOWAGE_PORT: String(port),
+      STOWAGE_INSTANCE: instance,
+      STOWAGE_DATA_DIR: dataDir,
+      STOWAGE_POOL_SIZE: "0",
+      STOWAGE_CREATE_PER_MINUTE: "100",
+    },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let err = "";
@@ -75,15 +82,37 @@ describe("kill -9 of the server with live sessions", () => {
     const created = await fetch(`${base}/api/sessions`, { method: "POST" });
     const cookie = created.headers.get("set-cookie")!.split(";")[0]!;
     const { id } = (await created.json()) as { id: string };
-    const [workstation] = await docker.listContainers({ filters: { label: [`${LABEL_SESSION}=${id}`, `${LABEL_ROLE}=workstation`] } });
-    const r = await runInWorkstation(docker, workstation!.Id, "docker volume create kept >/dev/null && docker network create net1 >/dev/null && docker run -d --name web -v kept:/d --network net1 busybox sleep 600 >/dev/null && echo hi > ~/notes && echo ok", { timeoutMs: 30_000 });
+    const [workstation] = await docker.listContainers({
+      filters: { label: [`${LABEL_SESSION}=${id}`, `${LABEL_ROLE}=workstation`] },
+    });
+    const r = await runInWorkstation(
+      docker,
+      workstation!.Id,
+      "docker volume create kept >/dev/null && docker network create net1 >/dev/null && docker run -d --name web -v kept:/d --network net1 busybox sleep 600 >/dev/null && echo hi > ~/notes && echo ok",
+      { timeoutMs: 30_000 },
+    );
     expect(r.stdout.trim(), r.output).toBe("ok");
     // Progress to lose: a quiz answer and a visit, recorded by the server that is about to die.
     const post = (path: string, body: unknown) =>
-      fetch(`${base}${path}`, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: JSON.stringify(body) });
-    expect((await post("/api/progress/quizzes", { lesson: "02-named-volumes", quiz: "q1", answer: 1, correct: true })).status).toBe(200);
+      fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { cookie, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect(
+      (
+        await post("/api/progress/quizzes", {
+          lesson: "02-named-volumes",
+          quiz: "q1",
+          answer: 1,
+          correct: true,
+        })
+      ).status,
+    ).toBe(200);
     expect((await post("/api/progress/visits", { lesson: "02-named-volumes" })).status).toBe(200);
-    const progressBefore = await (await fetch(`${base}/api/progress`, { headers: { cookie } })).text();
+    const progressBefore = await (
+      await fetch(`${base}/api/progress`, { headers: { cookie } })
+    ).text();
     expect(JSON.parse(progressBefore)).toMatchObject({
       lastLesson: "02-named-volumes",
       lessons: { "02-named-volumes": { quizzes: { q1: { answer: 1, correct: true } } } },
@@ -102,7 +131,9 @@ describe("kill -9 of the server with live sessions", () => {
     expect(await leftovers()).toEqual({ containers: 0, volumes: 0, networks: 0 });
     expect(await readdir(join(dataDir, "sessions"))).toEqual([]);
     expect((await stat(join(dataDir, "progress.sqlite"))).size).toBeGreaterThan(0);
-    const progressAfter = await (await fetch(`${base}/api/progress`, { headers: { cookie } })).text();
+    const progressAfter = await (
+      await fetch(`${base}/api/progress`, { headers: { cookie } })
+    ).text();
     expect(progressAfter).toBe(progressBefore);
     const health = await fetch(`${base}/api/health`);
     expect(health.status).toBe(200);

@@ -20,7 +20,12 @@ import {
   imageRef,
   imageRefs,
 } from "../../sandbox/images/catalog.ts";
-import { ImageBuildError, ensureImages, recipeHash, recipeParents } from "../../sandbox/images/build.ts";
+import {
+  ImageBuildError,
+  ensureImages,
+  recipeHash,
+  recipeParents,
+} from "../../sandbox/images/build.ts";
 import { loadSetting } from "../../sandbox/config.ts";
 
 interface Result {
@@ -129,7 +134,9 @@ describe("catalog and builder", () => {
     );
     for (const image of COURSE_IMAGES) {
       expect(
-        existsSync(new URL(`../../sandbox/images/recipes/${image.recipe}/Dockerfile`, import.meta.url)),
+        existsSync(
+          new URL(`../../sandbox/images/recipes/${image.recipe}/Dockerfile`, import.meta.url),
+        ),
         image.recipe,
       ).toBe(true);
       for (const parent of await recipeParents(image))
@@ -163,8 +170,7 @@ describe("catalog and builder", () => {
           .trim()
           .split(" ");
         ids.add(id!);
-        if (loadSetting("imageSource") !== "pull" || !image.pullable)
-          expect(label, ref).toBe(hash);
+        if (loadSetting("imageSource") !== "pull" || !image.pullable) expect(label, ref).toBe(hash);
       }
       expect(ids.size, `tags of ${image.name}`).toBe(1);
     }
@@ -173,7 +179,9 @@ describe("catalog and builder", () => {
   it("fails with a message naming the image, the step and its output", async () => {
     const dir = mkdtempSync(join(tmpdir(), "stowage-recipes-"));
     try {
-      cpSync(fileURLToPath(new URL("../../sandbox/images/recipes", import.meta.url)), dir, { recursive: true });
+      cpSync(fileURLToPath(new URL("../../sandbox/images/recipes", import.meta.url)), dir, {
+        recursive: true,
+      });
       writeFileSync(
         join(dir, "notes", "Dockerfile"),
         `FROM debian:bookworm-slim\nRUN echo "about to fail ${suffix}" && exit 3\nLABEL never=reached\n`,
@@ -237,9 +245,18 @@ describe("debian", () => {
   });
 
   it("debian:trixie-slim is Debian 13 with Debian 13's sources, also tagged debian:trixie", async () => {
-    const r = await runOnce(["debian:trixie", "sh", "-c", "cat /etc/debian_version; grep -h '^Suites' /etc/apt/sources.list.d/debian.sources"]);
+    const r = await runOnce([
+      "debian:trixie",
+      "sh",
+      "-c",
+      "cat /etc/debian_version; grep -h '^Suites' /etc/apt/sources.list.d/debian.sources",
+    ]);
     expect(r.stdout).toMatch(/^13\.\d+\nSuites: trixie trixie-updates\nSuites: trixie-security\n$/);
-    const ids = await Promise.all(["debian:trixie-slim", "debian:trixie"].map((ref) => ok(["image", "inspect", "--format", "{{.Id}}", ref])));
+    const ids = await Promise.all(
+      ["debian:trixie-slim", "debian:trixie"].map((ref) =>
+        ok(["image", "inspect", "--format", "{{.Id}}", ref]),
+      ),
+    );
     expect(new Set(ids).size).toBe(1);
   });
 });
@@ -569,8 +586,7 @@ describe("stowage/workstation", () => {
   });
 
   it("gives an interactive shell the prompt, the welcome and docker completion", async () => {
-    const script =
-      'echo "PROMPT[${PS1@P}]"; __load_completion docker && complete -p docker';
+    const script = 'echo "PROMPT[${PS1@P}]"; __load_completion docker && complete -p docker';
     const r = await runOnce([
       "-t",
       ...readOnly,
@@ -592,9 +608,24 @@ describe("stowage/workstation", () => {
     // A bind source is a path on the engine's machine, which may not be this one (DOCKER_HOST):
     // the socket's group is read there too, so the test runs the same against a remote engine.
     const host = process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
-    const socket = host.startsWith("unix://") ? host.slice("unix://".length) : "/var/run/docker.sock";
+    const socket = host.startsWith("unix://")
+      ? host.slice("unix://".length)
+      : "/var/run/docker.sock";
     const gid = Number(
-      (await ok(["run", "--rm", "--userns=host", "-v", `${socket}:/engine.sock:ro`, "busybox", "stat", "-c", "%g", "/engine.sock"])).trim(),
+      (
+        await ok([
+          "run",
+          "--rm",
+          "--userns=host",
+          "-v",
+          `${socket}:/engine.sock:ro`,
+          "busybox",
+          "stat",
+          "-c",
+          "%g",
+          "/engine.sock",
+        ])
+      ).trim(),
     );
     expect(Number.isInteger(gid)).toBe(true);
     // Without user-namespace remapping for this one container, uid 1000 + the socket's group may use it.

@@ -6,7 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolve } from "node:path";
 import { startTestServer } from "../../tools/sandbox-server.ts";
-import { formatExerciseTest, listExercises, testExercise } from "../../sandbox/checks/exercise-test.ts";
+import {
+  formatExerciseTest,
+  listExercises,
+  testExercise,
+} from "../../sandbox/checks/exercise-test.ts";
 
 const lessonsDir = resolve("lessons");
 const exercises = await listExercises(lessonsDir);

@@ -72,7 +72,9 @@ describe("Docker's documentation examples in the sandbox", () => {
   });
 
   it("accepts --tmpfs with noatime and nr_inodes, and bounds nr_inodes", async () => {
-    const ok = await sh(`docker run --rm --tmpfs /t:noatime,nr_inodes=1k,size=1m busybox sh -c 'grep " /t " /proc/mounts'`);
+    const ok = await sh(
+      `docker run --rm --tmpfs /t:noatime,nr_inodes=1k,size=1m busybox sh -c 'grep " /t " /proc/mounts'`,
+    );
     expect(ok.exitCode, ok.output).toBe(0);
     expect(ok.stdout).toMatch(/\/t tmpfs \S*noatime\S*nr_inodes=1024/);
     const big = await sh("docker run --rm --tmpfs /t:nr_inodes=999999999 busybox true");
@@ -81,7 +83,9 @@ describe("Docker's documentation examples in the sandbox", () => {
   });
 
   it("builds with a plain docker build (the classic builder, DOCKER_BUILDKIT=0 in the workstation) and runs the image", async () => {
-    const r = await sh("mkdir -p ctx && printf 'FROM busybox\\nRUN echo built > /built\\n' > ctx/Dockerfile && docker build -q -t at-home ctx && docker run --rm at-home cat /built && docker rmi at-home");
+    const r = await sh(
+      "mkdir -p ctx && printf 'FROM busybox\\nRUN echo built > /built\\n' > ctx/Dockerfile && docker build -q -t at-home ctx && docker run --rm at-home cat /built && docker rmi at-home",
+    );
     expect(r.exitCode, r.output).toBe(0);
     expect(r.output).toMatch(/^built$/m);
     expect(r.output).toMatch(/Untagged: at-home:latest/);
@@ -107,8 +111,12 @@ describe("Docker's documentation examples in the sandbox", () => {
 
   it("answers --mount type=image with the engine's own message on an engine without image mounts", async () => {
     // CLI 26 cannot spell type=image; the API request is what a newer CLI sends.
-    const r = await sh(`curl -s --unix-socket /var/run/docker.sock -H 'content-type: application/json' -d '{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"image","Source":"busybox","Target":"/img"}]}}' http://docker/v1.$(docker version -f '{{.Server.APIVersion}}' | cut -d. -f2)/containers/create`);
-    expect(r.stdout).toBe('{"message":"invalid mount config for type \\"image\\": mount type unknown"}');
+    const r = await sh(
+      `curl -s --unix-socket /var/run/docker.sock -H 'content-type: application/json' -d '{"Image":"busybox","HostConfig":{"Mounts":[{"Type":"image","Source":"busybox","Target":"/img"}]}}' http://docker/v1.$(docker version -f '{{.Server.APIVersion}}' | cut -d. -f2)/containers/create`,
+    );
+    expect(r.stdout).toBe(
+      '{"message":"invalid mount config for type \\"image\\": mount type unknown"}',
+    );
   });
 
   it("mounts one folder of a volume with volume-subpath where the engine has it (API 1.45), and refuses it where the engine would ignore it", async () => {
@@ -124,7 +132,9 @@ describe("Docker's documentation examples in the sandbox", () => {
       expect(r.output).toMatch(/Subpath needs API v1\.45 or newer/);
     }
     // Forced to an older API, the CLI still sends the field: refused, never the whole volume.
-    const old = await sh("DOCKER_API_VERSION=1.41 docker run --rm --mount type=volume,src=site,dst=/srv,volume-subpath=public busybox ls /srv");
+    const old = await sh(
+      "DOCKER_API_VERSION=1.41 docker run --rm --mount type=volume,src=site,dst=/srv,volume-subpath=public busybox ls /srv",
+    );
     expect(old.exitCode).not.toBe(0);
     expect(old.output).toMatch(/Subpath needs API v1\.45 or newer/);
     expect(old.stdout).not.toContain("private");
@@ -141,7 +151,9 @@ describe("Docker's documentation examples in the sandbox", () => {
     expect(r.exitCode, r.output).toBe(0);
     if (apiMinor >= 42) {
       expect(r.stdout).toMatch(/^keepme$/m);
-      const all = await sh("docker volume prune -af >/dev/null && docker volume ls -q | grep -x keepme || echo gone");
+      const all = await sh(
+        "docker volume prune -af >/dev/null && docker volume ls -q | grep -x keepme || echo gone",
+      );
       expect(all.stdout.trim()).toBe("gone");
     } else {
       expect(r.stdout).not.toMatch(/^keepme$/m); // 20.10 removes named volumes too
@@ -160,11 +172,16 @@ describe("Docker's documentation examples in the sandbox", () => {
     const pinged = Number(ping!.split(":")[1]!.trim().split(".")[1]);
     expect(pinged).toBeGreaterThanOrEqual(41);
     expect(pinged).toBeLessThanOrEqual(45);
-    expect(tooOld).toMatch(/client version 1\.40 is too old: this sandbox speaks Docker API 1\.41 \(Docker 20\.10\) to 1\.45/);
+    expect(tooOld).toMatch(
+      /client version 1\.40 is too old: this sandbox speaks Docker API 1\.41 \(Docker 20\.10\) to 1\.45/,
+    );
     expect(tooNew).toMatch(/client version 1\.46 is too new/);
     expect(fine).toBe("[]");
     // Above what the engine speaks: the engine's own words, not an internal error.
     if (apiMinor >= 45) expect(newest).toBe("[]");
-    else expect(newest).toBe(`{"message":"client version 1.45 is too new. Maximum supported API version is 1.${apiMinor}"}`);
+    else
+      expect(newest).toBe(
+        `{"message":"client version 1.45 is too new. Maximum supported API version is 1.${apiMinor}"}`,
+      );
   });
 });

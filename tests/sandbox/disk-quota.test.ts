@@ -19,14 +19,25 @@ describe("the disk quota", () => {
     const id = (await api.call("POST", "/api/sessions")).body.id;
     const term = await TerminalClient.open(server.url, id, api.cookie);
     await term.waitFor(PROMPT);
-    const filled = await studentShell(server, id, "docker run -d --name filler -v fill:/d busybox sh -c 'dd if=/dev/zero of=/d/x bs=1M count=30 2>/dev/null; sleep 300'");
+    const filled = await studentShell(
+      server,
+      id,
+      "docker run -d --name filler -v fill:/d busybox sh -c 'dd if=/dev/zero of=/d/x bs=1M count=30 2>/dev/null; sleep 300'",
+    );
     expect(filled.exitCode, filled.output).toBe(0);
-    await term.waitFor(/\[sandbox\] Your sandbox is using \d+ MiB of disk, over its limit of 20 MiB/, 20_000);
+    await term.waitFor(
+      /\[sandbox\] Your sandbox is using \d+ MiB of disk, over its limit of 20 MiB/,
+      20_000,
+    );
     expect(term.controls).toContainEqual(expect.objectContaining({ type: "notice" }));
     const state = await studentShell(server, id, "docker inspect -f '{{.State.Status}}' filler");
     expect(state.stdout.trim()).toBe("paused");
     // The way out the message gives works.
-    const freed = await studentShell(server, id, "docker rm -f filler >/dev/null && docker volume rm fill");
+    const freed = await studentShell(
+      server,
+      id,
+      "docker rm -f filler >/dev/null && docker volume rm fill",
+    );
     expect(freed.exitCode, freed.output).toBe(0);
     await term.close();
   });

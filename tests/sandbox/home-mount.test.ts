@@ -23,15 +23,21 @@ afterAll(() => server?.close());
 
 /** The options of the mount at exactly `path`, from the host's mount table; undefined when it is no mount point. */
 async function mountOptions(path: string): Promise<string[] | undefined> {
-  const line = (await readFile("/proc/self/mountinfo", "utf8")).split("\n").find((l) => l.split(" ")[4] === path);
+  const line = (await readFile("/proc/self/mountinfo", "utf8"))
+    .split("\n")
+    .find((l) => l.split(" ")[4] === path);
   return line?.split(" ")[5]?.split(",");
 }
 
 describe("the home's mount", () => {
   it("is nodev and nosuid on the host, and so is the bind view containers mount from", async () => {
     const scope = server.sessions.get(id)!.scope;
-    expect(await mountOptions(scope.workspaceDir)).toEqual(expect.arrayContaining(["nodev", "nosuid"]));
-    expect(await mountOptions(scope.bindDir)).toEqual(expect.arrayContaining(["nodev", "nosuid", "nosymfollow"]));
+    expect(await mountOptions(scope.workspaceDir)).toEqual(
+      expect.arrayContaining(["nodev", "nosuid"]),
+    );
+    expect(await mountOptions(scope.bindDir)).toEqual(
+      expect.arrayContaining(["nodev", "nosuid", "nosymfollow"]),
+    );
   });
 
   it("a device node placed in the home does not open as a device on the host", async () => {
@@ -39,14 +45,21 @@ describe("the home's mount", () => {
     // What the engine's extraction of such an archive leaves (here made directly, as root).
     await run("mknod", ["-m", "666", node, "c", "1", "3"]);
     try {
-      await expect(open(node, "r").then((f) => f.close())).rejects.toMatchObject({ code: "EACCES" });
+      await expect(open(node, "r").then((f) => f.close())).rejects.toMatchObject({
+        code: "EACCES",
+      });
     } finally {
       await rm(node, { force: true });
     }
   });
 
   it("keeps nodev and nosuid in a container that bind-mounts a folder of the home", async () => {
-    const seen = await studentShell(server, id, "mkdir -p ~/shared && docker run --rm -v ~/shared:/shared busybox grep ' /shared ' /proc/self/mountinfo", 60_000);
+    const seen = await studentShell(
+      server,
+      id,
+      "mkdir -p ~/shared && docker run --rm -v ~/shared:/shared busybox grep ' /shared ' /proc/self/mountinfo",
+      60_000,
+    );
     expect(seen.exitCode, seen.output).toBe(0);
     expect(seen.stdout).toMatch(/[ ,]nosuid[ ,]/);
     expect(seen.stdout).toMatch(/[ ,]nodev[ ,]/);

@@ -13,7 +13,11 @@ beforeAll(async () => {
   server = await startTestServer();
   a = (await new ApiClient(server.url).call("POST", "/api/sessions")).body.id;
   b = (await new ApiClient(server.url).call("POST", "/api/sessions")).body.id;
-  const r = await studentShell(server, a, "docker volume create secret-data >/dev/null && docker run -d --name private-web -v secret-data:/data busybox sh -c 'echo s3cret > /data/x; while true; do echo hi | nc -l -p 8080; done'");
+  const r = await studentShell(
+    server,
+    a,
+    "docker volume create secret-data >/dev/null && docker run -d --name private-web -v secret-data:/data busybox sh -c 'echo s3cret > /data/x; while true; do echo hi | nc -l -p 8080; done'",
+  );
   expect(r.exitCode, r.output).toBe(0);
   aContainerId = r.stdout.trim();
 });
@@ -23,7 +27,11 @@ afterAll(async () => {
 
 describe("two sessions", () => {
   it("do not see each other's containers, volumes or networks in lists", async () => {
-    const r = await studentShell(server, b, "docker ps -a --format '{{.Names}}'; docker volume ls -q; docker network ls --format '{{.Name}}'; docker info --format '{{.Containers}}'");
+    const r = await studentShell(
+      server,
+      b,
+      "docker ps -a --format '{{.Names}}'; docker volume ls -q; docker network ls --format '{{.Name}}'; docker info --format '{{.Containers}}'",
+    );
     expect(r.exitCode, r.output).toBe(0);
     expect(r.stdout).not.toContain("private-web");
     expect(r.stdout).not.toContain("secret-data");
@@ -38,12 +46,26 @@ describe("two sessions", () => {
   });
 
   it("cannot name the other's objects by name, ID or ID prefix", async () => {
-    for (const ref of ["private-web", aContainerId, aContainerId.slice(0, 12), aContainerId.slice(0, 4), `stw-${a}-private-web`]) {
-      const r = await studentShell(server, b, `docker inspect --type container ${ref}; docker logs ${ref}; docker rm -f ${ref}`);
+    for (const ref of [
+      "private-web",
+      aContainerId,
+      aContainerId.slice(0, 12),
+      aContainerId.slice(0, 4),
+      `stw-${a}-private-web`,
+    ]) {
+      const r = await studentShell(
+        server,
+        b,
+        `docker inspect --type container ${ref}; docker logs ${ref}; docker rm -f ${ref}`,
+      );
       expect(r.output).toMatch(/No such container/);
       expect(r.output).not.toContain("s3cret");
     }
-    const v = await studentShell(server, b, "docker volume inspect secret-data; docker run --rm -v secret-data:/data busybox cat /data/x");
+    const v = await studentShell(
+      server,
+      b,
+      "docker volume inspect secret-data; docker run --rm -v secret-data:/data busybox cat /data/x",
+    );
     expect(v.output).toMatch(/no such volume/i);
     expect(v.output).not.toContain("s3cret"); // b got a fresh, empty volume of its own
     const stillThere = await studentShell(server, a, "docker ps --format '{{.Names}}'");
@@ -51,7 +73,11 @@ describe("two sessions", () => {
   });
 
   it("cannot join the other's container through --volumes-from, --network container: or --pid container:", async () => {
-    for (const flag of [`--volumes-from ${aContainerId}`, `--network container:${aContainerId}`, `--pid container:${aContainerId}`]) {
+    for (const flag of [
+      `--volumes-from ${aContainerId}`,
+      `--network container:${aContainerId}`,
+      `--pid container:${aContainerId}`,
+    ]) {
       const r = await studentShell(server, b, `docker run --rm ${flag} busybox true`);
       expect(r.exitCode).not.toBe(0);
       expect(r.output).toMatch(/No such container/);
@@ -62,9 +88,17 @@ describe("two sessions", () => {
     const info = await server.engine.docker.getContainer(aContainerId).inspect();
     const ip = Object.values(info.NetworkSettings.Networks)[0]!.IPAddress;
     expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    const own = await studentShell(server, a, "docker run --rm busybox sh -c 'nc -w 2 private-web 8080 </dev/null'");
+    const own = await studentShell(
+      server,
+      a,
+      "docker run --rm busybox sh -c 'nc -w 2 private-web 8080 </dev/null'",
+    );
     expect(own.stdout.trim()).toBe("hi"); // reachable inside its own session, by name
-    const other = await studentShell(server, b, `docker run --rm busybox sh -c 'nc -w 2 ${ip} 8080 </dev/null; echo exit=$?'`);
+    const other = await studentShell(
+      server,
+      b,
+      `docker run --rm busybox sh -c 'nc -w 2 ${ip} 8080 </dev/null; echo exit=$?'`,
+    );
     expect(other.stdout).not.toContain("hi");
     expect(other.stdout).toContain("exit=1");
   });
@@ -77,11 +111,17 @@ describe("two sessions", () => {
     try {
       const net = await server.engine.docker.getNetwork(`stw-${b}-bridge`).inspect();
       const gateway = net.IPAM!.Config![0]!.Gateway as string;
-      const r = await studentShell(server, b, `docker run --rm busybox sh -c 'nc -w 2 ${gateway} ${port} </dev/null; echo exit=$?'`);
+      const r = await studentShell(
+        server,
+        b,
+        `docker run --rm busybox sh -c 'nc -w 2 ${gateway} ${port} </dev/null; echo exit=$?'`,
+      );
       expect(r.stdout).not.toContain("host-secret");
       expect(r.stdout).toContain("exit=1");
       // The same listener answers from the host itself: the test can tell a refusal from a dead port.
-      const local = await new Promise<string>((resolve) => connect(port, gateway).on("data", (d) => resolve(d.toString())));
+      const local = await new Promise<string>((resolve) =>
+        connect(port, gateway).on("data", (d) => resolve(d.toString())),
+      );
       expect(local).toContain("host-secret");
     } finally {
       listener.close();

@@ -20,8 +20,16 @@ afterAll(async () => {
 async function engineObjects(sessionId: string) {
   const docker = server.engine.docker;
   const filters = { label: [`stowage.session=${sessionId}`] };
-  const [containers, volumes, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listVolumes({ filters }), docker.listNetworks({ filters })]);
-  return { containers: containers.length, volumes: volumes.Volumes?.length ?? 0, networks: networks.length };
+  const [containers, volumes, networks] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listVolumes({ filters }),
+    docker.listNetworks({ filters }),
+  ]);
+  return {
+    containers: containers.length,
+    volumes: volumes.Volumes?.length ?? 0,
+    networks: networks.length,
+  };
 }
 
 /** A learner with a session, a file in the home, a container and a volume, and some progress. */
@@ -30,9 +38,15 @@ async function learnerWithWork() {
   const created = await client.call("POST", "/api/sessions");
   expect(created.status).toBe(201);
   const id = created.body.id as string;
-  const made = await studentShell(server, id, "echo kept > ~/notes.txt && mkdir -p ~/site && echo hi > ~/site/index.html && docker volume create data >/dev/null && docker run -d --name web -v data:/d busybox sleep 600 >/dev/null && echo ok");
+  const made = await studentShell(
+    server,
+    id,
+    "echo kept > ~/notes.txt && mkdir -p ~/site && echo hi > ~/site/index.html && docker volume create data >/dev/null && docker run -d --name web -v data:/d busybox sleep 600 >/dev/null && echo ok",
+  );
   expect(made.stdout.trim(), made.output).toBe("ok");
-  expect((await client.call("POST", "/api/progress/visits", { lesson: "02-named-volumes" })).status).toBeLessThan(300);
+  expect(
+    (await client.call("POST", "/api/progress/visits", { lesson: "02-named-volumes" })).status,
+  ).toBeLessThan(300);
   const progress = (await client.call("GET", "/api/progress")).body;
   expect(JSON.stringify(progress)).toContain("02-named-volumes");
   return { client, id, progress };
@@ -44,7 +58,8 @@ async function nextSession(client: ApiClient, old: string, timeoutMs = 60_000): 
   for (;;) {
     const r = await client.call("POST", "/api/sessions");
     if (r.status < 300 && r.body.id !== old) return r.body.id as string;
-    if (Date.now() > until) throw new Error(`no new session; last answer ${r.status} ${JSON.stringify(r.body)}`);
+    if (Date.now() > until)
+      throw new Error(`no new session; last answer ${r.status} ${JSON.stringify(r.body)}`);
     await new Promise((res) => setTimeout(res, 300));
   }
 }
@@ -61,8 +76,19 @@ describe("reset my sandbox", () => {
     expect((await client.call("GET", `/api/sessions/${id}`)).status).toBe(404);
     // The same learner's next call gets the new one (one sandbox per learner).
     expect((await client.call("POST", "/api/sessions")).body.id).toBe(fresh);
-    const look = await studentShell(server, fresh, "cat ~/notes.txt ~/site/index.html; stat -c %U ~/notes.txt; docker ps -aq | wc -l; docker volume ls -q | wc -l");
-    expect(look.stdout.split("\n").map((l) => l.trim())).toEqual(["kept", "hi", "student", "0", "0", ""]);
+    const look = await studentShell(
+      server,
+      fresh,
+      "cat ~/notes.txt ~/site/index.html; stat -c %U ~/notes.txt; docker ps -aq | wc -l; docker volume ls -q | wc -l",
+    );
+    expect(look.stdout.split("\n").map((l) => l.trim())).toEqual([
+      "kept",
+      "hi",
+      "student",
+      "0",
+      "0",
+      "",
+    ]);
     expect((await client.call("GET", "/api/progress")).body).toEqual(progress);
     const term = await TerminalClient.open(server.url, fresh, client.cookie);
     await term.waitFor(PROMPT);
@@ -95,10 +121,14 @@ describe("a workstation that vanished behind the server's back", () => {
     const { client, id } = await learnerWithWork();
     server.sessions.events.stop(); // only the files call can notice
     try {
-      await server.engine.docker.getContainer(server.sessions.get(id)!.workstationId!).remove({ force: true });
+      await server.engine.docker
+        .getContainer(server.sessions.get(id)!.workstationId!)
+        .remove({ force: true });
       const files = await client.call("GET", `/api/sessions/${id}/files`);
       expect(files.status).toBe(503);
-      expect(files.body.error).toMatch(/workstation was gone; a new one is starting with your files kept/);
+      expect(files.body.error).toMatch(
+        /workstation was gone; a new one is starting with your files kept/,
+      );
       const fresh = await nextSession(client, id);
       const listed = await client.call("GET", `/api/sessions/${fresh}/files`);
       expect(listed.status).toBe(200);
@@ -113,7 +143,9 @@ describe("a workstation that vanished behind the server's back", () => {
     const term = await TerminalClient.open(server.url, id, client.cookie);
     await term.waitFor(PROMPT);
     const closed = new Promise<number>((resolve) => term.ws.once("close", (code) => resolve(code)));
-    await server.engine.docker.getContainer(server.sessions.get(id)!.workstationId!).remove({ force: true });
+    await server.engine.docker
+      .getContainer(server.sessions.get(id)!.workstationId!)
+      .remove({ force: true });
     expect([4001, 4002]).toContain(await closed); // the page reconnects on any close
     const fresh = await nextSession(client, id);
     const again = await TerminalClient.open(server.url, fresh, client.cookie);
@@ -159,10 +191,20 @@ describe("a workstation that vanished behind the server's back", () => {
     stopRouting();
     try {
       await server.engine.docker.getContainer(session.workstationId!).remove({ force: true });
-      let term: TerminalClient | undefined = await TerminalClient.open(server.url, id, client.cookie);
-      const closed = new Promise<number>((resolve) => term!.ws.once("close", (code) => resolve(code)));
+      let term: TerminalClient | undefined = await TerminalClient.open(
+        server.url,
+        id,
+        client.cookie,
+      );
+      const closed = new Promise<number>((resolve) =>
+        term!.ws.once("close", (code) => resolve(code)),
+      );
       expect([4001, 4002]).toContain(await closed);
-      expect(term.controls.some((c) => c.type === "notice" && /home folder kept/.test(String(c.message)))).toBe(true);
+      expect(
+        term.controls.some(
+          (c) => c.type === "notice" && /home folder kept/.test(String(c.message)),
+        ),
+      ).toBe(true);
       expect(term.output).not.toMatch(/no such container/i);
       const fresh = await nextSession(client, id);
       term = await TerminalClient.open(server.url, fresh, client.cookie);

@@ -22,7 +22,11 @@ async function engineObjects(sessionId: string) {
     docker.listVolumes({ filters }),
     docker.listNetworks({ filters }),
   ]);
-  return { containers: containers.length, volumes: volumes.Volumes?.length ?? 0, networks: networks.length };
+  return {
+    containers: containers.length,
+    volumes: volumes.Volumes?.length ?? 0,
+    networks: networks.length,
+  };
 }
 
 describe("session lifecycle", () => {
@@ -54,7 +58,12 @@ describe("session lifecycle", () => {
     const { body } = await alice.call("POST", "/api/sessions");
     const session = server.sessions.get(body.id)!;
     const { runInWorkstation } = await import("../../sandbox/sessions/workstation-exec.ts");
-    const made = await runInWorkstation(server.engine.docker, session.workstationId!, "docker volume create keep && docker run -d --name sleeper -v keep:/data busybox sleep 300 && docker network create extra && echo ok > ~/file.txt", { timeoutMs: 30_000 });
+    const made = await runInWorkstation(
+      server.engine.docker,
+      session.workstationId!,
+      "docker volume create keep && docker run -d --name sleeper -v keep:/data busybox sleep 300 && docker network create extra && echo ok > ~/file.txt",
+      { timeoutMs: 30_000 },
+    );
     expect(made.exitCode, made.output).toBe(0);
     const before = await engineObjects(body.id);
     expect(before.containers).toBe(3); // workstation + check container + sleeper
@@ -78,7 +87,15 @@ describe("session lifecycle", () => {
     const arrived = new Promise<void>((resolve) => proxyServer.once("request", () => resolve()));
     const { request } = await import("node:http");
     const sent = new Promise<void>((resolve) => {
-      const req = request({ socketPath: session.scope.proxySocketPath, method: "POST", path: "/v1.41/containers/create", headers: { "content-type": "application/json" } }, (res) => res.resume().on("end", resolve).on("error", resolve));
+      const req = request(
+        {
+          socketPath: session.scope.proxySocketPath,
+          method: "POST",
+          path: "/v1.41/containers/create",
+          headers: { "content-type": "application/json" },
+        },
+        (res) => res.resume().on("end", resolve).on("error", resolve),
+      );
       req.on("error", () => resolve());
       req.end(JSON.stringify({ Image: "busybox", Cmd: ["true"] }));
     });
@@ -98,9 +115,13 @@ describe("session lifecycle", () => {
       const session = quick.sessions.get(body.id)!;
       session.lastActiveAt = Date.now() - 11_000; // as if idle for 11 s
       const deadline = Date.now() + 15_000;
-      while (quick.sessions.get(body.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      while (quick.sessions.get(body.id) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 200));
       expect(quick.sessions.get(body.id)).toBeUndefined();
-      const left = await quick.engine.docker.listContainers({ all: true, filters: { label: [`${LABEL_SESSION}=${body.id}`] } });
+      const left = await quick.engine.docker.listContainers({
+        all: true,
+        filters: { label: [`${LABEL_SESSION}=${body.id}`] },
+      });
       expect(left).toHaveLength(0);
     } finally {
       await quick.close();
@@ -117,7 +138,10 @@ describe("session lifecycle", () => {
       expect(second.body.error).toMatch(/^busy, try again in \d+ s/);
       expect(Number(second.headers.get("retry-after"))).toBeGreaterThan(0);
       // The rate limit counts creations per address: the third attempt within a minute is refused.
-      await capped.sessions.destroy(capped.sessions.forOwner(first.cookie.split("=")[1]!)!.id, "test");
+      await capped.sessions.destroy(
+        capped.sessions.forOwner(first.cookie.split("=")[1]!)!.id,
+        "test",
+      );
       const third = await new ApiClient(capped.url).call("POST", "/api/sessions");
       expect(third.status).toBe(429);
       expect(third.body.error).toMatch(/^busy, try again in \d+ s/);
@@ -166,7 +190,9 @@ describe("session lifecycle", () => {
       await waitFor(() => pooled.sessions.pooled === 1);
       // A pooled session belongs to nobody: no learner can open it, though it exists on the engine.
       const workstations = await pooled.engine.docker.listContainers({
-        filters: { label: [`${LABEL_INSTANCE}=${pooled.config.instance}`, `${LABEL_ROLE}=workstation`] },
+        filters: {
+          label: [`${LABEL_INSTANCE}=${pooled.config.instance}`, `${LABEL_ROLE}=workstation`],
+        },
       });
       const sessionIds = workstations.map((c) => c.Labels[LABEL_SESSION]);
       expect(sessionIds).toHaveLength(2);
@@ -193,7 +219,9 @@ describe("session lifecycle", () => {
   it("shows a caller from another machine only whether it is healthy; the instructor token shows the rest", async () => {
     // Called through one of this machine's own non-loopback addresses (docker0 at least), the
     // server sees a caller that is not local, as a student's browser on the class network is.
-    const outside = Object.values(networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+    const outside = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === "IPv4" && !i.internal)?.address;
     expect(outside, "this machine has no non-loopback IPv4 address to call from").toBeDefined();
     const token = "instructor-token-0123456789";
     const open = await startTestServer({ host: "0.0.0.0", instructorToken: token });
@@ -202,13 +230,21 @@ describe("session lifecycle", () => {
       const plain = await fetch(`${base}/api/health`);
       expect(plain.status).toBe(200);
       expect(await plain.json()).toEqual({ ok: true });
-      const wrong = await (await fetch(`${base}/api/health`, { headers: { authorization: "Bearer not-the-token-at-all-xx" } })).json();
+      const wrong = await (
+        await fetch(`${base}/api/health`, {
+          headers: { authorization: "Bearer not-the-token-at-all-xx" },
+        })
+      ).json();
       expect(wrong).toEqual({ ok: true });
-      const instructor = await (await fetch(`${base}/api/health`, { headers: { authorization: `Bearer ${token}` } })).json();
+      const instructor = await (
+        await fetch(`${base}/api/health`, { headers: { authorization: `Bearer ${token}` } })
+      ).json();
       expect(instructor.docker.apiVersion).toMatch(/^1\.\d+$/);
       expect(instructor.starts.slots).toBeGreaterThanOrEqual(1);
       expect(instructor.disk.totalBytes).toBeGreaterThan(0);
-      const local = await (await fetch(`http://127.0.0.1:${new URL(open.url).port}/api/health`)).json();
+      const local = await (
+        await fetch(`http://127.0.0.1:${new URL(open.url).port}/api/health`)
+      ).json();
       expect(local.sessions).toBe(0);
     } finally {
       await open.close();

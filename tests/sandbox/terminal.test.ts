@@ -57,7 +57,9 @@ describe("the terminal WebSocket", () => {
     await term.waitFor(PROMPT, 10_000, mark);
     expect(term.controls.some((c) => c.type === "exit")).toBe(false);
     mark = term.output.length;
-    term.type("docker ps --format '{{.Names}} {{.State}}'; docker rm -f detachable >/dev/null; echo shell-$((20+22))\r");
+    term.type(
+      "docker ps --format '{{.Names}} {{.State}}'; docker rm -f detachable >/dev/null; echo shell-$((20+22))\r",
+    );
     await term.waitFor(/detachable running[\s\S]*shell-42/, 15_000, mark);
     await term.close();
   });
@@ -76,8 +78,12 @@ describe("the terminal WebSocket", () => {
   it("refuses other learners and other origins", async () => {
     const stranger = new ApiClient(server.url);
     await stranger.call("GET", "/api/health");
-    await expect(TerminalClient.open(server.url, sessionId, stranger.cookie)).rejects.toThrow(/404/);
-    await expect(TerminalClient.open(server.url, sessionId, api.cookie, "http://evil.example")).rejects.toThrow(/403/);
+    await expect(TerminalClient.open(server.url, sessionId, stranger.cookie)).rejects.toThrow(
+      /404/,
+    );
+    await expect(
+      TerminalClient.open(server.url, sessionId, api.cookie, "http://evil.example"),
+    ).rejects.toThrow(/403/);
   });
 
   it("stops the shell when the browser stops acknowledging a flood, and resumes on ack", async () => {
@@ -130,7 +136,8 @@ describe("the terminal WebSocket", () => {
     await term.waitFor(PROMPT);
     term.type("exit\r");
     const deadline = Date.now() + 5000;
-    while (!term.controls.some((c) => c.type === "exit") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!term.controls.some((c) => c.type === "exit") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     expect(term.controls.some((c) => c.type === "exit")).toBe(true);
     term.type("\r");
     const mark = term.output.length;

@@ -8,16 +8,28 @@ import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-se
  * whatever else came on the connection within a moment (a server that sends more than it
  * announced puts it there).
  */
-async function rawGet(base: string, path: string, cookie: string): Promise<{ head: string; body: Buffer; extra: Buffer }> {
+async function rawGet(
+  base: string,
+  path: string,
+  cookie: string,
+): Promise<{ head: string; body: Buffer; extra: Buffer }> {
   const { hostname, port } = new URL(base);
   const socket = connect(Number(port), hostname);
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nCookie: ${cookie}\r\nConnection: keep-alive\r\n\r\n`);
+  socket.write(
+    `GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nCookie: ${cookie}\r\nConnection: keep-alive\r\n\r\n`,
+  );
   const chunks: Buffer[] = [];
   socket.on("data", (c: Buffer) => chunks.push(c));
   await new Promise<void>((resolve) => {
     let timer = setTimeout(resolve, 3000);
-    socket.on("data", () => { clearTimeout(timer); timer = setTimeout(resolve, 800); });
-    socket.on("close", () => { clearTimeout(timer); resolve(); });
+    socket.on("data", () => {
+      clearTimeout(timer);
+      timer = setTimeout(resolve, 800);
+    });
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
   socket.destroy();
   const all = Buffer.concat(chunks);
@@ -44,30 +56,57 @@ afterAll(async () => {
 
 describe("workspace files", () => {
   it("lists, downloads and uploads files in the student's home", async () => {
-    const made = await studentShell(server, id, "mkdir -p backup && printf 'tar-bytes' > backup/app.tgz");
+    const made = await studentShell(
+      server,
+      id,
+      "mkdir -p backup && printf 'tar-bytes' > backup/app.tgz",
+    );
     expect(made.exitCode).toBe(0);
     const list = await api.call("GET", `/api/sessions/${id}/files`);
     expect(list.status).toBe(200);
-    expect(list.body.files).toContainEqual(expect.objectContaining({ path: "backup/app.tgz", size: 9, type: "file" }));
+    expect(list.body.files).toContainEqual(
+      expect.objectContaining({ path: "backup/app.tgz", size: 9, type: "file" }),
+    );
 
-    const download = await fetch(`${server.url}/api/sessions/${id}/files/download?path=backup/app.tgz`, { headers: { cookie: api.cookie } });
+    const download = await fetch(
+      `${server.url}/api/sessions/${id}/files/download?path=backup/app.tgz`,
+      { headers: { cookie: api.cookie } },
+    );
     expect(download.status).toBe(200);
     expect(download.headers.get("content-disposition")).toContain('filename="app.tgz"');
     expect(await download.text()).toBe("tar-bytes");
 
-    const upload = await fetch(`${server.url}/api/sessions/${id}/files/upload?path=restore/from-laptop.txt`, {
-      method: "PUT", headers: { cookie: api.cookie, "content-type": "application/octet-stream" }, body: "uploaded bytes\n",
-    });
+    const upload = await fetch(
+      `${server.url}/api/sessions/${id}/files/upload?path=restore/from-laptop.txt`,
+      {
+        method: "PUT",
+        headers: { cookie: api.cookie, "content-type": "application/octet-stream" },
+        body: "uploaded bytes\n",
+      },
+    );
     expect(upload.status).toBe(201);
-    const seen = await studentShell(server, id, "cat restore/from-laptop.txt && stat -c %U restore/from-laptop.txt");
+    const seen = await studentShell(
+      server,
+      id,
+      "cat restore/from-laptop.txt && stat -c %U restore/from-laptop.txt",
+    );
     expect(seen.stdout).toBe("uploaded bytes\nstudent\n");
   });
 
   it("refuses paths outside the home, other learners, and missing files", async () => {
     for (const path of ["../etc/passwd", "/etc/passwd", "a/../../x", ""]) {
-      expect((await api.call("GET", `/api/sessions/${id}/files/download?path=${encodeURIComponent(path)}`)).status).toBe(400);
+      expect(
+        (
+          await api.call(
+            "GET",
+            `/api/sessions/${id}/files/download?path=${encodeURIComponent(path)}`,
+          )
+        ).status,
+      ).toBe(400);
     }
-    expect((await api.call("GET", `/api/sessions/${id}/files/download?path=nope.txt`)).status).toBe(404);
+    expect((await api.call("GET", `/api/sessions/${id}/files/download?path=nope.txt`)).status).toBe(
+      404,
+    );
     // A link to the host's files is followed inside the workstation, where / is not the host's.
     await studentShell(server, id, "ln -sfn /etc/shadow leak");
     const leak = await api.call("GET", `/api/sessions/${id}/files/download?path=leak`);
@@ -79,10 +118,18 @@ describe("workspace files", () => {
   it("sends a file through a link with exactly the Content-Length it announces", async () => {
     // The link's own size (its target's path) is not the target's: ddc0117 announced the first
     // and sent the second, and the surplus read as a forged next response on the connection.
-    const made = await studentShell(server, id, "head -c 70000 /dev/zero | tr '\\0' x > big.txt && ln -sfn big.txt link-to-big && ln -sfn \"$HOME/big.txt\" abs-link");
+    const made = await studentShell(
+      server,
+      id,
+      "head -c 70000 /dev/zero | tr '\\0' x > big.txt && ln -sfn big.txt link-to-big && ln -sfn \"$HOME/big.txt\" abs-link",
+    );
     expect(made.exitCode).toBe(0);
     for (const path of ["link-to-big", "abs-link", "big.txt"]) {
-      const { head, body, extra } = await rawGet(server.url, `/api/sessions/${id}/files/download?path=${path}`, api.cookie);
+      const { head, body, extra } = await rawGet(
+        server.url,
+        `/api/sessions/${id}/files/download?path=${path}`,
+        api.cookie,
+      );
       expect(head).toMatch(/^HTTP\/1\.1 200/);
       const length = Number(/content-length: (\d+)/i.exec(head)?.[1]);
       expect(length).toBe(70000);
@@ -93,11 +140,21 @@ describe("workspace files", () => {
   });
 
   it("runs an exercise's setup.sh in the student's sandbox", async () => {
-    const setup = await api.call("POST", `/api/sessions/${id}/setup`, { lesson: "02-named-volumes", exercise: "tidy-up" });
+    const setup = await api.call("POST", `/api/sessions/${id}/setup`, {
+      lesson: "02-named-volumes",
+      exercise: "tidy-up",
+    });
     expect(setup.status).toBe(200);
     expect(setup.body.ok).toBe(true);
     const after = await studentShell(server, id, "docker ps -a --format '{{.Names}}' | sort");
     expect(after.stdout.trim().length).toBeGreaterThan(0);
-    expect((await api.call("POST", `/api/sessions/${id}/setup`, { lesson: "02-named-volumes", exercise: "nope" })).status).toBe(404);
+    expect(
+      (
+        await api.call("POST", `/api/sessions/${id}/setup`, {
+          lesson: "02-named-volumes",
+          exercise: "nope",
+        })
+      ).status,
+    ).toBe(404);
   });
 });

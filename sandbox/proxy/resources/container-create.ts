@@ -6,7 +6,20 @@ import { posix } from "node:path";
 import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_PORTS } from "../../naming/scope.ts";
 import type { PublishedPort } from "../../naming/published-ports.ts";
 import { boundContainerCreate, boundHealthcheck, boundPublishedPorts } from "../bounds.ts";
-import { bool, checkName, isEmpty, num, obj, onlyKnown, optStr, str, strList, strMap, studentLabels, type Json } from "../fields.ts";
+import {
+  bool,
+  checkName,
+  isEmpty,
+  num,
+  obj,
+  onlyKnown,
+  optStr,
+  str,
+  strList,
+  strMap,
+  studentLabels,
+  type Json,
+} from "../fields.ts";
 import { LIMITS } from "../limits.ts";
 import { binds, mountTarget, mounts, tmpfsOptions } from "../mounts.ts";
 import { PolicyError, refuse } from "../refusal.ts";
@@ -24,26 +37,40 @@ async function as400<T>(lookup: Promise<T>): Promise<T> {
   try {
     return await lookup;
   } catch (error) {
-    if (error instanceof PolicyError && error.status === 404) throw new PolicyError(error.message, 400);
+    if (error instanceof PolicyError && error.status === 404)
+      throw new PolicyError(error.message, 400);
     throw error;
   }
 }
 
 /** `--pid/--ipc/--network container:NAME`: only the session's own containers. */
-async function namespaceMode(objects: SessionObjects, flag: string, value: string, allowed: string[]): Promise<string> {
+async function namespaceMode(
+  objects: SessionObjects,
+  flag: string,
+  value: string,
+  allowed: string[],
+): Promise<string> {
   if (allowed.includes(value)) return value;
-  if (value.startsWith("container:")) return `container:${await ownContainer(objects, value.slice("container:".length))}`;
+  if (value.startsWith("container:"))
+    return `container:${await ownContainer(objects, value.slice("container:".length))}`;
   if (value === "host") return refuse(`${flag} host`, "the host's namespaces are not yours");
   return refuse(`${flag} ${value}`);
 }
 
-function clampResource(flag: string, asked: number, max: number, unit: (n: number) => string): number {
-  if (asked < 0 || asked > max) refuse(`${flag} ${unit(asked)}`, `at most ${unit(max)} per container here`);
+function clampResource(
+  flag: string,
+  asked: number,
+  max: number,
+  unit: (n: number) => string,
+): number {
+  if (asked < 0 || asked > max)
+    refuse(`${flag} ${unit(asked)}`, `at most ${unit(max)} per container here`);
   return asked === 0 ? max : asked;
 }
 /** --cpu-shares is a weight against every other container on the engine: at most the default. */
 function cpuShares(asked: number): number {
-  if (asked < 0 || asked > LIMITS.cpuShares) refuse(`--cpu-shares ${asked}`, `at most ${LIMITS.cpuShares} (the default weight) here`);
+  if (asked < 0 || asked > LIMITS.cpuShares)
+    refuse(`--cpu-shares ${asked}`, `at most ${LIMITS.cpuShares} (the default weight) here`);
   return asked;
 }
 const mib = (n: number) => `${Math.round(n / 1024 ** 2)} MiB`;
@@ -90,8 +117,72 @@ const FORBIDDEN_HOST_CONFIG: Record<string, string> = {
   Annotations: "annotations",
 };
 
-const CONFIG_KEYS = ["Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts", "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Healthcheck", "ArgsEscaped", "Image", "Volumes", "WorkingDir", "Entrypoint", "NetworkDisabled", "MacAddress", "OnBuild", "Labels", "StopSignal", "StopTimeout", "Shell", "HostConfig", "NetworkingConfig"] as const;
-const HOST_CONFIG_KEYS = ["Binds", "Mounts", "Tmpfs", "VolumesFrom", "NetworkMode", "PortBindings", "PublishAllPorts", "RestartPolicy", "AutoRemove", "LogConfig", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "IpcMode", "PidMode", "CgroupnsMode", "OomScoreAdj", "ReadonlyRootfs", "ShmSize", "ConsoleSize", "Init", "Memory", "MemorySwap", "MemoryReservation", "MemorySwappiness", "NanoCpus", "CpuShares", "CpusetCpus", "CpusetMems", "PidsLimit", "CapDrop", "ContainerIDFile", ...Object.keys(FORBIDDEN_HOST_CONFIG)];
+const CONFIG_KEYS = [
+  "Hostname",
+  "Domainname",
+  "User",
+  "AttachStdin",
+  "AttachStdout",
+  "AttachStderr",
+  "ExposedPorts",
+  "Tty",
+  "OpenStdin",
+  "StdinOnce",
+  "Env",
+  "Cmd",
+  "Healthcheck",
+  "ArgsEscaped",
+  "Image",
+  "Volumes",
+  "WorkingDir",
+  "Entrypoint",
+  "NetworkDisabled",
+  "MacAddress",
+  "OnBuild",
+  "Labels",
+  "StopSignal",
+  "StopTimeout",
+  "Shell",
+  "HostConfig",
+  "NetworkingConfig",
+] as const;
+const HOST_CONFIG_KEYS = [
+  "Binds",
+  "Mounts",
+  "Tmpfs",
+  "VolumesFrom",
+  "NetworkMode",
+  "PortBindings",
+  "PublishAllPorts",
+  "RestartPolicy",
+  "AutoRemove",
+  "LogConfig",
+  "Dns",
+  "DnsOptions",
+  "DnsSearch",
+  "ExtraHosts",
+  "GroupAdd",
+  "IpcMode",
+  "PidMode",
+  "CgroupnsMode",
+  "OomScoreAdj",
+  "ReadonlyRootfs",
+  "ShmSize",
+  "ConsoleSize",
+  "Init",
+  "Memory",
+  "MemorySwap",
+  "MemoryReservation",
+  "MemorySwappiness",
+  "NanoCpus",
+  "CpuShares",
+  "CpusetCpus",
+  "CpusetMems",
+  "PidsLimit",
+  "CapDrop",
+  "ContainerIDFile",
+  ...Object.keys(FORBIDDEN_HOST_CONFIG),
+];
 
 /**
  * Any policy, bind mounts included: the engine restarts a container without asking the proxy,
@@ -109,7 +200,11 @@ export interface ContainerCreatePlan {
 }
 
 /** `docker run` / `docker create` / compose: every field checked, the request rebuilt. */
-export async function planContainerCreate(objects: SessionObjects, body: Json, name: string | null): Promise<ContainerCreatePlan> {
+export async function planContainerCreate(
+  objects: SessionObjects,
+  body: Json,
+  name: string | null,
+): Promise<ContainerCreatePlan> {
   const { scope } = objects;
   onlyKnown("", body, CONFIG_KEYS);
   const host = obj("HostConfig", body.HostConfig);
@@ -123,7 +218,10 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
 
   const counts = await objects.counts();
   if (counts.containers >= LIMITS.containersPerSession) {
-    throw new PolicyError(`this sandbox holds at most ${LIMITS.containersPerSession} containers; remove some with docker rm (docker ps -a lists them)`, 409);
+    throw new PolicyError(
+      `this sandbox holds at most ${LIMITS.containersPerSession} containers; remove some with docker rm (docker ps -a lists them)`,
+      409,
+    );
   }
 
   const studentName = name ? checkName("container", name.replace(/^\//, "")) : undefined;
@@ -134,7 +232,8 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   const bound = await binds(objects, strList("Binds", host.Binds) ?? []);
   const mounted = await mounts(objects, Array.isArray(host.Mounts) ? host.Mounts : []);
   const tmpfs: Record<string, string> = {};
-  for (const [path, options] of Object.entries(strMap("Tmpfs", host.Tmpfs))) tmpfs[mountTarget("--tmpfs", path)] = tmpfsOptions(path, options);
+  for (const [path, options] of Object.entries(strMap("Tmpfs", host.Tmpfs)))
+    tmpfs[mountTarget("--tmpfs", path)] = tmpfsOptions(path, options);
   const taken = new Set([...bound.targets, ...mounted.targets, ...Object.keys(tmpfs)]);
   const anonymous: string[] = [];
   for (const path of [...Object.keys(obj("Volumes", body.Volumes)), ...imageVolumes]) {
@@ -149,7 +248,8 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   const volumesFrom: string[] = [];
   for (const entry of strList("VolumesFrom", host.VolumesFrom) ?? []) {
     const [ref, mode] = entry.split(":") as [string, string?];
-    if (mode !== undefined && mode !== "ro" && mode !== "rw") throw new PolicyError(`invalid --volumes-from mode "${mode}"`, 400);
+    if (mode !== undefined && mode !== "ro" && mode !== "rw")
+      throw new PolicyError(`invalid --volumes-from mode "${mode}"`, 400);
     volumesFrom.push([await ownContainer(objects, ref), mode].filter(Boolean).join(":"));
   }
 
@@ -158,16 +258,28 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   let networkMode: string;
   if (["", "default", "bridge"].includes(networkModeAsked)) networkMode = scope.networkName;
   else if (networkModeAsked === "none") networkMode = "none";
-  else if (networkModeAsked === "host" || networkModeAsked.startsWith("container:")) networkMode = await namespaceMode(objects, "--network", networkModeAsked, []);
+  else if (networkModeAsked === "host" || networkModeAsked.startsWith("container:"))
+    networkMode = await namespaceMode(objects, "--network", networkModeAsked, []);
   else networkMode = await as400(objects.networkName(networkModeAsked));
   const aliases = new Set<string>();
-  const endpoints = obj("NetworkingConfig.EndpointsConfig", obj("NetworkingConfig", body.NetworkingConfig).EndpointsConfig);
+  const endpoints = obj(
+    "NetworkingConfig.EndpointsConfig",
+    obj("NetworkingConfig", body.NetworkingConfig).EndpointsConfig,
+  );
   for (const [net, rawEndpoint] of Object.entries(endpoints)) {
     const endpoint = obj(`EndpointsConfig.${net}`, rawEndpoint);
-    const engineNet = ["default", "bridge"].includes(net) ? scope.networkName : await as400(objects.networkName(net));
-    if (engineNet !== networkMode) refuse(`connecting to several networks at create time`, "use docker network connect afterwards");
+    const engineNet = ["default", "bridge"].includes(net)
+      ? scope.networkName
+      : await as400(objects.networkName(net));
+    if (engineNet !== networkMode)
+      refuse(
+        `connecting to several networks at create time`,
+        "use docker network connect afterwards",
+      );
     for (const [key, value] of Object.entries(endpoint)) {
-      if (key === "Aliases") for (const alias of strList("Aliases", value) ?? []) aliases.add(checkName("network alias", alias));
+      if (key === "Aliases")
+        for (const alias of strList("Aliases", value) ?? [])
+          aliases.add(checkName("network alias", alias));
       else if (!isEmpty(value)) refuse(`the network setting ${key}`);
     }
   }
@@ -176,7 +288,8 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   // Resources: clamp what was not asked, refuse what exceeds.
   const memory = clampResource("--memory", num("Memory", host.Memory), LIMITS.memoryBytes, mib);
   const memorySwap = num("MemorySwap", host.MemorySwap);
-  if (memorySwap !== 0 && memorySwap !== -1 && memorySwap !== memory) refuse("--memory-swap", "containers here have no swap");
+  if (memorySwap !== 0 && memorySwap !== -1 && memorySwap !== memory)
+    refuse("--memory-swap", "containers here have no swap");
   const nanoCpus = clampResource("--cpus", num("NanoCpus", host.NanoCpus), LIMITS.nanoCpus, cpus);
   const pidsAsked = num("PidsLimit", host.PidsLimit);
   const pids = clampResource("--pids-limit", pidsAsked < 0 ? 0 : pidsAsked, LIMITS.pids, String);
@@ -184,7 +297,11 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
   const reservation = num("MemoryReservation", host.MemoryReservation);
   if (reservation < 0 || reservation > memory) refuse("--memory-reservation above --memory");
   const askedOomScoreAdj = num("OomScoreAdj", host.OomScoreAdj);
-  if (askedOomScoreAdj < 0 || askedOomScoreAdj > 1000) refuse(`--oom-score-adj ${askedOomScoreAdj}`, `only 0 to 1000 here (below ${LIMITS.oomScoreAdjFloor} counts as ${LIMITS.oomScoreAdjFloor})`);
+  if (askedOomScoreAdj < 0 || askedOomScoreAdj > 1000)
+    refuse(
+      `--oom-score-adj ${askedOomScoreAdj}`,
+      `only 0 to 1000 here (below ${LIMITS.oomScoreAdjFloor} counts as ${LIMITS.oomScoreAdjFloor})`,
+    );
   const oomScoreAdj = Math.max(askedOomScoreAdj, LIMITS.oomScoreAdjFloor);
 
   const restart = obj("RestartPolicy", host.RestartPolicy);
@@ -194,27 +311,45 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
 
   const logConfig = obj("LogConfig", host.LogConfig);
   const logType = optStr("LogConfig.Type", logConfig.Type) ?? "";
-  if (logType !== "" && logType !== "json-file") refuse(`--log-driver ${logType}`, "logs here use json-file");
+  if (logType !== "" && logType !== "json-file")
+    refuse(`--log-driver ${logType}`, "logs here use json-file");
   if (!isEmpty(logConfig.Config)) refuse("--log-opt", "log size is set by the sandbox");
 
   const workingDir = optStr("WorkingDir", body.WorkingDir);
-  if (workingDir && /^\/+(proc|sys)(\/|$)/.test(posix.normalize(workingDir))) refuse(`--workdir ${workingDir}`, "/proc and /sys are off limits");
+  if (workingDir && /^\/+(proc|sys)(\/|$)/.test(posix.normalize(workingDir)))
+    refuse(`--workdir ${workingDir}`, "/proc and /sys are off limits");
 
   const portBindings = obj("PortBindings", host.PortBindings);
-  const healthcheck = body.Healthcheck === undefined || body.Healthcheck === null ? undefined : obj("Healthcheck", body.Healthcheck);
+  const healthcheck =
+    body.Healthcheck === undefined || body.Healthcheck === null
+      ? undefined
+      : obj("Healthcheck", body.Healthcheck);
   if (healthcheck) {
-    onlyKnown("Healthcheck.", healthcheck, ["Test", "Interval", "Timeout", "Retries", "StartPeriod"]);
+    onlyKnown("Healthcheck.", healthcheck, [
+      "Test",
+      "Interval",
+      "Timeout",
+      "Retries",
+      "StartPeriod",
+    ]);
     num("Healthcheck.Interval", healthcheck.Interval);
     boundHealthcheck(healthcheck);
   }
 
   const autoRemove = bool("AutoRemove", host.AutoRemove);
-  const labels: Record<string, string> = { ...studentLabels("Labels", body.Labels), ...scope.ownedLabels() };
+  const labels: Record<string, string> = {
+    ...studentLabels("Labels", body.Labels),
+    ...scope.ownedLabels(),
+  };
   if (anonymous.length) labels[LABEL_ANON_VOLUMES] = anonymous.join(",");
   if (autoRemove) labels[LABEL_AUTOREMOVE] = "1";
   // Published ports are never opened on the host: the workstation forwards localhost:HOST to the
   // container instead (sessions/port-forwards.ts), so `curl localhost:8080` works as at home.
-  const published = publishedPorts(portBindings, bool("PublishAllPorts", host.PublishAllPorts), obj("ExposedPorts", body.ExposedPorts));
+  const published = publishedPorts(
+    portBindings,
+    bool("PublishAllPorts", host.PublishAllPorts),
+    obj("ExposedPorts", body.ExposedPorts),
+  );
   boundPublishedPorts(published.length);
   if (published.length) labels[LABEL_PORTS] = JSON.stringify(published);
 
@@ -231,13 +366,19 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
     StdinOnce: bool("StdinOnce", body.StdinOnce),
     Env: strList("Env", body.Env) ?? [],
     Cmd: strList("Cmd", body.Cmd) ?? null,
-    Entrypoint: strList("Entrypoint", typeof body.Entrypoint === "string" ? [body.Entrypoint] : body.Entrypoint) ?? null,
+    Entrypoint:
+      strList(
+        "Entrypoint",
+        typeof body.Entrypoint === "string" ? [body.Entrypoint] : body.Entrypoint,
+      ) ?? null,
     Image: image,
     WorkingDir: workingDir ?? "",
     NetworkDisabled: bool("NetworkDisabled", body.NetworkDisabled),
     Labels: labels,
     StopSignal: optStr("StopSignal", body.StopSignal) ?? "",
-    ...(body.StopTimeout !== undefined && body.StopTimeout !== null ? { StopTimeout: num("StopTimeout", body.StopTimeout) } : {}),
+    ...(body.StopTimeout !== undefined && body.StopTimeout !== null
+      ? { StopTimeout: num("StopTimeout", body.StopTimeout) }
+      : {}),
     ...(healthcheck ? { Healthcheck: healthcheck } : {}),
     ...(body.Shell ? { Shell: strList("Shell", body.Shell) } : {}),
     HostConfig: {
@@ -246,17 +387,33 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
       Tmpfs: tmpfs,
       VolumesFrom: volumesFrom,
       NetworkMode: networkMode,
-      RestartPolicy: { Name: restartName, MaximumRetryCount: num("MaximumRetryCount", restart.MaximumRetryCount) },
+      RestartPolicy: {
+        Name: restartName,
+        MaximumRetryCount: num("MaximumRetryCount", restart.MaximumRetryCount),
+      },
       AutoRemove: autoRemove,
-      LogConfig: { Type: "json-file", Config: { "max-size": LIMITS.logMaxSize, "max-file": LIMITS.logMaxFile } },
+      LogConfig: {
+        Type: "json-file",
+        Config: { "max-size": LIMITS.logMaxSize, "max-file": LIMITS.logMaxFile },
+      },
       Dns: strList("Dns", host.Dns) ?? [],
       DnsOptions: strList("DnsOptions", host.DnsOptions) ?? [],
       DnsSearch: strList("DnsSearch", host.DnsSearch) ?? [],
       ExtraHosts: strList("ExtraHosts", host.ExtraHosts) ?? [],
       GroupAdd: strList("GroupAdd", host.GroupAdd) ?? [],
-      IpcMode: await namespaceMode(objects, "--ipc", optStr("IpcMode", host.IpcMode) ?? "", ["", "private", "shareable", "none"]),
+      IpcMode: await namespaceMode(objects, "--ipc", optStr("IpcMode", host.IpcMode) ?? "", [
+        "",
+        "private",
+        "shareable",
+        "none",
+      ]),
       PidMode: await namespaceMode(objects, "--pid", optStr("PidMode", host.PidMode) ?? "", [""]),
-      CgroupnsMode: await namespaceMode(objects, "--cgroupns", optStr("CgroupnsMode", host.CgroupnsMode) ?? "", ["", "private"]),
+      CgroupnsMode: await namespaceMode(
+        objects,
+        "--cgroupns",
+        optStr("CgroupnsMode", host.CgroupnsMode) ?? "",
+        ["", "private"],
+      ),
       OomScoreAdj: oomScoreAdj,
       ReadonlyRootfs: bool("ReadonlyRootfs", host.ReadonlyRootfs),
       ShmSize: shm,
@@ -274,26 +431,42 @@ export async function planContainerCreate(objects: SessionObjects, body: Json, n
       // The session's own group, bounding all its containers together (sessions/session-cgroup.ts).
       ...(scope.cgroupParent ? { CgroupParent: scope.cgroupParent } : {}),
     },
-    NetworkingConfig: networkMode.startsWith(scope.prefix) ? { EndpointsConfig: { [networkMode]: { Aliases: [...aliases] } } } : {},
+    NetworkingConfig: networkMode.startsWith(scope.prefix)
+      ? { EndpointsConfig: { [networkMode]: { Aliases: [...aliases] } } }
+      : {},
   };
-  return { name: studentName ? scope.engineName(studentName) : undefined, body: rebuilt, studentName };
+  return {
+    name: studentName ? scope.engineName(studentName) : undefined,
+    body: rebuilt,
+    studentName,
+  };
 }
 
 /** `-p 8080:80`, `-p 80`, `-P`: TCP only; a missing host port gets a free-looking high one. */
-export function publishedPorts(bindings: Json, publishAll: boolean, exposed: Json): PublishedPort[] {
+export function publishedPorts(
+  bindings: Json,
+  publishAll: boolean,
+  exposed: Json,
+): PublishedPort[] {
   const out: PublishedPort[] = [];
   const entries: [string, unknown][] = Object.entries(bindings);
-  if (publishAll) for (const key of Object.keys(exposed)) if (!(key in bindings)) entries.push([key, [{ HostPort: "" }]]);
+  if (publishAll)
+    for (const key of Object.keys(exposed))
+      if (!(key in bindings)) entries.push([key, [{ HostPort: "" }]]);
   for (const [key, list] of entries) {
     const [portText, protocol = "tcp"] = key.split("/") as [string, string?];
     const containerPort = Number(portText);
-    if (!Number.isInteger(containerPort) || containerPort < 1 || containerPort > 65535) throw new PolicyError(`invalid port ${key}`, 400);
-    if (protocol !== "tcp") refuse(`publishing ${protocol} ports`, "only TCP ports can be published here");
+    if (!Number.isInteger(containerPort) || containerPort < 1 || containerPort > 65535)
+      throw new PolicyError(`invalid port ${key}`, 400);
+    if (protocol !== "tcp")
+      refuse(`publishing ${protocol} ports`, "only TCP ports can be published here");
     for (const binding of Array.isArray(list) ? list : []) {
       const b = obj("PortBinding", binding);
       const hostText = optStr("HostPort", b.HostPort) ?? "";
-      const hostPort = hostText === "" ? 32768 + Math.floor(Math.random() * 28000) : Number(hostText);
-      if (!Number.isInteger(hostPort) || hostPort < 1 || hostPort > 65535) throw new PolicyError(`invalid host port ${hostText}`, 400);
+      const hostPort =
+        hostText === "" ? 32768 + Math.floor(Math.random() * 28000) : Number(hostText);
+      if (!Number.isInteger(hostPort) || hostPort < 1 || hostPort > 65535)
+        throw new PolicyError(`invalid host port ${hostText}`, 400);
       out.push({ hostPort, containerPort, protocol: "tcp" });
     }
   }
@@ -304,24 +477,51 @@ export function publishedPorts(bindings: Json, publishAll: boolean, exposed: Jso
 export function planContainerUpdate(body: Json): Json {
   // The CLI sends every resource field of `docker update` (MemorySwappiness, CpuRealtime*, ...);
   // the empty ones are ignored, the forbidden ones refused when set.
-  onlyKnown("", body, ["Memory", "MemorySwap", "MemoryReservation", "MemorySwappiness", "NanoCpus", "CpuShares", "PidsLimit", "RestartPolicy", "CpusetCpus", "CpusetMems", ...Object.keys(FORBIDDEN_HOST_CONFIG)]);
-  for (const [field, flag] of Object.entries(FORBIDDEN_HOST_CONFIG)) if (!isEmpty(body[field])) refuse(`docker update ${flag}`);
+  onlyKnown("", body, [
+    "Memory",
+    "MemorySwap",
+    "MemoryReservation",
+    "MemorySwappiness",
+    "NanoCpus",
+    "CpuShares",
+    "PidsLimit",
+    "RestartPolicy",
+    "CpusetCpus",
+    "CpusetMems",
+    ...Object.keys(FORBIDDEN_HOST_CONFIG),
+  ]);
+  for (const [field, flag] of Object.entries(FORBIDDEN_HOST_CONFIG))
+    if (!isEmpty(body[field])) refuse(`docker update ${flag}`);
   const out: Json = {};
   if (body.Memory !== undefined) {
     out.Memory = clampResource("--memory", num("Memory", body.Memory), LIMITS.memoryBytes, mib);
     out.MemorySwap = out.Memory;
   } else if (!isEmpty(body.MemorySwap)) refuse("--memory-swap", "containers here have no swap");
-  if (body.NanoCpus !== undefined) out.NanoCpus = clampResource("--cpus", num("NanoCpus", body.NanoCpus), LIMITS.nanoCpus, cpus);
-  if (body.PidsLimit !== undefined && body.PidsLimit !== null) out.PidsLimit = clampResource("--pids-limit", Math.max(0, num("PidsLimit", body.PidsLimit)), LIMITS.pids, String);
+  if (body.NanoCpus !== undefined)
+    out.NanoCpus = clampResource("--cpus", num("NanoCpus", body.NanoCpus), LIMITS.nanoCpus, cpus);
+  if (body.PidsLimit !== undefined && body.PidsLimit !== null)
+    out.PidsLimit = clampResource(
+      "--pids-limit",
+      Math.max(0, num("PidsLimit", body.PidsLimit)),
+      LIMITS.pids,
+      String,
+    );
   if (body.CpuShares !== undefined) out.CpuShares = cpuShares(num("CpuShares", body.CpuShares));
-  if (body.MemoryReservation !== undefined) out.MemoryReservation = Math.min(num("MemoryReservation", body.MemoryReservation), LIMITS.memoryBytes);
+  if (body.MemoryReservation !== undefined)
+    out.MemoryReservation = Math.min(
+      num("MemoryReservation", body.MemoryReservation),
+      LIMITS.memoryBytes,
+    );
   if (typeof body.CpusetCpus === "string" && body.CpusetCpus) out.CpusetCpus = body.CpusetCpus;
   if (body.RestartPolicy !== undefined) {
     const restart = obj("RestartPolicy", body.RestartPolicy);
     onlyKnown("RestartPolicy.", restart, ["Name", "MaximumRetryCount"]);
     const name = optStr("RestartPolicy.Name", restart.Name) ?? "";
     if (!RESTART_POLICIES.includes(name)) refuse(`--restart ${name}`);
-    out.RestartPolicy = { Name: name, MaximumRetryCount: num("MaximumRetryCount", restart.MaximumRetryCount) };
+    out.RestartPolicy = {
+      Name: name,
+      MaximumRetryCount: num("MaximumRetryCount", restart.MaximumRetryCount),
+    };
   }
   return out;
 }

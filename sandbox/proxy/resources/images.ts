@@ -13,9 +13,24 @@ import { BUILD_QUERY } from "../build-query.ts";
 const IMAGES_HERE = "the images here are built in, so use one of them (see `docker images`)";
 
 /** Every image route goes to build.ts, which knows the session's own images. */
-function images(kind: "images.list" | "image.inspect" | "image.build" | "image.tag" | "image.delete"): Handler {
+function images(
+  kind: "images.list" | "image.inspect" | "image.build" | "image.tag" | "image.delete",
+): Handler {
   return (s: SessionContext, { req, res, params, query }) =>
-    handleImages(kind, { engine: s.engine, scope: s.scope, view: s.view, allowance: s.archiveAllowance, filters: (raw) => scopedFilters(s.objects, "images", raw, false) }, params, query, req, res);
+    handleImages(
+      kind,
+      {
+        engine: s.engine,
+        scope: s.scope,
+        view: s.view,
+        allowance: s.archiveAllowance,
+        filters: (raw) => scopedFilters(s.objects, "images", raw, false),
+      },
+      params,
+      query,
+      req,
+      res,
+    );
 }
 
 export const imageRoutes: Route[] = [
@@ -26,7 +41,11 @@ export const imageRoutes: Route[] = [
   route("POST", "/images/(.+)/tag", images("image.tag"), ["repo", "tag"]),
   route("DELETE", "/images/(.+)", images("image.delete"), ["force", "noprune"]),
 
-  refused("POST", "/images/create", `pulling or importing images (there is no registry here); ${IMAGES_HERE}`),
+  refused(
+    "POST",
+    "/images/create",
+    `pulling or importing images (there is no registry here); ${IMAGES_HERE}`,
+  ),
   refused("POST", "/build/prune", "pruning the build cache"),
   refused("POST", "/images/load", `loading images; ${IMAGES_HERE}`),
   refused("GET", "/images/get", "saving images"),

@@ -18,31 +18,61 @@ import { jsonBody, noBody } from "../request-body.ts";
 import type { SessionObjects, VolumeSummary } from "../session-objects.ts";
 
 /** `docker volume create`: the local driver and no options at all (they reach mount(2)). */
-export async function planVolumeCreate(objects: SessionObjects, body: Json): Promise<{ body: Json; studentName: string }> {
+export async function planVolumeCreate(
+  objects: SessionObjects,
+  body: Json,
+): Promise<{ body: Json; studentName: string }> {
   onlyKnown("", body, ["Name", "Driver", "DriverOpts", "Labels", "ClusterVolumeSpec"]);
   const driver = optStr("Driver", body.Driver) ?? "";
-  if (driver !== "" && driver !== "local") refuse(`the volume driver "${driver}"`, "only the local driver is available here");
-  if (!isEmpty(body.DriverOpts)) refuse("volume driver options (--opt)", "the local driver passes them to mount(2), which could mount any host path");
+  if (driver !== "" && driver !== "local")
+    refuse(`the volume driver "${driver}"`, "only the local driver is available here");
+  if (!isEmpty(body.DriverOpts))
+    refuse(
+      "volume driver options (--opt)",
+      "the local driver passes them to mount(2), which could mount any host path",
+    );
   if (!isEmpty(body.ClusterVolumeSpec)) refuse("cluster volumes");
   const counts = await objects.counts();
-  if (counts.volumes >= LIMITS.volumesPerSession) throw new PolicyError(`this sandbox holds at most ${LIMITS.volumesPerSession} volumes; remove some with docker volume rm`, 409);
+  if (counts.volumes >= LIMITS.volumesPerSession)
+    throw new PolicyError(
+      `this sandbox holds at most ${LIMITS.volumesPerSession} volumes; remove some with docker volume rm`,
+      409,
+    );
   const asked = optStr("Name", body.Name);
   const studentName = asked ? checkName("volume", asked) : randomBytes(32).toString("hex");
   return {
     studentName,
-    body: { Name: objects.scope.engineName(studentName), Driver: "local", DriverOpts: {}, Labels: { ...studentLabels("Labels", body.Labels), ...objects.scope.ownedLabels() } },
+    body: {
+      Name: objects.scope.engineName(studentName),
+      Driver: "local",
+      DriverOpts: {},
+      Labels: { ...studentLabels("Labels", body.Labels), ...objects.scope.ownedLabels() },
+    },
   };
 }
 
 export const volumeRoutes: Route[] = [
-  route("GET", "/volumes", async (s, { req, res, path, query }) => {
-    await noBody(req);
-    query.set("filters", scopedFilters(s.objects, "volumes", query.get("filters")));
-    return relayJson(s.view, res, await engineRequest(s.engine, { method: "GET", path, query }), (answer) => {
-      const a = answer as { Volumes?: VolumeSummary[] };
-      return { ...a, Volumes: (a.Volumes ?? []).filter((v) => v.Labels?.[LABEL_OWNER] === s.scope.sessionId) };
-    });
-  }, ["filters"]),
+  route(
+    "GET",
+    "/volumes",
+    async (s, { req, res, path, query }) => {
+      await noBody(req);
+      query.set("filters", scopedFilters(s.objects, "volumes", query.get("filters")));
+      return relayJson(
+        s.view,
+        res,
+        await engineRequest(s.engine, { method: "GET", path, query }),
+        (answer) => {
+          const a = answer as { Volumes?: VolumeSummary[] };
+          return {
+            ...a,
+            Volumes: (a.Volumes ?? []).filter((v) => v.Labels?.[LABEL_OWNER] === s.scope.sessionId),
+          };
+        },
+      );
+    },
+    ["filters"],
+  ),
 
   route("POST", "/volumes/create", async (s, { req, res, path }) => {
     const body = await jsonBody(req);
@@ -55,21 +85,47 @@ export const volumeRoutes: Route[] = [
     return relayJsonText(s.view, res, upstream, text);
   }),
 
-  route("POST", "/volumes/prune", async (s, { req, res, path, query }) => {
-    await noBody(req);
-    query.set("filters", scopedFilters(s.objects, "volumePrune", query.get("filters")));
-    // `all` is API 1.42's: Engine 20.10 does not know it, and older versions prune named volumes anyway.
-    if ("all" in (JSON.parse(query.get("filters")!) as Json)) requireApiVersion("the volume prune filter all (--all)", "1.42");
-    return relayJson(s.view, res, await engineRequest(s.engine, { method: "POST", path, query }));
-  }, ["filters"]),
+  route(
+    "POST",
+    "/volumes/prune",
+    async (s, { req, res, path, query }) => {
+      await noBody(req);
+      query.set("filters", scopedFilters(s.objects, "volumePrune", query.get("filters")));
+      // `all` is API 1.42's: Engine 20.10 does not know it, and older versions prune named volumes anyway.
+      if ("all" in (JSON.parse(query.get("filters")!) as Json))
+        requireApiVersion("the volume prune filter all (--all)", "1.42");
+      return relayJson(s.view, res, await engineRequest(s.engine, { method: "POST", path, query }));
+    },
+    ["filters"],
+  ),
 
   route("GET", `/volumes/${ID}`, async (s, { req, res, params }) => {
     await noBody(req);
-    return relayJson(s.view, res, await engineRequest(s.engine, { method: "GET", path: `/volumes/${await s.objects.volumeName(params[0]!)}` }));
+    return relayJson(
+      s.view,
+      res,
+      await engineRequest(s.engine, {
+        method: "GET",
+        path: `/volumes/${await s.objects.volumeName(params[0]!)}`,
+      }),
+    );
   }),
 
-  route("DELETE", `/volumes/${ID}`, async (s, { req, res, params, query }) => {
-    await noBody(req);
-    return relay(s.view, res, await engineRequest(s.engine, { method: "DELETE", path: `/volumes/${await s.objects.volumeName(params[0]!)}`, query }));
-  }, ["force"]),
+  route(
+    "DELETE",
+    `/volumes/${ID}`,
+    async (s, { req, res, params, query }) => {
+      await noBody(req);
+      return relay(
+        s.view,
+        res,
+        await engineRequest(s.engine, {
+          method: "DELETE",
+          path: `/volumes/${await s.objects.volumeName(params[0]!)}`,
+          query,
+        }),
+      );
+    },
+    ["force"],
+  ),
 ];

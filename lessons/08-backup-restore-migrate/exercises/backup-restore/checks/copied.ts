@@ -1,25 +1,44 @@
 import { defineCheck, fail, pass, type FileEntry } from "../../../../../sandbox/checks/api.ts";
 
 // Both trees through the engine's archive (nothing started): names, types, numeric owners, modes, content.
-const line = (f: FileEntry) => `${f.path} ${f.type} ${f.uid}:${f.gid} ${f.mode.toString(8)} ${f.sha256 ?? "-"}`;
+const line = (f: FileEntry) =>
+  `${f.path} ${f.type} ${f.uid}:${f.gid} ${f.mode.toString(8)} ${f.sha256 ?? "-"}`;
 
 export default defineCheck(async (s) => {
-  if (!(await s.volume("app-data-copy"))) return fail("There is no volume named app-data-copy yet.");
+  if (!(await s.volume("app-data-copy")))
+    return fail("There is no volume named app-data-copy yet.");
   const original = await s.listFiles({ volume: "app-data", path: "/" });
-  if (!original) return fail("Could not read the volume app-data: restart the exercise to get it back.");
+  if (!original)
+    return fail("Could not read the volume app-data: restart the exercise to get it back.");
   const copy = (await s.listFiles({ volume: "app-data-copy", path: "/" })) ?? [];
-  if (copy.length <= 1) return fail("The volume app-data-copy exists but is empty: copy into it with cp -a /from/. /to/.");
+  if (copy.length <= 1)
+    return fail(
+      "The volume app-data-copy exists but is empty: copy into it with cp -a /from/. /to/.",
+    );
   const a = original.filter((f) => f.path !== ".").map(line);
   const b = copy.filter((f) => f.path !== ".").map(line);
   const differs = a.find((x, i) => x !== b[i]) ?? b.find((x, i) => x !== a[i]);
   // Copied means volume to volume: one container mounted both.
   const source = new Set((await s.volumeUses("app-data")).map((u) => u.containerId));
   const writers = (await s.volumeUses("app-data-copy")).filter((u) => !u.readOnly);
-  if (!writers.some((u) => source.has(u.containerId))) return fail("app-data-copy was not filled by one container mounting both app-data and app-data-copy: copy directly with -v app-data:/from -v app-data-copy:/to and cp -a, no archive in between.");
+  if (!writers.some((u) => source.has(u.containerId)))
+    return fail(
+      "app-data-copy was not filled by one container mounting both app-data and app-data-copy: copy directly with -v app-data:/from -v app-data-copy:/to and cp -a, no archive in between.",
+    );
   if (differs === undefined) return pass();
   const path = differs.split(" ")[0];
   const mine = copy.find((f) => f.path === path);
   const theirs = original.find((f) => f.path === path);
-  const what = !mine ? "is missing" : !theirs ? "is extra" : mine.uid !== theirs.uid || mine.gid !== theirs.gid ? `belongs to ${mine.uid}:${mine.gid}, not ${theirs.uid}:${theirs.gid}` : mine.mode !== theirs.mode ? `has mode ${mine.mode.toString(8)}, not ${theirs.mode.toString(8)}` : "has different content";
-  return fail(`app-data-copy differs from app-data: ${path} ${what}: use cp -a /from/. /to/ so names, owners and modes are kept`);
+  const what = !mine
+    ? "is missing"
+    : !theirs
+      ? "is extra"
+      : mine.uid !== theirs.uid || mine.gid !== theirs.gid
+        ? `belongs to ${mine.uid}:${mine.gid}, not ${theirs.uid}:${theirs.gid}`
+        : mine.mode !== theirs.mode
+          ? `has mode ${mine.mode.toString(8)}, not ${theirs.mode.toString(8)}`
+          : "has different content";
+  return fail(
+    `app-data-copy differs from app-data: ${path} ${what}: use cp -a /from/. /to/ so names, owners and modes are kept`,
+  );
 });
