@@ -9,10 +9,13 @@ import { createServer, connect, type Server as NetServer, type Socket } from "no
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Docker from "dockerode";
 import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
+import { engineFrom } from "../../sandbox/docker/engine.ts";
+
+/** The engine the tests run on (DOCKER_HOST, a unix socket here), which the relay stands in front of. */
+const ENGINE_SOCKET = new URL(process.env.DOCKER_HOST || "unix:///var/run/docker.sock").pathname;
 
 /** A unix socket that pipes each connection to the real engine, until stopped. */
 class Relay {
@@ -25,7 +28,7 @@ class Relay {
   async start(): Promise<void> {
     await rm(this.path, { force: true });
     this.server = createServer({ allowHalfOpen: true }, (client) => {
-      const engine = connect({ path: "/var/run/docker.sock", allowHalfOpen: true });
+      const engine = connect({ path: ENGINE_SOCKET, allowHalfOpen: true });
       for (const s of [client, engine]) {
         this.sockets.add(s);
         s.on("close", () => this.sockets.delete(s));
@@ -49,7 +52,10 @@ class Relay {
   }
 }
 
-const realEngine = new Docker({ socketPath: "/var/run/docker.sock" });
+// The engine the tests run on (DOCKER_HOST, as the server under test reads it).
+const realEngine = engineFrom(process.env.DOCKER_HOST || "unix:///var/run/docker.sock", {
+  concurrentStarts: 1,
+}).docker;
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;
 let relay: Relay;

@@ -11,11 +11,14 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import Docker from "dockerode";
 import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
 import { unmountBelow } from "../../sandbox/sessions/bind-view.ts";
+import { engineFrom } from "../../sandbox/docker/engine.ts";
 
-const docker = new Docker({ socketPath: "/var/run/docker.sock" });
+// The engine the tests run on (DOCKER_HOST, as the server under test reads it).
+const docker = engineFrom(process.env.DOCKER_HOST || "unix:///var/run/docker.sock", {
+  concurrentStarts: 1,
+}).docker;
 const instance = `i${randomBytes(4).toString("hex")}`;
 const dataDirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -77,7 +80,7 @@ function run(
 const byInstance = { label: [`stowage.instance=${instance}`] };
 async function firstServerIntact(): Promise<void> {
   const containers = await docker.listContainers({ all: true, filters: byInstance });
-  expect(containers.map((c) => c.State).sort()).toEqual(["running", "running"]); // workstation + web
+  expect(containers.map((c) => c.State).sort()).toEqual(["running", "running", "running"]); // workstation, check container, web
   expect(((await docker.listVolumes({ filters: byInstance })).Volumes ?? []).length).toBe(1);
   const session = await fetch(`${base}/api/sessions/${sessionId}`, { headers: { cookie } });
   expect(session.status).toBe(200);

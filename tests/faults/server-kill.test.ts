@@ -9,12 +9,15 @@ import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import Docker from "dockerode";
 import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
 import { unmountBelow } from "../../sandbox/sessions/bind-view.ts";
 import { LABEL_INSTANCE, LABEL_ROLE, LABEL_SESSION } from "../../sandbox/naming/scope.ts";
+import { engineFrom } from "../../sandbox/docker/engine.ts";
 
-const docker = new Docker({ socketPath: "/var/run/docker.sock" });
+// The engine the tests run on (DOCKER_HOST, as the server under test reads it).
+const docker = engineFrom(process.env.DOCKER_HOST || "unix:///var/run/docker.sock", {
+  concurrentStarts: 1,
+}).docker;
 const instance = `f${randomBytes(4).toString("hex")}`;
 let dataDir = "";
 let child: ChildProcess | undefined;
