@@ -95,7 +95,8 @@ export class SessionImages {
     if (normal !== undefined && !normal.startsWith(NAME_PREFIX)) {
       const own = this.scope.engineName(normal);
       if (await this.inspect(own)) return own;
-      if (COURSE_REFS.has(normal)) return normal;
+      // As the student wrote it: the engine resolves it the same, and inspect shows `busybox`, not `busybox:latest`.
+      if (COURSE_REFS.has(normal)) return ref;
     }
     // An ID (or its prefix) names an image the session may use only when one of its tags is visible to it.
     if (!IMAGE_ID.test(ref)) throw missing;
