@@ -51,8 +51,21 @@ describe("after an engine restart", () => {
     await first.waitFor(PROMPT, 20_000);
     await server.engine.docker.getContainer(server.sessions.get(id)!.workstationId!).stop({ t: 0 });
     await first.close();
-    // The page reconnects (or the student reloads): a prompt, in the same home.
-    const again = await TerminalClient.open(server.url, id, learner.cookie);
+    // The page reconnects (or the student reloads): a prompt, in the same home. The server either
+    // starts the stopped workstation again on connect, or (having heard the engine's die event)
+    // has already rebuilt the sandbox with the home kept under a new id, which the page follows
+    // by asking for its session again: either way the learner's session answers with a prompt.
+    let again: TerminalClient | undefined;
+    for (const deadline = Date.now() + 20_000; !again;) {
+      const current = (await learner.call("POST", "/api/sessions")).body.id as string;
+      again = await TerminalClient.open(server.url, current, learner.cookie).catch(
+        (error: Error) => {
+          if (Date.now() > deadline) throw error;
+          return undefined;
+        },
+      );
+      if (!again) await new Promise((r) => setTimeout(r, 250));
+    }
     try {
       await again.waitFor(PROMPT, 20_000);
       again.type("cat note.txt; docker ps -q | wc -l\r");
