@@ -63,6 +63,10 @@ export function filterArchive(input: NodeJS.ReadableStream): FilteredArchive {
       (error) => next(error),
     );
     body.on("data", (chunk) => void (passed += (chunk as Buffer).length));
+    // An archive cut off mid-entry (the quota's limit) destroys this entry's streams with the same
+    // error the extract and pack report to fail(); unheard here, it would end the whole server.
+    body.on("error", () => undefined);
+    entry.on("error", () => undefined);
     body.pipe(entry);
   });
   extract.on("finish", () => pack.finalize());
