@@ -385,6 +385,9 @@ export class SessionManager {
     clearInterval(this.sweepTimer);
     this.unsubscribe?.();
     this.events.stop();
+    // Creations and resets in flight finish first, so the sessions they make are ended too
+    // (a reset racing the stop left its new workstation on the engine).
+    await Promise.allSettled([...this.creating.values(), ...this.replacing.values()]);
     await Promise.all([...this.sessions.keys()].map((id) => this.destroy(id, "server stopping")));
     if (this.cgroups)
       await removeInstanceCgroups(this.cgroups, this.config.instance).catch(() => undefined);
