@@ -41,11 +41,12 @@ ensure_daemon_json() {
   fi
 }
 
-# An engine that answers (20.10 or newer, local or DOCKER_HOST) is used as it is. Otherwise:
-# an installed but stopped system dockerd is started as before; on a machine without one, Docker
-# Engine 26 from Debian 13's packages is unpacked into .tools/docker26 and started (the host's
-# packages and apt sources stay Debian 12's; docs/decisions/engine.md). STOWAGE_ENGINE=system
-# installs Debian 12's docker.io (Engine 20.10) instead, as bootstrap did before.
+# An engine that answers (20.10 or newer, local or DOCKER_HOST) is used as it is. Otherwise
+# Docker Engine 26 from Debian 13's packages is unpacked into .tools/docker26 and started, even
+# when an older system dockerd is installed but stopped (CI's machine has Debian 12's 20.10: the
+# course and its tests are for Engine 26; docs/decisions/engine.md). The host's packages and apt
+# sources stay Debian 12's. STOWAGE_ENGINE=system starts (or installs) Debian 12's docker.io
+# (Engine 20.10) instead, as bootstrap did before.
 ensure_docker() {
   if [ -n "${DOCKER_HOST:-}" ] && [[ "$DOCKER_HOST" != unix://* ]]; then
     docker_ok || { echo "DOCKER_HOST=$DOCKER_HOST does not answer" >&2; exit 1; }
@@ -58,7 +59,7 @@ ensure_docker() {
     exit 1
   fi
   ensure_daemon_json
-  if ! command -v dockerd >/dev/null 2>&1 && [ "${STOWAGE_ENGINE:-26}" = 26 ]; then
+  if [ "${STOWAGE_ENGINE:-26}" = 26 ]; then
     . "$ROOT/scripts/engine26.sh"
     local dir="$ROOT/.tools/docker26"
     engine26_install "$dir"

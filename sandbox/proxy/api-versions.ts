@@ -132,7 +132,15 @@ export async function checkEngineSpeaks(engine: Engine, version: string): Promis
     cached = { version: askEngineVersion(engine), at: Date.now() };
     engineNewest.set(engine, cached);
   }
-  const newest = await cached.version;
+  let newest = await cached.version;
+  if (newest !== undefined && compareApiVersions(version, newest) > 0) {
+    // Asked again before refusing: when the engine has gone away, a CLI whose ping failed falls
+    // back to its own newest version, and the student must read that the engine is not
+    // answering, not a version refusal from a minute-old answer.
+    const fresh = askEngineVersion(engine);
+    engineNewest.set(engine, { version: fresh, at: Date.now() });
+    newest = await fresh;
+  }
   if (newest === undefined)
     engineNewest.delete(engine); // engine down: its own error follows
   else if (compareApiVersions(version, newest) > 0) {
