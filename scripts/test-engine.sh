@@ -58,6 +58,13 @@ case "${1:-}" in
         ip link set "$BRIDGE" up
       fi
       nat_rules -C 2>/dev/null || { nat_rules -D 2>/dev/null || true; nat_rules -I; }
+      # On start, moby deletes a "bridge" network left in its data-root and then, when address
+      # pools are set and live-restore is off, the interface named docker0: the host's, which is
+      # the other engine's (seen 2026-12-02: a restart of this engine took docker0 away and every
+      # container start on the default bridge failed). Its stale network store goes first.
+      rm -f "$STATE"/data/*/network/files/local-kv.db "$STATE"/data/network/files/local-kv.db
+      had_docker0=0
+      ip link show docker0 >/dev/null 2>&1 && had_docker0=1
       mkdir -p "$RUN"
       echo '{}' > "$RUN/daemon.json" # not /etc/docker/daemon.json: that one is the other engine's
       engine26_start "$DIR" "$SOCKET" "$STATE" \
@@ -65,6 +72,10 @@ case "${1:-}" in
         --data-root "$STATE/data" --exec-root "$RUN/exec" \
         --userns-remap=default --bridge "$BRIDGE" --iptables=false --ip-masq=false \
         --default-address-pool "base=$POOL,size=26"
+      if [ "$had_docker0" = 1 ] && ! ip link show docker0 >/dev/null 2>&1; then
+        echo "starting Engine $ENGINE removed the host's docker0: restart the default engine" >&2
+        exit 1
+      fi
     fi
     echo "export DOCKER_HOST=unix://$SOCKET STOWAGE_SESSION_SUBNETS=$SESSION_SUBNETS"
     ;;
