@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { Engine } from "../docker/engine.ts";
 import {
   cappedApiVersion,
+  checkEngineSpeaks,
   compareApiVersions,
   requireApiVersion,
   splitVersionPrefix,
@@ -46,5 +48,33 @@ describe("API versions through the proxy", () => {
       expect(() => requireApiVersion("VolumeOptions.Subpath", "1.45")).not.toThrow(),
     );
     expect(() => requireApiVersion("VolumeOptions.Subpath", "1.45")).not.toThrow(); // the server's own calls
+  });
+});
+
+describe("a version the engine is too old for", () => {
+  it("is refused while the engine answers, and passed on once it has gone away", async () => {
+    const { createServer } = await import("node:http");
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = await mkdtemp(join(tmpdir(), "stowage-api-"));
+    const socketPath = join(dir, "engine.sock");
+    // An engine 20.10 as far as /version goes: the only call checkEngineSpeaks makes.
+    const engine20 = createServer((_req, res) => res.end(JSON.stringify({ ApiVersion: "1.41" })));
+    await new Promise<void>((r) => engine20.listen(socketPath, r));
+    const engine = { httpTarget: { socketPath } } as unknown as Engine;
+    try {
+      await expect(checkEngineSpeaks(engine, "1.41")).resolves.toBeUndefined();
+      await expect(checkEngineSpeaks(engine, "1.45")).rejects.toThrow(
+        /client version 1\.45 is too new\. Maximum supported API version is 1\.41/,
+      );
+      // The engine goes away with its answer still cached: a CLI whose ping failed sends its own
+      // newest version, and the request must go on to meet the engine's absence, not a refusal.
+      await new Promise<void>((r) => engine20.close(() => r()));
+      await expect(checkEngineSpeaks(engine, "1.45")).resolves.toBeUndefined();
+    } finally {
+      engine20.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
