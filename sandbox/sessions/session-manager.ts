@@ -73,8 +73,14 @@ export class SessionBusyError extends Error {
   }
 }
 
-/** The workstation's own limits: the student's shell, not their containers. */
-const WORKSTATION_LIMITS = { memoryBytes: 192 * 1024 * 1024, pids: 256, nanoCpus: 1_000_000_000 };
+/**
+ * The workstation's own limits: the student's shell, not their containers. The pids limit must
+ * bind before the memory limit: a waiting docker CLI holds ~7.5 MB and ~5.3 threads (measured
+ * 2026-12-02), so 40 parallel `docker create`s filled the old 192 MiB and the shell thrashed at
+ * its limit for minutes (the CLIs' code pages evicted and read back, never quite out of memory)
+ * instead of failing; 256 pids (~48 CLIs, ~360 MB) plus the 64 MiB /tmp fit in 512 MiB.
+ */
+const WORKSTATION_LIMITS = { memoryBytes: 512 * 1024 * 1024, pids: 256, nanoCpus: 1_000_000_000 };
 /**
  * A learner's sandbox is replaced at most this often (a reset loop, or `kill 1` in the
  * workstation again and again): a later request waits its turn instead of another full start.
