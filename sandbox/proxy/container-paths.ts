@@ -5,40 +5,26 @@
  * kernel's view of the host as much as of the container); `docker exec -w /link` with a link
  * into /proc went past a check that only read the path as written (issue 16).
  */
-import { lstat, readlink } from "node:fs/promises";
 import type { Engine } from "../docker/engine.ts";
 import { engineJson } from "./engine-http.ts";
+import { walkLinks } from "./link-walk.ts";
 
 const KERNEL_VIEWS = /^\/(proc|sys)(\/|$)/;
 
 /** The path `path` names inside the container whose init is `pid`, links followed; undefined past 40 links. */
-export async function resolveInContainer(pid: number, path: string): Promise<string | undefined> {
+export function resolveInContainer(pid: number, path: string): Promise<string | undefined> {
   const root = `/proc/${pid}/root`;
-  let pending = path.split("/").filter(Boolean);
-  const resolved: string[] = [];
-  let hops = 0;
-  while (pending.length > 0) {
-    const part = pending.shift()!;
-    if (part === ".") continue;
-    if (part === "..") {
-      resolved.pop();
-      continue;
-    }
-    resolved.push(part);
-    const here = "/" + resolved.join("/");
+  const unresolved = (current: string, pending: readonly string[]) =>
+    "/" + [current.slice(1), ...pending].filter(Boolean).join("/");
+  return walkLinks<string | undefined>(path, {
     // Once in /proc or /sys, nothing further changes the answer (and /proc/self is the server's).
-    if (KERNEL_VIEWS.test(here)) return "/" + [...resolved, ...pending].join("/");
-    const stat = await lstat(root + here).catch(() => undefined);
-    if (!stat) return "/" + [...resolved, ...pending].join("/"); // missing: the exec fails on its own
-    if (stat.isSymbolicLink()) {
-      if (++hops > 40) return undefined;
-      const target = await readlink(root + here);
-      resolved.pop();
-      if (target.startsWith("/")) resolved.length = 0;
-      pending = [...target.split("/").filter(Boolean), ...pending];
-    }
-  }
-  return "/" + resolved.join("/");
+    at: (current, pending) =>
+      KERNEL_VIEWS.test(current) ? { stop: unresolved(current, pending) } : "look",
+    onDisk: (current) => root + current,
+    missing: unresolved, // the exec fails on its own
+    done: (final) => final,
+    tooManyLinks: undefined,
+  });
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { connect } from "node:net";
+import { readFileSync } from "node:fs";
 import { lstat, readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import tar from "tar-stream";
@@ -317,9 +318,7 @@ describe("engine-driven work has a budget", () => {
         .Pid;
       const score = async (p: number | string) =>
         Number((await readFile(`/proc/${p}/oom_score_adj`, "utf8")).trim());
-      const engine =
-        Number((await readFile("/var/run/docker.pid", "utf8").catch(() => "")).trim()) ||
-        Number(execFileSync("pidof", ["dockerd"]).toString().trim().split(" ")[0]);
+      const engine = engineDaemonPid(w.server.engine.httpTarget.socketPath);
       const [student, server, dockerd] = [
         await score(pid),
         await score("self"),
@@ -469,3 +468,21 @@ describe("paths and archives", () => {
     { mayCreate: true },
   );
 });
+
+/**
+ * The dockerd serving `socket`: the one whose command line names it, or, for the default socket,
+ * one that names no -H at all. Several engines may run on this host (private test engines).
+ */
+function engineDaemonPid(socket = "/var/run/docker.sock"): number {
+  const daemons = execFileSync("pidof", ["dockerd"]).toString().trim().split(/\s+/).map(Number);
+  const named = daemons.find((pid) => {
+    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const hosts = args.flatMap((a, i) =>
+      a === "-H" || a === "--host" ? [args[i + 1]] : a.startsWith("--host=") ? [a.slice(7)] : [],
+    );
+    if (hosts.length === 0) return socket === "/var/run/docker.sock";
+    return hosts.some((h) => h === `unix://${socket}` || h === socket);
+  });
+  if (named === undefined) throw new Error(`no dockerd on this host serves ${socket}`);
+  return named;
+}

@@ -5,44 +5,35 @@
  * one student's terminal (the student sees the notice; nothing the teacher types reaches the
  * shell), the CSV export has every student, and the dashboard passes axe.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
-import { artifact, axeSerious, buildSite, launchBrowser, ROOT } from "../../tools/site.ts";
+import { ApiClient, studentShell } from "../../tools/sandbox-server.ts";
+import {
+  startCourseInBrowser,
+  terminalScreen,
+  type CourseInBrowser,
+} from "../../tools/course-in-browser.ts";
+import { artifact, axeSerious } from "../../tools/site.ts";
 
-const LESSONS = join(ROOT, "tests/e2e/fixtures/lessons");
 const TOKEN = "class-dashboard-token-for-tests";
 const NAMES = ["Ada", "Grace", "Alan", "Edsger", "Barbara"];
-let out: string;
-let server: Awaited<ReturnType<typeof startTestServer>>;
+let course: CourseInBrowser;
+let server: CourseInBrowser["server"];
 let base: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  out = mkdtempSync(join(tmpdir(), "stowage-class-"));
-  await buildSite(out, LESSONS);
-  server = await startTestServer({ siteDir: out, lessonsDir: LESSONS, instructorToken: TOKEN });
-  base = `http://localhost:${server.port}`;
-  browser = await launchBrowser();
+  course = await startCourseInBrowser("class", { instructorToken: TOKEN });
+  ({ server, base, browser } = course);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (out) rmSync(out, { recursive: true, force: true });
+  await course?.close();
 });
 
-const screen = (page: Page) =>
-  page.evaluate(
-    () =>
-      (
-        document.querySelector("[data-terminal]") as HTMLElement & { screenText?: () => string }
-      ).screenText?.() ?? "",
-  );
+const screen = terminalScreen;
 
 describe("a teacher runs a class", () => {
   it("creates it, watches 5 students join and work live, looks over one's shoulder read-only", async () => {

@@ -4,48 +4,33 @@
  * panel shows it, Check fails with the check's message, do the task, Check passes, reload keeps
  * the session, the screen and the progress. Nothing is mocked. Screenshots go to test-artifacts/.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import { readFileSync } from "node:fs";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer } from "../../tools/sandbox-server.ts";
-import { artifact, buildSite, launchBrowser, ROOT } from "../../tools/site.ts";
+import {
+  startCourseInBrowser,
+  terminalScreen,
+  typeInTerminal,
+  type CourseInBrowser,
+} from "../../tools/course-in-browser.ts";
+import { artifact } from "../../tools/site.ts";
 
-const LESSONS = join(ROOT, "tests/e2e/fixtures/lessons");
 const TOKEN = "instructor-token-for-tests";
-let out: string;
-let server: Awaited<ReturnType<typeof startTestServer>>;
+let course: CourseInBrowser;
+let server: CourseInBrowser["server"];
 let base: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  out = mkdtempSync(join(tmpdir(), "stowage-flow-"));
-  await buildSite(out, LESSONS);
-  server = await startTestServer({ siteDir: out, lessonsDir: LESSONS, instructorToken: TOKEN });
-  base = `http://localhost:${server.port}`;
-  browser = await launchBrowser();
+  course = await startCourseInBrowser("flow", { instructorToken: TOKEN });
+  ({ server, base, browser } = course);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (out) rmSync(out, { recursive: true, force: true });
+  await course?.close();
 });
 
-const screen = (page: Page) =>
-  page.evaluate(
-    () =>
-      (
-        document.querySelector("[data-terminal]") as HTMLElement & { screenText?: () => string }
-      ).screenText?.() ?? "",
-  );
-
-async function typeInTerminal(page: Page, command: string) {
-  await page.locator("[data-terminal] .xterm").click();
-  await page.keyboard.type(command, { delay: 5 });
-  await page.keyboard.press("Enter");
-}
+const screen = terminalScreen;
 
 describe("a student works through a lesson", () => {
   it("terminal, state panel, checks, progress and reload", async () => {

@@ -4,47 +4,31 @@
  * missed it; the reset keeps the files when asked and always the progress; and a failed check's
  * message no longer passes for current once the student fixed the task in the terminal.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer } from "../../tools/sandbox-server.ts";
-import { artifact, buildSite, launchBrowser, ROOT } from "../../tools/site.ts";
+import {
+  startCourseInBrowser,
+  terminalScreen,
+  typeInTerminal,
+  type CourseInBrowser,
+} from "../../tools/course-in-browser.ts";
+import { artifact } from "../../tools/site.ts";
 
-const LESSONS = join(ROOT, "tests/e2e/fixtures/lessons");
-let out: string;
-let server: Awaited<ReturnType<typeof startTestServer>>;
+let course: CourseInBrowser;
+let server: CourseInBrowser["server"];
 let base: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  out = mkdtempSync(join(tmpdir(), "stowage-recovery-"));
-  await buildSite(out, LESSONS);
-  server = await startTestServer({ siteDir: out, lessonsDir: LESSONS });
-  base = `http://localhost:${server.port}`;
-  browser = await launchBrowser();
+  course = await startCourseInBrowser("recovery");
+  ({ server, base, browser } = course);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (out) rmSync(out, { recursive: true, force: true });
+  await course?.close();
 });
 
-const screen = (page: Page) =>
-  page.evaluate(
-    () =>
-      (
-        document.querySelector("[data-terminal]") as HTMLElement & { screenText?: () => string }
-      ).screenText?.() ?? "",
-  );
-
-async function typeInTerminal(page: Page, command: string) {
-  await page.locator("[data-terminal] .xterm").click();
-  await page.keyboard.type(command, { delay: 5 });
-  await page.keyboard.press("Enter");
-}
+const screen = terminalScreen;
 
 /** The learner's session id as the server knows it (the page's cookie). */
 async function sessionOf(page: Page): Promise<string> {
