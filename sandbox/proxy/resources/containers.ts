@@ -30,6 +30,7 @@ import {
 import { engineJson, engineRequest, readAll } from "../engine-http.ts";
 import { checkName, type Json } from "../fields.ts";
 import { scopedFilters } from "../filters.ts";
+import { forwardOwn } from "../forward-own.ts";
 import { withoutCgroupParent } from "../internal-names.ts";
 import { LIMITS } from "../limits.ts";
 import { PlannedVolumes } from "../planned-volumes.ts";
@@ -182,19 +183,9 @@ export const containerRoutes: Route[] = [
   route(
     "GET",
     `/containers/${ID}/json`,
-    async (s, { req, res, params, query }) => {
-      await noBody(req);
-      return relayJson(
-        s.view,
-        res,
-        await engineRequest(s.engine, {
-          method: "GET",
-          path: `/containers/${await s.objects.containerId(params[0]!)}/json`,
-          query,
-        }),
-        (c) => withoutCgroupParent(withPublishedPorts(c as Json), s.scope.cgroupParent),
-      );
-    },
+    forwardOwn("containers", "/json", (s, c) =>
+      withoutCgroupParent(withPublishedPorts(c as Json), s.scope.cgroupParent),
+    ),
     ["size"],
   ),
 

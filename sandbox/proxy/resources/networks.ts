@@ -23,6 +23,7 @@ import {
   type Json,
 } from "../fields.ts";
 import { scopedFilters } from "../filters.ts";
+import { forwardOwn } from "../forward-own.ts";
 import { withoutBridgeName } from "../internal-names.ts";
 import { LIMITS } from "../limits.ts";
 import { PolicyError, refuse } from "../refusal.ts";
@@ -154,19 +155,9 @@ export const networkRoutes: Route[] = [
   route(
     "GET",
     `/networks/${ID}`,
-    async (s, { req, res, params, query }) => {
-      await noBody(req);
-      return relayJson(
-        s.view,
-        res,
-        await engineRequest(s.engine, {
-          method: "GET",
-          path: `/networks/${await s.objects.networkName(params[0]!)}`,
-          query,
-        }),
-        (n) => withoutBridgeName(hideWorkstation(s, n as NetworkSummary)),
-      );
-    },
+    forwardOwn("networks", "", (s, n) =>
+      withoutBridgeName(hideWorkstation(s, n as NetworkSummary)),
+    ),
     ["verbose", "scope"],
   ),
 

@@ -11,9 +11,10 @@ import { ID, route, type Route } from "../context.ts";
 import { engineRequest, readAll } from "../engine-http.ts";
 import { checkName, isEmpty, onlyKnown, optStr, studentLabels, type Json } from "../fields.ts";
 import { scopedFilters } from "../filters.ts";
+import { forwardOwn } from "../forward-own.ts";
 import { LIMITS } from "../limits.ts";
 import { PolicyError, refuse } from "../refusal.ts";
-import { relay, relayJson, relayJsonText } from "../relay.ts";
+import { relayJson, relayJsonText } from "../relay.ts";
 import { jsonBody, noBody } from "../request-body.ts";
 import type { SessionObjects, VolumeSummary } from "../session-objects.ts";
 
@@ -99,33 +100,6 @@ export const volumeRoutes: Route[] = [
     ["filters"],
   ),
 
-  route("GET", `/volumes/${ID}`, async (s, { req, res, params }) => {
-    await noBody(req);
-    return relayJson(
-      s.view,
-      res,
-      await engineRequest(s.engine, {
-        method: "GET",
-        path: `/volumes/${await s.objects.volumeName(params[0]!)}`,
-      }),
-    );
-  }),
-
-  route(
-    "DELETE",
-    `/volumes/${ID}`,
-    async (s, { req, res, params, query }) => {
-      await noBody(req);
-      return relay(
-        s.view,
-        res,
-        await engineRequest(s.engine, {
-          method: "DELETE",
-          path: `/volumes/${await s.objects.volumeName(params[0]!)}`,
-          query,
-        }),
-      );
-    },
-    ["force"],
-  ),
+  route("GET", `/volumes/${ID}`, forwardOwn("volumes")),
+  route("DELETE", `/volumes/${ID}`, forwardOwn("volumes"), ["force"]),
 ];
