@@ -3,11 +3,14 @@ import { defineConfig } from "astro/config";
 import mdx from "@astrojs/mdx";
 import lessonValidation from "./src/integrations/lesson-validation.ts";
 import pagefind from "./src/integrations/pagefind.ts";
+import { siteBuildSettings } from "./src/schemas/site-build.ts";
+
+const settings = siteBuildSettings();
 
 export default defineConfig({
   output: "static",
   // Tests build into a temporary folder so they never disturb the dist/ a running server serves.
-  outDir: process.env.STOWAGE_OUT_DIR ?? "./dist",
+  outDir: settings.outDir,
   // "always" for the built site; dev must let /api/... through to the sandbox server's proxy.
   trailingSlash: process.argv.includes("dev") ? "ignore" : "always",
   integrations: [lessonValidation(), mdx(), pagefind()],
@@ -27,7 +30,7 @@ export default defineConfig({
       // astro dev: the API and terminal WebSocket live on the Stowage server (STOWAGE_PORT, 4321).
       proxy: {
         "/api": {
-          target: `http://localhost:${process.env.STOWAGE_PORT || 4321}`,
+          target: `http://localhost:${settings.serverPort}`,
           ws: true,
           changeOrigin: false,
         },

@@ -3,11 +3,12 @@ import { join } from "node:path";
 import { defineCollection } from "astro:content";
 import { glob } from "astro/loaders";
 import { lessonSchema } from "./schemas/lesson.ts";
+import { siteBuildSettings } from "./schemas/site-build.ts";
 
 const lessons = defineCollection({
   loader: glob({
     // STOWAGE_LESSONS_DIR lets tests build the site from fixture lessons.
-    base: process.env.STOWAGE_LESSONS_DIR ?? "./lessons",
+    base: siteBuildSettings().lessonsDir,
     pattern: "*/index.mdx",
     // The folder name ("02-named-volumes") is the lesson id the checks API uses.
     generateId: ({ entry }) => entry.split("/")[0]!,

@@ -3,6 +3,7 @@ import { join, relative, resolve } from "node:path";
 import type { AstroIntegration } from "astro";
 import { parse as parseYaml } from "yaml";
 import { findCourseImage } from "../../sandbox/images/catalog.ts";
+import { siteBuildSettings } from "../schemas/site-build.ts";
 import {
   formatIssuePath,
   lessonSchema,
@@ -131,7 +132,7 @@ export default function lessonValidation(options: { dir?: string } = {}): AstroI
     hooks: {
       "astro:config:setup": ({ config, command, logger }) => {
         const root = new URL(".", config.root).pathname;
-        const dir = options.dir ?? resolve(root, process.env.STOWAGE_LESSONS_DIR ?? "lessons");
+        const dir = options.dir ?? resolve(root, siteBuildSettings().lessonsDir);
         const problems = validateLessons(dir, root);
         if (problems.length === 0) return;
         const text =

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { getCollection, type CollectionEntry } from "astro:content";
 import { compareLessonIds, parseLessonFolder } from "../schemas/lesson.ts";
+import { siteBuildSettings } from "../schemas/site-build.ts";
 
 export type LessonEntry = CollectionEntry<"lessons">;
 
@@ -43,13 +44,7 @@ export function lessonBySlugFromPath(
 export function readSolution(lessonId: string, exerciseId: string): string {
   try {
     return readFileSync(
-      resolve(
-        process.env.STOWAGE_LESSONS_DIR ?? "lessons",
-        lessonId,
-        "exercises",
-        exerciseId,
-        "solution.sh",
-      ),
+      resolve(siteBuildSettings().lessonsDir, lessonId, "exercises", exerciseId, "solution.sh"),
       "utf8",
     );
   } catch {
