@@ -156,6 +156,31 @@ export interface FileEntry {
   linkTarget?: string;
 }
 
+/**
+ * The first way `actual` differs from `expected` (two listFiles() answers: a copy or a restore
+ * against its source), in words a student can act on, or undefined when the trees are the same:
+ * names, types, numeric owners, modes and content. The folders themselves (".") are not compared.
+ */
+export function treeDifference(expected: FileEntry[], actual: FileEntry[]): string | undefined {
+  const line = (f: FileEntry) =>
+    `${f.path} ${f.type} ${f.uid}:${f.gid} ${f.mode.toString(8)} ${f.sha256 ?? "-"}`;
+  const a = expected.filter((f) => f.path !== ".").map(line);
+  const b = actual.filter((f) => f.path !== ".").map(line);
+  const differs = a.find((x, i) => x !== b[i]) ?? b.find((x, i) => x !== a[i]);
+  if (differs === undefined) return undefined;
+  const path = differs.split(" ")[0]!;
+  const mine = actual.find((f) => f.path === path);
+  const theirs = expected.find((f) => f.path === path);
+  if (!mine) return `${path} is missing`;
+  if (!theirs) return `${path} is extra`;
+  if (mine.type !== theirs.type) return `${path} is a ${mine.type}, not a ${theirs.type}`;
+  if (mine.uid !== theirs.uid || mine.gid !== theirs.gid)
+    return `${path} belongs to ${mine.uid}:${mine.gid}, not ${theirs.uid}:${theirs.gid}`;
+  if (mine.mode !== theirs.mode)
+    return `${path} has mode ${mine.mode.toString(8)}, not ${theirs.mode.toString(8)}`;
+  return `${path} has different content`;
+}
+
 /** The student's session, as a check sees it. Every call is bounded by the check's time limit. */
 export interface CheckSession {
   /** Every volume of the session. */

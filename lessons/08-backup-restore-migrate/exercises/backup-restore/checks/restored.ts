@@ -1,8 +1,4 @@
-import { defineCheck, fail, pass, type FileEntry } from "../../../../../sandbox/checks/api.ts";
-
-// Both trees through the engine's archive (nothing started): names, types, numeric owners, modes, content.
-const line = (f: FileEntry) =>
-  `${f.path} ${f.type} ${f.uid}:${f.gid} ${f.mode.toString(8)} ${f.sha256 ?? "-"}`;
+import { defineCheck, fail, pass, treeDifference } from "../../../../../sandbox/checks/api.ts";
 
 export default defineCheck(async (s) => {
   if (!(await s.volume("app-data-restored")))
@@ -15,9 +11,6 @@ export default defineCheck(async (s) => {
     return fail(
       "The volume app-data-restored exists but is empty: extract the archive into it with tar xzf ... -C /data.",
     );
-  const a = original.filter((f) => f.path !== ".").map(line);
-  const b = copy.filter((f) => f.path !== ".").map(line);
-  const differs = a.find((x, i) => x !== b[i]) ?? b.find((x, i) => x !== a[i]);
   // Restored means from the archive: no container that wrote into the new volume had app-data mounted.
   const source = new Set((await s.volumeUses("app-data")).map((u) => u.containerId));
   const writers = (await s.volumeUses("app-data-restored")).filter((u) => !u.readOnly);
@@ -25,20 +18,10 @@ export default defineCheck(async (s) => {
     return fail(
       "app-data-restored was filled by a container that also mounted app-data: that is a copy. Restore it from ~/app-data.tgz (docker volume rm app-data-restored and start again), the way you would on another machine.",
     );
+  // Both trees through the engine's archive (nothing started): names, types, numeric owners, modes, content.
+  const differs = treeDifference(original, copy);
   if (differs === undefined) return pass();
-  const path = differs.split(" ")[0];
-  const mine = copy.find((f) => f.path === path);
-  const theirs = original.find((f) => f.path === path);
-  const what = !mine
-    ? "is missing"
-    : !theirs
-      ? "is extra"
-      : mine.uid !== theirs.uid || mine.gid !== theirs.gid
-        ? `belongs to ${mine.uid}:${mine.gid}, not ${theirs.uid}:${theirs.gid}`
-        : mine.mode !== theirs.mode
-          ? `has mode ${mine.mode.toString(8)}, not ${theirs.mode.toString(8)}`
-          : "has different content";
   return fail(
-    `app-data-restored differs from app-data: ${path} ${what}. Did you extract with -C /data, as root, from an archive made with -C /data . ?`,
+    `app-data-restored differs from app-data: ${differs}. Did you extract with -C /data, as root, from an archive made with -C /data . ?`,
   );
 });
