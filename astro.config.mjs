@@ -1,6 +1,7 @@
 // @ts-check
 import { defineConfig } from "astro/config";
 import mdx from "@astrojs/mdx";
+import { satteri } from "@astrojs/markdown-satteri";
 import lessonValidation from "./src/integrations/lesson-validation.ts";
 import pagefind from "./src/integrations/pagefind.ts";
 import { siteBuildSettings } from "./src/schemas/site-build.ts";
@@ -17,7 +18,7 @@ export default defineConfig({
   devToolbar: { enabled: false },
   markdown: {
     // No typographic replacements: "--name" must not become an en dash, nor 'quotes' curly, in commands.
-    smartypants: false,
+    processor: satteri({ features: { smartPunctuation: false } }),
     shikiConfig: {
       themes: { light: "github-light-high-contrast", dark: "github-dark-high-contrast" },
       defaultColor: "light",
