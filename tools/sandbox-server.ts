@@ -5,6 +5,7 @@ import { startServer, type RunningServer } from "../sandbox/server.ts";
 import { unmountBelow } from "../sandbox/sessions/bind-view.ts";
 import { runInWorkstation, type ExecResult } from "../sandbox/sessions/workstation-exec.ts";
 import type { Config } from "../sandbox/config.ts";
+import { LABEL_SESSION } from "../sandbox/naming/scope.ts";
 
 /** A real server on a free port, its own data folder and instance label, against the real engine. */
 export async function startTestServer(
@@ -76,4 +77,23 @@ export function studentShell(
   const session = server.sessions.get(sessionId);
   if (!session?.workstationId) throw new Error(`no session ${sessionId}`);
   return runInWorkstation(server.engine.docker, session.workstationId, script, { timeoutMs });
+}
+
+/** How many containers, volumes and networks on the engine carry the session's label. */
+export async function countSessionObjects(
+  server: RunningServer,
+  sessionId: string,
+): Promise<{ containers: number; volumes: number; networks: number }> {
+  const docker = server.engine.docker;
+  const filters = { label: [`${LABEL_SESSION}=${sessionId}`] };
+  const [containers, volumes, networks] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listVolumes({ filters }),
+    docker.listNetworks({ filters }),
+  ]);
+  return {
+    containers: containers.length,
+    volumes: volumes.Volumes?.length ?? 0,
+    networks: networks.length,
+  };
 }

@@ -4,7 +4,12 @@
  * kept when asked (always, for a vanished one), progress always; never "no such container" forever.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
+import {
+  ApiClient,
+  countSessionObjects,
+  startTestServer,
+  studentShell,
+} from "../../tools/sandbox-server.ts";
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -16,21 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
 });
-
-async function engineObjects(sessionId: string) {
-  const docker = server.engine.docker;
-  const filters = { label: [`stowage.session=${sessionId}`] };
-  const [containers, volumes, networks] = await Promise.all([
-    docker.listContainers({ all: true, filters }),
-    docker.listVolumes({ filters }),
-    docker.listNetworks({ filters }),
-  ]);
-  return {
-    containers: containers.length,
-    volumes: volumes.Volumes?.length ?? 0,
-    networks: networks.length,
-  };
-}
 
 /** A learner with a session, a file in the home, a container and a volume, and some progress. */
 async function learnerWithWork() {
@@ -72,7 +62,11 @@ describe("reset my sandbox", () => {
     const fresh = reset.body.id as string;
     expect(fresh).toMatch(/^[a-f0-9]{12}$/);
     expect(fresh).not.toBe(id);
-    expect(await engineObjects(id)).toEqual({ containers: 0, volumes: 0, networks: 0 });
+    expect(await countSessionObjects(server, id)).toEqual({
+      containers: 0,
+      volumes: 0,
+      networks: 0,
+    });
     expect((await client.call("GET", `/api/sessions/${id}`)).status).toBe(404);
     // The same learner's next call gets the new one (one sandbox per learner).
     expect((await client.call("POST", "/api/sessions")).body.id).toBe(fresh);
@@ -154,7 +148,11 @@ describe("a workstation that vanished behind the server's back", () => {
     await again.waitFor(/[\r\nl]kept\r?\n/);
     await again.close();
     expect((await client.call("GET", "/api/progress")).body).toEqual(progress);
-    expect(await engineObjects(id)).toEqual({ containers: 0, volumes: 0, networks: 0 });
+    expect(await countSessionObjects(server, id)).toEqual({
+      containers: 0,
+      volumes: 0,
+      networks: 0,
+    });
   });
 
   it("the student's own `kill 1` ends the workstation: rebuilt with the home kept, and a loop of it at most once per 5 s", async () => {
