@@ -7,11 +7,35 @@
  */
 import { execFileSync } from "node:child_process";
 import { connect } from "node:net";
+import { realpathSync } from "node:fs";
 import { lstat, readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import tar from "tar-stream";
 import { afterAll, afterEach, beforeAll, describe, expect } from "vitest";
 import { World, attack, create, rawRequest } from "./world.ts";
+
+/**
+ * The dockerd the tests run on (DOCKER_HOST), found by the socket it listens on: a host may run
+ * several engines (a private Engine 20.10 beside the default one in CI), and /var/run/docker.pid
+ * names only the default one, if it is current at all.
+ */
+function enginePid(): number {
+  const socket = realpathSync(
+    new URL(process.env.DOCKER_HOST || "unix:///var/run/docker.sock").pathname,
+  );
+  const listeners = execFileSync("ss", ["-xlpH"]).toString().split("\n");
+  const line = listeners.find((l) => {
+    const path = l.split(/\s+/).find((f) => f.startsWith("/"));
+    try {
+      return path !== undefined && realpathSync(path) === socket;
+    } catch {
+      return false;
+    }
+  });
+  const pid = Number(/pid=(\d+)/.exec(line ?? "")?.[1]);
+  if (!pid) throw new Error(`no process listens on ${socket} (ss -xlp)`);
+  return pid;
+}
 
 const w = new World();
 beforeAll(() => w.start(), 120_000);
@@ -317,9 +341,7 @@ describe("engine-driven work has a budget", () => {
         .Pid;
       const score = async (p: number | string) =>
         Number((await readFile(`/proc/${p}/oom_score_adj`, "utf8")).trim());
-      const engine =
-        Number((await readFile("/var/run/docker.pid", "utf8").catch(() => "")).trim()) ||
-        Number(execFileSync("pidof", ["dockerd"]).toString().trim().split(" ")[0]);
+      const engine = enginePid();
       const [student, server, dockerd] = [
         await score(pid),
         await score("self"),
