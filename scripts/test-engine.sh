@@ -5,6 +5,10 @@
 #   scripts/test-engine.sh 26 start   # prints the DOCKER_HOST and STOWAGE_SESSION_SUBNETS to use
 #   scripts/test-engine.sh 20 start   # the same with Engine 20.10, unpacked from Debian 12's packages
 #   scripts/test-engine.sh 26 stop
+#   scripts/test-engine.sh 20 images  # copies the course images from the default engine into it
+#   scripts/test-engine.sh 20 run tests/attacks/   # start it, copy the course images in, run
+#                                    # vitest on those files against it, fail on leftovers, stop it
+#                                    # (left running if it was running before)
 # It touches nothing of the other engine: own socket, data-root, exec-root, pidfile, containerd,
 # config file, address pools and bridge (never `--bridge none`: moby then deletes the host's
 # docker0), and --iptables=false, because moby deletes and recreates its DOCKER chains when it
@@ -48,44 +52,141 @@ nat_rules() {
   return $ok
 }
 
+start_engine() {
+  engine26_install "$DIR"
+  if ! engine26_answers "$DIR" "$SOCKET"; then
+    if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+      ip link add "$BRIDGE" type bridge
+      ip addr add "$BRIDGE_CIDR" dev "$BRIDGE"
+      ip link set "$BRIDGE" up
+    fi
+    nat_rules -C 2>/dev/null || { nat_rules -D 2>/dev/null || true; nat_rules -I; }
+    # On start, moby deletes a "bridge" network left in its data-root and then, when address
+    # pools are set and live-restore is off, the interface named docker0: the host's, which is
+    # the other engine's (seen 2026-12-02: a restart of this engine took docker0 away and every
+    # container start on the default bridge failed). Its stale network store goes first.
+    rm -f "$STATE"/data/*/network/files/local-kv.db "$STATE"/data/network/files/local-kv.db
+    had_docker0=0
+    ip link show docker0 >/dev/null 2>&1 && had_docker0=1
+    mkdir -p "$RUN"
+    echo '{}' > "$RUN/daemon.json" # not /etc/docker/daemon.json: that one is the other engine's
+    engine26_start "$DIR" "$SOCKET" "$STATE" \
+      --config-file "$RUN/daemon.json" \
+      --data-root "$STATE/data" --exec-root "$RUN/exec" \
+      --userns-remap=default --bridge "$BRIDGE" --iptables=false --ip-masq=false \
+      --default-address-pool "base=$POOL,size=26"
+    if [ "$had_docker0" = 1 ] && ! ip link show docker0 >/dev/null 2>&1; then
+      echo "starting Engine $ENGINE removed the host's docker0: restart the default engine" >&2
+      exit 1
+    fi
+  fi
+}
+
+stop_engine() {
+  engine26_stop "$STATE"
+  nat_rules -D 2>/dev/null || true
+  if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
+}
+
+# `run`: vitest (the files given) against this private engine, from start to stop.
+private() { "$DIR/bin/docker" -H "unix://$SOCKET" "$@"; }
+# What exists on the private engine: containers, volumes, networks (one id or name a line, sorted).
+objects() {
+  { private ps -aq --no-trunc | sed 's/^/container /'
+    private volume ls -q | sed 's/^/volume /'
+    private network ls -q --no-trunc | sed 's/^/network /'; } | sort
+}
+
+# The course images, copied from the default engine ($1; read only there) by docker save | load:
+# only those whose image id differs. The ids (and the recipe-hash labels) survive the copy, so
+# the tests' global setup finds every image up to date and builds nothing.
+copy_images() {
+  local default_host="$1" t0=$SECONDS
+  local refs=() ref
+  mapfile -t refs < <(cd "$ROOT" && node --input-type=module -e \
+    'import { COURSE_IMAGE_REFS } from "./sandbox/images/catalog.ts"; console.log(COURSE_IMAGE_REFS.join("\n"))')
+  [ ${#refs[@]} -gt 0 ] || { echo "no course image references from sandbox/images/catalog.ts" >&2; exit 1; }
+  local copy=()
+  for ref in "${refs[@]}"; do
+    local want; want="$(DOCKER_HOST="$default_host" docker image inspect -f '{{.Id}}' "$ref")" || {
+      echo "course image $ref is missing on the default engine ($default_host): run node sandbox/images/build.ts" >&2
+      exit 1
+    }
+    [ "$(private image inspect -f '{{.Id}}' "$ref" 2>/dev/null)" = "$want" ] || copy+=("$ref")
+  done
+  if [ ${#copy[@]} -gt 0 ]; then
+    engine26_log "Copying ${#copy[@]} course image references into Engine $ENGINE (docker save | docker load)"
+    DOCKER_HOST="$default_host" docker save "${copy[@]}" | private load -q >&2
+  fi
+  engine26_log "Course images on Engine $ENGINE in $((SECONDS - t0)) s"
+}
+
+run_tests() {
+  local default_host="${DOCKER_HOST:-unix:///var/run/docker.sock}" started=0 t0
+  if [ "$default_host" = "unix://$SOCKET" ]; then
+    echo "DOCKER_HOST already names this private engine; run from the default engine's environment" >&2
+    exit 2
+  fi
+  engine26_install "$DIR"
+  if engine26_answers "$DIR" "$SOCKET"; then
+    engine26_log "Engine $ENGINE at $SOCKET was already running (not started here): it stays running"
+  else
+    t0=$SECONDS
+    # Stopped on every way out, also when a test fails or the run is interrupted.
+    trap 'stop_engine' EXIT
+    trap 'exit 130' INT TERM
+    start_engine
+    started=1
+    engine26_log "Engine $ENGINE ($(private version -f '{{.Server.Version}}')) started in $((SECONDS - t0)) s"
+  fi
+
+  copy_images "$default_host"
+
+  local before; before="$(objects)"
+  if grep -q '^container ' <<<"$before"; then
+    echo "Engine $ENGINE holds containers from before this run (not counted as this run's leftovers):" >&2
+    private ps -a >&2
+  fi
+  t0=$SECONDS
+  engine26_log "Tests on Engine $ENGINE: $*"
+  local status=0
+  (cd "$ROOT" && DOCKER_HOST="unix://$SOCKET" STOWAGE_SESSION_SUBNETS="$SESSION_SUBNETS" \
+    npx vitest run "$@") || status=$?
+  engine26_log "Tests on Engine $ENGINE took $((SECONDS - t0)) s (exit $status)"
+
+  # Whatever the tests made must be gone: anything new on the engine since they started is a leftover.
+  local leftovers; leftovers="$(comm -13 <(echo "$before") <(objects))"
+  if [ -n "$leftovers" ]; then
+    echo "Leftovers on Engine $ENGINE after the tests (made during the run, still there):" >&2
+    echo "$leftovers" >&2
+    [ "$started" = 1 ] && private ps -a >&2
+    status=1
+  fi
+  return "$status"
+}
+
 case "${1:-}" in
   start)
-    engine26_install "$DIR"
-    if ! engine26_answers "$DIR" "$SOCKET"; then
-      if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
-        ip link add "$BRIDGE" type bridge
-        ip addr add "$BRIDGE_CIDR" dev "$BRIDGE"
-        ip link set "$BRIDGE" up
-      fi
-      nat_rules -C 2>/dev/null || { nat_rules -D 2>/dev/null || true; nat_rules -I; }
-      # On start, moby deletes a "bridge" network left in its data-root and then, when address
-      # pools are set and live-restore is off, the interface named docker0: the host's, which is
-      # the other engine's (seen 2026-12-02: a restart of this engine took docker0 away and every
-      # container start on the default bridge failed). Its stale network store goes first.
-      rm -f "$STATE"/data/*/network/files/local-kv.db "$STATE"/data/network/files/local-kv.db
-      had_docker0=0
-      ip link show docker0 >/dev/null 2>&1 && had_docker0=1
-      mkdir -p "$RUN"
-      echo '{}' > "$RUN/daemon.json" # not /etc/docker/daemon.json: that one is the other engine's
-      engine26_start "$DIR" "$SOCKET" "$STATE" \
-        --config-file "$RUN/daemon.json" \
-        --data-root "$STATE/data" --exec-root "$RUN/exec" \
-        --userns-remap=default --bridge "$BRIDGE" --iptables=false --ip-masq=false \
-        --default-address-pool "base=$POOL,size=26"
-      if [ "$had_docker0" = 1 ] && ! ip link show docker0 >/dev/null 2>&1; then
-        echo "starting Engine $ENGINE removed the host's docker0: restart the default engine" >&2
-        exit 1
-      fi
-    fi
-    echo "export DOCKER_HOST=unix://$SOCKET STOWAGE_SESSION_SUBNETS=$SESSION_SUBNETS"
+    # STOWAGE_TEST_ENGINE_STARTED: 1 when started now, 0 when it was running already (whoever
+    # started it stops it).
+    started=1
+    engine26_answers "$DIR" "$SOCKET" && started=0
+    start_engine
+    echo "export DOCKER_HOST=unix://$SOCKET STOWAGE_SESSION_SUBNETS=$SESSION_SUBNETS STOWAGE_TEST_ENGINE_STARTED=$started"
     ;;
   stop)
-    engine26_stop "$STATE"
-    nat_rules -D 2>/dev/null || true
-    if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
+    stop_engine
+    ;;
+  images)
+    copy_images "${DOCKER_HOST:-unix:///var/run/docker.sock}"
+    ;;
+  run)
+    shift
+    [ $# -gt 0 ] || { echo "usage: $0 26|20 run <test files...>" >&2; exit 2; }
+    run_tests "$@"
     ;;
   *)
-    echo "usage: $0 26|20 start|stop" >&2
+    echo "usage: $0 26|20 start|stop|images|run <test files...>" >&2
     exit 2
     ;;
 esac

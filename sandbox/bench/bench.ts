@@ -10,8 +10,8 @@
  * Knobs (environment): BENCH_SESSIONS (20), BENCH_ECHO (1000 keys), BENCH_DIND_RUNS (5),
  * BENCH_CHECK_RUNS (20), BENCH_NEIGHBOURS (20), BENCH_RAMP ("50,100,200,300"),
  * BENCH_CLASS_SEATS ("30": a comma list of class sizes), BENCH_ONLY (comma list of phases:
- * ready,dind,echo,check,class,ramp,js,abuse; BENCH_ONLY=class alone rewrites only the class section
- * of the report), BENCH_OUT (docs/benchmarks.md).
+ * ready,dind,echo,check,class,ramp,js,abuse,engines; BENCH_ONLY=class, =engines or =class,engines
+ * rewrite only those sections of the report), BENCH_ENGINE_ROUNDS (2), BENCH_OUT (docs/benchmarks.md).
  */
 import { execFile, fork, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -58,13 +58,17 @@ const RAMP = (process.env.BENCH_RAMP ?? "50,100,200,300")
 /** BENCH_RAMP_STOP=0: keep ramping past a step whose echo p99 passed 50 ms (the capacity figure is unchanged). */
 const RAMP_STOP = process.env.BENCH_RAMP_STOP !== "0";
 const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? "ready,dind,echo,check,class,ramp,js,abuse").split(","),
+  (process.env.BENCH_ONLY ?? "ready,dind,echo,check,class,ramp,js,abuse,engines").split(","),
 );
 const CLASS_SEATS = (process.env.BENCH_CLASS_SEATS ?? "30")
   .split(",")
   .map(Number)
   .filter((n) => n > 0);
 const ANONYMOUS_GROUP = 10;
+const ENGINE_ROUNDS = env("BENCH_ENGINE_ROUNDS", 2);
+/** Container starts per second: this many `docker run --rm busybox true`, ENGINE_PARALLEL at a time. */
+const ENGINE_RUNS = 40;
+const ENGINE_PARALLEL = 4;
 const OUT = process.env.BENCH_OUT ?? "docs/benchmarks.md";
 const RUN_ID = randomBytes(4).toString("hex");
 const ROOT = join(import.meta.dirname, "../..");
@@ -938,6 +942,91 @@ async function lessonPageJs(): Promise<JsResult> {
 
 // ------------------------------------------------------------------ the run
 
+// ------------------------------------------------------------------ two engines side by side
+
+/** A private engine from scripts/test-engine.sh (own socket, data-root, bridge; iptables off). */
+interface PrivateEngine {
+  engine: "20" | "26";
+  version: string;
+  dockerHost: string;
+  sessionSubnets: string;
+  /** False when it was running before the bench: then the bench leaves it running. */
+  startedHere: boolean;
+}
+
+const TEST_ENGINE = join(ROOT, "scripts/test-engine.sh");
+const privateEngines: PrivateEngine[] = [];
+
+/** Starts (or finds) the private engine and copies the course images into it from the default one. */
+async function startPrivateEngine(engine: "20" | "26"): Promise<PrivateEngine> {
+  const { stdout } = await run("bash", [TEST_ENGINE, engine, "start"], { timeout: 300_000 });
+  const vars = Object.fromEntries(
+    [...stdout.matchAll(/([A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!] as const),
+  );
+  const dockerHost = vars.DOCKER_HOST;
+  const sessionSubnets = vars.STOWAGE_SESSION_SUBNETS;
+  if (!dockerHost || !sessionSubnets)
+    throw new Error(`scripts/test-engine.sh ${engine} start printed no DOCKER_HOST: ${stdout}`);
+  const started: PrivateEngine = {
+    engine,
+    version: "",
+    dockerHost,
+    sessionSubnets,
+    startedHere: vars.STOWAGE_TEST_ENGINE_STARTED !== "0",
+  };
+  if (started.startedHere) privateEngines.push(started);
+  await run("bash", [TEST_ENGINE, engine, "images"], { timeout: 600_000 });
+  started.version = (
+    await run("docker", ["version", "--format", "{{.Server.Version}}"], {
+      env: { ...process.env, DOCKER_HOST: dockerHost },
+    })
+  ).stdout.trim();
+  return started;
+}
+
+async function stopPrivateEngines(): Promise<void> {
+  for (const e of privateEngines.splice(0))
+    await run("bash", [TEST_ENGINE, e.engine, "stop"], { timeout: 120_000 }).catch((error) =>
+      log(`stopping Engine ${e.engine}: ${(error as Error).message.split("\n")[0]}`),
+    );
+}
+
+interface EngineRound {
+  pooled: number[];
+  cold: number[];
+  /** `docker run --rm busybox true`, one after another. */
+  sequential: number[];
+  /** Containers started (and removed) per second, ENGINE_PARALLEL at a time. */
+  startsPerSecond: number;
+}
+
+/** One round on one engine: the server's session ready (pool, cold), then bare container starts. */
+async function engineRound(e: PrivateEngine): Promise<EngineRound> {
+  const onEngine = { dockerHost: e.dockerHost, sessionSubnets: e.sessionSubnets };
+  log(`  Engine ${e.version}: session ready from the warm pool, ${SESSIONS} sessions...`);
+  const pooled = await withServer({ poolSize: 2, ...onEngine }, (s) => readyTimes(s, true));
+  log(`  Engine ${e.version}: session ready cold, ${SESSIONS} sessions...`);
+  const cold = await withServer({ poolSize: 0, ...onEngine }, (s) => readyTimes(s, false));
+  const docker = (args: string[]) =>
+    run("docker", args, { timeout: 60_000, env: { ...process.env, DOCKER_HOST: e.dockerHost } });
+  log(`  Engine ${e.version}: docker run --rm busybox true, ${SESSIONS} one after another...`);
+  const sequential: number[] = [];
+  for (let i = 0; i < SESSIONS; i++) {
+    const t0 = performance.now();
+    await docker(["run", "--rm", "busybox", "true"]);
+    sequential.push(performance.now() - t0);
+  }
+  log(`    p50 ${ms(pct(sequential, 50))}, p95 ${ms(pct(sequential, 95))}`);
+  log(`  Engine ${e.version}: ${ENGINE_RUNS} of them, ${ENGINE_PARALLEL} at a time...`);
+  const t0 = performance.now();
+  await pool(Array.from({ length: ENGINE_RUNS }), ENGINE_PARALLEL, () =>
+    docker(["run", "--rm", "busybox", "true"]),
+  );
+  const startsPerSecond = ENGINE_RUNS / ((performance.now() - t0) / 1000);
+  log(`    ${startsPerSecond.toFixed(1)} containers per second`);
+  return { pooled, cold, sequential, startsPerSecond };
+}
+
 const results: {
   pooled?: number[];
   cold?: number[];
@@ -955,6 +1044,9 @@ const results: {
   js?: JsResult;
   /** The abuse table (markdown) from tests/abuse/neighbour-echo.test.ts, run as a phase. */
   abuse?: string;
+  /** Engine 20.10 and Engine 26 side by side: each engine's rounds, alternating which goes first. */
+  engines?: { engines: PrivateEngine[]; rounds: Map<PrivateEngine, EngineRound[]> };
+  enginesLoad?: { start: number; end: number };
   errors: string[];
 } = { errors: [] };
 
@@ -972,6 +1064,7 @@ async function phase(name: string, timeoutMs: number, work: () => Promise<void>)
 async function cleanup(): Promise<void> {
   await Promise.all([...servers].map((s) => s.close()));
   await removeDindLeftovers(RUN_ID);
+  await stopPrivateEngines();
 }
 let interrupted = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -1113,6 +1206,26 @@ await phase("abuse", 30 * 60_000, async () => {
   results.abuse = await readFile(out, "utf8");
   rmSync(out, { force: true });
   log("  abuse table written");
+});
+
+// Engine 20.10 and Engine 26, both private (scripts/test-engine.sh, the same flags), the same
+// server and images, measured in alternating rounds so that the shared machine's load falls on both.
+await phase("engines", 40 * 60_000, async () => {
+  const load0 = loadavg()[0]!;
+  try {
+    log("Engine 20.10 and Engine 26 side by side: starting both private engines...");
+    const engines = [await startPrivateEngine("20"), await startPrivateEngine("26")];
+    const rounds = new Map(engines.map((e) => [e, [] as EngineRound[]]));
+    for (let round = 0; round < ENGINE_ROUNDS; round++) {
+      log(`round ${round + 1}/${ENGINE_ROUNDS}`);
+      for (const e of round % 2 === 0 ? engines : [...engines].reverse())
+        rounds.get(e)!.push(await engineRound(e));
+    }
+    results.engines = { engines, rounds };
+  } finally {
+    results.enginesLoad = { start: load0, end: loadavg()[0]! };
+    await stopPrivateEngines();
+  }
 });
 
 await cleanup();
@@ -1368,6 +1481,41 @@ anonymous group uses the shipped STOWAGE_CREATE_PER_MINUTE, STOWAGE_ANONYMOUS_PE
 <!-- /class-bench -->
 `;
 
+const enginesSection = `<!-- engines-bench: BENCH_ONLY=engines rewrites only this section -->
+## Engine 20.10 and Engine 26 side by side (issue 12)
+
+${
+  r.engines
+    ? (() => {
+        const [a, b] = r.engines.engines as [PrivateEngine, PrivateEngine];
+        const ra = r.engines.rounds.get(a)!,
+          rb = r.engines.rounds.get(b)!;
+        const p5095 = (xs: number[]) => `${ms(pct(xs, 50))} / ${ms(pct(xs, 95))}`;
+        const cells = (rs: EngineRound[], f: (x: EngineRound) => string) =>
+          rs.map((x, i) => `${ENGINE_ROUNDS > 1 ? `${i + 1}: ` : ""}${f(x)}`).join("; ");
+        const row = (measure: string, f: (x: EngineRound) => string) =>
+          `| ${measure} | ${cells(ra, f)} | ${cells(rb, f)} |`;
+        return `Measured ${new Date().toISOString()}, ${ENGINE_ROUNDS} round(s) alternating which engine goes first; load average (1 min) ${r.enginesLoad!.start.toFixed(1)} at the start, ${r.enginesLoad!.end.toFixed(1)} at the end, on ${cpus().length} cores${process.env.BENCH_NOTE ? `; ${process.env.BENCH_NOTE}` : ""}.
+
+| measure (per round) | Engine ${a.version} | Engine ${b.version} |
+|---|---|---|
+${row(`Session ready from the warm pool (POST → first prompt byte), p50 / p95, ${SESSIONS} sessions`, (x) => p5095(x.pooled))}
+${row(`Session ready cold (no pool), p50 / p95, ${SESSIONS} sessions`, (x) => p5095(x.cold))}
+${row(`\`docker run --rm busybox true\`, one after another, p50 / p95 (${SESSIONS} runs)`, (x) => p5095(x.sequential))}
+${row(`Container starts per second, ${ENGINE_RUNS} \`docker run --rm busybox true\` ${ENGINE_PARALLEL} at a time`, (x) => `${x.startsPerSecond.toFixed(1)}/s`)}
+
+How: both engines are private ones from \`scripts/test-engine.sh 20|26 start\` (own socket, data-root and bridge,
+\`--userns-remap=default\`, \`--iptables=false\`, the same flags for both; Engine 20.10 unpacked from Debian 12's
+packages, Engine 26 from Debian 13's), the course images copied into each from the default engine
+(\`scripts/test-engine.sh N images\`: the same image ids). Session ready is measured as in the main table, by a
+server under test started with DOCKER_HOST and STOWAGE_SESSION_SUBNETS of that engine; the \`docker run\` rows use the
+host's docker CLI, the same for both. Engines a bench started are stopped at its end.`;
+      })()
+    : "not measured"
+}
+<!-- /engines-bench -->
+`;
+
 const report = `# Benchmarks
 
 Written by \`npm run bench\` (sandbox/bench/bench.ts); every figure below is from one run.
@@ -1392,6 +1540,7 @@ STOWAGE_SESSION_SUBNETS (10.213.0.0/16, 1024 networks; sandbox/sessions/subnets.
 
 ${keysParagraph()}
 ${classSection}
+${enginesSection}
 ## Idle sessions, step by step
 
 ${rampTable}
@@ -1458,17 +1607,22 @@ ${r.abuse ?? "not measured"}
   exists: see docs/decisions/terminal.md.
 `;
 
-if (ONLY.size === 1 && ONLY.has("class")) {
-  // Run alone, the class phase replaces only its own section of the existing report.
-  const existing = await readFile(OUT, "utf8").catch(() => "");
-  const section = /<!-- class-bench[^]*?<!-- \/class-bench -->\n/;
-  await writeFile(
-    OUT,
-    section.test(existing)
-      ? existing.replace(section, () => classSection)
-      : `${existing}\n${classSection}`,
-  );
-  process.stdout.write(classSection);
+// Run alone, the class and engines phases replace only their own sections of the existing report.
+const sections: Record<string, { marker: string; text: string }> = {
+  class: { marker: "class-bench", text: classSection },
+  engines: { marker: "engines-bench", text: enginesSection },
+};
+if ([...ONLY].every((name) => name in sections)) {
+  let existing = await readFile(OUT, "utf8").catch(() => "");
+  for (const name of ONLY) {
+    const { marker, text } = sections[name]!;
+    const section = new RegExp(`<!-- ${marker}[^]*?<!-- /${marker} -->\\n`);
+    existing = section.test(existing)
+      ? existing.replace(section, () => text)
+      : `${existing}\n${text}`;
+    process.stdout.write(text);
+  }
+  await writeFile(OUT, existing);
 } else {
   await writeFile(OUT, report);
   process.stdout.write(report);

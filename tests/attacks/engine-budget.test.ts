@@ -7,12 +7,35 @@
  */
 import { execFileSync } from "node:child_process";
 import { connect } from "node:net";
-import { readFileSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { lstat, readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import tar from "tar-stream";
 import { afterAll, afterEach, beforeAll, describe, expect } from "vitest";
 import { World, attack, create, rawRequest } from "./world.ts";
+
+/**
+ * The dockerd the tests run on (DOCKER_HOST), found by the socket it listens on: a host may run
+ * several engines (a private Engine 20.10 beside the default one in CI), and /var/run/docker.pid
+ * names only the default one, if it is current at all.
+ */
+function enginePid(): number {
+  const socket = realpathSync(
+    new URL(process.env.DOCKER_HOST || "unix:///var/run/docker.sock").pathname,
+  );
+  const listeners = execFileSync("ss", ["-xlpH"]).toString().split("\n");
+  const line = listeners.find((l) => {
+    const path = l.split(/\s+/).find((f) => f.startsWith("/"));
+    try {
+      return path !== undefined && realpathSync(path) === socket;
+    } catch {
+      return false;
+    }
+  });
+  const pid = Number(/pid=(\d+)/.exec(line ?? "")?.[1]);
+  if (!pid) throw new Error(`no process listens on ${socket} (ss -xlp)`);
+  return pid;
+}
 
 const w = new World();
 beforeAll(() => w.start(), 120_000);
@@ -318,7 +341,7 @@ describe("engine-driven work has a budget", () => {
         .Pid;
       const score = async (p: number | string) =>
         Number((await readFile(`/proc/${p}/oom_score_adj`, "utf8")).trim());
-      const engine = engineDaemonPid(w.server.engine.httpTarget.socketPath);
+      const engine = enginePid();
       const [student, server, dockerd] = [
         await score(pid),
         await score("self"),
@@ -468,21 +491,3 @@ describe("paths and archives", () => {
     { mayCreate: true },
   );
 });
-
-/**
- * The dockerd serving `socket`: the one whose command line names it, or, for the default socket,
- * one that names no -H at all. Several engines may run on this host (private test engines).
- */
-function engineDaemonPid(socket = "/var/run/docker.sock"): number {
-  const daemons = execFileSync("pidof", ["dockerd"]).toString().trim().split(/\s+/).map(Number);
-  const named = daemons.find((pid) => {
-    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    const hosts = args.flatMap((a, i) =>
-      a === "-H" || a === "--host" ? [args[i + 1]] : a.startsWith("--host=") ? [a.slice(7)] : [],
-    );
-    if (hosts.length === 0) return socket === "/var/run/docker.sock";
-    return hosts.some((h) => h === `unix://${socket}` || h === socket);
-  });
-  if (named === undefined) throw new Error(`no dockerd on this host serves ${socket}`);
-  return named;
-}

@@ -95,6 +95,15 @@ export class World {
     this.victimVolumeMountpoint = (
       await docker.getVolume(`stw-${this.victim}-${n.secretVol}`).inspect()
     ).Mountpoint;
+    // `docker run -d` returns once the container started, maybe before its shell wrote the
+    // secret: wait for it, or the first attack's intactness check races the victim's own setup.
+    const secretFile = join(this.victimVolumeMountpoint, "secret");
+    for (let tries = 0; ; tries++) {
+      const text = await readFile(secretFile, "utf8").catch(() => "");
+      if (text.trim() === this.secret) break;
+      if (tries >= 300) throw new Error(`victim setup: no secret in ${secretFile} after 30 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     this.engineRootDir = ((await docker.info()) as { DockerRootDir: string }).DockerRootDir;
     this.canary = `/tmp/stowage-canary-${this.tag}`;
     await mkdir(this.canary, { recursive: true });
