@@ -1,0 +1,106 @@
+/**
+ * The platform's state in PostgreSQL (STOWAGE_DATABASE_URL): a server keeps progress, class seats
+ * and session owners in a private PostgreSQL cluster (tools/postgres-cluster.ts), and a server
+ * started again, with a new empty data folder, finds the learner's progress and seat there.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SCHEMA_VERSION } from "../../sandbox/progress/migrations.ts";
+import { publicLearnerId } from "../../sandbox/progress/store.ts";
+import { startPostgresCluster, type PostgresCluster } from "../../tools/postgres-cluster.ts";
+import { ApiClient, startTestServer } from "../../tools/sandbox-server.ts";
+
+const TOKEN = "t".repeat(24);
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+let cluster: PostgresCluster;
+let databaseUrl: string;
+let server: Awaited<ReturnType<typeof startTestServer>> | undefined;
+
+beforeAll(async () => {
+  cluster = await startPostgresCluster();
+  databaseUrl = await cluster.createDatabase();
+});
+afterAll(async () => {
+  await server?.close();
+  await cluster?.stop();
+});
+
+async function rows(sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+describe("platform state in PostgreSQL", () => {
+  it("keeps progress, the class seat and session owners in PostgreSQL across a server restart", async () => {
+    server = await startTestServer({ databaseUrl, instructorToken: TOKEN });
+    const instance = server.config.instance;
+    const teacher = new ApiClient(server.url);
+    const made = await teacher.call(
+      "POST",
+      "/api/instructor/classes",
+      { name: "Thursday", seats: 2 },
+      auth,
+    );
+    expect(made.status).toBe(201);
+    const code = made.body.code as string;
+
+    const student = new ApiClient(server.url);
+    const joined = await student.call("POST", "/api/sessions", { class: code, name: "Ada" });
+    expect(joined.status, JSON.stringify(joined.body)).toBe(201);
+    const learner = student.cookie.split("=")[1]!;
+    // The server's copy of who owns the session: in PostgreSQL, under the public id only.
+    expect(
+      await rows("SELECT session, learner FROM session_owners WHERE instance = $1", [instance]),
+    ).toEqual([{ session: joined.body.id, learner: publicLearnerId(learner) }]);
+    expect(
+      (await student.call("POST", "/api/progress/visits", { lesson: "02-named-volumes" })).status,
+    ).toBe(200);
+    expect(
+      (
+        await student.call("POST", "/api/progress/quizzes", {
+          lesson: "02-named-volumes",
+          quiz: "q1",
+          answer: 1,
+          correct: true,
+        })
+      ).status,
+    ).toBe(200);
+    const before = (await student.call("GET", "/api/progress")).body;
+    expect(before).toMatchObject({
+      lastLesson: "02-named-volumes",
+      lessons: { "02-named-volumes": { quizzes: { q1: { answer: 1, correct: true } } } },
+    });
+    // Nothing of it went to the embedded SQLite file.
+    expect(existsSync(join(server.dataDir, "progress.sqlite"))).toBe(false);
+
+    await server.close(); // its sessions end: their owners are forgotten
+    server = undefined;
+    expect(await rows("SELECT * FROM session_owners WHERE instance = $1", [instance])).toEqual([]);
+
+    // Started again with a new, empty data folder: the state can only come from PostgreSQL.
+    server = await startTestServer({ databaseUrl, instructorToken: TOKEN });
+    const returning = new ApiClient(server.url);
+    returning.cookie = student.cookie; // the same browser
+    const teacherAgain = new ApiClient(server.url);
+    expect((await returning.call("GET", "/api/progress")).body).toEqual(before);
+    const view = await teacherAgain.call("GET", `/api/instructor/classes/${code}`, undefined, auth);
+    expect(view.status).toBe(200);
+    expect(view.body.students.map((s: { name: string }) => s.name)).toEqual(["Ada"]);
+    const learners = await teacherAgain.call("GET", "/api/instructor/progress", undefined, auth);
+    expect(learners.body.learners).toEqual([
+      expect.objectContaining({
+        publicId: publicLearnerId(learner),
+        lastLesson: "02-named-volumes",
+      }),
+    ]);
+    expect(await rows("SELECT version FROM schema_version")).toEqual([{ version: SCHEMA_VERSION }]);
+  }, 120_000);
+});
