@@ -23,6 +23,7 @@ import { registerWorkspaceRoutes } from "./api/workspace-routes.ts";
 import { registerProgressRoutes } from "./progress/routes.ts";
 import { openPlatformStore } from "./progress/open-store.ts";
 import { sessionOwners } from "./progress/session-owners.ts";
+import { PlatformDatabaseError } from "./progress/database.ts";
 import { openClassStore } from "./classes/class-store.ts";
 import { ClassPools } from "./classes/class-pool.ts";
 import { classAdmission, registerClassRoutes } from "./classes/class-routes.ts";
@@ -234,6 +235,7 @@ if (import.meta.main) {
     // A refusal (port, data folder or instance in use) or a bad setting: one line, no stack.
     if (!(
       error instanceof InstanceInUseError ||
+      error instanceof PlatformDatabaseError ||
       /^invalid configuration: /.test((error as Error).message)
     ))
       throw error;

@@ -6,6 +6,9 @@
 export type SqlValue = string | number | null;
 export type Row = Record<string, unknown>;
 
+/** The platform database cannot be used as it is (unreachable, refused, newer than this server): the operator's to fix. */
+export class PlatformDatabaseError extends Error {}
+
 export interface Queryable {
   all<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   get<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;

@@ -1,4 +1,4 @@
-import type { Database, Queryable } from "./database.ts";
+import { PlatformDatabaseError, type Database, type Queryable } from "./database.ts";
 import { publicLearnerId } from "./store.ts";
 
 /**
@@ -120,7 +120,7 @@ CREATE INDEX session_owners_instance ON session_owners (instance, learner);
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 function tooNew(version: number): Error {
-  return new Error(
+  return new PlatformDatabaseError(
     `the platform database is at schema version ${version}, newer than this server's ${SCHEMA_VERSION}: run a newer server`,
   );
 }

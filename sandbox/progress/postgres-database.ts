@@ -1,5 +1,5 @@
 import pg from "pg";
-import type { Database, Queryable, SqlValue } from "./database.ts";
+import { PlatformDatabaseError, type Database, type Queryable, type SqlValue } from "./database.ts";
 
 /** `?` placeholders as PostgreSQL's $1, $2, ... (no statement here has a literal `?`). */
 function numbered(sql: string): string {
@@ -33,7 +33,9 @@ export async function openPostgresDatabase(
   // Fail at start with the server's reason (wrong password, no such database), not at the first request.
   await pool.query("SELECT 1").catch(async (error: Error) => {
     await pool.end();
-    throw new Error(`the PostgreSQL database (STOWAGE_DATABASE_URL) refused: ${error.message}`);
+    throw new PlatformDatabaseError(
+      `the PostgreSQL database (STOWAGE_DATABASE_URL) cannot be used: ${error.message}`,
+    );
   });
   return {
     dialect: "postgres",
