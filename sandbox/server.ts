@@ -23,7 +23,7 @@ import { registerWorkspaceRoutes } from "./api/workspace-routes.ts";
 import { registerProgressRoutes } from "./progress/routes.ts";
 import { openPlatformStore } from "./progress/open-store.ts";
 import { sessionOwners } from "./progress/session-owners.ts";
-import { PlatformDatabaseError } from "./progress/database.ts";
+import { DatabaseUnavailableError, PlatformDatabaseError } from "./progress/database.ts";
 import { openClassStore } from "./classes/class-store.ts";
 import { ClassPools } from "./classes/class-pool.ts";
 import { classAdmission, registerClassRoutes } from "./classes/class-routes.ts";
@@ -149,8 +149,17 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
             retryAfterSeconds: 5,
           });
       }
-      log.error({ err: error, url: req.url }, "request failed");
-      if (!res.headersSent && isDiskFull(error))
+      // An outage of the database is the operator's to see once per request, without a stack.
+      if (error instanceof DatabaseUnavailableError)
+        log.warn({ err: error.message, url: req.url }, "request failed: database unavailable");
+      else log.error({ err: error, url: req.url }, "request failed");
+      if (!res.headersSent && error instanceof DatabaseUnavailableError)
+        sendJson(res.setHeader("retry-after", "30"), 503, {
+          error:
+            "the server's database is not answering, so your progress could not be read or saved just now; try again in a minute (what was saved before is kept)",
+          retryAfterSeconds: 30,
+        });
+      else if (!res.headersSent && isDiskFull(error))
         sendJson(res, 507, {
           error:
             "the server's disk is full, so this could not be saved; try again later (what was saved before is kept)",

@@ -23,6 +23,10 @@ export interface PostgresCluster {
   url(database?: string): string;
   /** A new empty database; returns its URL. */
   createDatabase(): Promise<string>;
+  /** Stops the server (connections are cut, the data stays), as a database restart or outage does. */
+  pause(): Promise<void>;
+  /** Starts it again at the same address. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -78,22 +82,25 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     throw new Error(`initdb failed: ${(error as { stderr?: string }).stderr ?? error}`);
   }
   let port = 0;
+  const startServer = () =>
+    asOwner("pg_ctl", [
+      "-D",
+      data,
+      "-l",
+      join(dir, "log"),
+      "-w",
+      "-t",
+      "60",
+      "-o",
+      `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off -c synchronous_commit=off`,
+      "start",
+    ]);
+  const stopServer = (mode: "fast" | "immediate") =>
+    asOwner("pg_ctl", ["-D", data, "-m", mode, "-w", "stop"]);
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
-    const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off -c synchronous_commit=off`;
     try {
-      await asOwner("pg_ctl", [
-        "-D",
-        data,
-        "-l",
-        join(dir, "log"),
-        "-w",
-        "-t",
-        "60",
-        "-o",
-        options,
-        "start",
-      ]);
+      await startServer();
       break;
     } catch (error) {
       // The port was taken between the probe and the start: another try at another port.
@@ -118,8 +125,14 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
       }
       return url(name);
     },
+    async pause() {
+      await stopServer("fast");
+    },
+    async resume() {
+      await startServer();
+    },
     async stop() {
-      await asOwner("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]).catch(() => undefined);
+      await stopServer("immediate").catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     },
   };

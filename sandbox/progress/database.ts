@@ -9,6 +9,13 @@ export type Row = Record<string, unknown>;
 /** The platform database cannot be used as it is (unreachable, refused, newer than this server): the operator's to fix. */
 export class PlatformDatabaseError extends Error {}
 
+/** The database server stopped answering while the platform runs (restarting, network down): a request's to retry. */
+export class DatabaseUnavailableError extends Error {
+  constructor(cause: Error) {
+    super(`the platform database is not answering: ${cause.message}`, { cause });
+  }
+}
+
 export interface Queryable {
   all<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   get<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;

@@ -119,7 +119,7 @@ export async function openProgressStore(db: Database): Promise<ProgressStore> {
           [id],
         ),
         db.all<{ lesson: string; exercise: string; task: string; passed_at: string }>(
-          "SELECT lesson, exercise, task, passed_at FROM task_passes WHERE learner = ? ORDER BY passed_at, exercise, task",
+          "SELECT lesson, exercise, task, passed_at FROM task_passes WHERE learner = ? ORDER BY lesson, exercise, task",
           [id],
         ),
         db.all<{
@@ -129,7 +129,7 @@ export async function openProgressStore(db: Database): Promise<ProgressStore> {
           correct: number;
           answered_at: string;
         }>(
-          "SELECT lesson, quiz, answer, correct, answered_at FROM quiz_answers WHERE learner = ? ORDER BY answered_at, quiz",
+          "SELECT lesson, quiz, answer, correct, answered_at FROM quiz_answers WHERE learner = ? ORDER BY lesson, quiz",
           [id],
         ),
       ]);

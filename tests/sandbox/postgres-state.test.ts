@@ -103,4 +103,37 @@ describe("platform state in PostgreSQL", () => {
     ]);
     expect(await rows("SELECT version FROM schema_version")).toEqual([{ version: SCHEMA_VERSION }]);
   }, 120_000);
+
+  it("answers a clear 503 while PostgreSQL is down, stays up, and works again when it is back", async () => {
+    server ??= await startTestServer({ databaseUrl, instructorToken: TOKEN });
+    const student = new ApiClient(server.url);
+    expect(
+      (await student.call("POST", "/api/progress/visits", { lesson: "03-bind-mounts" })).status,
+    ).toBe(200);
+    const before = (await student.call("GET", "/api/progress")).body;
+    await cluster.pause();
+    try {
+      for (const attempt of [
+        () => student.call("GET", "/api/progress"),
+        () => student.call("POST", "/api/progress/visits", { lesson: "02-named-volumes" }),
+      ]) {
+        const answer = await attempt();
+        expect(answer.status).toBe(503);
+        expect(answer.headers.get("retry-after")).toBe("30");
+        expect(answer.body.error).toMatch(
+          /^the server's database is not answering, so your progress could not be read or saved just now; try again in a minute/,
+        );
+      }
+      // The rest of the server still answers.
+      expect((await student.call("GET", "/api/nothing-here")).status).toBe(404);
+    } finally {
+      await cluster.resume();
+    }
+    // The pool drops its dead connections and opens new ones: no restart of Stowage needed.
+    expect((await student.call("GET", "/api/progress")).body).toEqual(before);
+    expect(
+      (await student.call("POST", "/api/progress/visits", { lesson: "02-named-volumes" })).status,
+    ).toBe(200);
+    expect((await student.call("GET", "/api/progress")).body.lastLesson).toBe("02-named-volumes");
+  }, 120_000);
 });
