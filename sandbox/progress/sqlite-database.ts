@@ -49,7 +49,8 @@ export function openSqliteDatabase(path: string): Database & { readonly file: st
           db.exec("COMMIT");
           return result;
         } catch (error) {
-          db.exec("ROLLBACK");
+          // SQLite may have rolled back itself (a full disk at COMMIT): the first error is the one to tell.
+          if (db.isTransaction) db.exec("ROLLBACK");
           throw error;
         }
       }),

@@ -9,6 +9,7 @@ import { startPostgresCluster, type PostgresCluster } from "../../tools/postgres
 import { openClassStore } from "../classes/class-store.ts";
 import { Router } from "../http/router.ts";
 import type { Database } from "./database.ts";
+import { copyPlatformState } from "./copy-store.ts";
 import { SCHEMA_VERSION } from "./migrations.ts";
 import { openPostgresDatabase } from "./postgres-database.ts";
 import { openProgressStore } from "./progress-store.ts";
@@ -336,6 +337,70 @@ describe("PostgreSQL shared by several servers", () => {
     } finally {
       await Promise.all(both.map((s) => s.close()));
       fresh.cleanup();
+    }
+  });
+});
+
+describe("moving from SQLite to PostgreSQL (copy-store.ts)", () => {
+  it("copies every learner's progress, the classes and their seats into an empty PostgreSQL database, once", async () => {
+    const sqlitePlace = await places.sqlite();
+    const postgresPlace = await places.postgres();
+    const sqlite = await openProgressStore(await sqlitePlace.connect());
+    try {
+      await sqlite.recordVisit(A, "01-containers-are-ephemeral");
+      await sqlite.recordVisit(A, "02-named-volumes");
+      await sqlite.recordVisit(B, "02-named-volumes");
+      await sqlite.recordAttempts(A, "02-named-volumes", "tidy-up", [
+        { id: "cache-removed", passed: false, message: "the cache volume is still there" },
+      ]);
+      await sqlite.recordTasks(A, "02-named-volumes", "keep-the-data", ["volume-exists"]);
+      await sqlite.recordQuiz(B, {
+        lesson: "02-named-volumes",
+        quiz: "q1",
+        answer: 2,
+        correct: false,
+      });
+      const classes = openClassStore(sqlite.database);
+      await classes.create({
+        code: "NCJANF",
+        name: "Monday",
+        seats: 5,
+        startsAt: new Date().toISOString(),
+        endsAt: new Date(Date.now() + 3600_000).toISOString(),
+        createdAt: new Date().toISOString(),
+      });
+      await classes.join("NCJANF", B, "Bo");
+      await classes.join("NCJANF", A, "Al");
+
+      const target = await postgresPlace.connect();
+      expect(await copyPlatformState(sqlite.database, target)).toMatchObject({
+        visits: 3,
+        task_passes: 1,
+        quiz_answers: 1,
+        task_checks: 1,
+        classes: 1,
+        class_members: 2,
+      });
+      await expect(copyPlatformState(sqlite.database, target)).rejects.toThrow(
+        "the target database already has rows in task_passes: copy only into an empty database",
+      );
+      const moved = await openProgressStore(target);
+      try {
+        for (const learner of [A, B])
+          expect(await moved.get(learner)).toEqual(await sqlite.get(learner));
+        expect(await moved.listAll()).toEqual(await sqlite.listAll());
+        expect(await moved.taskChecks(publicLearnerId(A))).toEqual(
+          await sqlite.taskChecks(publicLearnerId(A)),
+        );
+        const movedClasses = openClassStore(moved.database);
+        expect((await movedClasses.members("NCJANF")).map((m) => m.name)).toEqual(["Bo", "Al"]);
+        expect((await movedClasses.seatOf(A, new Date()))?.record.name).toBe("Monday");
+      } finally {
+        await moved.close();
+      }
+    } finally {
+      await sqlite.close();
+      sqlitePlace.cleanup();
     }
   });
 });
