@@ -3,8 +3,13 @@
  * and session owners in a private PostgreSQL cluster (tools/postgres-cluster.ts), and a server
  * started again, with a new empty data folder, finds the learner's progress and seat there.
  */
-import { existsSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
+import { unmountBelow } from "../../sandbox/sessions/bind-view.ts";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCHEMA_VERSION } from "../../sandbox/progress/migrations.ts";
@@ -136,4 +141,109 @@ describe("platform state in PostgreSQL", () => {
     ).toBe(200);
     expect((await student.call("GET", "/api/progress")).body.lastLesson).toBe("02-named-volumes");
   }, 120_000);
+
+  it("keeps progress through a kill -9 of the server: the dead run's owners are forgotten at the next start", async () => {
+    const url = await cluster.createDatabase();
+    const instance = `p${randomBytes(4).toString("hex")}`;
+    const port = await freePort();
+    const dirs: string[] = [];
+    let child: ChildProcess | undefined;
+    const start = async () => {
+      mkdirSync(join(process.cwd(), ".data"), { recursive: true });
+      const dataDir = await mkdtemp(join(process.cwd(), ".data", "pgkill-")); // a new one each time
+      dirs.push(dataDir);
+      child = await startChild({ port, instance, dataDir, databaseUrl: url });
+    };
+    try {
+      await start();
+      const base = `http://127.0.0.1:${port}`;
+      const student = new ApiClient(base);
+      const created = await student.call("POST", "/api/sessions");
+      expect(created.status).toBe(201);
+      expect(
+        (
+          await student.call("POST", "/api/progress/quizzes", {
+            lesson: "02-named-volumes",
+            quiz: "q2",
+            answer: 0,
+            correct: false,
+          })
+        ).status,
+      ).toBe(200);
+      const before = (await student.call("GET", "/api/progress")).body;
+      const ownerRows = async () => {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          return (
+            await client.query("SELECT session FROM session_owners WHERE instance = $1", [instance])
+          ).rows;
+        } finally {
+          await client.end();
+        }
+      };
+      expect(await ownerRows()).toEqual([{ session: created.body.id }]);
+
+      child!.kill("SIGKILL");
+      await new Promise((resolve) => child!.once("exit", resolve));
+      expect(await ownerRows()).toEqual([{ session: created.body.id }]); // nobody forgot it
+
+      await start(); // removes the dead run's sandboxes, and their owners
+      expect(await ownerRows()).toEqual([]);
+      expect((await student.call("GET", "/api/progress")).body).toEqual(before);
+    } finally {
+      if (child && child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child!.once("exit", resolve));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      for (const dir of dirs) {
+        await unmountBelow(dir);
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  }, 180_000);
 });
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const port = (probe.address() as AddressInfo).port;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** `node sandbox/server.ts` as an operator starts it, with STOWAGE_DATABASE_URL. */
+async function startChild(options: {
+  port: number;
+  instance: string;
+  dataDir: string;
+  databaseUrl: string;
+}): Promise<ChildProcess> {
+  const proc = spawn(process.execPath, ["sandbox/server.ts"], {
+    env: {
+      ...process.env,
+      STOWAGE_PORT: String(options.port),
+      STOWAGE_INSTANCE: options.instance,
+      STOWAGE_DATA_DIR: options.dataDir,
+      STOWAGE_DATABASE_URL: options.databaseUrl,
+      STOWAGE_POOL_SIZE: "0",
+      STOWAGE_CREATE_PER_MINUTE: "100",
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let err = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 60_000);
+    proc.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+      if (err.includes("Stowage is running")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.on("exit", (code) => reject(new Error(`server exited ${code}: ${err}`)));
+  });
+  return proc;
+}
