@@ -33,5 +33,13 @@ export interface Database extends Queryable {
    * one connection), so a call on it from inside would never return.
    */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Messages between the servers sharing the database (PostgreSQL's LISTEN/NOTIFY); absent on
+   * SQLite, whose file has one server. `listen` hears every server's messages, its own included.
+   */
+  readonly channel?: {
+    notify(channel: string, payload: string): Promise<void>;
+    listen(channel: string, onMessage: (payload: string) => void): void;
+  };
   close(): Promise<void>;
 }

@@ -150,11 +150,12 @@ async function migrateSqlite(db: Database): Promise<number> {
 
 /** One transaction per version under an advisory lock: two servers starting at once migrate once. */
 async function migratePostgres(db: Database): Promise<number> {
-  await db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
   for (;;) {
     const done = await db.transaction(async (tx) => {
-      // The key is arbitrary; it only has to be the same for every Stowage server.
+      // The key is arbitrary; it only has to be the same for every Stowage server. Taken before
+      // anything else: even CREATE TABLE IF NOT EXISTS fails when two servers run it at once.
       await tx.exec("SELECT pg_advisory_xact_lock(7305531)");
+      await tx.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
       const row = await tx.get<{ version: number }>("SELECT version FROM schema_version");
       const version = row ? Number(row.version) : 0;
       if (version > SCHEMA_VERSION) throw tooNew(version);

@@ -54,6 +54,62 @@ function over(client: pg.Pool | pg.PoolClient): Queryable {
 }
 
 /**
+ * LISTEN on one connection of its own (a pooled one would be handed to others), made on the first
+ * listen and made again a second after it breaks (the database restarted), listening again.
+ */
+function listener(url: string, onError: (error: Error) => void) {
+  const handlers = new Map<string, Set<(payload: string) => void>>();
+  let current: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let closed = false;
+  const again = (client: pg.Client) => {
+    if (client !== current) return; // an old connection's late event
+    current = undefined;
+    client.end().catch(() => undefined);
+    if (closed || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      connect();
+    }, 1000);
+    retry.unref();
+  };
+  const connect = () => {
+    if (closed) return;
+    const client = (current = new pg.Client({ connectionString: url }));
+    client.on("notification", (message) => {
+      for (const handler of handlers.get(message.channel) ?? []) handler(message.payload ?? "");
+    });
+    client.on("error", (error) => {
+      onError(error);
+      again(client);
+    });
+    client.on("end", () => again(client));
+    void (async () => {
+      await client.connect();
+      for (const channel of handlers.keys()) await client.query(`LISTEN ${channel}`);
+    })().catch(() => again(client));
+  };
+  return {
+    listen(channel: string, onMessage: (payload: string) => void) {
+      if (!/^[a-z_]+$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
+      const known = handlers.get(channel);
+      if (known) return void known.add(onMessage);
+      handlers.set(channel, new Set([onMessage]));
+      // A connection on its way queues the LISTEN until it is up (LISTEN twice is harmless).
+      if (!current) connect();
+      else void current.query(`LISTEN ${channel}`).catch(() => undefined);
+    },
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      const client = current;
+      current = undefined;
+      await client?.end().catch(() => undefined);
+    },
+  };
+}
+
+/**
  * PostgreSQL through a `pg` pool (STOWAGE_DATABASE_URL). `onError` hears a pooled connection that
  * broke while idle (the database restarted): the pool replaces it, the server keeps running.
  */
@@ -70,9 +126,16 @@ export async function openPostgresDatabase(
       `the PostgreSQL database (STOWAGE_DATABASE_URL) cannot be used: ${error.message}`,
     );
   });
+  const channels = listener(url, onError);
   return {
     dialect: "postgres",
     ...over(pool),
+    channel: {
+      async notify(channel, payload) {
+        await pool.query("SELECT pg_notify($1, $2)", [channel, payload]);
+      },
+      listen: channels.listen,
+    },
     async transaction(work) {
       const client = await pool.connect().catch((error: unknown) => {
         throw classified(error);
@@ -95,6 +158,9 @@ export async function openPostgresDatabase(
         client.release(broken);
       }
     },
-    close: () => pool.end(),
+    async close() {
+      await channels.close();
+      await pool.end();
+    },
   };
 }

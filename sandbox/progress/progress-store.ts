@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Database } from "./database.ts";
 import { migrate, schemaVersionOf } from "./migrations.ts";
 import {
@@ -15,9 +16,23 @@ import {
 export async function openProgressStore(db: Database): Promise<ProgressStore> {
   await migrate(db);
   const listeners = new Set<(publicId: string) => void>();
+  const tell = (publicId: string) => {
+    for (const listener of listeners) listener(publicId);
+  };
+  // With several servers on one PostgreSQL database, a check passed on one reaches the class
+  // dashboards open on the others: each change is also announced on a channel. This server's own
+  // announcements come back too and are skipped (its listeners were told at once).
+  const CHANNEL = "stowage_learner_changed";
+  const origin = randomBytes(6).toString("hex");
+  db.channel?.listen(CHANNEL, (payload) => {
+    const [from, publicId] = payload.split(" ");
+    if (from !== origin && publicId) tell(publicId);
+  });
   const changed = (learnerId: string) => {
     const publicId = publicLearnerId(learnerId);
-    for (const listener of listeners) listener(publicId);
+    tell(publicId);
+    // Best effort: a dashboard that misses it still refreshes every 10 s.
+    void db.channel?.notify(CHANNEL, `${origin} ${publicId}`).catch(() => undefined);
   };
   // Timestamps strictly increase within a process, so "last visited" is unambiguous.
   let lastStamp = 0;
