@@ -100,4 +100,23 @@ describe("configuration", () => {
       );
     }
   });
+
+  it("takes a PostgreSQL URL for the platform database, and says what is wrong with another without echoing its password", () => {
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
+    const url = "postgres://stowage:s3cret@db.example.org:5432/stowage";
+    expect(loadConfig({ STOWAGE_DATABASE_URL: url }).databaseUrl).toBe(url);
+    expect(
+      loadConfig({ STOWAGE_DATABASE_URL: "postgresql://127.0.0.1:5433/platform" }).databaseUrl,
+    ).toBe("postgresql://127.0.0.1:5433/platform");
+    for (const [bad, why] of [
+      ["mysql://u:hunter2@db/stowage", /got a mysql: URL/],
+      ["db.example.org/stowage", /got something that is not a URL/],
+      ["postgres://u:hunter2@db.example.org", /without a database name/],
+    ] as const) {
+      const attempt = () => loadConfig({ STOWAGE_DATABASE_URL: bad });
+      expect(attempt).toThrow(/STOWAGE_DATABASE_URL \(databaseUrl\): expected a PostgreSQL URL/);
+      expect(attempt).toThrow(why);
+      expect(attempt).not.toThrow(/hunter2/);
+    }
+  });
 });

@@ -141,6 +141,30 @@ const ConfigSchema = z.object({
     .describe(
       "STOWAGE_CLASS_WARM_LEAD_SECONDS: how long before a class's start time its sandboxes are warmed",
     ),
+  databaseUrl: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return undefined;
+      let url: URL | undefined;
+      try {
+        url = new URL(value);
+      } catch {
+        url = undefined;
+      }
+      if (!url || !["postgres:", "postgresql:"].includes(url.protocol) || !url.pathname.slice(1)) {
+        ctx.addIssue({
+          code: "custom",
+          // The value may hold a password: the message names its scheme only.
+          message: `expected a PostgreSQL URL like postgres://stowage:PASSWORD@db.example.org:5432/stowage (scheme postgres:, a host and a database name), got ${url ? `a ${url.protocol} URL${url.pathname.slice(1) ? "" : " without a database name"}` : "something that is not a URL"}`,
+        });
+        return z.NEVER;
+      }
+      return value;
+    })
+    .describe(
+      "STOWAGE_DATABASE_URL: PostgreSQL for the platform's state (progress, learners, classes, session owners), e.g. postgres://stowage:PASSWORD@db.example.org/stowage; unset keeps it in SQLite, progress.sqlite in the data folder (docs/database.md)",
+    ),
   instructorToken: z
     .string()
     .min(16)
@@ -227,6 +251,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<keyof Config, string | undefine
     sessionMemoryMb: read("STOWAGE_SESSION_MEMORY_MB"),
     sessionCpus: read("STOWAGE_SESSION_CPUS"),
     sessionPids: read("STOWAGE_SESSION_PIDS"),
+    databaseUrl: read("STOWAGE_DATABASE_URL"),
     instructorToken: read("STOWAGE_INSTRUCTOR_TOKEN"),
     publicOrigin: read("STOWAGE_PUBLIC_ORIGIN"),
     allowedOrigins: read("STOWAGE_ALLOWED_ORIGINS"),

@@ -21,7 +21,9 @@ import { TerminalSockets, workstationGone } from "./api/terminal-socket.ts";
 import { registerCheckRoutes } from "./api/check-routes.ts";
 import { registerWorkspaceRoutes } from "./api/workspace-routes.ts";
 import { registerProgressRoutes } from "./progress/routes.ts";
-import { openProgressStore } from "./progress/store.ts";
+import { openPlatformStore } from "./progress/open-store.ts";
+import { sessionOwners } from "./progress/session-owners.ts";
+import { DatabaseUnavailableError, PlatformDatabaseError } from "./progress/database.ts";
 import { openClassStore } from "./classes/class-store.ts";
 import { ClassPools } from "./classes/class-pool.ts";
 import { classAdmission, registerClassRoutes } from "./classes/class-routes.ts";
@@ -63,16 +65,32 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     port: config.port,
     log,
   });
-  const sessions = new SessionManager({ engine, config, log });
+  // The platform database first: a wrong STOWAGE_DATABASE_URL stops the start before any session.
+  const progress = await openPlatformStore(config, log).catch(async (error: unknown) => {
+    await claim.release();
+    throw error;
+  });
+  const owners = sessionOwners(progress.database);
+  const sessions = new SessionManager({
+    engine,
+    config,
+    log,
+    owners: {
+      record: (session, learnerId) => owners.record(config.instance, session, learnerId),
+      forget: (session) => owners.forget(session),
+    },
+  });
   try {
     await sessions.start();
+    // The start-up cleanup removed every sandbox of this instance: their owners go with them.
+    await owners.forgetInstance(config.instance);
   } catch (error) {
+    await progress.close();
     await claim.release();
     throw error;
   }
 
   const router = new Router({ secureCookies: config.publicOrigin?.startsWith("https:") ?? false });
-  const progress = openProgressStore(join(config.dataDir, "progress.sqlite"));
   const classes = openClassStore(progress.database);
   const pools = new ClassPools(sessions, classes, engine, log, config.classWarmLeadSeconds);
   registerSessionRoutes(router, sessions, engine, config, classAdmission({ classes, pools }));
@@ -131,8 +149,17 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
             retryAfterSeconds: 5,
           });
       }
-      log.error({ err: error, url: req.url }, "request failed");
-      if (!res.headersSent && isDiskFull(error))
+      // An outage of the database is the operator's to see once per request, without a stack.
+      if (error instanceof DatabaseUnavailableError)
+        log.warn({ err: error.message, url: req.url }, "request failed: database unavailable");
+      else log.error({ err: error, url: req.url }, "request failed");
+      if (!res.headersSent && error instanceof DatabaseUnavailableError)
+        sendJson(res.setHeader("retry-after", "30"), 503, {
+          error:
+            "the server's database is not answering, so your progress could not be read or saved just now; try again in a minute (what was saved before is kept)",
+          retryAfterSeconds: 30,
+        });
+      else if (!res.headersSent && isDiskFull(error))
         sendJson(res, 507, {
           error:
             "the server's disk is full, so this could not be saved; try again later (what was saved before is kept)",
@@ -168,8 +195,8 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     terminals.close();
     watch.close();
     await pools.stop();
-    progress.close();
     await sessions.stop();
+    await progress.close();
     await claim.release();
     throw error.code === "EADDRINUSE"
       ? new InstanceInUseError(`port ${config.port} on ${config.host} is already in use`)
@@ -195,8 +222,8 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
       await pools.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      progress.close();
       await sessions.stop();
+      await progress.close();
       await claim.release();
     },
   };
@@ -217,6 +244,7 @@ if (import.meta.main) {
     // A refusal (port, data folder or instance in use) or a bad setting: one line, no stack.
     if (!(
       error instanceof InstanceInUseError ||
+      error instanceof PlatformDatabaseError ||
       /^invalid configuration: /.test((error as Error).message)
     ))
       throw error;

@@ -4,8 +4,10 @@
 #      system Node is older),
 #   2. a Docker daemon that answers (Engine 26 from Debian 13's packages into .tools/docker26 when
 #      none is installed, started with user-namespace remapping; an engine that answers is kept),
-#   3. the npm dependencies,
-#   4. the course images (built offline, cached by recipe hash).
+#   3. Debian's PostgreSQL server programs, for the tests that run the platform store on PostgreSQL
+#      (each starts its own private cluster; no cluster is made or started here),
+#   4. the npm dependencies,
+#   5. the course images (built offline, cached by recipe hash).
 # Source it (`. scripts/bootstrap.sh`) so the PATH it sets stays in force for the caller.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -102,6 +104,21 @@ ensure_key_quota() {
   fi
 }
 
+# The tests start private PostgreSQL clusters from these programs (tools/postgres-cluster.ts).
+# Installed without Debian's default cluster: nothing listens on 5432 afterwards, and a
+# PostgreSQL the machine already runs is left alone.
+ensure_postgres() {
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && return
+  step "Installing Debian's PostgreSQL server (postgresql) for the store's tests"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ ! -f /etc/postgresql-common/createcluster.conf ]; then
+    mkdir -p /etc/postgresql-common
+    echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf
+  fi
+  apt-get update -qq >&2
+  apt-get install -y -qq -o Dpkg::Options::=--force-confold postgresql >&2
+}
+
 ensure_npm_deps() {
   local stamp="$ROOT/node_modules/.stowage-lock-hash"
   local want; want="$(node -e 'const c=require("crypto"),f=require("fs");process.stdout.write(c.createHash("sha256").update(f.readFileSync(process.argv[1])).digest("hex"))' "$ROOT/package-lock.json")"
@@ -119,5 +136,6 @@ ensure_images() {
 ensure_node
 ensure_docker
 ensure_key_quota
+ensure_postgres
 ensure_npm_deps
 ensure_images

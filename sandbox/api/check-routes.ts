@@ -44,8 +44,8 @@ export function registerCheckRoutes(
     if (!tasks) throw new HttpError(404, `no exercise ${exercise} in lesson ${lesson}`);
     // Progress is recorded here, from a real check, never from what a browser claims.
     // Attempts first: the run that passes a task is counted as one of its attempts.
-    progress?.recordAttempts(learnerId, lesson, exercise, tasks);
-    progress?.recordTasks(
+    await progress?.recordAttempts(learnerId, lesson, exercise, tasks);
+    await progress?.recordTasks(
       learnerId,
       lesson,
       exercise,

@@ -80,7 +80,7 @@ export function registerSessionRoutes(
 ): void {
   router.add("POST", "/api/sessions", async ({ req, res, learnerId }) => {
     // Optional {class, name}: joins a class (404 unknown code, 409 full); its members take its warm sandboxes.
-    const classPool = admitToClass?.(
+    const classPool = await admitToClass?.(
       learnerId,
       await readJsonBody(req, JoinBody),
       clientAddress(req, config.trustProxy),

@@ -19,6 +19,7 @@ export class ClassPools {
   private readonly ready = new Map<string, Session[]>();
   private readonly listeners = new Set<(code: string) => void>();
   private warming: Promise<void> | undefined;
+  private ticking: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -51,6 +52,7 @@ export class ClassPools {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    await this.ticking;
     await this.warming;
     await Promise.all([...this.ready.keys()].map((code) => this.drain(code)));
   }
@@ -99,15 +101,15 @@ export class ClassPools {
    * not yet taken a sandbox must still find one (counting joins emptied the pool under a class
    * arriving at once), and one whose sandbox ended (idle) finds one when coming back.
    */
-  target(record: ClassRecord, now = Date.now()): number {
+  async target(record: ClassRecord, now = Date.now()): Promise<number> {
     if (
       now >= Date.parse(record.endsAt) ||
       now < Date.parse(record.startsAt) - this.leadSeconds * 1000
     )
       return 0;
-    const seated = this.store
-      .members(record.code)
-      .filter((m) => this.sessions.forPublicId(m.publicId)).length;
+    const seated = (await this.store.members(record.code)).filter((m) =>
+      this.sessions.forPublicId(m.publicId),
+    ).length;
     return Math.max(0, record.seats - seated);
   }
 
@@ -118,17 +120,50 @@ export class ClassPools {
     return list;
   }
 
-  /** Empties the pools of ended classes, trims pools above their target, starts warming if needed. */
+  /**
+   * Empties the pools of ended classes, trims pools above their target, starts warming if needed.
+   * One tick at a time (it reads the database); one asked for meanwhile runs after it.
+   */
   tick(): void {
     if (this.stopped) return;
-    const active = new Map(this.store.active(new Date()).map((r) => [r.code, r]));
-    for (const code of this.ready.keys()) {
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = this.check()
+      .catch((error: Error) =>
+        this.log.warn({ err: error.message }, "class pool: checking the classes failed"),
+      )
+      .finally(() => {
+        this.ticking = undefined;
+        if (this.tickAgain) {
+          this.tickAgain = false;
+          this.tick();
+        }
+      });
+  }
+
+  private tickAgain = false;
+
+  private async check(): Promise<void> {
+    const active = new Map((await this.store.active(new Date())).map((r) => [r.code, r]));
+    for (const code of [...this.ready.keys()]) {
       const record = active.get(code);
-      const surplus = this.live(code).length - (record ? this.target(record) : 0);
+      const surplus = this.live(code).length - (record ? await this.target(record) : 0);
       if (surplus > 0) void this.drain(code, surplus);
     }
-    if ([...active.values()].some((r) => this.target(r) > this.live(r.code).length))
-      this.warming ??= this.warmAll().finally(() => (this.warming = undefined));
+    for (const r of active.values())
+      if ((await this.target(r)) > this.live(r.code).length) {
+        this.warming ??= this.warmAll()
+          .catch((error: Error) =>
+            this.log.warn(
+              { err: error.message },
+              "class pool: warming stopped; the next tick resumes",
+            ),
+          )
+          .finally(() => (this.warming = undefined));
+        return;
+      }
   }
 
   private async drain(code: string, count = Infinity): Promise<void> {
@@ -142,9 +177,15 @@ export class ClassPools {
   private async warmAll(): Promise<void> {
     while (!this.stopped) {
       // The class furthest below its target goes first, so two classes warm side by side.
-      const needy = this.store
-        .active(new Date())
-        .map((r) => ({ code: r.code, missing: this.target(r) - this.live(r.code).length }))
+      const classes = await this.store.active(new Date());
+      const needy = (
+        await Promise.all(
+          classes.map(async (r) => ({
+            code: r.code,
+            missing: (await this.target(r)) - this.live(r.code).length,
+          })),
+        )
+      )
         .filter((c) => c.missing > 0)
         .sort((a, b) => b.missing - a.missing)[0];
       if (!needy) return;
@@ -160,8 +201,8 @@ export class ClassPools {
         );
         return; // the next tick tries again
       }
-      const record = this.store.get(needy.code);
-      if (this.stopped || !record || this.target(record) <= this.live(needy.code).length) {
+      const record = await this.store.get(needy.code);
+      if (this.stopped || !record || (await this.target(record)) <= this.live(needy.code).length) {
         await this.sessions.destroy(session.id, "class pool no longer needs it");
         continue;
       }

@@ -102,14 +102,14 @@ export function classAdmission(deps: Pick<ClassDeps, "classes" | "pools">) {
       ? Math.ceil((recent[0]! + 60_000 - now) / 1000)
       : undefined;
   };
-  return (
+  return async (
     learnerId: string,
     body: z.infer<typeof JoinBody>,
     client: string,
-  ): { take(): Session | undefined; readonly warm: number } | undefined => {
+  ): Promise<{ take(): Session | undefined; readonly warm: number } | undefined> => {
     const name = body.name || undefined;
     if (body.class === undefined) {
-      const seat = deps.classes.seatOf(learnerId, new Date());
+      const seat = await deps.classes.seatOf(learnerId, new Date());
       return seat ? deps.pools.poolFor(seat.record.code) : undefined;
     }
     const code = normalizeClassCode(body.class);
@@ -120,7 +120,7 @@ export function classAdmission(deps: Pick<ClassDeps, "classes" | "pools">) {
         `too many unknown class codes from your address: check the code on the board and try again in ${wait} s`,
         { retryAfterSeconds: wait },
       );
-    const record = CLASS_CODE.test(code) ? deps.classes.get(code) : undefined;
+    const record = CLASS_CODE.test(code) ? await deps.classes.get(code) : undefined;
     if (!record) misses.get(client)!.push(Date.now());
     if (!record)
       throw new HttpError(
@@ -132,7 +132,7 @@ export function classAdmission(deps: Pick<ClassDeps, "classes" | "pools">) {
         410,
         `the class "${record.name}" (${code}) has ended; ask your teacher for a new code`,
       );
-    const joined = deps.classes.join(code, learnerId, name);
+    const joined = await deps.classes.join(code, learnerId, name);
     if ("full" in joined)
       throw new HttpError(
         409,
@@ -156,18 +156,21 @@ export function classAdmission(deps: Pick<ClassDeps, "classes" | "pools">) {
 export function registerClassRoutes(router: Router, deps: ClassDeps): void {
   const { classes, pools, progress, sessions, engine } = deps;
   const authorized = (ctx: RouteContext) => requireInstructor(ctx, deps.instructorToken());
-  const classOf = (code: string): ClassRecord => {
+  const classOf = async (code: string): Promise<ClassRecord> => {
     const normalized = normalizeClassCode(code);
-    const record = CLASS_CODE.test(normalized) ? classes.get(normalized) : undefined;
+    const record = CLASS_CODE.test(normalized) ? await classes.get(normalized) : undefined;
     if (!record) throw new HttpError(404, `there is no class with the code ${normalized}`);
     return record;
   };
-  const view = (record: ClassRecord, req: IncomingMessage) => ({
-    ...classView(record, classes, progress, sessions, pools.warm(record.code)),
+  const view = async (record: ClassRecord, req: IncomingMessage) => ({
+    ...(await classView(record, classes, progress, sessions, pools.warm(record.code))),
     joinUrl: joinUrl(req, record.code),
   });
-  const studentSession = (code: string, memberId: string): { session: Session; name: string } => {
-    const member = classes.member(classOf(code).code, memberId);
+  const studentSession = async (
+    code: string,
+    memberId: string,
+  ): Promise<{ session: Session; name: string }> => {
+    const member = await classes.member((await classOf(code)).code, memberId);
     if (!member) throw new HttpError(404, `no student ${memberId} in class ${code}`);
     const session = sessions.forPublicId(member.publicId);
     if (!session?.terminal)
@@ -185,7 +188,7 @@ export function registerClassRoutes(router: Router, deps: ClassDeps): void {
       );
     const startsAt = body.startsAt ? new Date(body.startsAt) : new Date();
     let code = newClassCode();
-    while (classes.get(code)) code = newClassCode();
+    while (await classes.get(code)) code = newClassCode();
     const record: ClassRecord = {
       code,
       name: body.name,
@@ -194,53 +197,58 @@ export function registerClassRoutes(router: Router, deps: ClassDeps): void {
       endsAt: new Date(startsAt.getTime() + body.durationMinutes * 60_000).toISOString(),
       createdAt: new Date().toISOString(),
     };
-    classes.create(record);
+    await classes.create(record);
     pools.tick();
-    sendJson(ctx.res, 201, view(record, ctx.req));
+    sendJson(ctx.res, 201, await view(record, ctx.req));
   });
 
-  router.add("GET", "/api/instructor/classes", (ctx) => {
+  router.add("GET", "/api/instructor/classes", async (ctx) => {
     authorized(ctx);
-    const recent = classes.active(new Date(Date.now() - 24 * 3600_000));
+    const recent = await classes.active(new Date(Date.now() - 24 * 3600_000));
     sendJson(ctx.res, 200, {
-      classes: recent.map((r) => ({
-        ...r,
-        joinUrl: joinUrl(ctx.req, r.code),
-        joined: classes.members(r.code).length,
-        warm: pools.warm(r.code),
-        ended: Date.now() >= Date.parse(r.endsAt),
-      })),
+      classes: await Promise.all(
+        recent.map(async (r) => ({
+          ...r,
+          joinUrl: joinUrl(ctx.req, r.code),
+          joined: (await classes.members(r.code)).length,
+          warm: pools.warm(r.code),
+          ended: Date.now() >= Date.parse(r.endsAt),
+        })),
+      ),
     });
   });
 
-  router.add("GET", "/api/instructor/classes/:code", (ctx) => {
+  router.add("GET", "/api/instructor/classes/:code", async (ctx) => {
     authorized(ctx);
-    sendJson(ctx.res, 200, view(classOf(ctx.params.code!), ctx.req));
+    sendJson(ctx.res, 200, await view(await classOf(ctx.params.code!), ctx.req));
   });
 
-  router.add("POST", "/api/instructor/classes/:code/end", (ctx) => {
+  router.add("POST", "/api/instructor/classes/:code/end", async (ctx) => {
     authorized(ctx);
-    const record = classOf(ctx.params.code!);
-    if (Date.now() < Date.parse(record.endsAt)) classes.end(record.code, new Date());
+    const record = await classOf(ctx.params.code!);
+    if (Date.now() < Date.parse(record.endsAt)) await classes.end(record.code, new Date());
     pools.tick();
     pools.changed(record.code);
-    sendJson(ctx.res, 200, view(classes.get(record.code)!, ctx.req));
+    sendJson(ctx.res, 200, await view((await classes.get(record.code))!, ctx.req));
   });
 
-  router.add("GET", "/api/instructor/classes/:code/events", (ctx) => {
+  router.add("GET", "/api/instructor/classes/:code/events", async (ctx) => {
     authorized(ctx);
-    const record = classOf(ctx.params.code!);
+    const record = await classOf(ctx.params.code!);
+    const learners = async () =>
+      new Set((await classes.members(record.code)).map((m) => m.publicId));
+    let members = await learners();
     streamDashboard(
       ctx.req,
       ctx.res,
-      () => view(classes.get(record.code)!, ctx.req),
+      async () => view((await classes.get(record.code))!, ctx.req),
       (notify) => {
-        const learners = () => new Set(classes.members(record.code).map((m) => m.publicId));
-        let members = learners();
         const offPool = pools.onChange((code) => {
           if (code !== record.code) return;
-          members = learners();
-          notify();
+          void learners().then((now) => {
+            members = now;
+            notify();
+          }, notify);
         });
         const offProgress = progress.onLearnerChange(
           (learnerId) => members.has(learnerId) && notify(),
@@ -253,16 +261,16 @@ export function registerClassRoutes(router: Router, deps: ClassDeps): void {
     );
   });
 
-  router.add("POST", "/api/instructor/classes/:code/students/:member/watch", (ctx) => {
+  router.add("POST", "/api/instructor/classes/:code/students/:member/watch", async (ctx) => {
     authorized(ctx);
-    const { session, name } = studentSession(ctx.params.code!, ctx.params.member!);
+    const { session, name } = await studentSession(ctx.params.code!, ctx.params.member!);
     const ticket = deps.watch.ticket(session.id);
     sendJson(ctx.res, 200, { ticket, url: `/api/watch/${ticket}`, name });
   });
 
-  router.add("GET", "/api/instructor/classes/:code/students/:member/state", (ctx) => {
+  router.add("GET", "/api/instructor/classes/:code/students/:member/state", async (ctx) => {
     authorized(ctx);
-    const { session } = studentSession(ctx.params.code!, ctx.params.member!);
+    const { session } = await studentSession(ctx.params.code!, ctx.params.member!);
     streamState(session, engine, ctx.req, ctx.res);
   });
 }
@@ -271,7 +279,7 @@ export function registerClassRoutes(router: Router, deps: ClassDeps): void {
 function streamDashboard(
   req: IncomingMessage,
   res: ServerResponse,
-  snapshot: () => unknown,
+  snapshot: () => Promise<unknown>,
   subscribe: (notify: () => void) => () => void,
 ): void {
   res.writeHead(200, {
@@ -282,7 +290,13 @@ function streamDashboard(
   let timer: NodeJS.Timeout | undefined;
   const send = () => {
     timer = undefined;
-    if (!res.writableEnded) res.write(`event: class\ndata: ${JSON.stringify(snapshot())}\n\n`);
+    // A snapshot that fails (the database is unreachable) is skipped: the next change or refresh tries again.
+    void snapshot().then(
+      (view) => {
+        if (!res.writableEnded) res.write(`event: class\ndata: ${JSON.stringify(view)}\n\n`);
+      },
+      () => undefined,
+    );
   };
   const notify = () => void (timer ??= setTimeout(send, DASHBOARD_DEBOUNCE_MS));
   const unsubscribe = subscribe(notify);

@@ -69,16 +69,18 @@ function studentTasks(checks: TaskCheck[]): Record<string, StudentTask> {
   return tasks;
 }
 
-export function classView(
+export async function classView(
   record: ClassRecord,
   classes: ClassStore,
   progress: ProgressStore,
   sessions: SessionManager,
   warm: number,
   now = Date.now(),
-): ClassView {
-  const students = classes.members(record.code).map((member): StudentRow => {
-    const checks = progress.taskChecks(member.publicId);
+): Promise<ClassView> {
+  const members = await classes.members(record.code);
+  const checksOf = await Promise.all(members.map((m) => progress.taskChecks(m.publicId)));
+  const students = members.map((member, i): StudentRow => {
+    const checks = checksOf[i]!;
     const tasks = studentTasks(checks);
     const session = sessions.forPublicId(member.publicId);
     const lastProgressAt = checks.reduce(

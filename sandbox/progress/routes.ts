@@ -56,8 +56,8 @@ export function registerProgressRoutes(
   options: { instructorToken: () => string | undefined },
 ): void {
   const token = options.instructorToken;
-  router.add("GET", "/api/progress", ({ res, learnerId }) => {
-    sendJson(res, 200, store.get(learnerId));
+  router.add("GET", "/api/progress", async ({ res, learnerId }) => {
+    sendJson(res, 200, await store.get(learnerId));
   });
   // A browser cannot mark a task done: the checks route (POST /api/sessions/{id}/checks) records
   // the tasks whose checks really passed, with store.recordTasks.
@@ -69,16 +69,16 @@ export function registerProgressRoutes(
   });
   router.add("POST", "/api/progress/quizzes", async ({ req, res, learnerId }) => {
     const body = await readJsonBody(req, quizBody);
-    store.recordQuiz(learnerId, body);
+    await store.recordQuiz(learnerId, body);
     sendJson(res, 200, { ok: true });
   });
   router.add("POST", "/api/progress/visits", async ({ req, res, learnerId }) => {
     const body = await readJsonBody(req, visitBody);
-    store.recordVisit(learnerId, body.lesson);
+    await store.recordVisit(learnerId, body.lesson);
     sendJson(res, 200, { ok: true });
   });
-  router.add("GET", "/api/instructor/progress", (ctx) => {
+  router.add("GET", "/api/instructor/progress", async (ctx) => {
     requireInstructor(ctx, token());
-    sendJson(ctx.res, 200, { learners: store.listAll() });
+    sendJson(ctx.res, 200, { learners: await store.listAll() });
   });
 }

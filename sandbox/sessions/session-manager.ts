@@ -265,6 +265,11 @@ export interface SessionManagerOptions {
   engine: Engine;
   config: Config;
   log: Logger;
+  /** The platform database's copy of who owns which session (progress/session-owners.ts), kept in step. */
+  owners?: {
+    record(session: string, learnerId: string): Promise<void>;
+    forget(session: string): Promise<void>;
+  };
 }
 
 export class SessionManager {
@@ -285,6 +290,7 @@ export class SessionManager {
   private readonly engine: Engine;
   private readonly config: Config;
   private readonly log: Logger;
+  private readonly owners: SessionManagerOptions["owners"];
   readonly events: EventHub;
   private sweepTimer: NodeJS.Timeout | undefined;
   private uidOffset = 0;
@@ -295,6 +301,7 @@ export class SessionManager {
   readonly subnets: SubnetPool;
 
   constructor(options: SessionManagerOptions) {
+    this.owners = options.owners;
     this.engine = options.engine;
     this.config = options.config;
     this.log = options.log;
@@ -470,7 +477,9 @@ export class SessionManager {
     })();
     this.creating.set(owner, promise);
     try {
-      return { session: await promise, created: true };
+      const session = await promise;
+      await this.recordOwner(session);
+      return { session, created: true };
     } finally {
       this.creating.delete(owner);
     }
@@ -698,6 +707,15 @@ export class SessionManager {
       await removeWorkspace(join(this.sessionsDir, id));
       // Listed until everything is gone, so the cap counts what the engine still holds.
       this.sessions.delete(id);
+      if (session?.owner)
+        await this.owners
+          ?.forget(id)
+          .catch((err: Error) =>
+            this.log.warn(
+              { session: id, err: err.message },
+              "session owner not forgotten in the database",
+            ),
+          );
       if (session) this.log.info({ session: id, reason }, "session ended");
     })().finally(() => this.destroying.delete(id));
     this.destroying.set(id, done);
@@ -740,10 +758,23 @@ export class SessionManager {
         { session: fresh.id, previous: id, keepHome: options.keepHome, reason: options.reason },
         "session replaced",
       );
+      await this.recordOwner(fresh);
       return fresh;
     })().finally(() => this.replacing.delete(owner));
     this.replacing.set(owner, promise);
     return promise;
+  }
+
+  /** The database's copy of the session's owner; a database that does not answer costs the copy, not the session. */
+  private async recordOwner(session: Session): Promise<void> {
+    await this.owners
+      ?.record(session.id, session.owner)
+      .catch((err: Error) =>
+        this.log.warn(
+          { session: session.id, err: err.message },
+          "session owner not recorded in the database",
+        ),
+      );
   }
 
   /** Moves a kept home's entries into the owner's new home (same filesystem: owners and times stay). */

@@ -212,11 +212,10 @@ describe("classes", () => {
     );
     expect(status).toBe(201);
     expect(body.endsAt).toBe(new Date(Date.parse(inAnHour) + 3600_000).toISOString());
-    expect(server.pools.target(server.pools["store"].get(body.code)!)).toBe(0);
+    const record = (await server.pools["store"].get(body.code))!;
+    expect(await server.pools.target(record)).toBe(0);
     // Within the lead time (STOWAGE_CLASS_WARM_LEAD_SECONDS, 300 s) it wants a sandbox per seat.
-    expect(
-      server.pools.target(server.pools["store"].get(body.code)!, Date.parse(inAnHour) - 200_000),
-    ).toBe(3);
+    expect(await server.pools.target(record, Date.parse(inAnHour) - 200_000)).toBe(3);
     await new Promise((r) => setTimeout(r, 6000)); // a pool tick
     expect(server.pools.warm(body.code)).toBe(0);
     await teacher.call("POST", `/api/instructor/classes/${body.code}/end`, undefined, auth);

@@ -148,13 +148,16 @@ describe("session lifecycle", () => {
     const client = new ApiClient(first.url);
     const { body } = await client.call("POST", "/api/sessions");
     const instance = first.config.instance;
+    // Its check container is made in the background after the prompt: a crashed run leaves both.
+    // (Waiting for it here: otherwise the still-running "crashed" server may create it after the
+    // second one's cleanup, which a dead process never does.)
+    await first.sessions.get(body.id)!.checkContainer();
     // Simulate a crash: stop serving without ending the sessions.
     first.server.closeAllConnections();
     first.server.close();
     first.sessions.events.stop();
     await first.claim.release(); // a crashed process holds nothing (instance-claim.ts)
-    // The workstation, and the check container once it is made (not awaited by the create).
-    expect((await countSessionObjects(server, body.id)).containers).toBeGreaterThan(0);
+    expect((await countSessionObjects(server, body.id)).containers).toBe(2);
     const second = await startTestServer({ instance, dataDir: first.dataDir });
     try {
       expect(await countSessionObjects(server, body.id)).toEqual({
