@@ -39,6 +39,8 @@ export interface ContainerSummary {
   Names: string[];
   Labels: Record<string, string>;
   State?: string;
+  /** The image it runs, by ID (the engine's list gives it). */
+  ImageID?: string;
 }
 export interface VolumeSummary {
   Name: string;

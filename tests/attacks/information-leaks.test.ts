@@ -39,6 +39,11 @@ describe("information leaks", () => {
     const r = await w.http(w.attacker, "GET", "/v1.41/system/df");
     expect(r.json.Containers.map((c: { Names: string[] }) => c.Names[0])).toEqual(["/web"]);
     expect(r.json.Volumes.map((v: { Name: string }) => v.Name)).toEqual(["mine"]);
+    // Each image's count of containers is the session's own, not how many students use it.
+    const images = r.json.Images as { RepoTags: string[] | null; Containers: number }[];
+    expect(images.reduce((sum, i) => sum + i.Containers, 0)).toBe(1);
+    const workstation = images.find((i) => i.RepoTags?.includes("stowage/workstation:latest"));
+    expect(workstation?.Containers ?? 0).toBe(0);
     expectNoHostPaths(r.text);
     const cli = await w.sh("docker system df -v");
     expect(cli.output).not.toContain(w.names.secretVol);

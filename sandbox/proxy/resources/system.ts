@@ -130,12 +130,24 @@ async function systemDf(s: SessionContext): Promise<Json> {
     Images?: unknown[];
     LayersSize?: number;
   }>(s.engine, { method: "GET", path: "/system/df" });
+  const containers = (body.Containers ?? []).filter(
+    (c) => c.Labels?.[LABEL_OWNER] === s.scope.sessionId,
+  );
+  // An image's count of containers is the engine's, every session's workstation and containers
+  // included: how many students use the machine. Counted again over this session's own.
+  const images = new SessionImages(s.engine, s.scope)
+    .visible(body.Images ?? []) // no other session's images
+    .map((image) => {
+      const id = (image as { Id?: string }).Id;
+      return {
+        ...(image as object),
+        Containers: containers.filter((c) => c.ImageID === id).length,
+      };
+    });
   return s.view.json({
     LayersSize: body.LayersSize ?? 0,
-    Images: new SessionImages(s.engine, s.scope).visible(body.Images ?? []), // no other session's images
-    Containers: (body.Containers ?? []).filter(
-      (c) => c.Labels?.[LABEL_OWNER] === s.scope.sessionId,
-    ),
+    Images: images,
+    Containers: containers,
     Volumes: (body.Volumes ?? []).filter((v) => v.Labels?.[LABEL_OWNER] === s.scope.sessionId),
     BuildCache: [],
   }) as Json;
