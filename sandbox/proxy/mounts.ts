@@ -68,6 +68,15 @@ export function tmpfsOptions(path: string, options: string): string {
 }
 
 const BIND_OPTIONS = new Set(["ro", "rw", "nocopy", "consistent", "cached", "delegated"]);
+/**
+ * Propagation that keeps the mount to itself, the engine's default anyway: allowed by name
+ * (Docker's docs write `bind-propagation=rprivate`, and the CLI asks for it with
+ * `bind-recursive=readonly`). Shared and slave propagation pass mounts between the host and the
+ * container, so a mount made on the host under the bound folder would appear inside.
+ */
+const PRIVATE_PROPAGATION = new Set(["private", "rprivate"]);
+const PROPAGATION_REFUSED =
+  "only private and rprivate (the default) are allowed: shared and slave propagation pass mounts between the host and the container";
 
 /** Resolves `-v` entries: volume names to the session's volumes, paths into the workspace. */
 export async function binds(
@@ -86,10 +95,12 @@ export async function binds(
       .split(",")
       .filter((option) => option && !SELINUX_LABEL_OPTIONS.has(option));
     for (const option of options) {
-      if (!BIND_OPTIONS.has(option))
+      if (/^r?(shared|slave)$/.test(option))
+        refuse(`the propagation "${option}" in -v ${entry}`, PROPAGATION_REFUSED);
+      if (!BIND_OPTIONS.has(option) && !PRIVATE_PROPAGATION.has(option))
         refuse(
           `the mount option "${option}" in -v ${entry}`,
-          "allowed are ro, rw, nocopy and z/Z (no SELinux here: ignored); mount propagation is not",
+          "allowed are ro, rw, nocopy, private/rprivate and z/Z (no SELinux here: ignored)",
         );
     }
     const engineSource = source.startsWith("/")
@@ -133,9 +144,11 @@ export async function mounts(
         "ReadOnlyNonRecursive",
         "ReadOnlyForceRecursive",
       ]);
-      if (!isEmpty(options.Propagation))
-        refuse("bind-propagation", "mount propagation could reach the host's mounts");
+      const propagation = optStr("BindOptions.Propagation", options.Propagation) ?? "";
+      if (propagation && !PRIVATE_PROPAGATION.has(propagation))
+        refuse(`bind-propagation=${propagation}`, PROPAGATION_REFUSED);
       const bindOptions = {
+        ...(propagation ? { Propagation: propagation } : {}),
         ...(!isEmpty(options.NonRecursive) ? { NonRecursive: true } : {}),
         ...bindRecursionOptions(options),
       };

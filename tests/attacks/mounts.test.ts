@@ -47,7 +47,32 @@ describe("bind mounts and mounts", () => {
   refusedRun(
     "-v with rshared propagation",
     "-v /home/student:/x:rshared",
-    /mount option "rshared"/,
+    /propagation "rshared" in -v .*: only private and rprivate/,
+  );
+  attack(
+    w,
+    "private propagation named (-v :rprivate, bind-propagation=rprivate) is accepted as at home",
+    async () => {
+      const r = await create(w, {
+        Image: "busybox",
+        HostConfig: {
+          Binds: ["/home/student:/x:ro,rprivate"],
+          Mounts: [
+            {
+              Type: "bind",
+              Source: "/home/student",
+              Target: "/y",
+              ReadOnly: true,
+              BindOptions: { Propagation: "rprivate" },
+            },
+          ],
+        },
+      });
+      expect(r.status, r.text).toBe(201);
+      const info = await w.server.engine.docker.getContainer(r.json.Id).inspect();
+      expect(info.Mounts.map((m) => m.Propagation)).toEqual(["rprivate", "rprivate"]);
+      await w.server.engine.docker.getContainer(r.json.Id).remove({ force: true });
+    },
   );
   attack(
     w,
@@ -69,7 +94,7 @@ describe("bind mounts and mounts", () => {
   refusedRun(
     "--mount bind with bind-propagation",
     "--mount type=bind,src=/home/student,dst=/x,bind-propagation=rslave",
-    /bind-propagation/,
+    /bind-propagation=rslave: only private and rprivate/,
   );
   refusedRun(
     "--mount bind of a host path",

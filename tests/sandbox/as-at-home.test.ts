@@ -119,6 +119,29 @@ describe("Docker's documentation examples in the sandbox", () => {
     );
   });
 
+  it("takes the bind examples with private propagation and recursive read-only, refusing slave and shared", async () => {
+    const r = await sh(`
+      mkdir -p ~/target && echo t > ~/target/f
+      docker run --rm -v "$(pwd)"/target:/app:ro,rprivate busybox cat /app/f
+      docker run --rm --mount type=bind,source="$(pwd)"/target,target=/app,readonly,bind-propagation=rprivate busybox cat /app/f
+      docker run --rm --mount type=bind,src="$(pwd)"/target,dst=/usb,ro,bind-recursive=readonly,bind-propagation=rprivate busybox cat /usb/f
+    `);
+    if (apiMinor >= 44) {
+      expect(r.exitCode, r.output).toBe(0);
+      expect(r.stdout).toBe("t\nt\nt\n");
+    } else {
+      expect(r.stdout).toBe("t\nt\n");
+      expect(r.output).toMatch(/ReadOnlyForceRecursive needs API v1\.44 or newer/);
+    }
+    const slave = await sh(
+      'docker run --rm --mount type=bind,source="$(pwd)"/target,target=/app,bind-propagation=rslave busybox true',
+    );
+    expect(slave.exitCode).not.toBe(0);
+    expect(slave.output).toMatch(
+      /bind-propagation=rslave: only private and rprivate \(the default\) are allowed/,
+    );
+  });
+
   it("mounts one folder of a volume with volume-subpath where the engine has it (API 1.45), and refuses it where the engine would ignore it", async () => {
     const r = await sh(`
       docker run --rm -v site:/v busybox sh -c 'mkdir -p /v/public && echo hello > /v/public/index.html && echo secret > /v/private'
