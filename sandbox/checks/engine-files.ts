@@ -19,7 +19,7 @@ import {
   LABEL_ROLE,
   type SessionScope,
 } from "../naming/scope.ts";
-import { hostUidOffset } from "../sessions/workspace.ts";
+import { engineIdOffset } from "../docker/id-offset.ts";
 import type { FileEntry, FileSource } from "./api.ts";
 import { readerCreations, readers } from "../docker/check-readers.ts";
 
@@ -28,23 +28,9 @@ export { CHECK_CONTAINER_PREFIX };
 const READER_IMAGE = "busybox:latest";
 const MOUNT_POINT = "/stowage-volume";
 
-/**
- * With user-namespace remapping the archive carries the host's ids (uid 999 in a container is
- * 100999 on the host, on Engine 20.10): checks compare the ids the student's containers see.
- */
-const idOffsets = new WeakMap<Docker, Promise<number>>();
-function idOffset(docker: Docker): Promise<number> {
-  let offset = idOffsets.get(docker);
-  if (!offset) {
-    offset = docker
-      .info()
-      .then((info: { SecurityOptions?: string[] }) =>
-        hostUidOffset((info.SecurityOptions ?? []).some((o) => o.includes("userns"))),
-      );
-    idOffsets.set(docker, offset);
-  }
-  return offset;
-}
+// With user-namespace remapping the archive carries the host's ids (uid 999 in a container is
+// 100999 on the host): checks compare the ids the student's containers see.
+const idOffset = engineIdOffset;
 const USERNS_RANGE = 65536;
 const toContainerId = (id: number, offset: number) =>
   offset > 0 && id >= offset && id < offset + USERNS_RANGE ? id - offset : id;

@@ -32,7 +32,8 @@ import {
   bridgeName,
   sessionIdOfName,
 } from "../naming/scope.ts";
-import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts";
+import { hostUidOffset } from "../docker/id-offset.ts";
+import { createWorkspace, removeWorkspace } from "./workspace.ts";
 import { unmountBelow } from "./bind-view.ts";
 import { closeHostToSandboxes } from "./host-firewall.ts";
 import { SubnetPool } from "./subnets.ts";

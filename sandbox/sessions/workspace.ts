@@ -1,20 +1,9 @@
-import { chmod, chown, mkdir, readFile, rm } from "node:fs/promises";
+import { chmod, chown, mkdir, rm } from "node:fs/promises";
 import { mountBindView, mountHome, unmountBelow } from "./bind-view.ts";
 import type { SessionScope } from "../naming/scope.ts";
 
 /** The student's uid and gid inside the workstation image. */
 export const STUDENT_UID = 1000;
-
-/**
- * The host uid that the student's uid becomes under the daemon's user-namespace remapping
- * (dockremap's first subordinate range, 100000 on Debian), or the plain uid without remapping.
- */
-export async function hostUidOffset(usernsRemap: boolean): Promise<number> {
-  if (!usernsRemap) return 0;
-  const subuid = await readFile("/etc/subuid", "utf8").catch(() => "");
-  const line = subuid.split("\n").find((l) => l.startsWith("dockremap:"));
-  return line ? Number(line.split(":")[1]) : 100000;
-}
 
 /**
  * Makes the session's folders: `<session>/` (root only, 0700: even a container that escaped its

@@ -1,4 +1,7 @@
-/** Volume drivers and their options reach mount(2): only the plain local driver, no options. */
+/**
+ * Volume drivers and their options reach mount(2): only the plain local driver, and of its
+ * options only a bounded tmpfs (no host path).
+ */
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { World, attack, create } from "./world.ts";
 
@@ -31,6 +34,30 @@ describe("volumes and drivers", () => {
       const r = await volumeCreate({ Name: "evil", DriverOpts: opts });
       expect(r.status).toBe(403);
     }
+  });
+
+  attack(w, "a tmpfs volume's options bent toward a device, a bind or more memory", async () => {
+    for (const opts of [
+      { type: "tmpfs", device: "/dev/vda" },
+      { type: "tmpfs", device: "tmpfs", o: "bind" },
+      { type: "tmpfs", device: "tmpfs", o: "size=10m,remount" },
+      { type: "tmpfs", device: "tmpfs", o: "size=1g" },
+      { type: "tmpfs", device: "tmpfs", o: "nr_inodes=100g" },
+      { type: "tmpfs", device: "tmpfs", Type: "none" },
+      { type: "ext4", device: "tmpfs" },
+    ]) {
+      const r = await volumeCreate({ Name: "evil", DriverOpts: opts });
+      expect([400, 403], JSON.stringify(opts)).toContain(r.status);
+    }
+    const made = await volumeCreate({
+      Name: "scratch",
+      DriverOpts: { type: "tmpfs", device: "tmpfs", o: "uid=1000" },
+    });
+    expect(made.status, made.text).toBe(201);
+    // No size asked: the --tmpfs default, never an unbounded tmpfs (half the host's memory).
+    // The ids as the student gave them (the engine got them moved into the remapped range).
+    expect(made.json.Options.o).toBe("size=67108864,uid=1000,gid=0");
+    expect((await w.http(w.attacker, "DELETE", "/v1.41/volumes/scratch")).status).toBe(204);
   });
 
   attack(w, "case-variant DriverOpts keys", async () => {

@@ -142,6 +142,17 @@ describe("Docker's documentation examples in the sandbox", () => {
     );
   });
 
+  it("makes the tmpfs-backed local volume of Docker's docs, bounded like --tmpfs", async () => {
+    const r = await sh(`
+      docker volume create --driver local --opt type=tmpfs --opt device=tmpfs --opt o=size=16m,uid=1000 foo >/dev/null
+      docker run --rm -v foo:/t busybox sh -c 'df -k /t | tail -1; stat -c %u /t'
+      docker volume rm foo >/dev/null
+    `);
+    expect(r.exitCode, r.output).toBe(0);
+    expect(r.stdout).toMatch(/^tmpfs\s+16384\s/);
+    expect(r.stdout).toMatch(/^1000$/m);
+  });
+
   it("mounts one folder of a volume with volume-subpath where the engine has it (API 1.45), and refuses it where the engine would ignore it", async () => {
     const r = await sh(`
       docker run --rm -v site:/v busybox sh -c 'mkdir -p /v/public && echo hello > /v/public/index.html && echo secret > /v/private'
