@@ -75,5 +75,5 @@ export function studentShell(
 ): Promise<ExecResult> {
   const session = server.sessions.get(sessionId);
   if (!session?.workstationId) throw new Error(`no session ${sessionId}`);
-  return runInWorkstation(server.engine.docker, session.workstationId, script, { timeoutMs });
+  return runInWorkstation(session.engine.docker, session.workstationId, script, { timeoutMs });
 }
