@@ -12,6 +12,8 @@ import { join } from "node:path";
 import sirv from "sirv";
 import { loadConfig, type Config } from "./config.ts";
 import { engineFrom, type Engine } from "./docker/engine.ts";
+import { EngineFleet } from "./docker/engine-fleet.ts";
+import { parseEngineList } from "./naming/engine-addresses.ts";
 import { log } from "./log.ts";
 import { Router, sendJson } from "./http/router.ts";
 import { putServerBeforeEngine } from "./proxy/oom-order.ts";
@@ -20,6 +22,7 @@ import { registerSessionRoutes } from "./api/session-routes.ts";
 import { TerminalSockets, workstationGone } from "./api/terminal-socket.ts";
 import { registerCheckRoutes } from "./api/check-routes.ts";
 import { registerWorkspaceRoutes } from "./api/workspace-routes.ts";
+import { registerEngineRoutes } from "./api/engine-routes.ts";
 import { registerProgressRoutes } from "./progress/routes.ts";
 import { openProgressStore } from "./progress/store.ts";
 import { openClassStore } from "./classes/class-store.ts";
@@ -41,7 +44,10 @@ export interface RunningServer {
   sessions: SessionManager;
   /** The classes' warm pools (classes/class-pool.ts). */
   pools: ClassPools;
+  /** The default engine (DOCKER_HOST's); a session's own is `session.engine`. */
   engine: Engine;
+  /** Every engine, the default first (docker/engine-fleet.ts). */
+  engines: EngineFleet;
   config: Config;
   /** This server's hold on its port's neighbours: the data folder and the instance name (sessions/instance-claim.ts). */
   claim: InstanceClaim;
@@ -52,7 +58,19 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   const config = loadConfig(process.env, overrides);
   // Should the host run out of memory, the kernel takes a student's process, then this server, the engine last.
   await putServerBeforeEngine();
-  const engine = engineFrom(config.dockerHost, { concurrentStarts: config.engineStarts });
+  const addresses = parseEngineList(config);
+  const remote = addresses.find((a) => !a.isDefault && a.protocol !== "unix");
+  if (remote)
+    // The home, bind paths, quota, cgroups and firewall still assume the engine's host is this
+    // one; and the proxy's raw requests speak no TLS (docs/decisions/engines.md).
+    throw new Error(
+      `invalid configuration: STOWAGE_ENGINES (engines): ${remote.address} (${remote.name}): tcp:// engines are parsed but sessions cannot run on a remote engine yet; list unix:// engines of this host`,
+    );
+  const engines = addresses.map((address) =>
+    engineFrom(address, { concurrentStarts: config.engineStarts }),
+  );
+  const engine = engines[0]!;
+  const fleet = new EngineFleet(engines, log);
   // Before the leftover cleanup in sessions.start(): never another live server's objects.
   await assertPortFree(config.host, config.port);
   await mkdir(config.dataDir, { recursive: true });
@@ -63,7 +81,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     port: config.port,
     log,
   });
-  const sessions = new SessionManager({ engine, config, log });
+  const sessions = new SessionManager({ engine, fleet, config, log });
   try {
     await sessions.start();
   } catch (error) {
@@ -75,10 +93,11 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   const progress = openProgressStore(join(config.dataDir, "progress.sqlite"));
   const classes = openClassStore(progress.database);
   const pools = new ClassPools(sessions, classes, engine, log, config.classWarmLeadSeconds);
-  registerSessionRoutes(router, sessions, engine, config, classAdmission({ classes, pools }));
+  registerSessionRoutes(router, sessions, config, classAdmission({ classes, pools }));
   registerProgressRoutes(router, progress, { instructorToken: () => config.instructorToken });
   registerCheckRoutes(router, sessions, engine, config.lessonsDir, progress);
   registerWorkspaceRoutes(router, sessions, config.lessonsDir);
+  registerEngineRoutes(router, sessions, () => config.instructorToken);
 
   const site = existsSync(config.siteDir)
     ? sirv(config.siteDir, { etag: true, extensions: ["html"] })
@@ -186,6 +205,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     server,
     sessions,
     engine,
+    engines: fleet,
     config,
     pools,
     claim,
