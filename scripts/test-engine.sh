@@ -5,6 +5,8 @@
 #   scripts/test-engine.sh 26 start   # prints the DOCKER_HOST and STOWAGE_SESSION_SUBNETS to use
 #   scripts/test-engine.sh 20 start   # the same with Engine 20.10, unpacked from Debian 12's packages
 #   scripts/test-engine.sh 26 stop
+#   scripts/test-engine.sh 26b start  # a second private Engine 26 beside the first (own name, bridge
+#                                     # e26bbr0, pools 10.234-236.x): the multi-engine tests use it
 # It touches nothing of the other engine: own socket, data-root, exec-root, pidfile, containerd,
 # config file, address pools and bridge (never `--bridge none`: moby then deletes the host's
 # docker0), and --iptables=false, because moby deletes and recreates its DOCKER chains when it
@@ -17,13 +19,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ENGINE="${1:-}"
 case "$ENGINE" in
   26) N=0 ;;
+  26b) N=8; INSTALL=26 ;;
   20) N=4; STOWAGE_ENGINE26_SUITE=bookworm; ENGINE26_PACKAGES=(docker.io containerd runc tini) ;;
-  *) echo "usage: $0 26|20 start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 26|26b|20 start|stop" >&2; exit 2 ;;
 esac
 shift
 . "$ROOT/scripts/engine26.sh"
 
-DIR="$ROOT/.tools/docker$ENGINE"
+DIR="$ROOT/.tools/docker${INSTALL:-$ENGINE}"
 STATE="/var/lib/stowage-e$ENGINE"
 RUN="/run/stowage-e$ENGINE"
 SOCKET="$RUN/docker.sock"
@@ -58,6 +61,13 @@ case "${1:-}" in
         ip link set "$BRIDGE" up
       fi
       nat_rules -C 2>/dev/null || { nat_rules -D 2>/dev/null || true; nat_rules -I; }
+      # On start, moby deletes a "bridge" network left in its data-root and then, when address
+      # pools are set and live-restore is off, the interface named docker0: the host's, which is
+      # the other engine's (seen 2026-12-02: a restart of this engine took docker0 away and every
+      # container start on the default bridge failed). Its stale network store goes first.
+      rm -f "$STATE"/data/*/network/files/local-kv.db "$STATE"/data/network/files/local-kv.db
+      had_docker0=0
+      ip link show docker0 >/dev/null 2>&1 && had_docker0=1
       mkdir -p "$RUN"
       echo '{}' > "$RUN/daemon.json" # not /etc/docker/daemon.json: that one is the other engine's
       engine26_start "$DIR" "$SOCKET" "$STATE" \
@@ -65,6 +75,10 @@ case "${1:-}" in
         --data-root "$STATE/data" --exec-root "$RUN/exec" \
         --userns-remap=default --bridge "$BRIDGE" --iptables=false --ip-masq=false \
         --default-address-pool "base=$POOL,size=26"
+      if [ "$had_docker0" = 1 ] && ! ip link show docker0 >/dev/null 2>&1; then
+        echo "starting Engine $ENGINE removed the host's docker0: restart the default engine" >&2
+        exit 1
+      fi
     fi
     echo "export DOCKER_HOST=unix://$SOCKET STOWAGE_SESSION_SUBNETS=$SESSION_SUBNETS"
     ;;
@@ -74,7 +88,7 @@ case "${1:-}" in
     if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
     ;;
   *)
-    echo "usage: $0 26|20 start|stop" >&2
+    echo "usage: $0 26|26b|20 start|stop" >&2
     exit 2
     ;;
 esac

@@ -41,6 +41,8 @@ import {
 } from "./catalog.ts";
 import { loadSetting, type Config } from "../config.ts";
 import { eachLine } from "../http/lines.ts";
+import { parseEngineList } from "../naming/engine-addresses.ts";
+import { engineFrom } from "../docker/engine.ts";
 
 /** Bump to rebuild every image (changes every recipe hash). */
 const BUILDER_VERSION = "1";
@@ -704,6 +706,72 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * The course images on every engine sessions run on (STOWAGE_ENGINES): built on the first, then
+ * copied from it to each other engine that lacks one or has another (same image ID, or the same
+ * recipe hash, is up to date). A copy goes engine to engine through this process (the engine's
+ * image export piped into the other's import), so it works the same for a remote engine and
+ * costs one export instead of a second build (debootstrap and apt run once).
+ */
+export async function ensureImagesOnEngines(
+  engines: { name: string; docker: Docker }[],
+  opts: EnsureImagesOptions = {},
+): Promise<ImageResult[]> {
+  const [first, ...others] = engines;
+  if (!first) throw new Error("no engine to build the course images on");
+  const results = await ensureImages({ ...opts, docker: first.docker });
+  const out = opts.progress === undefined ? process.stderr : opts.progress;
+  for (const engine of others) {
+    const t0 = Date.now();
+    let copied = 0;
+    for (const result of results) {
+      const image = findCourseImage(result.ref);
+      const there = await inspectImage(engine.docker, result.ref);
+      if (
+        there &&
+        (there.Id === result.id || there.Config?.Labels?.[RECIPE_HASH_LABEL] === result.hash)
+      )
+        continue;
+      const started = Date.now();
+      out?.write(`  ${engine.name}: copying ${result.ref} from ${first.name}\n`);
+      const exported = (await first.docker
+        .getImage(result.ref)
+        .get()) as unknown as NodeJS.ReadableStream;
+      const loaded = (await engine.docker.loadImage(exported, {
+        quiet: true,
+      })) as unknown as NodeJS.ReadableStream;
+      await new Promise<void>((resolve, reject) => {
+        let failure: string | undefined;
+        eachLine(loaded, (line) => {
+          if (!line.trim()) return;
+          try {
+            failure ??= (JSON.parse(line) as { error?: string }).error;
+          } catch {
+            failure ??= line;
+          }
+        });
+        loaded.on("error", reject);
+        loaded.on("end", () =>
+          failure
+            ? reject(new ImageBuildError(result.ref, `copy to ${engine.name}`, failure))
+            : resolve(),
+        );
+      });
+      if (image) await tagAliases(engine.docker, image, result.id);
+      copied++;
+      out?.write(
+        `${pad(result.ref)} copied to ${engine.name} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+    }
+    out?.write(
+      copied === 0
+        ? `${engine.name}: all ${results.length} images up to date\n`
+        : `${engine.name}: ${copied} of ${results.length} images copied in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
+  }
+  return results;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values: flags, positionals: args } = parseArgs({
     args: argv,
@@ -726,7 +794,16 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  await ensureImages({
+  // Every engine sessions may run on (DOCKER_HOST's and STOWAGE_ENGINES'), the default first.
+  const engines = parseEngineList({
+    dockerHost: loadSetting("dockerHost"),
+    engines: loadSetting("engines"),
+    sessionSubnets: loadSetting("sessionSubnets"),
+  }).map((address) => ({
+    name: address.name,
+    docker: engineFrom(address, { concurrentStarts: 1 }).docker,
+  }));
+  await ensureImagesOnEngines(engines, {
     only: args,
     force: flags.force,
     noCache: flags["no-cache"],
