@@ -417,6 +417,11 @@ export class SessionManager {
     return this.side(engine).pool.length;
   }
 
+  /** The warm sessions on one engine, next to be taken first. */
+  warmOn(engine: Engine): readonly Session[] {
+    return this.side(engine).pool;
+  }
+
   /** Reads the engine's setup, removes a previous run's leftovers, starts the clocks. */
   async start(): Promise<void> {
     await mkdir(this.sessionsDir, { recursive: true, mode: 0o700 });
@@ -496,8 +501,15 @@ export class SessionManager {
     void this.refill();
   }
 
-  /** The engine answers again: sessions still there go on (a stopped workstation is started on connect). */
+  /**
+   * The engine answers again: sessions still there go on (a stopped workstation is started on
+   * connect); what sessions that ended meanwhile left there (a student who started again
+   * elsewhere) is removed now, by its labels.
+   */
   private engineBack(engine: Engine): void {
+    void this.removeEndedSessionsObjects(engine).catch((err: Error) =>
+      this.log.warn({ engine: engine.name, err: err.message }, "leftovers not removed"),
+    );
     for (const session of this.sessions.values()) {
       if (session.engine !== engine || !session.engineLost) continue;
       session.engineLost = false;
@@ -1005,6 +1017,29 @@ export class SessionManager {
           .catch(() => undefined),
       ),
     );
+  }
+
+  /** This server's objects on `engine` whose session is no longer live there. */
+  private async removeEndedSessionsObjects(engine: Engine): Promise<void> {
+    const filters = { label: [`${LABEL_INSTANCE}=${this.config.instance}`] };
+    const [containers, volumes, networks] = await Promise.all([
+      engine.docker.listContainers({ all: true, filters }),
+      engine.docker.listVolumes({ filters }).then((v) => v.Volumes ?? []),
+      engine.docker.listNetworks({ filters }),
+    ]);
+    const ended = new Set<string>();
+    for (const labels of [
+      ...containers.map((c) => c.Labels),
+      ...volumes.map((v) => v.Labels),
+      ...networks.map((n) => n.Labels),
+    ]) {
+      const id = labels?.[LABEL_SESSION];
+      if (id && this.sessions.get(id)?.engine !== engine) ended.add(id);
+    }
+    for (const id of ended) {
+      await this.removeEngineObjects(engine, { label: [`${LABEL_SESSION}=${id}`] });
+      await removeSessionImages(engine, id);
+    }
   }
 
   /** A previous run of this server (same instance name) may have died: remove what it left. */
