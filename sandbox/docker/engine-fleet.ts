@@ -156,7 +156,9 @@ export class EngineFleet {
     s.problem = result.message;
     const failures = (this.failures.get(engine) ?? 0) + 1;
     this.failures.set(engine, failures);
-    if (s.answers && failures >= FAILURES_FOR_DOWN) this.changeTo(engine, false);
+    // An engine that never answered is down at once: no session is sent to it in the meantime.
+    const neverAnswered = s.version === undefined;
+    if (s.answers && (neverAnswered || failures >= FAILURES_FOR_DOWN)) this.changeTo(engine, false);
   }
 
   private changeTo(engine: Engine, answers: boolean): void {
