@@ -721,55 +721,86 @@ export async function ensureImagesOnEngines(
   if (!first) throw new Error("no engine to build the course images on");
   const results = await ensureImages({ ...opts, docker: first.docker });
   const out = opts.progress === undefined ? process.stderr : opts.progress;
-  for (const engine of others) {
-    const t0 = Date.now();
-    let copied = 0;
-    for (const result of results) {
-      const image = findCourseImage(result.ref);
-      const there = await inspectImage(engine.docker, result.ref);
-      if (
-        there &&
-        (there.Id === result.id || there.Config?.Labels?.[RECIPE_HASH_LABEL] === result.hash)
-      )
-        continue;
-      const started = Date.now();
-      out?.write(`  ${engine.name}: copying ${result.ref} from ${first.name}\n`);
-      const exported = (await first.docker
-        .getImage(result.ref)
-        .get()) as unknown as NodeJS.ReadableStream;
-      const loaded = (await engine.docker.loadImage(exported, {
-        quiet: true,
-      })) as unknown as NodeJS.ReadableStream;
-      await new Promise<void>((resolve, reject) => {
-        let failure: string | undefined;
-        eachLine(loaded, (line) => {
-          if (!line.trim()) return;
-          try {
-            failure ??= (JSON.parse(line) as { error?: string }).error;
-          } catch {
-            failure ??= line;
-          }
-        });
-        loaded.on("error", reject);
-        loaded.on("end", () =>
-          failure
-            ? reject(new ImageBuildError(result.ref, `copy to ${engine.name}`, failure))
-            : resolve(),
-        );
+  for (const engine of others) await copyImages(first, engine, results, out);
+  return results;
+}
+
+/**
+ * The course images `from` has, copied to `to` where missing or different (the server does this
+ * for each extra engine at start and when one answers again: sessions there need the images).
+ */
+export async function copyCourseImages(
+  from: { name: string; docker: Docker },
+  to: { name: string; docker: Docker },
+  out: NodeJS.WritableStream | null = null,
+): Promise<number> {
+  const present: { ref: string; id: string; hash: string }[] = [];
+  for (const image of COURSE_IMAGES) {
+    const found = await inspectImage(from.docker, imageRef(image));
+    if (found)
+      present.push({
+        ref: imageRef(image),
+        id: found.Id,
+        hash: found.Config?.Labels?.[RECIPE_HASH_LABEL] ?? found.Id,
       });
-      if (image) await tagAliases(engine.docker, image, result.id);
-      copied++;
-      out?.write(
-        `${pad(result.ref)} copied to ${engine.name} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  }
+  return copyImages(from, to, present, out);
+}
+
+/** Copies each image `to` lacks (same ID or recipe hash is up to date); returns how many were copied. */
+async function copyImages(
+  from: { name: string; docker: Docker },
+  to: { name: string; docker: Docker },
+  images: { ref: string; id: string; hash: string }[],
+  out: NodeJS.WritableStream | null,
+): Promise<number> {
+  const t0 = Date.now();
+  let copied = 0;
+  for (const result of images) {
+    const there = await inspectImage(to.docker, result.ref);
+    if (
+      there &&
+      (there.Id === result.id || there.Config?.Labels?.[RECIPE_HASH_LABEL] === result.hash)
+    )
+      continue;
+    const started = Date.now();
+    out?.write(`  ${to.name}: copying ${result.ref} from ${from.name}\n`);
+    const exported = (await from.docker
+      .getImage(result.ref)
+      .get()) as unknown as NodeJS.ReadableStream;
+    const loaded = (await to.docker.loadImage(exported, {
+      quiet: true,
+    })) as unknown as NodeJS.ReadableStream;
+    await new Promise<void>((resolve, reject) => {
+      let failure: string | undefined;
+      eachLine(loaded, (line) => {
+        if (!line.trim()) return;
+        try {
+          failure ??= (JSON.parse(line) as { error?: string }).error;
+        } catch {
+          failure ??= line;
+        }
+      });
+      loaded.on("error", reject);
+      loaded.on("end", () =>
+        failure
+          ? reject(new ImageBuildError(result.ref, `copy to ${to.name}`, failure))
+          : resolve(),
       );
-    }
+    });
+    const image = findCourseImage(result.ref);
+    if (image) await tagAliases(to.docker, image, result.id);
+    copied++;
     out?.write(
-      copied === 0
-        ? `${engine.name}: all ${results.length} images up to date\n`
-        : `${engine.name}: ${copied} of ${results.length} images copied in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+      `${pad(result.ref)} copied to ${to.name} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
     );
   }
-  return results;
+  out?.write(
+    copied === 0
+      ? `${to.name}: all ${images.length} images up to date\n`
+      : `${to.name}: ${copied} of ${images.length} images copied in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
+  return copied;
 }
 
 async function main(argv: string[]): Promise<number> {

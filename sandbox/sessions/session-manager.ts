@@ -43,6 +43,7 @@ import { HISTORY_LIMITS, eventBytes, keptAttributes } from "./event-history.ts";
 import { WorkBudget } from "./work-budget.ts";
 import { createCheckContainer } from "./check-container.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
+import { copyCourseImages } from "../images/build.ts";
 import { publicLearnerId } from "../progress/store.ts";
 import { LIMITS } from "../proxy/limits.ts";
 import {
@@ -462,6 +463,7 @@ export class SessionManager {
           "the engine is remote or uses the systemd cgroup driver: each container is capped, but no session is bounded as a whole",
         );
       await this.removeLeftovers(side.engine);
+      await this.copyImagesTo(side.engine);
     } catch (error) {
       this.log.warn(
         { engine: side.engine.name, err: (error as Error).message },
@@ -507,6 +509,9 @@ export class SessionManager {
    * elsewhere) is removed now, by its labels.
    */
   private engineBack(engine: Engine): void {
+    void this.copyImagesTo(engine).catch((err: Error) =>
+      this.log.error({ engine: engine.name, err: err.message }, "course images not copied"),
+    );
     void this.removeEndedSessionsObjects(engine).catch((err: Error) =>
       this.log.warn({ engine: engine.name, err: err.message }, "leftovers not removed"),
     );
@@ -1017,6 +1022,24 @@ export class SessionManager {
           .catch(() => undefined),
       ),
     );
+  }
+
+  /**
+   * An extra engine gets the course images the default one has (images/build.ts): a new engine,
+   * or one whose images were rebuilt since, is brought up to date before sessions use it.
+   */
+  private async copyImagesTo(engine: Engine): Promise<void> {
+    if (engine === this.engine) return;
+    const started = Date.now();
+    const copied = await copyCourseImages(
+      { name: this.engine.name, docker: this.engine.docker },
+      { name: engine.name, docker: engine.docker },
+    );
+    if (copied)
+      this.log.info(
+        { engine: engine.name, copied, ms: Date.now() - started },
+        "course images copied to the engine",
+      );
   }
 
   /** This server's objects on `engine` whose session is no longer live there. */
