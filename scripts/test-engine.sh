@@ -84,6 +84,10 @@ case "${1:-}" in
     ;;
   stop)
     engine26_stop "$STATE"
+    # What a killed daemon (the multi-engine test kills one) leaves mounted: its containers'
+    # network namespaces and its data-root's own mount. Only this engine's paths.
+    awk -v run="$RUN/" -v state="$STATE/" 'index($2, run) == 1 || index($2, state) == 1 { print $2 }' \
+      /proc/mounts | sort -r | while read -r mnt; do umount "$mnt" 2>/dev/null || true; done
     nat_rules -D 2>/dev/null || true
     if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
     ;;
