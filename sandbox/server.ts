@@ -13,6 +13,7 @@ import sirv from "sirv";
 import { loadConfig, type Config } from "./config.ts";
 import { engineFrom, type Engine } from "./docker/engine.ts";
 import { EngineFleet } from "./docker/engine-fleet.ts";
+import { EngineAdmission } from "./docker/engine-admission.ts";
 import { parseEngineList } from "./naming/engine-addresses.ts";
 import { log } from "./log.ts";
 import { Router, sendJson } from "./http/router.ts";
@@ -66,8 +67,14 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     throw new Error(
       `invalid configuration: STOWAGE_ENGINES (engines): ${remote.address} (${remote.name}): tcp:// engines are parsed but sessions cannot run on a remote engine yet; list unix:// engines of this host`,
     );
+  // The engines of this host share its cores, so their container starts share one admission
+  // (STOWAGE_ENGINE_STARTS for the host, not per engine).
+  const localStarts = new EngineAdmission(config.engineStarts);
   const engines = addresses.map((address) =>
-    engineFrom(address, { concurrentStarts: config.engineStarts }),
+    engineFrom(address, {
+      concurrentStarts: config.engineStarts,
+      starts: address.protocol === "unix" ? localStarts : undefined,
+    }),
   );
   const engine = engines[0]!;
   const fleet = new EngineFleet(engines, log);

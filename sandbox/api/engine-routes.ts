@@ -22,7 +22,7 @@ export interface EngineReport {
   /** Learners' sessions on it, and warm ones waiting. */
   sessions: number;
   warm: number;
-  /** Its container starts now running and waiting (docker/engine-admission.ts). */
+  /** Container starts now running and waiting at its admission (docker/engine-admission.ts; one for all engines of this host). */
   starts: { running: number; waiting: number; slots: number };
 }
 

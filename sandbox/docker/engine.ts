@@ -30,7 +30,7 @@ export interface Engine {
 
 export function engineFrom(
   dockerHost: string | EngineAddress,
-  options: { concurrentStarts: number },
+  options: { concurrentStarts: number; starts?: EngineAdmission },
 ): Engine {
   let address: EngineAddress;
   try {
@@ -45,7 +45,8 @@ export function engineFrom(
   } catch (error) {
     throw new Error(`DOCKER_HOST=${(error as Error).message}`);
   }
-  const starts = new EngineAdmission(options.concurrentStarts);
+  // Engines of one host may share one admission: their starts use the same cores.
+  const starts = options.starts ?? new EngineAdmission(options.concurrentStarts);
   const common = { name: address.name, address, apiVersion: "1.41", starts };
   if (address.protocol === "unix")
     return {
