@@ -216,6 +216,15 @@ describe("two engines", () => {
     }
     const lost = await onPrivate.client.call("GET", `/api/sessions/${onPrivate.id}`);
     expect(lost.body).toMatchObject({ state: "engine-lost", message: ENGINE_LOST });
+    // A terminal opened now (a page reload) is told the same, not "your shell could not start".
+    const reopened = await TerminalClient.open(server.url, onPrivate.id, onPrivate.client.cookie);
+    const closeCode = await new Promise<number>((resolve) =>
+      reopened.ws.readyState === reopened.ws.CLOSED
+        ? resolve(-1)
+        : reopened.ws.once("close", (code) => resolve(code)),
+    );
+    expect(closeCode).toBe(4003);
+    expect(reopened.controls).toEqual([{ type: "error", message: ENGINE_LOST }]);
     // The student on the other engine is untouched; a newcomer goes there.
     const other = await studentShell(server, onDefault.id, "echo fine && docker ps -q | wc -l");
     expect(other.stdout).toContain("fine");
