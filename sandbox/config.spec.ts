@@ -124,6 +124,13 @@ describe("configuration", () => {
       /tls=\/nonexistent lacks ca.pem, cert.pem, key.pem/,
     );
     expect(refusal("unix:///run/e5.sock?subnet=10.1.0.0/16")).toThrow(/unknown option subnet=/);
+    expect(refusal("unix:///run/e6.sock?subnets=10.236.0.0/16&drain=yes")).toThrow(
+      /drain=yes: use drain=1/,
+    );
+    expect(parseEngineList(loadConfig({ STOWAGE_ENGINES: `${ok}&drain=1` }))[1]).toMatchObject({
+      name: "e2",
+      drain: true,
+    });
     expect(() => loadConfig({ DOCKER_HOST: "ssh://h" })).toThrow(
       /DOCKER_HOST \(dockerHost\): "ssh:\/\/h"/,
     );

@@ -27,7 +27,7 @@ const ConfigSchema = z.object({
     .string()
     .optional()
     .describe(
-      "STOWAGE_ENGINES: more engines for sessions beside DOCKER_HOST's, comma-separated DOCKER_HOST-style addresses with ?name=, ?subnets= and (tcp) ?tls=DIR options (naming/engine-addresses.ts, docs/decisions/engines.md)",
+      "STOWAGE_ENGINES: more engines for sessions beside DOCKER_HOST's, comma-separated DOCKER_HOST-style addresses with ?name=, ?subnets=, ?drain=1 and (tcp) ?tls=DIR options (naming/engine-addresses.ts, docs/decisions/engines.md)",
     ),
   dataDir: z
     .string()

@@ -77,7 +77,11 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     }),
   );
   const engine = engines[0]!;
-  const fleet = new EngineFleet(engines, log);
+  const fleet = new EngineFleet(
+    engines,
+    log,
+    addresses.filter((a) => a.drain).map((a) => a.name),
+  );
   // Before the leftover cleanup in sessions.start(): never another live server's objects.
   await assertPortFree(config.host, config.port);
   await mkdir(config.dataDir, { recursive: true });

@@ -11,6 +11,7 @@
  *   Engines on the same host share its routing table, so a unix:// engine must have its own range.
  * - tls: a folder holding ca.pem, cert.pem and key.pem, as DOCKER_CERT_PATH does for the docker
  *   CLI; with it the engine is reached over HTTPS and its certificate checked against ca.pem.
+ * - drain=1: the engine starts draining (no new sessions; the drain API can end it).
  *
  * Only parsing and checking here (pure): engine.ts makes the clients.
  */
@@ -29,6 +30,8 @@ export interface EngineAddress {
   tlsDir?: string;
   subnets: string;
   isDefault: boolean;
+  /** Starts draining (drain=1). */
+  drain: boolean;
 }
 
 export const DEFAULT_ENGINE_NAME = "default";
@@ -50,9 +53,13 @@ export function parseEngineAddress(
   } catch {
     return fail("not an address; expected unix:///path/docker.sock or tcp://host:port");
   }
-  const known = new Set(["name", "subnets", "tls"]);
+  const known = new Set(["name", "subnets", "tls", "drain"]);
   for (const key of url.searchParams.keys())
-    if (!known.has(key)) fail(`unknown option ${key}= (known: name, subnets, tls)`);
+    if (!known.has(key)) fail(`unknown option ${key}= (known: name, subnets, tls, drain)`);
+  const drainValue = url.searchParams.get("drain");
+  if (drainValue !== null && !["0", "1", "true", "false"].includes(drainValue))
+    fail(`drain=${drainValue}: use drain=1 (or 0)`);
+  const drain = drainValue === "1" || drainValue === "true";
   const name = url.searchParams.get("name") ?? defaults.name;
   if (!NAME.test(name)) fail(`name=${name}: use 1-20 lower-case letters, digits or dashes`);
   const subnets = url.searchParams.get("subnets") ?? defaults.subnets;
@@ -71,6 +78,7 @@ export function parseEngineAddress(
       socketPath: url.pathname,
       subnets,
       isDefault,
+      drain,
     };
   }
   if (url.protocol === "tcp:" || url.protocol === "http:") {
@@ -89,6 +97,7 @@ export function parseEngineAddress(
       tlsDir,
       subnets,
       isDefault,
+      drain,
     };
   }
   return fail(`${url.protocol}// engines are not supported (unix:// or tcp://)`);
