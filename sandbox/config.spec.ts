@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig, loadSetting } from "./config.ts";
+import { parseEngineList } from "./naming/engine-addresses.ts";
 
 describe("configuration", () => {
   it("has working defaults with an empty environment", () => {
@@ -118,5 +119,47 @@ describe("configuration", () => {
       expect(attempt).toThrow(why);
       expect(attempt).not.toThrow(/hunter2/);
     }
+  });
+
+  it("reads STOWAGE_ENGINES and names the bad entry", () => {
+    const ok = "unix:///run/e2/docker.sock?name=e2&subnets=10.234.0.0/16";
+    expect(loadConfig({ STOWAGE_ENGINES: ok }).engines).toBe(ok);
+    expect(parseEngineList(loadConfig({ STOWAGE_ENGINES: ok }))).toMatchObject([
+      { name: "default", address: "unix:///var/run/docker.sock", isDefault: true },
+      { name: "e2", socketPath: "/run/e2/docker.sock", subnets: "10.234.0.0/16" },
+    ]);
+    const refusal = (engines: string) => () => loadConfig({ STOWAGE_ENGINES: engines });
+    expect(refusal(`${ok},ftp://x`)).toThrow(/STOWAGE_ENGINES.*"ftp:\/\/x": ftp:\/\/ engines/);
+    expect(refusal("unix:///run/e3.sock")).toThrow(
+      /"unix:\/\/\/run\/e3.sock": engines on this host need their own subnets=/,
+    );
+    expect(refusal("unix:///var/run/docker.sock?subnets=10.1.0.0/16")).toThrow(
+      /already the default engine's/,
+    );
+    expect(refusal(`${ok},unix:///run/e4.sock?name=e2&subnets=10.235.0.0/16`)).toThrow(
+      /the name e2 is already/,
+    );
+    expect(refusal("tcp://h:2376?tls=/nonexistent")).toThrow(
+      /tls=\/nonexistent lacks ca.pem, cert.pem, key.pem/,
+    );
+    expect(refusal("unix:///run/e5.sock?subnet=10.1.0.0/16")).toThrow(/unknown option subnet=/);
+    expect(refusal("unix:///run/e6.sock?subnets=10.236.0.0/16&drain=yes")).toThrow(
+      /drain=yes: use drain=1/,
+    );
+    expect(parseEngineList(loadConfig({ STOWAGE_ENGINES: `${ok}&drain=1` }))[1]).toMatchObject({
+      name: "e2",
+      drain: true,
+    });
+    expect(() => loadConfig({ DOCKER_HOST: "ssh://h" })).toThrow(
+      /DOCKER_HOST \(dockerHost\): "ssh:\/\/h"/,
+    );
+    // A tcp:// engine without TLS parses (the server refuses to run sessions on it yet: server.ts).
+    expect(
+      parseEngineList({
+        dockerHost: "unix:///s",
+        engines: "tcp://10.0.0.9",
+        sessionSubnets: "10.213.0.0/16",
+      })[1],
+    ).toMatchObject({ protocol: "tcp", host: "10.0.0.9", port: 2375 });
   });
 });

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
+import { parseEngineList } from "./naming/engine-addresses.ts";
 
 /**
  * Every setting of the server, read once from the environment and validated here.
@@ -22,6 +23,12 @@ const ConfigSchema = z.object({
     .string()
     .default("unix:///var/run/docker.sock")
     .describe("DOCKER_HOST: the Docker engine sessions run on (unix:///path or tcp://host:port)"),
+  engines: z
+    .string()
+    .optional()
+    .describe(
+      "STOWAGE_ENGINES: more engines for sessions beside DOCKER_HOST's, comma-separated DOCKER_HOST-style addresses with ?name=, ?subnets=, ?drain=1 and (tcp) ?tls=DIR options (naming/engine-addresses.ts, docs/decisions/engines.md)",
+    ),
   dataDir: z
     .string()
     .default(resolve(".data"))
@@ -225,6 +232,19 @@ const ConfigSchema = z.object({
     ),
 });
 
+/** The engine list is checked with the rest, so a bad entry stops the start naming it. */
+const CheckedConfigSchema = ConfigSchema.superRefine((config, ctx) => {
+  try {
+    parseEngineList(config);
+  } catch (error) {
+    ctx.addIssue({
+      code: "custom",
+      path: [(error as { setting?: string }).setting ?? "engines"],
+      message: (error as Error).message,
+    });
+  }
+});
+
 export type Config = z.infer<typeof ConfigSchema>;
 
 /** Each setting's value in the environment (an empty variable counts as unset). */
@@ -234,6 +254,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<keyof Config, string | undefine
     port: read("STOWAGE_PORT"),
     host: read("STOWAGE_HOST"),
     dockerHost: read("DOCKER_HOST"),
+    engines: read("STOWAGE_ENGINES"),
     dataDir: read("STOWAGE_DATA_DIR"),
     siteDir: read("STOWAGE_SITE_DIR"),
     lessonsDir: read("STOWAGE_LESSONS_DIR"),
@@ -274,7 +295,7 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<Config> = {},
 ): Config {
-  const parsed = ConfigSchema.safeParse({ ...fromEnv(env), ...overrides });
+  const parsed = CheckedConfigSchema.safeParse({ ...fromEnv(env), ...overrides });
   if (!parsed.success) throw invalid(parsed.error);
   return parsed.data;
 }

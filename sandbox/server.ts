@@ -12,6 +12,9 @@ import { join } from "node:path";
 import sirv from "sirv";
 import { loadConfig, type Config } from "./config.ts";
 import { engineFrom, type Engine } from "./docker/engine.ts";
+import { EngineFleet } from "./docker/engine-fleet.ts";
+import { EngineAdmission } from "./docker/engine-admission.ts";
+import { parseEngineList } from "./naming/engine-addresses.ts";
 import { log } from "./log.ts";
 import { Router, sendJson } from "./http/router.ts";
 import { putServerBeforeEngine } from "./proxy/oom-order.ts";
@@ -20,6 +23,7 @@ import { registerSessionRoutes } from "./api/session-routes.ts";
 import { TerminalSockets, workstationGone } from "./api/terminal-socket.ts";
 import { registerCheckRoutes } from "./api/check-routes.ts";
 import { registerWorkspaceRoutes } from "./api/workspace-routes.ts";
+import { registerEngineRoutes } from "./api/engine-routes.ts";
 import { registerProgressRoutes } from "./progress/routes.ts";
 import { openPlatformStore } from "./progress/open-store.ts";
 import { sessionOwners } from "./progress/session-owners.ts";
@@ -43,7 +47,10 @@ export interface RunningServer {
   sessions: SessionManager;
   /** The classes' warm pools (classes/class-pool.ts). */
   pools: ClassPools;
+  /** The default engine (DOCKER_HOST's); a session's own is `session.engine`. */
   engine: Engine;
+  /** Every engine, the default first (docker/engine-fleet.ts). */
+  engines: EngineFleet;
   config: Config;
   /** This server's hold on its port's neighbours: the data folder and the instance name (sessions/instance-claim.ts). */
   claim: InstanceClaim;
@@ -54,7 +61,29 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   const config = loadConfig(process.env, overrides);
   // Should the host run out of memory, the kernel takes a student's process, then this server, the engine last.
   await putServerBeforeEngine();
-  const engine = engineFrom(config.dockerHost, { concurrentStarts: config.engineStarts });
+  const addresses = parseEngineList(config);
+  const remote = addresses.find((a) => !a.isDefault && a.protocol !== "unix");
+  if (remote)
+    // The home, bind paths, quota, cgroups and firewall still assume the engine's host is this
+    // one; and the proxy's raw requests speak no TLS (docs/decisions/engines.md).
+    throw new Error(
+      `invalid configuration: STOWAGE_ENGINES (engines): ${remote.address} (${remote.name}): tcp:// engines are parsed but sessions cannot run on a remote engine yet; list unix:// engines of this host`,
+    );
+  // The engines of this host share its cores, so their container starts share one admission
+  // (STOWAGE_ENGINE_STARTS for the host, not per engine).
+  const localStarts = new EngineAdmission(config.engineStarts);
+  const engines = addresses.map((address) =>
+    engineFrom(address, {
+      concurrentStarts: config.engineStarts,
+      starts: address.protocol === "unix" ? localStarts : undefined,
+    }),
+  );
+  const engine = engines[0]!;
+  const fleet = new EngineFleet(
+    engines,
+    log,
+    addresses.filter((a) => a.drain).map((a) => a.name),
+  );
   // Before the leftover cleanup in sessions.start(): never another live server's objects.
   await assertPortFree(config.host, config.port);
   await mkdir(config.dataDir, { recursive: true });
@@ -73,6 +102,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   const owners = sessionOwners(progress.database);
   const sessions = new SessionManager({
     engine,
+    fleet,
     config,
     log,
     owners: {
@@ -93,10 +123,11 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   const router = new Router({ secureCookies: config.publicOrigin?.startsWith("https:") ?? false });
   const classes = openClassStore(progress.database);
   const pools = new ClassPools(sessions, classes, engine, log, config.classWarmLeadSeconds);
-  registerSessionRoutes(router, sessions, engine, config, classAdmission({ classes, pools }));
+  registerSessionRoutes(router, sessions, config, classAdmission({ classes, pools }));
   registerProgressRoutes(router, progress, { instructorToken: () => config.instructorToken });
   registerCheckRoutes(router, sessions, engine, config.lessonsDir, progress);
   registerWorkspaceRoutes(router, sessions, config.lessonsDir);
+  registerEngineRoutes(router, sessions, () => config.instructorToken);
 
   const site = existsSync(config.siteDir)
     ? sirv(config.siteDir, { etag: true, extensions: ["html"] })
@@ -213,6 +244,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     server,
     sessions,
     engine,
+    engines: fleet,
     config,
     pools,
     claim,

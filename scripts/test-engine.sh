@@ -9,6 +9,8 @@
 #   scripts/test-engine.sh 20 run tests/attacks/   # start it, copy the course images in, run
 #                                    # vitest on those files against it, fail on leftovers, stop it
 #                                    # (left running if it was running before)
+#   scripts/test-engine.sh 26b start  # a second private Engine 26 beside the first (own name, bridge
+#                                     # e26bbr0, pools 10.234-236.x): the multi-engine tests use it
 # It touches nothing of the other engine: own socket, data-root, exec-root, pidfile, containerd,
 # config file, address pools and bridge (never `--bridge none`: moby then deletes the host's
 # docker0), and --iptables=false, because moby deletes and recreates its DOCKER chains when it
@@ -21,13 +23,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ENGINE="${1:-}"
 case "$ENGINE" in
   26) N=0 ;;
+  26b) N=8; INSTALL=26 ;;
   20) N=4; STOWAGE_ENGINE26_SUITE=bookworm; ENGINE26_PACKAGES=(docker.io containerd runc tini) ;;
-  *) echo "usage: $0 26|20 start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 26|26b|20 start|stop|images|run" >&2; exit 2 ;;
 esac
 shift
 . "$ROOT/scripts/engine26.sh"
 
-DIR="$ROOT/.tools/docker$ENGINE"
+DIR="$ROOT/.tools/docker${INSTALL:-$ENGINE}"
 STATE="/var/lib/stowage-e$ENGINE"
 RUN="/run/stowage-e$ENGINE"
 SOCKET="$RUN/docker.sock"
@@ -84,6 +87,10 @@ start_engine() {
 
 stop_engine() {
   engine26_stop "$STATE"
+  # What a killed daemon (the multi-engine test kills one) leaves mounted: its containers'
+  # network namespaces and its data-root's own mount. Only this engine's paths.
+  awk -v run="$RUN/" -v state="$STATE/" 'index($2, run) == 1 || index($2, state) == 1 { print $2 }' \
+    /proc/mounts | sort -r | while read -r mnt; do umount "$mnt" 2>/dev/null || true; done
   nat_rules -D 2>/dev/null || true
   if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE"; fi
 }
@@ -182,11 +189,11 @@ case "${1:-}" in
     ;;
   run)
     shift
-    [ $# -gt 0 ] || { echo "usage: $0 26|20 run <test files...>" >&2; exit 2; }
+    [ $# -gt 0 ] || { echo "usage: $0 26|26b|20 run <test files...>" >&2; exit 2; }
     run_tests "$@"
     ;;
   *)
-    echo "usage: $0 26|20 start|stop|images|run <test files...>" >&2
+    echo "usage: $0 26|26b|20 start|stop|images|run <test files...>" >&2
     exit 2
     ;;
 esac

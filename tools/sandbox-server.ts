@@ -76,7 +76,7 @@ export function studentShell(
 ): Promise<ExecResult> {
   const session = server.sessions.get(sessionId);
   if (!session?.workstationId) throw new Error(`no session ${sessionId}`);
-  return runInWorkstation(server.engine.docker, session.workstationId, script, { timeoutMs });
+  return runInWorkstation(session.engine.docker, session.workstationId, script, { timeoutMs });
 }
 
 /** How many containers, volumes and networks on the engine carry the session's label. */

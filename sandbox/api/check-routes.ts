@@ -31,7 +31,7 @@ export function registerCheckRoutes(
     session.touch();
     const run = await session.checkRuns.run(() =>
       session.whileChecking(() =>
-        runExerciseChecks(engine.docker, session, lessonsDir, lesson, exercise),
+        runExerciseChecks(session.engine.docker, session, lessonsDir, lesson, exercise),
       ),
     );
     if (!run)

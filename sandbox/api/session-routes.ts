@@ -2,7 +2,8 @@ import type { IncomingMessage } from "node:http";
 import { statfs } from "node:fs/promises";
 import { z } from "zod";
 import { HttpError, readJsonBody, sendJson, type Router } from "../http/router.ts";
-import { probeEngine, type Engine } from "../docker/engine.ts";
+import { probeEngine } from "../docker/engine.ts";
+import { describeEngines } from "./engine-routes.ts";
 import {
   SessionBusyError,
   type Session,
@@ -74,7 +75,6 @@ const ResetRequest = z.strictObject({ keepHome: z.boolean().default(true) });
 export function registerSessionRoutes(
   router: Router,
   sessions: SessionManager,
-  engine: Engine,
   config: Pick<Config, "idleTimeoutSeconds" | "dataDir" | "instructorToken" | "trustProxy">,
   admitToClass?: ReturnType<typeof classAdmission>,
 ): void {
@@ -89,7 +89,14 @@ export function registerSessionRoutes(
     if (!existing && (await dataDisk(config.dataDir)).full)
       throw new HttpError(503, DISK_FULL, { retryAfterSeconds: 300 });
     // A class member taking a warm sandbox needs no engine work now: no probe (docker info is slow on a busy engine).
-    const health = classPool && classPool.warm > 0 ? undefined : await probeEngine(engine);
+    // With several engines, the fleet's own probes say which answer (docker/engine-fleet.ts).
+    const fleet = sessions.fleet;
+    const health =
+      classPool && classPool.warm > 0
+        ? undefined
+        : fleet.engines.length === 1
+          ? await probeEngine(fleet.default)
+          : { answers: fleet.engines.some((e) => fleet.usable(e)) };
     // The engine's address stays in the server's log and /api/health, not in a student's answer.
     if (health && !health.answers)
       throw new HttpError(
@@ -156,16 +163,25 @@ export function registerSessionRoutes(
   });
 
   router.add("GET", "/api/sessions/:id/state", ({ req, res, params, learnerId }) => {
-    streamState(ownedSession(sessions, params.id!, learnerId), engine, req, res);
+    const session = ownedSession(sessions, params.id!, learnerId);
+    streamState(session, session.engine, req, res);
   });
 
   router.add("GET", "/api/health", async ({ req, res }) => {
+    const engine = sessions.fleet.default;
     const [docker, disk] = await Promise.all([probeEngine(engine), dataDisk(config.dataDir)]);
     // Container starts running and queued across the class (docker/engine-admission.ts).
     const starts = { ...engine.starts.load, slots: engine.starts.slots };
+    const engines = describeEngines(sessions);
+    // With several engines the server is up while one of them takes sessions; each one's state is listed.
+    const engineDown =
+      engines.length === 1
+        ? !docker.answers && docker.message
+        : !engines.some((e) => e.state === "up") &&
+          `no engine takes sessions: ${engines.map((e) => `${e.name} ${e.state}`).join(", ")}`;
     // What is wrong, if anything: in full for the operator, and in words that name nothing for anyone else.
-    const problem = !docker.answers
-      ? { message: docker.message, publicMessage: "the Docker engine is not answering" }
+    const problem = engineDown
+      ? { message: engineDown, publicMessage: "the Docker engine is not answering" }
       : disk.full
         ? {
             message: `the data folder's disk is full (${disk.freeBytes} bytes free)`,
@@ -186,6 +202,7 @@ export function registerSessionRoutes(
         disk,
         starts,
         sessions: sessions.count,
+        engines,
       });
   });
 }

@@ -89,14 +89,12 @@ export function registerWorkspaceRoutes(
   sessions: SessionManager,
   lessonsDir: string,
 ): void {
-  const docker = () => sessions.docker;
-
   router.add("GET", "/api/sessions/:id/files", async ({ res, params, learnerId }) => {
     const session = ownedSession(sessions, params.id!, learnerId);
     session.touch();
     const run = await withinBudget(session.fileOps, "file listings and transfers", () =>
       runInWorkstation(
-        docker(),
+        session.engine.docker,
         session.workstationId!,
         `find . -mindepth 1 -maxdepth 8 -name '.*' -prune -o \\( -type f -o -type d \\) -printf '%y\\t%s\\t%T@\\t%P\\n' | head -n ${MAX_LISTED}`,
       ),
@@ -123,18 +121,19 @@ export function registerWorkspaceRoutes(
     session.touch();
     // Held until the download ends: a transfer is an exec stream in the workstation.
     await withinBudget(session.fileOps, "file listings and transfers", () =>
-      download(session.workstationId!, path, res),
+      download(session.engine.docker, session.workstationId!, path, res),
     );
   });
 
   const download = async (
+    docker: Docker,
     workstationId: string,
     path: string,
     res: ServerResponse,
   ): Promise<void> => {
     // -L: the size of what cat will read (a link's target), not of the link itself.
     const stat = await runInWorkstation(
-      docker(),
+      docker,
       workstationId,
       'test -f "$1" && test -r "$1" && stat -L -c %s -- "$1"',
       { args: [path] },
@@ -142,12 +141,7 @@ export function registerWorkspaceRoutes(
     const size = Number(stat.stdout.trim());
     if (stat.exitCode !== 0 || !Number.isSafeInteger(size) || size < 0)
       throw new HttpError(404, `there is no readable file ${path} in your home`);
-    const { stream, stdout } = await studentExec(
-      docker(),
-      workstationId,
-      ["cat", "--", path],
-      false,
-    );
+    const { stream, stdout } = await studentExec(docker, workstationId, ["cat", "--", path], false);
     const name = path
       .split("/")
       .pop()!
@@ -185,7 +179,7 @@ export function registerWorkspaceRoutes(
         async () => {
           // Written as the student: the folder is made and the file replaced with their permissions.
           const { stream, exitCode, stderr } = await studentExec(
-            docker(),
+            session.engine.docker,
             session.workstationId!,
             ["sh", "-c", 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"', "upload", path],
             true,
@@ -215,7 +209,9 @@ export function registerWorkspaceRoutes(
     if (!existsSync(setup)) return sendJson(res, 200, { ok: true, output: "" });
     const script = await readFile(setup, "utf8");
     const run = await withinBudget(session.setups, "exercise setups", () =>
-      runInWorkstation(docker(), session.workstationId!, script, { timeoutMs: SETUP_TIMEOUT_MS }),
+      runInWorkstation(session.engine.docker, session.workstationId!, script, {
+        timeoutMs: SETUP_TIMEOUT_MS,
+      }),
     );
     sendJson(res, 200, {
       ok: run.exitCode === 0,

@@ -103,7 +103,7 @@ async function runCheat(
   const folder = join(lessonsDir, lesson, "exercises", exercise);
   const text = await readFile(join(folder, "cheats", file), "utf8");
   const run = async (script: string) => {
-    const result = await runInWorkstation(sessions.docker, session.workstationId!, script, {
+    const result = await runInWorkstation(session.engine.docker, session.workstationId!, script, {
       timeoutMs: SCRIPT_TIMEOUT_MS,
     });
     return { ok: result.exitCode === 0, output: result.output };
@@ -116,7 +116,7 @@ async function runCheat(
       ? await run(text)
       : { ok: false, output: `setup.sh failed: ${setup.output}` };
     const checks = (await runExerciseChecks(
-      sessions.docker,
+      session.engine.docker,
       session,
       lessonsDir,
       lesson,
@@ -153,7 +153,7 @@ async function runExerciseTest(
 ): Promise<ExerciseTestResult> {
   const owner = `exercise-test-${lesson}-${exercise}`;
   const { session } = await sessions.create(owner, owner);
-  const docker = sessions.docker;
+  const docker = session.engine.docker;
   const folder = join(lessonsDir, lesson, "exercises", exercise);
   const run = async (file: string) => {
     const result = await runInWorkstation(

@@ -115,7 +115,13 @@ export class ClassPools {
 
   /** Sessions still alive (one may have been removed behind the pool's back). */
   private live(code: string): Session[] {
-    const list = (this.ready.get(code) ?? []).filter((s) => this.sessions.get(s.id) === s);
+    // A warm session on an engine that stopped answering or drains is no longer offered.
+    const list = (this.ready.get(code) ?? []).filter((s) => {
+      if (this.sessions.get(s.id) !== s) return false;
+      if (this.sessions.fleet.usable(s.engine)) return true;
+      void this.sessions.destroy(s.id, "its engine no longer takes sessions");
+      return false;
+    });
     this.ready.set(code, list);
     return list;
   }
@@ -189,7 +195,8 @@ export class ClassPools {
         .filter((c) => c.missing > 0)
         .sort((a, b) => b.missing - a.missing)[0];
       if (!needy) return;
-      while (this.engine.starts.load.waiting > 0 && !this.stopped)
+      // Sessions are placed over the engines: warming waits while any student's start waits.
+      while (this.sessions.fleet.engines.some((e) => e.starts.load.waiting > 0) && !this.stopped)
         await new Promise((r) => setTimeout(r, 100));
       let session: Session;
       try {

@@ -154,7 +154,7 @@ export function classAdmission(deps: Pick<ClassDeps, "classes" | "pools">) {
  *   GET  /api/instructor/classes/{code}/students/{member}/state    the student's state panel, live (SSE)
  */
 export function registerClassRoutes(router: Router, deps: ClassDeps): void {
-  const { classes, pools, progress, sessions, engine } = deps;
+  const { classes, pools, progress, sessions } = deps;
   const authorized = (ctx: RouteContext) => requireInstructor(ctx, deps.instructorToken());
   const classOf = async (code: string): Promise<ClassRecord> => {
     const normalized = normalizeClassCode(code);
@@ -271,7 +271,7 @@ export function registerClassRoutes(router: Router, deps: ClassDeps): void {
   router.add("GET", "/api/instructor/classes/:code/students/:member/state", async (ctx) => {
     authorized(ctx);
     const { session } = await studentSession(ctx.params.code!, ctx.params.member!);
-    streamState(session, engine, ctx.req, ctx.res);
+    streamState(session, session.engine, ctx.req, ctx.res);
   });
 }
 

@@ -24,6 +24,7 @@ export class EventHub {
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   connected = false;
+  private retrying = false;
   private readonly engine: Engine;
   private readonly log: Logger;
 
@@ -47,6 +48,7 @@ export class EventHub {
       const stream = (await this.engine.docker.getEvents({})) as unknown as IncomingMessage;
       this.stream = stream;
       this.connected = true;
+      this.retrying = false;
       eachLine(stream, (text) => {
         const line = text.trim();
         if (!line) return;
@@ -65,7 +67,13 @@ export class EventHub {
       stream.on("error", reconnect);
     } catch (error) {
       this.connected = false;
-      this.log.warn({ err: (error as Error).message }, "engine events unavailable; retrying");
+      // Once per outage: an engine down for minutes (one of several) retries every second.
+      if (!this.retrying)
+        this.log.warn(
+          { engine: this.engine.name, err: (error as Error).message },
+          "engine events unavailable; retrying every second",
+        );
+      this.retrying = true;
       this.scheduleReconnect();
     }
   }

@@ -41,6 +41,8 @@ import {
 } from "./catalog.ts";
 import { loadSetting, type Config } from "../config.ts";
 import { eachLine } from "../http/lines.ts";
+import { parseEngineList } from "../naming/engine-addresses.ts";
+import { engineFrom } from "../docker/engine.ts";
 
 /** Bump to rebuild every image (changes every recipe hash). */
 const BUILDER_VERSION = "1";
@@ -704,6 +706,103 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * The course images on every engine sessions run on (STOWAGE_ENGINES): built on the first, then
+ * copied from it to each other engine that lacks one or has another (same image ID, or the same
+ * recipe hash, is up to date). A copy goes engine to engine through this process (the engine's
+ * image export piped into the other's import), so it works the same for a remote engine and
+ * costs one export instead of a second build (debootstrap and apt run once).
+ */
+export async function ensureImagesOnEngines(
+  engines: { name: string; docker: Docker }[],
+  opts: EnsureImagesOptions = {},
+): Promise<ImageResult[]> {
+  const [first, ...others] = engines;
+  if (!first) throw new Error("no engine to build the course images on");
+  const results = await ensureImages({ ...opts, docker: first.docker });
+  const out = opts.progress === undefined ? process.stderr : opts.progress;
+  for (const engine of others) await copyImages(first, engine, results, out);
+  return results;
+}
+
+/**
+ * The course images `from` has, copied to `to` where missing or different (the server does this
+ * for each extra engine at start and when one answers again: sessions there need the images).
+ */
+export async function copyCourseImages(
+  from: { name: string; docker: Docker },
+  to: { name: string; docker: Docker },
+  out: NodeJS.WritableStream | null = null,
+): Promise<number> {
+  const present: { ref: string; id: string; hash: string }[] = [];
+  for (const image of COURSE_IMAGES) {
+    const found = await inspectImage(from.docker, imageRef(image));
+    if (found)
+      present.push({
+        ref: imageRef(image),
+        id: found.Id,
+        hash: found.Config?.Labels?.[RECIPE_HASH_LABEL] ?? found.Id,
+      });
+  }
+  return copyImages(from, to, present, out);
+}
+
+/** Copies each image `to` lacks (same ID or recipe hash is up to date); returns how many were copied. */
+async function copyImages(
+  from: { name: string; docker: Docker },
+  to: { name: string; docker: Docker },
+  images: { ref: string; id: string; hash: string }[],
+  out: NodeJS.WritableStream | null,
+): Promise<number> {
+  const t0 = Date.now();
+  let copied = 0;
+  for (const result of images) {
+    const there = await inspectImage(to.docker, result.ref);
+    if (
+      there &&
+      (there.Id === result.id || there.Config?.Labels?.[RECIPE_HASH_LABEL] === result.hash)
+    )
+      continue;
+    const started = Date.now();
+    out?.write(`  ${to.name}: copying ${result.ref} from ${from.name}\n`);
+    const exported = (await from.docker
+      .getImage(result.ref)
+      .get()) as unknown as NodeJS.ReadableStream;
+    const loaded = (await to.docker.loadImage(exported, {
+      quiet: true,
+    })) as unknown as NodeJS.ReadableStream;
+    await new Promise<void>((resolve, reject) => {
+      let failure: string | undefined;
+      eachLine(loaded, (line) => {
+        if (!line.trim()) return;
+        try {
+          failure ??= (JSON.parse(line) as { error?: string }).error;
+        } catch {
+          failure ??= line;
+        }
+      });
+      loaded.on("error", reject);
+      loaded.on("end", () =>
+        failure
+          ? reject(new ImageBuildError(result.ref, `copy to ${to.name}`, failure))
+          : resolve(),
+      );
+    });
+    const image = findCourseImage(result.ref);
+    if (image) await tagAliases(to.docker, image, result.id);
+    copied++;
+    out?.write(
+      `${pad(result.ref)} copied to ${to.name} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+  }
+  out?.write(
+    copied === 0
+      ? `${to.name}: all ${images.length} images up to date\n`
+      : `${to.name}: ${copied} of ${images.length} images copied in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
+  return copied;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values: flags, positionals: args } = parseArgs({
     args: argv,
@@ -726,7 +825,16 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  await ensureImages({
+  // Every engine sessions may run on (DOCKER_HOST's and STOWAGE_ENGINES'), the default first.
+  const engines = parseEngineList({
+    dockerHost: loadSetting("dockerHost"),
+    engines: loadSetting("engines"),
+    sessionSubnets: loadSetting("sessionSubnets"),
+  }).map((address) => ({
+    name: address.name,
+    docker: engineFrom(address, { concurrentStarts: 1 }).docker,
+  }));
+  await ensureImagesOnEngines(engines, {
     only: args,
     force: flags.force,
     noCache: flags["no-cache"],

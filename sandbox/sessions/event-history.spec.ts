@@ -3,6 +3,7 @@ import { StudentView } from "../proxy/rewrite.ts";
 import { SessionScope } from "../naming/scope.ts";
 import { Session, type SessionEvent } from "./session-manager.ts";
 import { HISTORY_LIMITS } from "./event-history.ts";
+import { engineFrom } from "../docker/engine.ts";
 
 function newSession(): Session {
   const scope = new SessionScope("0123456789ab", "t", "/tmp/stowage-history-spec");
@@ -13,6 +14,7 @@ function newSession(): Session {
     "/tmp/stowage-history-spec",
     3600,
     new StudentView(scope),
+    engineFrom("unix:///nonexistent/docker.sock", { concurrentStarts: 1 }), // never called
   );
 }
 

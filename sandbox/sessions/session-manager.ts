@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { Engine } from "../docker/engine.ts";
+import { EngineFleet } from "../docker/engine-fleet.ts";
 import { EventHub, type EngineEvent } from "../docker/event-hub.ts";
 import type { Logger } from "../log.ts";
 import type { Config } from "../config.ts";
@@ -43,6 +44,7 @@ import { HISTORY_LIMITS, eventBytes, keptAttributes } from "./event-history.ts";
 import { WorkBudget } from "./work-budget.ts";
 import { createCheckContainer } from "./check-container.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
+import { copyCourseImages } from "../images/build.ts";
 import { publicLearnerId } from "../progress/store.ts";
 import { LIMITS } from "../proxy/limits.ts";
 import {
@@ -88,8 +90,31 @@ const WORKSTATION_LIMITS = { memoryBytes: 512 * 1024 * 1024, pids: 256, nanoCpus
  */
 const REPLACE_INTERVAL_MS = 5000;
 
+/** What a student on an engine that stopped answering is told (terminal, API, state stream). */
+export const ENGINE_LOST =
+  'the Docker engine running your sandbox stopped answering. Your progress is saved: press "Reset my sandbox" (keep my files ticked) to start again on another engine with your files';
+
+/** What the server knows of one engine: its setup, its events, its subnets and its warm sessions. */
+interface EngineSide {
+  engine: Engine;
+  uidOffset: number;
+  engineRootDir: string | undefined;
+  /** Where per-session cgroups are made; undefined when the engine does not allow them. */
+  cgroups: CgroupHost | undefined;
+  events: EventHub;
+  subnets: SubnetPool;
+  /** Ready sessions nobody owns yet on this engine: a new learner placed here gets one at once. */
+  pool: Session[];
+  refilling: Promise<void> | undefined;
+  unsubscribe: (() => void) | undefined;
+}
+
 export class Session {
   readonly id: string;
+  /** The engine its workstation and every object it makes are on. */
+  readonly engine: Engine;
+  /** Its engine stopped answering: the student is told to start again elsewhere (ENGINE_LOST). */
+  engineLost = false;
   /** The learner it belongs to; "" while it waits, ready, in the warm pool. */
   owner: string;
   readonly scope: SessionScope;
@@ -122,8 +147,10 @@ export class Session {
     sessionDir: string,
     lifetimeSeconds: number,
     view: StudentView,
+    engine: Engine,
   ) {
     this.id = id;
+    this.engine = engine;
     this.owner = owner;
     this.scope = scope;
     this.sessionDir = sessionDir;
@@ -252,6 +279,20 @@ export class Session {
   }
 
   describe(): Record<string, unknown> {
+    if (this.engineLost)
+      return {
+        id: this.id,
+        state: "engine-lost",
+        message: ENGINE_LOST,
+        restart: {
+          method: "POST",
+          path: `/api/sessions/${this.id}/reset`,
+          body: { keepHome: true },
+        },
+        createdAt: new Date(this.createdAt).toISOString(),
+        expiresAt: new Date(this.expiresAt).toISOString(),
+        lastActiveAt: new Date(this.lastActiveAt).toISOString(),
+      };
     return {
       id: this.id,
       state: "ready",
@@ -263,7 +304,10 @@ export class Session {
 }
 
 export interface SessionManagerOptions {
+  /** The default engine (DOCKER_HOST's). */
   engine: Engine;
+  /** Every engine sessions may go to, the default first; default: the one engine. */
+  fleet?: EngineFleet;
   config: Config;
   log: Logger;
   /** The platform database's copy of who owns which session (progress/session-owners.ts), kept in step. */
@@ -283,36 +327,87 @@ export class SessionManager {
   private readonly keptHomes = new Map<string, string>();
   /** When each learner's sandbox was last replaced (REPLACE_INTERVAL_MS). */
   private readonly lastReplaced = new Map<string, number>();
-  /** Ready sessions nobody owns yet: a new learner gets one at the speed of a WebSocket connect. */
-  private readonly pool: Session[] = [];
-  private refilling: Promise<void> | undefined;
   private stopped = false;
   private readonly createLog = new Map<string, number[]>();
+  /** The default engine. */
   private readonly engine: Engine;
+  readonly fleet: EngineFleet;
+  private readonly sides = new Map<Engine, EngineSide>();
   private readonly config: Config;
   private readonly log: Logger;
   private readonly owners: SessionManagerOptions["owners"];
-  readonly events: EventHub;
   private sweepTimer: NodeJS.Timeout | undefined;
-  private uidOffset = 0;
-  private engineRootDir: string | undefined;
-  /** Where per-session cgroups are made; undefined when the engine does not allow them. */
-  private cgroups: CgroupHost | undefined;
-  private unsubscribe: (() => void) | undefined;
-  readonly subnets: SubnetPool;
+  private unwatchFleet: (() => void) | undefined;
 
   constructor(options: SessionManagerOptions) {
     this.owners = options.owners;
     this.engine = options.engine;
     this.config = options.config;
     this.log = options.log;
-    this.subnets = new SubnetPool(this.config.sessionSubnets);
-    this.events = new EventHub(this.engine, this.log);
+    this.fleet = options.fleet ?? new EngineFleet([options.engine], options.log);
+    for (const engine of this.fleet.engines)
+      this.sides.set(engine, {
+        engine,
+        uidOffset: 0,
+        engineRootDir: undefined,
+        cgroups: undefined,
+        events: new EventHub(engine, this.log),
+        subnets: new SubnetPool(
+          engine === this.fleet.default ? this.config.sessionSubnets : engine.address.subnets,
+        ),
+        pool: [],
+        refilling: undefined,
+        unsubscribe: undefined,
+      });
   }
 
-  /** The engine's client, for the server's own calls into a session (checks, tests). */
+  private side(engine: Engine): EngineSide {
+    return this.sides.get(engine)!;
+  }
+
+  /** The default engine's events (tests stop and start them). */
+  get events(): EventHub {
+    return this.side(this.engine).events;
+  }
+
+  /** The default engine's sandbox subnets. */
+  get subnets(): SubnetPool {
+    return this.side(this.engine).subnets;
+  }
+
+  /** The default engine's client; a session's own engine is `session.engine`. */
   get docker() {
     return this.engine.docker;
+  }
+
+  /** Sessions on `engine` now, made or being made (pooled ones included). */
+  liveOn(engine: Engine): number {
+    let live = 0;
+    for (const session of this.sessions.values()) if (session.engine === engine) live++;
+    return live;
+  }
+
+  /** Learners' sessions on `engine` now (the warm pool not counted). */
+  ownedOn(engine: Engine): number {
+    let owned = 0;
+    for (const session of this.sessions.values())
+      if (session.engine === engine && session.owner) owned++;
+    return owned;
+  }
+
+  /** The engine a new session goes to (docker/engine-fleet.ts), or a 503 when none can take it. */
+  private async placeSession(): Promise<Engine> {
+    const engine = await this.fleet.place(
+      (e) => this.liveOn(e) - this.side(e).pool.length, // a warm session is room, not load
+      this.config.sessionMemoryMb * 1024 * 1024,
+    );
+    if (!engine)
+      throw new SessionBusyError(
+        "the Docker engine is not answering, so no sandbox can start right now; try again in a minute",
+        60,
+        503,
+      );
+    return engine;
   }
 
   get sessionsDir(): string {
@@ -327,42 +422,120 @@ export class SessionManager {
   }
 
   get pooled(): number {
-    return this.pool.length;
+    let pooled = 0;
+    for (const side of this.sides.values()) pooled += side.pool.length;
+    return pooled;
+  }
+
+  /** Warm sessions on one engine. */
+  pooledOn(engine: Engine): number {
+    return this.side(engine).pool.length;
+  }
+
+  /** The warm sessions on one engine, next to be taken first. */
+  warmOn(engine: Engine): readonly Session[] {
+    return this.side(engine).pool;
   }
 
   /** Reads the engine's setup, removes a previous run's leftovers, starts the clocks. */
   async start(): Promise<void> {
     await mkdir(this.sessionsDir, { recursive: true, mode: 0o700 });
     await chmod(this.sessionsDir, 0o700);
+    await Promise.all([...this.sides.values()].map((side) => this.startSide(side)));
+    await closeHostToSandboxes(this.log);
+    for (const side of this.sides.values()) {
+      side.unsubscribe = side.events.subscribe((event) => this.route(event, side.engine));
+      await side.events.start();
+    }
+    await this.fleet.start();
+    this.unwatchFleet = this.fleet.onChange((engine, answers) =>
+      answers ? this.engineBack(engine) : this.engineLost(engine),
+    );
+    this.sweepTimer = setInterval(() => void this.sweep(), 5000);
+    this.sweepTimer.unref();
+    void this.refill();
+  }
+
+  /** Reads one engine's setup and removes a previous run's leftovers there. */
+  private async startSide(side: EngineSide): Promise<void> {
     try {
-      const info = (await this.engine.docker.info()) as {
+      const info = (await side.engine.docker.info()) as {
         SecurityOptions?: string[];
         DockerRootDir?: string;
       };
-      this.uidOffset = await hostUidOffset(
+      side.uidOffset = await hostUidOffset(
         (info.SecurityOptions ?? []).some((o) => o.includes("userns")),
       );
-      this.engineRootDir = info.DockerRootDir;
-      this.cgroups = cgroupHostFor(
+      side.engineRootDir = info.DockerRootDir;
+      side.cgroups = cgroupHostFor(
         info as { CgroupDriver?: string; CgroupVersion?: string },
-        this.config.dockerHost,
+        side.engine.address.address,
       );
-      if (!this.cgroups)
+      if (!side.cgroups)
         this.log.warn(
+          { engine: side.engine.name },
           "the engine is remote or uses the systemd cgroup driver: each container is capped, but no session is bounded as a whole",
         );
-      await this.removeLeftovers();
+      await this.removeLeftovers(side.engine);
+      await this.copyImagesTo(side.engine);
     } catch (error) {
       this.log.warn(
-        { err: (error as Error).message },
+        { engine: side.engine.name, err: (error as Error).message },
         "engine not answering at start; leftovers will be removed later",
       );
     }
-    await closeHostToSandboxes(this.log);
-    this.unsubscribe = this.events.subscribe((event) => this.route(event));
-    await this.events.start();
-    this.sweepTimer = setInterval(() => void this.sweep(), 5000);
-    this.sweepTimer.unref();
+  }
+
+  /**
+   * An engine stopped answering (docker/engine-fleet.ts): its students are told, in the
+   * terminal and in their session's state, to start again elsewhere (the reset keeps their home,
+   * which is on this server's host); its warm sessions are dropped. Nobody else is touched.
+   */
+  private engineLost(engine: Engine): void {
+    // One engine: nowhere else to go; the terminal says the engine is not answering (ENGINE_GONE) as before.
+    if (this.fleet.engines.length === 1) return;
+    const side = this.side(engine);
+    for (const pooled of side.pool.splice(0))
+      void this.destroy(pooled.id, "its engine stopped answering");
+    for (const session of this.sessions.values()) {
+      if (session.engine !== engine || !session.owner || this.destroying.has(session.id)) continue;
+      session.engineLost = true;
+      session.terminal?.notice(ENGINE_LOST);
+    }
+    void this.refill(); // the pools of the other engines stay as they were
+  }
+
+  /**
+   * An operator drains an engine (api/engine-routes.ts): no new session goes there and its warm
+   * ones are let go; learners' sessions on it go on until they end (idle, lifetime, reset).
+   */
+  setDraining(engine: Engine, draining: boolean): void {
+    this.fleet.setDraining(engine, draining);
+    if (draining)
+      for (const pooled of this.side(engine).pool.splice(0))
+        void this.destroy(pooled.id, "its engine is draining");
+    void this.refill();
+  }
+
+  /**
+   * The engine answers again: sessions still there go on (a stopped workstation is started on
+   * connect); what sessions that ended meanwhile left there (a student who started again
+   * elsewhere) is removed now, by its labels.
+   */
+  private engineBack(engine: Engine): void {
+    void this.copyImagesTo(engine).catch((err: Error) =>
+      this.log.error({ engine: engine.name, err: err.message }, "course images not copied"),
+    );
+    void this.removeEndedSessionsObjects(engine).catch((err: Error) =>
+      this.log.warn({ engine: engine.name, err: err.message }, "leftovers not removed"),
+    );
+    for (const session of this.sessions.values()) {
+      if (session.engine !== engine || !session.engineLost) continue;
+      session.engineLost = false;
+      session.terminal?.notice(
+        "the Docker engine running your sandbox answers again; containers that were running may have stopped",
+      );
+    }
     void this.refill();
   }
 
@@ -371,40 +544,58 @@ export class SessionManager {
    * competes with students for the engine more than one session's start at once.
    */
   refill(): Promise<void> {
-    this.refilling ??= (async () => {
+    return Promise.all(
+      [...this.sides.values()]
+        .filter((side) => this.fleet.usable(side.engine))
+        .map((side) => this.refillOn(side)),
+    ).then(() => undefined);
+  }
+
+  /** Each engine that takes sessions keeps its own `poolSize` warm ones. */
+  private refillOn(side: EngineSide): Promise<void> {
+    side.refilling ??= (async () => {
       try {
         while (
           !this.stopped &&
-          this.pool.length < this.config.poolSize &&
+          this.fleet.usable(side.engine) &&
+          side.pool.length < this.config.poolSize &&
           this.sessions.size + this.creating.size < this.config.maxSessions
         ) {
-          const session = await this.createSession("");
+          const session = await this.createSession("", side.engine);
           await session.terminal!.ensureShell(); // the prompt is drawn before anyone asks
           if (this.stopped) return;
-          this.pool.push(session);
+          side.pool.push(session);
         }
       } catch (error) {
-        this.log.warn({ err: (error as Error).message }, "warm pool refill failed; will retry");
-        setTimeout(() => void this.refill(), 5000).unref();
+        this.log.warn(
+          { engine: side.engine.name, err: (error as Error).message },
+          "warm pool refill failed; will retry",
+        );
+        setTimeout(() => void this.refillOn(side), 5000).unref();
       } finally {
-        this.refilling = undefined;
+        side.refilling = undefined;
       }
     })();
-    return this.refilling;
+    return side.refilling;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.refilling;
+    await Promise.all([...this.sides.values()].map((side) => side.refilling));
     clearInterval(this.sweepTimer);
-    this.unsubscribe?.();
-    this.events.stop();
+    this.unwatchFleet?.();
+    this.fleet.stop();
+    for (const side of this.sides.values()) {
+      side.unsubscribe?.();
+      side.events.stop();
+    }
     // Creations and resets in flight finish first, so the sessions they make are ended too
     // (a reset racing the stop left its new workstation on the engine).
     await Promise.allSettled([...this.creating.values(), ...this.replacing.values()]);
     await Promise.all([...this.sessions.keys()].map((id) => this.destroy(id, "server stopping")));
-    if (this.cgroups)
-      await removeInstanceCgroups(this.cgroups, this.config.instance).catch(() => undefined);
+    for (const side of this.sides.values())
+      if (side.cgroups)
+        await removeInstanceCgroups(side.cgroups, this.config.instance).catch(() => undefined);
   }
 
   get(id: string): Session | undefined {
@@ -438,7 +629,7 @@ export class SessionManager {
     if (this.stopped) throw new SessionBusyError("the server is stopping", 30, 503);
     if (this.sessions.size + this.creating.size >= this.config.maxSessions)
       throw new SessionBusyError(`all ${this.config.maxSessions} sandboxes are in use`, 30, 503);
-    const session = await this.createSession("");
+    const session = await this.createSession("", await this.placeSession());
     await session.terminal!.ensureShell();
     return session;
   }
@@ -462,9 +653,11 @@ export class SessionManager {
     this.checkLimits(classPool ? undefined : client);
     // Registered before the first await: a second request of the same learner waits for this one.
     const promise = (async () => {
-      const ready = classPool?.take() ?? (await this.takeFromPool());
+      const fromClass = classPool?.take();
+      const engine = fromClass ? fromClass.engine : await this.placeSession();
+      const ready = fromClass ?? (await this.takeFromPool(engine));
       if (!ready) {
-        const session = Object.assign(await this.createSession(owner), {
+        const session = Object.assign(await this.createSession(owner, engine), {
           client: classPool ? "" : client,
         });
         await this.restoreKeptHome(owner, session);
@@ -491,9 +684,10 @@ export class SessionManager {
    * container and the pool never hears of it (the event stream is down meanwhile): a dead one
    * is removed and the next tried, and the pool refills.
    */
-  private async takeFromPool(): Promise<Session | undefined> {
-    for (let ready = this.pool.shift(); ready; ready = this.pool.shift()) {
-      const running = await this.engine.docker
+  private async takeFromPool(engine: Engine): Promise<Session | undefined> {
+    const pool = this.side(engine).pool;
+    for (let ready = pool.shift(); ready; ready = pool.shift()) {
+      const running = await engine.docker
         .getContainer(ready.workstationId!)
         .inspect()
         .then(
@@ -515,8 +709,8 @@ export class SessionManager {
   private async reviveWorkstation(session: Session): Promise<void> {
     if (!session.workstationId) throw new Error("the session has no workstation");
     this.log.warn({ session: session.id }, "workstation not running; starting it again");
-    const container = this.engine.docker.getContainer(session.workstationId);
-    await this.engine.starts.run(session.id, async () => {
+    const container = session.engine.docker.getContainer(session.workstationId);
+    await session.engine.starts.run(session.id, async () => {
       const state = (await container.inspect()).State;
       if (state.Paused) await container.unpause();
       else if (!state.Running) await container.start();
@@ -557,7 +751,8 @@ export class SessionManager {
     this.createLog.set(client, recent);
   }
 
-  private async createSession(owner: string): Promise<Session> {
+  private async createSession(owner: string, engine: Engine): Promise<Session> {
+    const side = this.side(engine);
     const id = randomBytes(6).toString("hex");
     const sessionDir = join(this.sessionsDir, id);
     const scope = new SessionScope(id, this.config.instance, sessionDir);
@@ -567,22 +762,23 @@ export class SessionManager {
       scope,
       sessionDir,
       this.config.maxLifetimeSeconds,
-      new StudentView(scope, this.engineRootDir),
+      new StudentView(scope, side.engineRootDir),
+      engine,
     );
     this.sessions.set(id, session);
     const started = Date.now();
     try {
-      await createWorkspace(sessionDir, scope, this.uidOffset);
-      if (this.cgroups) {
+      await createWorkspace(sessionDir, scope, side.uidOffset);
+      if (side.cgroups) {
         const path = sessionCgroupPath(this.config.instance, id);
-        await createSessionCgroup(this.cgroups, path, {
+        await createSessionCgroup(side.cgroups, path, {
           memoryBytes: this.config.sessionMemoryMb * 1024 * 1024,
           nanoCpus: this.config.sessionCpus * 1e9,
           pids: this.config.sessionPids,
         });
         scope.cgroupParent = path;
       }
-      await this.subnets.createNetwork(this.engine.docker, {
+      await side.subnets.createNetwork(engine.docker, {
         Name: scope.networkName,
         Driver: "bridge",
         Internal: true,
@@ -592,9 +788,9 @@ export class SessionManager {
       });
       session.proxy = new SandboxProxy({
         scope,
-        engine: this.engine,
+        engine,
         log: this.log,
-        engineRootDir: this.engineRootDir,
+        engineRootDir: side.engineRootDir,
         workstationId: () => session.workstationId,
         onStartQueued: (waiting) => {
           if (Date.now() - session.queueNoticeAt < 60_000) return;
@@ -604,13 +800,13 @@ export class SessionManager {
           );
         },
         onContainerStarted: async (containerId) => {
-          const info = await this.engine.docker.getContainer(containerId).inspect();
+          const info = await engine.docker.getContainer(containerId).inspect();
           await session.ports?.start(containerId, parsePorts(info.Config.Labels?.[LABEL_PORTS]));
           await session.logFlood?.watch(containerId);
         },
       });
       await session.proxy.listen();
-      const workstation = await this.engine.docker.createContainer({
+      const workstation = await engine.docker.createContainer({
         name: scope.workstationName,
         Image: WORKSTATION_IMAGE,
         Hostname: "stowage",
@@ -642,9 +838,9 @@ export class SessionManager {
         },
       });
       session.workstationId = workstation.id;
-      session.makeCheckContainer = () => createCheckContainer(this.engine, scope);
-      session.ports = new PortForwards(this.engine.docker, () => session.workstationId);
-      await this.engine.starts.run(id, () => workstation.start());
+      session.makeCheckContainer = () => createCheckContainer(engine, scope);
+      session.ports = new PortForwards(engine.docker, () => session.workstationId);
+      await engine.starts.run(id, () => workstation.start());
       // Not awaited: the student's prompt does not wait for it; a Check made before it is ready waits for it.
       void session
         .checkContainer()
@@ -654,22 +850,25 @@ export class SessionManager {
             "check container could not start",
           ),
         );
-      session.terminal = new TerminalSession(this.engine.docker, workstation.id);
+      session.terminal = new TerminalSession(engine.docker, workstation.id);
       session.terminal.onInput = () => session.touch();
       session.terminal.reviveWorkstation = () => this.reviveWorkstation(session);
       session.quota = startDiskQuota({
-        docker: this.engine.docker,
+        docker: engine.docker,
         scope,
         limitBytes: this.config.diskQuotaMb * 1024 * 1024,
         onOver: (message) => session.terminal?.notice(message),
       });
       session.proxy.archiveAllowance = session.quota; // docker cp is bounded by what the quota has left
       session.logFlood = startLogFloodGuard({
-        docker: this.engine.docker,
+        docker: engine.docker,
         scope,
         onFlood: (message) => session.terminal?.notice(message),
       });
-      this.log.info({ session: id, ms: Date.now() - started }, "session created");
+      this.log.info(
+        { session: id, engine: engine.name, ms: Date.now() - started },
+        "session created",
+      );
       return session;
     } catch (error) {
       this.log.error({ session: id, err: (error as Error).message }, "session creation failed");
@@ -683,8 +882,9 @@ export class SessionManager {
     const running = this.destroying.get(id);
     if (running) return running;
     const session = this.sessions.get(id);
-    const pooledAt = session ? this.pool.indexOf(session) : -1;
-    if (pooledAt >= 0) this.pool.splice(pooledAt, 1);
+    const pool = session ? this.side(session.engine).pool : [];
+    const pooledAt = session ? pool.indexOf(session) : -1;
+    if (pooledAt >= 0) pool.splice(pooledAt, 1);
     const done = (async () => {
       session?.stopTimers();
       session?.quota?.stop();
@@ -692,10 +892,12 @@ export class SessionManager {
       session?.terminal?.dispose();
       await session?.proxy?.close().catch(() => undefined);
       await session?.closeCheckContainer();
-      await this.removeEngineObjects({ label: [`${LABEL_SESSION}=${id}`] });
-      await removeSessionImages(this.engine, id); // [builds hook] the session's own images (own-images.ts)
-      if (this.cgroups && session?.scope.cgroupParent)
-        await removeSessionCgroup(this.cgroups, session.scope.cgroupParent).catch((err: Error) =>
+      const engine = session?.engine ?? this.engine;
+      await this.removeEngineObjects(engine, { label: [`${LABEL_SESSION}=${id}`] });
+      await removeSessionImages(engine, id); // [builds hook] the session's own images (own-images.ts)
+      const cgroups = this.side(engine).cgroups;
+      if (cgroups && session?.scope.cgroupParent)
+        await removeSessionCgroup(cgroups, session.scope.cgroupParent).catch((err: Error) =>
           this.log.warn({ session: id, err: err.message }, "session cgroup not removed"),
         );
       if (keepHomeAt && session) {
@@ -747,16 +949,24 @@ export class SessionManager {
       await this.dropKeptHome(owner);
       await this.destroy(id, options.reason, keptHome);
       if (keptHome) this.keptHomes.set(owner, keptHome);
-      const ready = this.pool.shift();
+      // Placed anew: a session whose engine stopped answering starts again on another one.
+      const engine = await this.placeSession();
+      const ready = await this.takeFromPool(engine);
       let fresh: Session;
       if (ready) {
         ready.assign(owner, this.config.maxLifetimeSeconds);
         void this.refill();
         fresh = ready;
-      } else fresh = await this.createSession(owner);
+      } else fresh = await this.createSession(owner, engine);
       await this.restoreKeptHome(owner, fresh);
       this.log.info(
-        { session: fresh.id, previous: id, keepHome: options.keepHome, reason: options.reason },
+        {
+          session: fresh.id,
+          previous: id,
+          engine: engine.name,
+          keepHome: options.keepHome,
+          reason: options.reason,
+        },
         "session replaced",
       );
       await this.recordOwner(fresh);
@@ -817,8 +1027,11 @@ export class SessionManager {
   }
 
   /** Removes every container, volume and network carrying the given label filter. */
-  private async removeEngineObjects(filters: Record<string, string[]>): Promise<void> {
-    const docker = this.engine.docker;
+  private async removeEngineObjects(
+    engine: Engine,
+    filters: Record<string, string[]>,
+  ): Promise<void> {
+    const docker = engine.docker;
     const containers = await docker.listContainers({ all: true, filters }).catch(() => []);
     await Promise.all(
       containers.map((c) =>
@@ -849,12 +1062,55 @@ export class SessionManager {
     );
   }
 
+  /**
+   * An extra engine gets the course images the default one has (images/build.ts): a new engine,
+   * or one whose images were rebuilt since, is brought up to date before sessions use it.
+   */
+  private async copyImagesTo(engine: Engine): Promise<void> {
+    if (engine === this.engine) return;
+    const started = Date.now();
+    const copied = await copyCourseImages(
+      { name: this.engine.name, docker: this.engine.docker },
+      { name: engine.name, docker: engine.docker },
+    );
+    if (copied)
+      this.log.info(
+        { engine: engine.name, copied, ms: Date.now() - started },
+        "course images copied to the engine",
+      );
+  }
+
+  /** This server's objects on `engine` whose session is no longer live there. */
+  private async removeEndedSessionsObjects(engine: Engine): Promise<void> {
+    const filters = { label: [`${LABEL_INSTANCE}=${this.config.instance}`] };
+    const [containers, volumes, networks] = await Promise.all([
+      engine.docker.listContainers({ all: true, filters }),
+      engine.docker.listVolumes({ filters }).then((v) => v.Volumes ?? []),
+      engine.docker.listNetworks({ filters }),
+    ]);
+    const ended = new Set<string>();
+    for (const labels of [
+      ...containers.map((c) => c.Labels),
+      ...volumes.map((v) => v.Labels),
+      ...networks.map((n) => n.Labels),
+    ]) {
+      const id = labels?.[LABEL_SESSION];
+      if (id && this.sessions.get(id)?.engine !== engine) ended.add(id);
+    }
+    for (const id of ended) {
+      await this.removeEngineObjects(engine, { label: [`${LABEL_SESSION}=${id}`] });
+      await removeSessionImages(engine, id);
+    }
+  }
+
   /** A previous run of this server (same instance name) may have died: remove what it left. */
-  async removeLeftovers(): Promise<void> {
-    await this.removeEngineObjects({ label: [`${LABEL_INSTANCE}=${this.config.instance}`] });
-    await removeInstanceImages(this.engine, this.config.instance); // [builds hook] images a dead run's sessions built (own-images.ts)
-    if (this.cgroups)
-      await removeInstanceCgroups(this.cgroups, this.config.instance).catch(() => undefined);
+  async removeLeftovers(engine: Engine = this.engine): Promise<void> {
+    await this.removeEngineObjects(engine, {
+      label: [`${LABEL_INSTANCE}=${this.config.instance}`],
+    });
+    await removeInstanceImages(engine, this.config.instance); // [builds hook] images a dead run's sessions built (own-images.ts)
+    const cgroups = this.side(engine).cgroups;
+    if (cgroups) await removeInstanceCgroups(cgroups, this.config.instance).catch(() => undefined);
     const folders = await readdir(this.sessionsDir).catch(() => []);
     await Promise.all(
       folders
@@ -878,12 +1134,14 @@ export class SessionManager {
   }
 
   /** Hands an engine event to the session it belongs to, in the student's names. */
-  private route(event: EngineEvent): void {
+  private route(event: EngineEvent, from: Engine): void {
     const attributes = event.Actor.Attributes ?? {};
     const sessionId =
       attributes[LABEL_SESSION] ??
       sessionIdOfName(event.Type === "network" ? (attributes.name ?? "") : event.Actor.ID);
-    const session = sessionId ? this.sessions.get(sessionId) : undefined;
+    const found = sessionId ? this.sessions.get(sessionId) : undefined;
+    // Another engine's event never reaches a session: ids and names are only unique per engine.
+    const session = found?.engine === from ? found : undefined;
     if (
       session &&
       event.Type === "container" &&
@@ -931,7 +1189,7 @@ export class SessionManager {
       for (const name of (attributes[LABEL_ANON_VOLUMES] ?? "")
         .split(",")
         .filter((n) => n.startsWith(session.scope.prefix))) {
-        void this.engine.docker
+        void from.docker
           .getVolume(name)
           .remove()
           .catch(() => undefined);

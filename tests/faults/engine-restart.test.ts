@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-const pooledSessions = () => (server.sessions as unknown as { pool: Session[] }).pool;
+const pooledSessions = (): readonly Session[] => server.sessions.warmOn(server.engine);
 async function waitFor(cond: () => boolean, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
