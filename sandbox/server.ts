@@ -11,7 +11,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import sirv from "sirv";
 import { loadConfig, type Config } from "./config.ts";
-import { engineFrom, type Engine } from "./docker/engine.ts";
+import { engineFrom, settleApiVersion, type Engine } from "./docker/engine.ts";
 import { EngineFleet } from "./docker/engine-fleet.ts";
 import { EngineAdmission } from "./docker/engine-admission.ts";
 import { parseEngineList } from "./naming/engine-addresses.ts";
@@ -84,6 +84,14 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     log,
     addresses.filter((a) => a.drain).map((a) => a.name),
   );
+  // The API version each engine is spoken to in, before any call: an engine that dropped 1.41
+  // (Engine 29) is spoken to in its oldest; one this server cannot speak to stops the start
+  // (the default engine) or is refused at its probes (another).
+  await settleApiVersion(engine);
+  for (const other of engines.slice(1))
+    await settleApiVersion(other).catch((error: unknown) =>
+      log.error({ engine: other.name, err: (error as Error).message }, "engine refused"),
+    );
   // Before the leftover cleanup in sessions.start(): never another live server's objects.
   await assertPortFree(config.host, config.port);
   await mkdir(config.dataDir, { recursive: true });

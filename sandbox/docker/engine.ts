@@ -1,6 +1,6 @@
 import Docker from "dockerode";
 import { readFileSync } from "node:fs";
-import type { RequestOptions } from "node:http";
+import { request, type RequestOptions } from "node:http";
 import { join } from "node:path";
 import { EngineAdmission } from "./engine-admission.ts";
 import {
@@ -22,7 +22,10 @@ export interface Engine {
   docker: Docker;
   /** Where raw HTTP for the engine goes: the proxy forwards students' requests here. */
   httpTarget: Pick<RequestOptions, "socketPath" | "host" | "port">;
-  /** Pinned API version: the proxy forwards every request under this version prefix. */
+  /**
+   * The API version of the server's own calls and of students' requests without one: 1.41, or
+   * the engine's oldest when newer (settleApiVersion, at start and at each probe until settled).
+   */
   apiVersion: string;
   /** Container starts in flight, bounded across every session (engine-admission.ts). */
   starts: EngineAdmission;
@@ -47,11 +50,11 @@ export function engineFrom(
   }
   // Engines of one host may share one admission: their starts use the same cores.
   const starts = options.starts ?? new EngineAdmission(options.concurrentStarts);
-  const common = { name: address.name, address, apiVersion: "1.41", starts };
+  const common = { name: address.name, address, apiVersion: OLDEST_API_VERSION, starts };
   if (address.protocol === "unix")
     return {
       ...common,
-      docker: new Docker({ socketPath: address.socketPath!, version: "v1.41" }),
+      docker: new Docker({ socketPath: address.socketPath!, version: `v${OLDEST_API_VERSION}` }),
       httpTarget: { socketPath: address.socketPath! },
     };
   const tls = address.tlsDir
@@ -64,11 +67,88 @@ export function engineFrom(
     : { protocol: "http" as const };
   return {
     ...common,
-    docker: new Docker({ host: address.host!, port: address.port!, version: "v1.41", ...tls }),
+    docker: new Docker({
+      host: address.host!,
+      port: address.port!,
+      version: `v${OLDEST_API_VERSION}`,
+      ...tls,
+    }),
     // The proxy's raw requests (proxy/engine-http.ts) speak plain HTTP: a TLS engine is refused
     // for sessions until they speak HTTPS too (docs/decisions/engines.md).
     httpTarget: { host: address.host!, port: address.port! },
   };
+}
+
+/**
+ * The Docker API versions this server (its own calls and the students' proxy) knows the fields
+ * of: 1.41 (Engine 20.10) to 1.45 (Engine 26). Against an engine whose oldest version is newer
+ * (Engine 29 dropped everything before 1.44), the server speaks that engine's oldest.
+ */
+export const OLDEST_API_VERSION = "1.41";
+export const NEWEST_API_VERSION = "1.45";
+
+/** Compares two "major.minor" versions: negative, zero or positive. */
+export function compareApiVersions(a: string, b: string): number {
+  const [aMajor = 0, aMinor = 0] = a.split(".").map(Number);
+  const [bMajor = 0, bMinor = 0] = b.split(".").map(Number);
+  return aMajor - bMajor || aMinor - bMinor;
+}
+
+/** The engine's unversioned `GET /version` (every engine answers it, whatever it supports), or undefined. */
+export function askEngineVersion(
+  engine: Pick<Engine, "httpTarget">,
+  timeoutMs = 5000,
+): Promise<{ ApiVersion?: string; MinAPIVersion?: string; Version?: string } | undefined> {
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        ...engine.httpTarget,
+        method: "GET",
+        path: "/version",
+        headers: { host: "docker" },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on(
+          "data",
+          (chunk: string) => (text += chunk.length + text.length < 65_536 ? chunk : ""),
+        );
+        res.on("end", () => {
+          try {
+            resolve(JSON.parse(text) as { ApiVersion?: string; MinAPIVersion?: string });
+          } catch {
+            resolve(undefined);
+          }
+        });
+      },
+    );
+    req.on("error", () => resolve(undefined));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+}
+
+/**
+ * Settles the API version the server speaks to `engine`: 1.41, or the engine's oldest when that
+ * is newer. An engine this server cannot speak to is an error naming both ranges; one that does
+ * not answer keeps the version it had (asked again at its next probe).
+ */
+export async function settleApiVersion(engine: Engine): Promise<void> {
+  const answer = await askEngineVersion(engine);
+  if (!answer?.ApiVersion) return;
+  const oldest = answer.MinAPIVersion ?? OLDEST_API_VERSION;
+  if (
+    compareApiVersions(answer.ApiVersion, OLDEST_API_VERSION) < 0 ||
+    compareApiVersions(oldest, NEWEST_API_VERSION) > 0
+  )
+    throw new Error(
+      `the Docker engine ${engine.name} (${answer.Version ?? "?"}) speaks API ${oldest} to ${answer.ApiVersion}; Stowage speaks ${OLDEST_API_VERSION} to ${NEWEST_API_VERSION} (Docker 20.10 to 26 and later engines that still accept 1.45)`,
+    );
+  const version = compareApiVersions(oldest, OLDEST_API_VERSION) > 0 ? oldest : OLDEST_API_VERSION;
+  engine.apiVersion = version;
+  (engine.docker.modem as { version?: string }).version = `v${version}`;
 }
 
 /** Answers within `timeoutMs` whether the engine responds, with its version when it does. */
@@ -90,10 +170,13 @@ export async function probeEngine(
   );
   try {
     const [version, info] = await Promise.race([
-      Promise.all([
-        engine.docker.version(),
-        engine.docker.info() as Promise<{ SecurityOptions?: string[]; MemTotal?: number }>,
-      ]),
+      // The version first (unversioned): an engine upgraded since may have dropped the old one.
+      settleApiVersion(engine).then(() =>
+        Promise.all([
+          engine.docker.version(),
+          engine.docker.info() as Promise<{ SecurityOptions?: string[]; MemTotal?: number }>,
+        ]),
+      ),
       timeout,
     ]);
     return {

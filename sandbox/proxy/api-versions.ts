@@ -9,21 +9,18 @@
  * and a field that an older version would silently ignore is refused instead (requireApiVersion).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { request } from "node:http";
-import type { Engine } from "../docker/engine.ts";
+import {
+  askEngineVersion,
+  compareApiVersions,
+  NEWEST_API_VERSION,
+  OLDEST_API_VERSION,
+  type Engine,
+} from "../docker/engine.ts";
 import { PolicyError } from "./refusal.ts";
 
-export const OLDEST_API_VERSION = "1.41";
-export const NEWEST_API_VERSION = "1.45";
+export { compareApiVersions, NEWEST_API_VERSION, OLDEST_API_VERSION };
 
 const PREFIX = /^\/v(\d+)\.(\d+)(?=\/|$)/;
-
-/** Compares two "major.minor" versions: negative, zero or positive. */
-export function compareApiVersions(a: string, b: string): number {
-  const [aMajor = 0, aMinor = 0] = a.split(".").map(Number);
-  const [bMajor = 0, bMinor = 0] = b.split(".").map(Number);
-  return aMajor - bMajor || aMinor - bMinor;
-}
 
 /**
  * Splits `/v1.45/containers/json` into the version and the path. No prefix: the version the
@@ -90,37 +87,7 @@ export function cappedApiVersion(engineVersion: string | undefined): string | un
 /** The engine's newest API version, asked once a minute (unversioned GET /version). */
 const engineNewest = new WeakMap<Engine, { version: Promise<string | undefined>; at: number }>();
 
-function askEngineVersion(engine: Engine): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        ...engine.httpTarget,
-        method: "GET",
-        path: "/version",
-        headers: { host: "docker" },
-        timeout: 5000,
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on(
-          "data",
-          (chunk: string) => (text += chunk.length + text.length < 65_536 ? chunk : ""),
-        );
-        res.on("end", () => {
-          try {
-            resolve((JSON.parse(text) as { ApiVersion?: string }).ApiVersion);
-          } catch {
-            resolve(undefined);
-          }
-        });
-      },
-    );
-    req.on("error", () => resolve(undefined));
-    req.on("timeout", () => req.destroy());
-    req.end();
-  });
-}
+const newestOf = (engine: Engine) => askEngineVersion(engine).then((answer) => answer?.ApiVersion);
 
 /**
  * A request in a version the engine is too old for is answered as the engine would, before the
@@ -129,7 +96,7 @@ function askEngineVersion(engine: Engine): Promise<string | undefined> {
 export async function checkEngineSpeaks(engine: Engine, version: string): Promise<void> {
   let cached = engineNewest.get(engine);
   if (!cached || Date.now() - cached.at > 60_000) {
-    cached = { version: askEngineVersion(engine), at: Date.now() };
+    cached = { version: newestOf(engine), at: Date.now() };
     engineNewest.set(engine, cached);
   }
   let newest = await cached.version;
@@ -137,7 +104,7 @@ export async function checkEngineSpeaks(engine: Engine, version: string): Promis
     // Asked again before refusing: when the engine has gone away, a CLI whose ping failed falls
     // back to its own newest version, and the student must read that the engine is not
     // answering, not a version refusal from a minute-old answer.
-    const fresh = askEngineVersion(engine);
+    const fresh = newestOf(engine);
     engineNewest.set(engine, { version: fresh, at: Date.now() });
     newest = await fresh;
   }
