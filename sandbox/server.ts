@@ -45,7 +45,11 @@ export interface RunningServer {
   config: Config;
   /** This server's hold on its port's neighbours: the data folder and the instance name (sessions/instance-claim.ts). */
   claim: InstanceClaim;
-  close(): Promise<void>;
+  /**
+   * Stops the server. Its sessions end, unless `keepSessions` (a restart: the next start with
+   * the same instance and data folder adopts them; docs/decisions/restarts-keep-sandboxes.md).
+   */
+  close(options?: { keepSessions?: boolean }): Promise<void>;
 }
 
 export async function startServer(overrides: Partial<Config> = {}): Promise<RunningServer> {
@@ -189,14 +193,14 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     config,
     pools,
     claim,
-    async close() {
+    async close(options: { keepSessions?: boolean } = {}) {
       terminals.close();
       watch.close();
       await pools.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       progress.close();
-      await sessions.stop();
+      await sessions.stop(options);
       await claim.release();
     },
   };
@@ -225,8 +229,10 @@ if (import.meta.main) {
   });
   log.info(`Stowage is at ${running.url.replace("127.0.0.1", "localhost")}`);
   process.stderr.write(`\n  Stowage is running at http://localhost:${running.port}\n\n`);
+  // A restart keeps every sandbox for the next start to adopt (deploying during a class:
+  // docs/classes.md); STOWAGE_STOP_ENDS_SESSIONS=true ends them instead.
   const stop = async () => {
-    await running.close();
+    await running.close({ keepSessions: !running.config.stopEndsSessions });
     process.exit(0);
   };
   process.once("SIGINT", () => void stop());

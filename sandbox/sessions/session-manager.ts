@@ -5,10 +5,11 @@
  * everything the student made; starting the server removes what a previous run left behind.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, chmod, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, chmod, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import type Docker from "dockerode";
 import type { Engine } from "../docker/engine.ts";
 import { EventHub, type EngineEvent } from "../docker/event-hub.ts";
 import type { Logger } from "../log.ts";
@@ -23,6 +24,7 @@ import {
   LABEL_ANON_VOLUMES,
   LABEL_AUTOREMOVE,
   LABEL_INSTANCE,
+  LABEL_OWNER,
   LABEL_PORTS,
   LABEL_ROLE,
   LABEL_SESSION,
@@ -33,14 +35,21 @@ import {
   sessionIdOfName,
 } from "../naming/scope.ts";
 import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts";
-import { unmountBelow } from "./bind-view.ts";
+import { ensureHomeMounts, unmountBelow } from "./bind-view.ts";
+import {
+  SCREEN_FILE,
+  readSessionRecord,
+  writeSessionRecord,
+  type SessionRecord,
+} from "./session-record.ts";
+import { runInWorkstation } from "./workstation-exec.ts";
 import { closeHostToSandboxes } from "./host-firewall.ts";
 import { SubnetPool } from "./subnets.ts";
 import { startDiskQuota, type DiskQuota } from "./disk-quota.ts";
 import { startLogFloodGuard, type LogFloodGuard } from "./log-flood.ts";
 import { HISTORY_LIMITS, eventBytes, keptAttributes } from "./event-history.ts";
 import { WorkBudget } from "./work-budget.ts";
-import { createCheckContainer } from "./check-container.ts";
+import { CHECK_CONTAINER_ROLE, createCheckContainer } from "./check-container.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 import { publicLearnerId } from "../progress/store.ts";
 import { LIMITS } from "../proxy/limits.ts";
@@ -100,6 +109,8 @@ export class Session {
   client = "";
   /** When the student was last told their container start waits for the engine (at most once a minute). */
   queueNoticeAt = 0;
+  /** The lastActiveAt its record on disk holds (session-record.ts): the sweep writes a newer one now and then. */
+  persistedActiveAt = 0;
   readonly view: StudentView;
   /** The session's Docker events, oldest first, in the student's names, slimmed and bounded (event-history.ts): for checks. */
   readonly history: SessionEvent[] = [];
@@ -169,6 +180,12 @@ export class Session {
   async closeCheckContainer(): Promise<void> {
     this.checksClosed = true;
     await this.checkContainerId?.catch(() => undefined);
+  }
+
+  /** A restarted server found the session's check container still running: it is used, not made again. */
+  adoptCheckContainer(id: string): void {
+    this.currentCheckContainer = id;
+    this.checkContainerId = Promise.resolve(id);
   }
 
   /** The id the current check container has once made (to tell a stale failure from a fresh one). */
@@ -316,7 +333,7 @@ export class SessionManager {
     return this.pool.length;
   }
 
-  /** Reads the engine's setup, removes a previous run's leftovers, starts the clocks. */
+  /** Reads the engine's setup, adopts a previous run's live sessions and removes the rest, starts the clocks. */
   async start(): Promise<void> {
     await mkdir(this.sessionsDir, { recursive: true, mode: 0o700 });
     await chmod(this.sessionsDir, 0o700);
@@ -337,16 +354,17 @@ export class SessionManager {
         this.log.warn(
           "the engine is remote or uses the systemd cgroup driver: each container is capped, but no session is bounded as a whole",
         );
-      await this.removeLeftovers();
+      await this.adoptOrRemove();
     } catch (error) {
       this.log.warn(
         { err: (error as Error).message },
-        "engine not answering at start; leftovers will be removed later",
+        "engine not answering at start; a previous run's sessions are neither adopted nor removed",
       );
     }
     await closeHostToSandboxes(this.log);
     this.unsubscribe = this.events.subscribe((event) => this.route(event));
     await this.events.start();
+    for (const work of this.afterStart.splice(0)) work();
     this.sweepTimer = setInterval(() => void this.sweep(), 5000);
     this.sweepTimer.unref();
     void this.refill();
@@ -379,7 +397,11 @@ export class SessionManager {
     return this.refilling;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the manager. By default every session ends (tests, `STOWAGE_STOP_ENDS_SESSIONS`); with
+   * `keepSessions` (a restart: SIGTERM, SIGINT) they stay on the engine for the next start to adopt.
+   */
+  async stop(options: { keepSessions?: boolean } = {}): Promise<void> {
     this.stopped = true;
     await this.refilling;
     clearInterval(this.sweepTimer);
@@ -388,9 +410,34 @@ export class SessionManager {
     // Creations and resets in flight finish first, so the sessions they make are ended too
     // (a reset racing the stop left its new workstation on the engine).
     await Promise.allSettled([...this.creating.values(), ...this.replacing.values()]);
+    if (options.keepSessions) {
+      await Promise.all([...this.sessions.values()].map((session) => this.letGo(session)));
+      return;
+    }
     await Promise.all([...this.sessions.keys()].map((id) => this.destroy(id, "server stopping")));
     if (this.cgroups)
       await removeInstanceCgroups(this.cgroups, this.config.instance).catch(() => undefined);
+  }
+
+  /**
+   * The server stops but the session stays on the engine for the next start to adopt: its
+   * record and terminal screen are saved, the server's side (shell stream, proxy socket,
+   * guards) is closed. Nothing on the engine, in the home or in the cgroup is touched.
+   */
+  private async letGo(session: Session): Promise<void> {
+    if (this.destroying.has(session.id)) return this.destroying.get(session.id);
+    session.quota?.stop();
+    session.logFlood?.stop();
+    await this.persist(session);
+    const screen = await session.terminal?.snapshot();
+    if (screen)
+      await writeFile(join(session.sessionDir, SCREEN_FILE), screen, { mode: 0o600 }).catch(
+        () => undefined,
+      );
+    session.terminal?.dispose(1012, "the course server is restarting");
+    await session.proxy?.close().catch(() => undefined);
+    this.sessions.delete(session.id);
+    this.log.info({ session: session.id }, "session kept for the next start");
   }
 
   get(id: string): Session | undefined {
@@ -454,12 +501,14 @@ export class SessionManager {
           client: classPool ? "" : client,
         });
         await this.restoreKeptHome(owner, session);
+        await this.persist(session);
         return session;
       }
       ready.assign(owner, this.config.maxLifetimeSeconds);
       ready.client = classPool ? "" : client;
       void this.refill();
       await this.restoreKeptHome(owner, ready);
+      await this.persist(ready);
       return ready;
     })();
     this.creating.set(owner, promise);
@@ -574,25 +623,7 @@ export class SessionManager {
         Labels: scope.ownedLabels(),
         Options: { "com.docker.network.bridge.name": bridgeName(id) },
       });
-      session.proxy = new SandboxProxy({
-        scope,
-        engine: this.engine,
-        log: this.log,
-        engineRootDir: this.engineRootDir,
-        workstationId: () => session.workstationId,
-        onStartQueued: (waiting) => {
-          if (Date.now() - session.queueNoticeAt < 60_000) return;
-          session.queueNoticeAt = Date.now();
-          session.terminal?.notice(
-            `the engine is busy starting containers for this class (${waiting} waiting): yours starts when its turn comes; nothing to do`,
-          );
-        },
-        onContainerStarted: async (containerId) => {
-          const info = await this.engine.docker.getContainer(containerId).inspect();
-          await session.ports?.start(containerId, parsePorts(info.Config.Labels?.[LABEL_PORTS]));
-          await session.logFlood?.watch(containerId);
-        },
-      });
+      session.proxy = this.makeProxy(session);
       await session.proxy.listen();
       const workstation = await this.engine.docker.createContainer({
         name: scope.workstationName,
@@ -625,9 +656,7 @@ export class SessionManager {
           LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
         },
       });
-      session.workstationId = workstation.id;
-      session.makeCheckContainer = () => createCheckContainer(this.engine, scope);
-      session.ports = new PortForwards(this.engine.docker, () => session.workstationId);
+      this.wireWorkstation(session, workstation.id);
       await this.engine.starts.run(id, () => workstation.start());
       // Not awaited: the student's prompt does not wait for it; a Check made before it is ready waits for it.
       void session
@@ -638,21 +667,7 @@ export class SessionManager {
             "check container could not start",
           ),
         );
-      session.terminal = new TerminalSession(this.engine.docker, workstation.id);
-      session.terminal.onInput = () => session.touch();
-      session.terminal.reviveWorkstation = () => this.reviveWorkstation(session);
-      session.quota = startDiskQuota({
-        docker: this.engine.docker,
-        scope,
-        limitBytes: this.config.diskQuotaMb * 1024 * 1024,
-        onOver: (message) => session.terminal?.notice(message),
-      });
-      session.proxy.archiveAllowance = session.quota; // docker cp is bounded by what the quota has left
-      session.logFlood = startLogFloodGuard({
-        docker: this.engine.docker,
-        scope,
-        onFlood: (message) => session.terminal?.notice(message),
-      });
+      await this.persist(session);
       this.log.info({ session: id, ms: Date.now() - started }, "session created");
       return session;
     } catch (error) {
@@ -660,6 +675,76 @@ export class SessionManager {
       await this.destroy(id, "creation failed");
       throw error;
     }
+  }
+
+  /** The session's Docker API proxy (listening once `listen()` is called): for a new session and an adopted one. */
+  private makeProxy(session: Session): SandboxProxy {
+    return new SandboxProxy({
+      scope: session.scope,
+      engine: this.engine,
+      log: this.log,
+      engineRootDir: this.engineRootDir,
+      workstationId: () => session.workstationId,
+      onStartQueued: (waiting) => {
+        if (Date.now() - session.queueNoticeAt < 60_000) return;
+        session.queueNoticeAt = Date.now();
+        session.terminal?.notice(
+          `the engine is busy starting containers for this class (${waiting} waiting): yours starts when its turn comes; nothing to do`,
+        );
+      },
+      onContainerStarted: async (containerId) => {
+        const info = await this.engine.docker.getContainer(containerId).inspect();
+        await session.ports?.start(containerId, parsePorts(info.Config.Labels?.[LABEL_PORTS]));
+        await session.logFlood?.watch(containerId);
+      },
+    });
+  }
+
+  /** What the server holds for a session's workstation: its terminal, port forwards, check container and guards. */
+  private wireWorkstation(session: Session, workstationId: string, screen?: string): void {
+    const scope = session.scope;
+    session.workstationId = workstationId;
+    session.makeCheckContainer = () => createCheckContainer(this.engine, scope);
+    session.ports = new PortForwards(this.engine.docker, () => session.workstationId);
+    session.terminal = new TerminalSession(this.engine.docker, workstationId, screen);
+    session.terminal.onInput = () => session.touch();
+    session.terminal.reviveWorkstation = () => this.reviveWorkstation(session);
+    session.quota = startDiskQuota({
+      docker: this.engine.docker,
+      scope,
+      limitBytes: this.config.diskQuotaMb * 1024 * 1024,
+      onOver: (message) => session.terminal?.notice(message),
+    });
+    session.proxy!.archiveAllowance = session.quota; // docker cp is bounded by what the quota has left
+    session.logFlood = startLogFloodGuard({
+      docker: this.engine.docker,
+      scope,
+      onFlood: (message) => session.terminal?.notice(message),
+    });
+  }
+
+  /**
+   * Writes the session's record (session-record.ts), which a restarted server adopts it by. A
+   * failed write is logged, not thrown: the session works; only a restart would not keep it.
+   */
+  private async persist(session: Session): Promise<void> {
+    if (this.destroying.has(session.id) || !this.sessions.has(session.id)) return;
+    session.persistedActiveAt = session.lastActiveAt;
+    await writeSessionRecord(session.sessionDir, {
+      version: 1,
+      id: session.id,
+      owner: session.owner,
+      client: session.client,
+      createdAt: session.createdAt,
+      expiresAt: session.expiresAt,
+      lastActiveAt: session.lastActiveAt,
+      workstationId: session.workstationId,
+    }).catch((error: Error) =>
+      this.log.warn(
+        { session: session.id, err: error.message },
+        "session record not written; a restart of the server would not keep this session",
+      ),
+    );
   }
 
   /** Ends a session: its shell, proxy, every object it made on the engine, its folders. */
@@ -730,6 +815,7 @@ export class SessionManager {
         fresh = ready;
       } else fresh = await this.createSession(owner);
       await this.restoreKeptHome(owner, fresh);
+      await this.persist(fresh);
       this.log.info(
         { session: fresh.id, previous: id, keepHome: options.keepHome, reason: options.reason },
         "session replaced",
@@ -778,10 +864,17 @@ export class SessionManager {
     return this.replace(id, { keepHome: true, reason: "workstation vanished" });
   }
 
-  /** Removes every container, volume and network carrying the given label filter. */
-  private async removeEngineObjects(filters: Record<string, string[]>): Promise<void> {
+  /** Removes every container, volume and network carrying the given label filter, except those of the sessions in `keep`. */
+  private async removeEngineObjects(
+    filters: Record<string, string[]>,
+    keep: ReadonlySet<string> = new Set(),
+  ): Promise<void> {
     const docker = this.engine.docker;
-    const containers = await docker.listContainers({ all: true, filters }).catch(() => []);
+    const kept = (labels: Record<string, string> | null | undefined) =>
+      keep.has(labels?.[LABEL_SESSION] ?? "");
+    const containers = (await docker.listContainers({ all: true, filters }).catch(() => [])).filter(
+      (c) => !kept(c.Labels),
+    );
     await Promise.all(
       containers.map((c) =>
         docker
@@ -790,8 +883,9 @@ export class SessionManager {
           .catch(() => undefined),
       ),
     );
-    const volumes =
-      (await docker.listVolumes({ filters }).catch(() => ({ Volumes: [] }))).Volumes ?? [];
+    const volumes = (
+      (await docker.listVolumes({ filters }).catch(() => ({ Volumes: [] }))).Volumes ?? []
+    ).filter((v) => !kept(v.Labels));
     await Promise.all(
       volumes.map((v) =>
         docker
@@ -800,7 +894,9 @@ export class SessionManager {
           .catch(() => undefined),
       ),
     );
-    const networks = await docker.listNetworks({ filters }).catch(() => []);
+    const networks = (await docker.listNetworks({ filters }).catch(() => [])).filter(
+      (n) => !kept(n.Labels),
+    );
     await Promise.all(
       networks.map((n) =>
         docker
@@ -811,18 +907,178 @@ export class SessionManager {
     );
   }
 
-  /** A previous run of this server (same instance name) may have died: remove what it left. */
-  async removeLeftovers(): Promise<void> {
-    await this.removeEngineObjects({ label: [`${LABEL_INSTANCE}=${this.config.instance}`] });
-    await removeInstanceImages(this.engine, this.config.instance); // [builds hook] images a dead run's sessions built (own-images.ts)
+  /**
+   * A previous run of this server (same instance name) stopped or died: every session its records
+   * say is live and whose objects are still on the engine is adopted again (docs/decisions/
+   * restarts-keep-sandboxes.md); what belongs to no such session is removed: sessions that
+   * expired or went idle meanwhile, pooled ones beyond the pool's size, half-made ones (no
+   * record), and whatever carries this instance's label but no live session's.
+   */
+  private async adoptOrRemove(): Promise<void> {
+    const docker = this.engine.docker;
+    const byInstance = { label: [`${LABEL_INSTANCE}=${this.config.instance}`] };
+    const containers = await docker.listContainers({ all: true, filters: byInstance });
+    const folders = (await readdir(this.sessionsDir).catch(() => [] as string[])).filter((f) =>
+      /^[a-f0-9]{12}$/.test(f),
+    );
+    const now = Date.now();
+    const adopted = new Set<string>();
+    const work = [...folders];
+    const adoptNext = async (): Promise<void> => {
+      for (let id = work.shift(); id !== undefined; id = work.shift()) {
+        const record = await readSessionRecord(join(this.sessionsDir, id));
+        const ended = this.endedWhileDown(record, now);
+        if (!record || ended) {
+          this.log.info(
+            { session: id, reason: ended ?? "no record" },
+            "previous run's session removed",
+          );
+          continue;
+        }
+        const ofSession = containers.filter((c) => c.Labels[LABEL_SESSION] === record.id);
+        try {
+          if (await this.adopt(record, ofSession)) adopted.add(id);
+        } catch (error) {
+          this.sessions.delete(id);
+          this.log.warn(
+            { session: id, err: (error as Error).message },
+            "previous run's session could not be adopted; removing it",
+          );
+        }
+      }
+    };
+    // A few at a time: each is an exec in its workstation and a socket, and a class has many.
+    await Promise.all(Array.from({ length: 8 }, adoptNext));
+    await this.removeEngineObjects(byInstance, adopted);
+    await removeInstanceImages(this.engine, this.config.instance, adopted); // [builds hook] images ended sessions built (own-images.ts)
     if (this.cgroups)
-      await removeInstanceCgroups(this.cgroups, this.config.instance).catch(() => undefined);
-    const folders = await readdir(this.sessionsDir).catch(() => []);
+      await removeInstanceCgroups(this.cgroups, this.config.instance, adopted).catch(
+        () => undefined,
+      );
+    const leftFolders = await readdir(this.sessionsDir).catch(() => [] as string[]);
     await Promise.all(
-      folders
-        .filter((f) => !this.sessions.has(f))
+      leftFolders
+        .filter((f) => !adopted.has(f))
         .map((f) => removeWorkspace(join(this.sessionsDir, f))),
     );
+    if (adopted.size > 0 || folders.length > 0)
+      this.log.info(
+        { adopted: adopted.size, removed: folders.length - adopted.size },
+        "previous run's sessions adopted",
+      );
+  }
+
+  /** Why a previous run's session counts as ended now (it would have been swept meanwhile), or undefined. */
+  private endedWhileDown(record: SessionRecord | undefined, now: number): string | undefined {
+    if (!record) return undefined;
+    if (!record.owner) return undefined; // pooled: its clocks have not started
+    if (now >= record.expiresAt) return "maximum lifetime reached while the server was down";
+    if (now - record.lastActiveAt >= this.config.idleTimeoutSeconds * 1000)
+      return "idle timeout reached while the server was down";
+    return undefined;
+  }
+
+  /**
+   * Takes a previous run's session back: its home's mounts, its cgroup, a new proxy socket at
+   * the same path (the workstation mounts the socket's folder, so it sees the new socket), its
+   * terminal (the old shell is ended: nothing can attach to it again), guards and forwards.
+   * A workstation gone from the engine is rebuilt with the home kept (recover). Returns false
+   * when the session is not kept (a pooled one beyond the pool, or one with no workstation).
+   */
+  private async adopt(record: SessionRecord, containers: Docker.ContainerInfo[]): Promise<boolean> {
+    const id = record.id;
+    const workstation = containers.find((c) => c.Labels[LABEL_ROLE] === "workstation");
+    if (!record.owner && (!workstation || this.pool.length >= this.config.poolSize)) return false;
+    const sessionDir = join(this.sessionsDir, id);
+    const scope = new SessionScope(id, this.config.instance, sessionDir);
+    const session = new Session(
+      id,
+      record.owner,
+      scope,
+      sessionDir,
+      0,
+      new StudentView(scope, this.engineRootDir),
+    );
+    session.createdAt = record.createdAt;
+    session.expiresAt = record.expiresAt;
+    session.lastActiveAt = record.lastActiveAt;
+    session.client = record.client;
+    this.sessions.set(id, session);
+    await ensureHomeMounts(scope);
+    if (this.cgroups) {
+      // Still there after a crash; made again (with today's limits) after a host restart.
+      const path = sessionCgroupPath(this.config.instance, id);
+      await createSessionCgroup(this.cgroups, path, {
+        memoryBytes: this.config.sessionMemoryMb * 1024 * 1024,
+        nanoCpus: this.config.sessionCpus * 1e9,
+        pids: this.config.sessionPids,
+      });
+      scope.cgroupParent = path;
+    }
+    session.proxy = this.makeProxy(session);
+    await session.proxy.listen();
+    if (!workstation) {
+      // Removed while the server was down: rebuilt, home kept, once the server runs (recover).
+      session.workstationId = record.workstationId;
+      this.afterStart.push(() => void this.recover(id).catch(() => undefined));
+      return true;
+    }
+    const running = workstation.State === "running";
+    if (running) await this.endOrphanShells(workstation.Id);
+    const screen = await readFile(join(sessionDir, SCREEN_FILE), "utf8").catch(() => undefined);
+    await rm(join(sessionDir, SCREEN_FILE), { force: true });
+    this.wireWorkstation(session, workstation.Id, screen);
+    session.terminal!.notice(
+      "the course server restarted: this is a new shell; your files, containers, volumes and progress are as you left them",
+    );
+    const checks = containers.find(
+      (c) => c.Labels[LABEL_ROLE] === CHECK_CONTAINER_ROLE && c.State === "running",
+    );
+    if (checks) session.adoptCheckContainer(checks.Id);
+    // The student's running containers: their port forwards (made again) and the log-flood guard.
+    for (const c of containers) {
+      if (c.Labels[LABEL_OWNER] !== id || c.State !== "running") continue;
+      this.afterStart.push(() => {
+        void session.ports
+          ?.start(c.Id, parsePorts(c.Labels[LABEL_PORTS]))
+          .catch((err: Error) =>
+            this.log.warn({ session: id, err: err.message }, "port forward failed"),
+          );
+        void session.logFlood?.watch(c.Id).catch(() => undefined);
+      });
+    }
+    if (!record.owner) {
+      this.pool.push(session);
+      this.afterStart.push(() => void session.terminal?.ensureShell().catch(() => undefined));
+    }
+    await this.persist(session);
+    this.log.info({ session: id, owner: Boolean(record.owner) }, "session adopted");
+    return true;
+  }
+
+  /** Work for adopted sessions that waits until the event stream runs (a rebuild, port forwards). */
+  private afterStart: (() => void)[] = [];
+
+  /**
+   * The previous run's shells in a workstation: the engine cannot attach a new client to an
+   * exec, and the old one keeps running with its stream gone (measured: `bash -l` and its jobs
+   * stay after the server is killed), so each is sent SIGHUP, which ends it and its jobs as a
+   * closed terminal would. Only exec'd `bash -l` processes (parent 0 in the container): the
+   * workstation's init and the port forwarders (socat) stay.
+   */
+  private async endOrphanShells(workstationId: string): Promise<void> {
+    const script = `for s in /proc/[0-9]*/status; do
+  p=\${s#/proc/}; p=\${p%/status}
+  [ "$p" = "$$" ] && continue
+  grep -q '^PPid:[[:space:]]*0$' "$s" 2>/dev/null || continue
+  [ "$(tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null)" = "bash -l " ] && kill -HUP "$p" 2>/dev/null
+done
+true`;
+    const result = await runInWorkstation(this.engine.docker, workstationId, script, {
+      timeoutMs: 10_000,
+    });
+    if (result.exitCode !== 0)
+      this.log.warn({ output: result.output.slice(0, 500) }, "the previous shells were not ended");
   }
 
   private async sweep(): Promise<void> {
@@ -836,6 +1092,9 @@ export class SessionManager {
       if (now >= session.expiresAt) await this.destroy(session.id, "maximum lifetime reached");
       else if (now - session.lastActiveAt >= this.config.idleTimeoutSeconds * 1000)
         await this.destroy(session.id, "idle timeout");
+      // The idle clock survives a crash to within this much (a restart removes who went idle meanwhile).
+      else if (session.lastActiveAt - session.persistedActiveAt >= 30_000)
+        await this.persist(session);
     }
   }
 

@@ -118,7 +118,8 @@ export class TerminalSession {
    */
   reviveWorkstation: (() => Promise<void>) | undefined;
 
-  constructor(docker: Docker, containerId: string) {
+  /** `screen`: a previous server's mirrored screen (snapshot()), drawn first, so a reconnecting browser sees what it showed. */
+  constructor(docker: Docker, containerId: string, screen?: string) {
     this.docker = docker;
     this.containerId = containerId;
     this.mirror = new Terminal({
@@ -129,6 +130,15 @@ export class TerminalSession {
     });
     this.serializer = new SerializeAddon();
     this.mirror.loadAddon(this.serializer);
+    if (screen) this.mirror.write(screen);
+  }
+
+  /** The mirrored screen and scrollback as escape sequences (what a reconnecting browser is sent). */
+  async snapshot(): Promise<string> {
+    this.flush();
+    if (this.disposed) return "";
+    await new Promise<void>((resolve) => this.mirror.write("", resolve));
+    return this.disposed ? "" : this.serializer.serialize();
   }
 
   /** Starts the shell if it is not running (first connect, or after the student typed exit). */
@@ -364,12 +374,13 @@ export class TerminalSession {
     await this.exec?.resize({ h: rows, w: cols }).catch(() => undefined);
   }
 
-  dispose(): void {
+  /** The server's side ends: the browser and viewers are told why (the session ended, or the server restarts). */
+  dispose(code = 4001, reason = "the session ended"): void {
     this.disposed = true;
     clearTimeout(this.rateTimer);
-    this.client?.close(4001, "the session ended");
+    this.client?.close(code, reason);
     this.client = undefined;
-    for (const watcher of this.watchers) watcher.close(4001, "the session ended");
+    for (const watcher of this.watchers) watcher.close(code, reason);
     this.watchers.clear();
     this.stream?.destroy();
     this.stream = undefined;
