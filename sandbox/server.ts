@@ -194,7 +194,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     pools,
     claim,
     async close(options: { keepSessions?: boolean } = {}) {
-      terminals.close();
+      terminals.close({ restarting: options.keepSessions });
       watch.close();
       await pools.stop();
       server.closeAllConnections();
