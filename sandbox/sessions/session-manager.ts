@@ -38,6 +38,7 @@ import { createWorkspace, hostUidOffset, removeWorkspace } from "./workspace.ts"
 import { ensureHomeMounts, unmountBelow } from "./bind-view.ts";
 import {
   SCREEN_FILE,
+  SESSION_RECORD_FILE,
   readSessionRecord,
   writeSessionRecord,
   type SessionRecord,
@@ -755,6 +756,8 @@ export class SessionManager {
     const pooledAt = session ? this.pool.indexOf(session) : -1;
     if (pooledAt >= 0) this.pool.splice(pooledAt, 1);
     const done = (async () => {
+      // The record first: a server killed halfway through an ending never adopts the rest again.
+      await rm(join(this.sessionsDir, id, SESSION_RECORD_FILE), { force: true });
       session?.stopTimers();
       session?.quota?.stop();
       session?.logFlood?.stop();

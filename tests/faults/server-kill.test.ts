@@ -3,8 +3,8 @@
  * (kill -9) with live sessions; started again with the same instance and data folder, it adopts
  * every live one: same session id for the learner's cookie, the student's containers, volumes,
  * network and home intact, a working terminal (the docker CLI through a new proxy socket), the
- * progress kept; a session that expired while the server was down is removed, and so are the
- * objects of a session that never got a record. A second server with another instance, started
+ * progress kept; a session that expired while the server was down is removed, and one whose
+ * workstation was removed meanwhile is rebuilt with its home. A second server with another instance, started
  * while the first is down, neither adopts nor removes the first one's objects, and the first
  * one's restart leaves the second's alone. A SIGTERM keeps the sessions too, and the screen the
  * student had is redrawn; with STOWAGE_STOP_ENDS_SESSIONS=true a SIGTERM ends them all.
@@ -20,6 +20,7 @@ import { unmountBelow } from "../../sandbox/sessions/bind-view.ts";
 import { LABEL_INSTANCE, LABEL_SESSION } from "../../sandbox/naming/scope.ts";
 import { engineFrom } from "../../sandbox/docker/engine.ts";
 import { SESSION_RECORD_FILE } from "../../sandbox/sessions/session-record.ts";
+import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 
 // The engine the tests run on (DOCKER_HOST, as the server under test reads it).
@@ -182,6 +183,22 @@ describe("a restarted server adopts its live sessions", () => {
     const leaver = new Learner(() => base);
     const { id } = await student.session();
     const { id: leaverId } = await leaver.session();
+    // A third learner's workstation is removed while the server is down (an admin's docker rm).
+    const unlucky = new Learner(() => base);
+    const { id: unluckyId } = await unlucky.session();
+    const workstationOf = async (sessionId: string) =>
+      (
+        await docker.listContainers({
+          all: true,
+          filters: { label: [`${LABEL_SESSION}=${sessionId}`, "stowage.role=workstation"] },
+        })
+      )[0]?.Id;
+    const unluckyHome = await runInWorkstation(
+      docker,
+      (await workstationOf(unluckyId))!,
+      "echo kept-home > ~/mine && echo ok",
+    );
+    expect(unluckyHome.stdout.trim(), unluckyHome.output).toBe("ok");
 
     let term = await TerminalClient.open(base, id, student.cookie);
     await term.waitFor(PROMPT, 30_000);
@@ -224,6 +241,7 @@ describe("a restarted server adopts its live sessions", () => {
     const leaverRecord = join(dataDir, "sessions", leaverId, SESSION_RECORD_FILE);
     const record = JSON.parse(await readFile(leaverRecord, "utf8")) as { expiresAt: number };
     await writeFile(leaverRecord, JSON.stringify({ ...record, expiresAt: Date.now() - 1000 }));
+    await docker.getContainer((await workstationOf(unluckyId))!).remove({ force: true });
 
     // Meanwhile a second server with another instance and its own data folder starts and makes a
     // session: it must neither adopt nor remove the first one's objects.
@@ -258,7 +276,12 @@ describe("a restarted server adopts its live sessions", () => {
       networks: [],
     });
     expect(existsSync(join(dataDir, "sessions", leaverId))).toBe(false);
-    expect(await readdir(join(dataDir, "sessions"))).toEqual([id]);
+    // The one whose workstation was gone gets a rebuilt sandbox with the home it had.
+    const rebuilt = await unlucky.session();
+    expect(rebuilt.id).not.toBe(unluckyId);
+    const home = await runInWorkstation(docker, (await workstationOf(rebuilt.id))!, "cat ~/mine");
+    expect(home.stdout.trim(), home.output).toBe("kept-home");
+    expect((await readdir(join(dataDir, "sessions"))).sort()).toEqual([id, rebuilt.id].sort());
     expect(await objectsOf(`${LABEL_SESSION}=${neighbourId}`)).toEqual(neighbourObjects);
     expect(await leaver.session().then((s) => s.id)).not.toBe(leaverId); // a new sandbox for them
     expect(await student.progress()).toBe(progressBefore);
