@@ -2,7 +2,9 @@
  * Sessions: one student's sandbox on the shared engine. A session is a private internal network
  * (no route out), a workspace folder (the student's home), a Docker API proxy socket, and the
  * workstation container where the student's shell runs. Ending a session removes all of it and
- * everything the student made; starting the server removes what a previous run left behind.
+ * everything the student made. A restart keeps sessions: stopping with `keepSessions` lets them
+ * go untouched, and starting adopts the live ones a previous run left (by their labels and their
+ * record, session-record.ts) and removes the rest (docs/decisions/restarts-keep-sandboxes.md).
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, chmod, rename, rm, writeFile } from "node:fs/promises";
