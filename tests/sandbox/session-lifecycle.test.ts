@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { networkInterfaces } from "node:os";
 import { ApiClient, startTestServer } from "../../tools/sandbox-server.ts";
 import { LABEL_INSTANCE, LABEL_ROLE, LABEL_SESSION } from "../../sandbox/naming/scope.ts";
@@ -150,23 +152,43 @@ describe("session lifecycle", () => {
     }
   });
 
-  it("removes what a previous run of the same instance left behind when it starts", async () => {
+  it("adopts a previous run's live session when it starts, and removes what no live session owns", async () => {
     const first = await startTestServer();
     const client = new ApiClient(first.url);
     const { body } = await client.call("POST", "/api/sessions");
     const instance = first.config.instance;
+    // Its check container is made just after it is handed out.
+    await expect.poll(async () => (await engineObjects(body.id)).containers).toBe(2);
     // Simulate a crash: stop serving without ending the sessions.
     first.server.closeAllConnections();
     first.server.close();
     first.sessions.events.stop();
     await first.claim.release(); // a crashed process holds nothing (instance-claim.ts)
-    expect((await engineObjects(body.id)).containers).toBe(1);
+    expect((await engineObjects(body.id)).containers).toBe(2); // workstation, check container
+    // What the crashed run left of a session that never got a record (cut off while being made).
+    const halfMade = "0123456789ab";
+    await first.engine.docker.createVolume({
+      Name: `stw-${halfMade}-data`,
+      Labels: { [LABEL_INSTANCE]: instance, [LABEL_SESSION]: halfMade },
+    });
+    await mkdir(join(first.dataDir, "sessions", halfMade));
     const second = await startTestServer({ instance, dataDir: first.dataDir });
     try {
-      expect(await engineObjects(body.id)).toEqual({ containers: 0, volumes: 0, networks: 0 });
+      expect(second.sessions.get(body.id)?.owner).toBeTruthy();
+      expect((await engineObjects(body.id)).containers).toBe(2);
+      expect(await engineObjects(halfMade)).toEqual({ containers: 0, volumes: 0, networks: 0 });
+      expect(existsSync(join(first.dataDir, "sessions", halfMade))).toBe(false);
+      // The same learner, now talking to the second server, gets the same session.
+      const mine = await fetch(`${second.url}/api/sessions`, {
+        method: "POST",
+        headers: { cookie: client.cookie },
+      });
+      expect(mine.status).toBe(200);
+      expect(((await mine.json()) as { id: string }).id).toBe(body.id);
     } finally {
       await second.close();
     }
+    expect(await engineObjects(body.id)).toEqual({ containers: 0, volumes: 0, networks: 0 });
   });
 
   it("hands out a ready session from the warm pool and refills it", async () => {
