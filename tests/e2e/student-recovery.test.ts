@@ -213,7 +213,22 @@ describe("a server restart during a class", () => {
     await expectNotesIn(page, true);
     await typeInTerminal(page, "clear; docker volume ls -q");
     await expect.poll(() => screen(page), { timeout: 15_000 }).toMatch(/^demo\s*$/m);
-    expect(await (await page.request.get(`${base}/api/progress`)).text()).toBe(progress);
+    // The state stream is back (the adopted session's events reach the page), and a Check runs.
+    await typeInTerminal(page, "docker volume create after-restart");
+    await expect
+      .poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 15_000 })
+      .toContain("after-restart");
+    const exercise = page.locator('section.exercise[data-exercise="make-a-volume"]');
+    await exercise.locator("[data-check]").click();
+    await expect
+      .poll(() => exercise.locator('li[data-task="demo-exists"]').getAttribute("data-state"), {
+        timeout: 30_000,
+      })
+      .toBe("passed");
+    // Progress from before the restart is all there (the passed check adds to it).
+    expect(JSON.parse(await (await page.request.get(`${base}/api/progress`)).text())).toMatchObject(
+      JSON.parse(progress) as object,
+    );
     await page.close();
   }, 120_000);
 });

@@ -204,7 +204,7 @@ describe("a restarted server adopts its live sessions", () => {
     await term.waitFor(PROMPT, 30_000);
     const made = await inTerminal(
       term,
-      "docker volume create kept >/dev/null && docker network create net1 >/dev/null && docker run -d --name web -v kept:/d --network net1 busybox sleep 600 >/dev/null && echo hi > ~/notes && echo made-$((6*7))",
+      "docker volume create kept >/dev/null && docker network create net1 >/dev/null && docker run -d --name web -v kept:/d --network net1 busybox sleep 600 >/dev/null && docker run -d --name site -p 8080:80 nginx >/dev/null && echo hi > ~/notes && echo made-$((6*7))",
       /made-42/,
     );
     expect(made).toContain("made-42");
@@ -228,7 +228,7 @@ describe("a restarted server adopts its live sessions", () => {
       lessons: { "02-named-volumes": { quizzes: { q1: { answer: 1, correct: true } } } },
     });
     const studentObjects = await objectsOf(`${LABEL_SESSION}=${id}`);
-    expect(studentObjects.containers).toEqual(["-checks", "-workstation", "web"]);
+    expect(studentObjects.containers).toEqual(["-checks", "-workstation", "site", "web"]);
     expect(studentObjects.volumes).toEqual(["kept"]);
     expect(studentObjects.networks).toEqual(["bridge", "net1"]);
     const leaverContainers = (await objectsOf(`${LABEL_SESSION}=${leaverId}`)).containers;
@@ -298,6 +298,13 @@ describe("a restarted server adopts its live sessions", () => {
     expect(listed).toMatch(/hi\r?\n/);
     expect(listed).toMatch(/web\r?\n/);
     expect(listed).toMatch(/kept\r?\n/);
+    // `-p 8080:80` still answers in the workstation (its forwarder made again on adoption).
+    const served = await inTerminal(
+      term,
+      "curl -s localhost:8080 | sed -n 's/.*<title>\\(.*\\)<\\/title>.*/title=\\1/p'; echo served-$((6*7))",
+      /served-42/,
+    );
+    expect(served).toMatch(/title=Welcome to nginx/);
     // The previous run's shell was ended (nothing could attach to it again): one bash -l left.
     const shells = await inTerminal(term, "echo shells-$(pgrep -xc bash)", /shells-\d+/);
     expect(shells).toMatch(/shells-1\b/);
@@ -312,7 +319,7 @@ describe("a restarted server adopts its live sessions", () => {
     term = await TerminalClient.open(base, id, student.cookie);
     await term.waitFor(/before-sigterm-42[\s\S]*the course server restarted/, 30_000);
     await term.waitFor(PROMPT, 30_000);
-    expect(await inTerminal(term, "cat ~/notes", /hi/)).toContain("hi");
+    expect(await inTerminal(term, "cat ~/notes", /[\r\n]hi\r\n/)).toMatch(/[\r\n]hi\r\n/);
     await term.close();
 
     // STOWAGE_STOP_ENDS_SESSIONS=true: a SIGTERM ends every session of the instance.
