@@ -944,7 +944,13 @@ export class SessionManager {
         try {
           if (await this.adopt(record, ofSession)) adopted.add(id);
         } catch (error) {
+          // What adoption had started for it goes; its objects and folder are removed below.
+          const failed = this.sessions.get(id);
           this.sessions.delete(id);
+          failed?.quota?.stop();
+          failed?.logFlood?.stop();
+          failed?.terminal?.dispose();
+          await failed?.proxy?.close().catch(() => undefined);
           this.log.warn(
             { session: id, err: (error as Error).message },
             "previous run's session could not be adopted; removing it",
@@ -993,7 +999,11 @@ export class SessionManager {
   private async adopt(record: SessionRecord, containers: Docker.ContainerInfo[]): Promise<boolean> {
     const id = record.id;
     const workstation = containers.find((c) => c.Labels[LABEL_ROLE] === "workstation");
-    if (!record.owner && (!workstation || this.pool.length >= this.config.poolSize)) return false;
+    if (!record.owner) {
+      // A slot of the pool is taken here, before any await: adoptions run side by side.
+      if (!workstation || this.adoptedIntoPool >= this.config.poolSize) return false;
+      this.adoptedIntoPool++;
+    }
     const sessionDir = join(this.sessionsDir, id);
     const scope = new SessionScope(id, this.config.instance, sessionDir);
     const session = new Session(
@@ -1060,6 +1070,9 @@ export class SessionManager {
     this.log.info({ session: id, owner: Boolean(record.owner) }, "session adopted");
     return true;
   }
+
+  /** Pooled sessions of the previous run taken back at start (at most the pool's size). */
+  private adoptedIntoPool = 0;
 
   /** Work for adopted sessions that waits until the event stream runs (a rebuild, port forwards). */
   private afterStart: (() => void)[] = [];

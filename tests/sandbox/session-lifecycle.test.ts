@@ -191,6 +191,41 @@ describe("session lifecycle", () => {
     expect(await engineObjects(body.id)).toEqual({ containers: 0, volumes: 0, networks: 0 });
   });
 
+  it("takes a previous run's warm sandbox back into the pool, ready with a prompt", async () => {
+    const first = await startTestServer({ poolSize: 1 });
+    await expect.poll(() => first.sessions.pooled, { timeout: 30_000 }).toBe(1);
+    const [pooledId] = (
+      await first.engine.docker.listContainers({
+        filters: {
+          label: [`${LABEL_INSTANCE}=${first.config.instance}`, `${LABEL_ROLE}=workstation`],
+        },
+      })
+    ).map((c) => c.Labels[LABEL_SESSION]);
+    // A crash, as above.
+    first.server.closeAllConnections();
+    first.server.close();
+    first.sessions.events.stop();
+    await first.claim.release();
+    const second = await startTestServer({
+      instance: first.config.instance,
+      dataDir: first.dataDir,
+      poolSize: 1,
+    });
+    try {
+      expect(second.sessions.pooled).toBe(1);
+      const client = new ApiClient(second.url);
+      const { status, body } = await client.call("POST", "/api/sessions");
+      expect(status).toBe(201);
+      expect(body.id).toBe(pooledId);
+      const { TerminalClient, PROMPT } = await import("../../tools/terminal-client.ts");
+      const term = await TerminalClient.open(second.url, body.id, client.cookie);
+      await term.waitFor(PROMPT, 15_000);
+      await term.close();
+    } finally {
+      await second.close();
+    }
+  });
+
   it("hands out a ready session from the warm pool and refills it", async () => {
     const pooled = await startTestServer({ poolSize: 1 });
     try {
