@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { networkInterfaces } from "node:os";
 import { ApiClient, startTestServer } from "../../tools/sandbox-server.ts";
@@ -187,6 +187,7 @@ describe("session lifecycle", () => {
       expect(((await mine.json()) as { id: string }).id).toBe(body.id);
     } finally {
       await second.close();
+      await rm(first.dataDir, { recursive: true, force: true }); // second.close() removes only its own
     }
     expect(await engineObjects(body.id)).toEqual({ containers: 0, volumes: 0, networks: 0 });
   });
@@ -223,6 +224,7 @@ describe("session lifecycle", () => {
       await term.close();
     } finally {
       await second.close();
+      await rm(first.dataDir, { recursive: true, force: true }); // second.close() removes only its own
     }
   });
 
