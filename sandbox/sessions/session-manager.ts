@@ -92,6 +92,8 @@ const WORKSTATION_LIMITS = { memoryBytes: 192 * 1024 * 1024, pids: 256, nanoCpus
  * workstation again and again): a later request waits its turn instead of another full start.
  */
 const REPLACE_INTERVAL_MS = 5000;
+/** A terminal with new output has its screen saved this often at most (what a `kill -9` can lose of it). */
+const SCREEN_SAVE_MS = 5000;
 
 export class Session {
   readonly id: string;
@@ -114,6 +116,9 @@ export class Session {
   queueNoticeAt = 0;
   /** The lastActiveAt its record on disk holds (session-record.ts): the sweep writes a newer one now and then. */
   persistedActiveAt = 0;
+  /** When the terminal screen was last saved for a restarted server (SessionManager.saveScreen). */
+  screenSavedAt = 0;
+  savingScreen = false;
   readonly view: StudentView;
   /** The session's Docker events, oldest first, in the student's names, slimmed and bounded (event-history.ts): for checks. */
   readonly history: SessionEvent[] = [];
@@ -432,11 +437,7 @@ export class SessionManager {
     session.quota?.stop();
     session.logFlood?.stop();
     await this.persist(session);
-    const screen = await session.terminal?.snapshot();
-    if (screen)
-      await writeFile(join(session.sessionDir, SCREEN_FILE), screen, { mode: 0o600 }).catch(
-        () => undefined,
-      );
+    await this.saveScreen(session);
     session.terminal?.dispose(1012, "the course server is restarting");
     await session.proxy?.close().catch(() => undefined);
     this.sessions.delete(session.id);
@@ -724,6 +725,28 @@ export class SessionManager {
       scope,
       onFlood: (message) => session.terminal?.notice(message),
     });
+  }
+
+  /**
+   * Saves the terminal's mirrored screen into the session's folder, for a restarted server to
+   * redraw: at a stop, and every SCREEN_SAVE_MS while output comes (so even a `kill -9` loses at
+   * most that much of it). Written to a temporary name and renamed.
+   */
+  private async saveScreen(session: Session): Promise<void> {
+    if (!session.terminal || session.savingScreen) return;
+    session.savingScreen = true;
+    session.screenSavedAt = Date.now();
+    try {
+      const screen = await session.terminal.snapshot();
+      if (!screen || this.destroying.has(session.id)) return;
+      const path = join(session.sessionDir, SCREEN_FILE);
+      await writeFile(`${path}.tmp`, screen, { mode: 0o600 });
+      await rename(`${path}.tmp`, path);
+    } catch {
+      // The folder is gone (the session ended meanwhile) or the disk is full: the next save tries again.
+    } finally {
+      session.savingScreen = false;
+    }
   }
 
   /**
@@ -1111,8 +1134,11 @@ true`;
       else if (now - session.lastActiveAt >= this.config.idleTimeoutSeconds * 1000)
         await this.destroy(session.id, "idle timeout");
       // The idle clock survives a crash to within this much (a restart removes who went idle meanwhile).
-      else if (session.lastActiveAt - session.persistedActiveAt >= 30_000)
-        await this.persist(session);
+      else {
+        if (session.lastActiveAt - session.persistedActiveAt >= 30_000) await this.persist(session);
+        if (session.terminal?.changedSinceSnapshot && now - session.screenSavedAt >= SCREEN_SAVE_MS)
+          void this.saveScreen(session);
+      }
     }
   }
 

@@ -109,6 +109,8 @@ export class TerminalSession {
   /** Set while the shell is paused for having used its window's output budget. */
   private rateTimer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
+  /** Output came since the last snapshot() (the session manager saves the screen now and then). */
+  changedSinceSnapshot = false;
   /** Called on every keystroke: the session's idle clock. */
   onInput: () => void = () => {};
   /**
@@ -136,6 +138,7 @@ export class TerminalSession {
   /** The mirrored screen and scrollback as escape sequences (what a reconnecting browser is sent). */
   async snapshot(): Promise<string> {
     this.flush();
+    this.changedSinceSnapshot = false;
     if (this.disposed) return "";
     await new Promise<void>((resolve) => this.mirror.write("", resolve));
     return this.disposed ? "" : this.serializer.serialize();
@@ -216,6 +219,7 @@ export class TerminalSession {
     const data = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch);
     this.batch = [];
     if (this.disposed) return;
+    this.changedSinceSnapshot = true;
     this.client?.sendOutput(data);
     for (const watcher of this.watchers) watcher.sendOutput(data);
     const mirrored = mirrorPart(data, this.rows + SCROLLBACK);
@@ -333,6 +337,7 @@ export class TerminalSession {
     this.flush();
     const line = `\r\n\x1b[33m[sandbox] ${text.replace(/\n/g, "\r\n")}\x1b[0m\r\n`;
     this.mirror.write(line);
+    this.changedSinceSnapshot = true;
     this.client?.sendOutput(Buffer.from(line));
     for (const watcher of this.watchers) watcher.sendOutput(Buffer.from(line));
     this.client?.sendControl({ type: "notice", message: text });

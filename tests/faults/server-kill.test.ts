@@ -4,10 +4,11 @@
  * every live one: same session id for the learner's cookie, the student's containers, volumes,
  * network and home intact, a working terminal (the docker CLI through a new proxy socket), the
  * progress kept; a session that expired while the server was down is removed, and one whose
- * workstation was removed meanwhile is rebuilt with its home. A second server with another instance, started
- * while the first is down, neither adopts nor removes the first one's objects, and the first
- * one's restart leaves the second's alone. A SIGTERM keeps the sessions too, and the screen the
- * student had is redrawn; with STOWAGE_STOP_ENDS_SESSIONS=true a SIGTERM ends them all.
+ * workstation was removed meanwhile is rebuilt with its home. A second server with another
+ * instance, started while the first is down, neither adopts nor removes the first one's objects,
+ * and the first one's restart leaves the second's alone. The terminal redraws the screen as last
+ * saved (every few seconds while output comes, and at a stop). A SIGTERM keeps the sessions too;
+ * with STOWAGE_STOP_ENDS_SESSIONS=true a SIGTERM ends them all.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -19,7 +20,7 @@ import { randomBytes } from "node:crypto";
 import { unmountBelow } from "../../sandbox/sessions/bind-view.ts";
 import { LABEL_INSTANCE, LABEL_SESSION } from "../../sandbox/naming/scope.ts";
 import { engineFrom } from "../../sandbox/docker/engine.ts";
-import { SESSION_RECORD_FILE } from "../../sandbox/sessions/session-record.ts";
+import { SCREEN_FILE, SESSION_RECORD_FILE } from "../../sandbox/sessions/session-record.ts";
 import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 
@@ -233,6 +234,14 @@ describe("a restarted server adopts its live sessions", () => {
     expect(studentObjects.networks).toEqual(["bridge", "net1"]);
     const leaverContainers = (await objectsOf(`${LABEL_SESSION}=${leaverId}`)).containers;
     expect(leaverContainers).toContain("-workstation");
+    // The screen is saved every few seconds while output comes: what a kill -9 finds on disk.
+    await inTerminal(term, "echo before-kill-$((6*7))", /before-kill-42/);
+    await expect
+      .poll(() => readFile(join(dataDir, "sessions", id, SCREEN_FILE), "utf8").catch(() => ""), {
+        timeout: 20_000,
+        interval: 250,
+      })
+      .toMatch(/before-kill-42/);
 
     await stopChild(server, "SIGKILL");
     await term.close();
@@ -288,7 +297,8 @@ describe("a restarted server adopts its live sessions", () => {
 
     // The terminal works: a new shell, told why, with the docker CLI through the new proxy socket.
     term = await TerminalClient.open(base, id, student.cookie);
-    await term.waitFor(/the course server restarted/, 30_000);
+    // Redrawn: the screen as last saved, then the server's word on what happened.
+    await term.waitFor(/before-kill-42[\s\S]*the course server restarted/, 30_000);
     await term.waitFor(PROMPT, 30_000);
     const listed = await inTerminal(
       term,
