@@ -952,10 +952,23 @@ export class SessionManager {
     const now = Date.now();
     const adopted = new Set<string>();
     const work = [...folders];
+    const records = new Map<string, SessionRecord | undefined>();
+    for (const id of folders) {
+      const record = await readSessionRecord(join(this.sessionsDir, id));
+      records.set(id, record?.id === id ? record : undefined);
+    }
+    // One sandbox per learner: should two records name the same one, the newer is kept.
+    const newest = new Map<string, number>();
+    for (const record of records.values())
+      if (record?.owner)
+        newest.set(record.owner, Math.max(newest.get(record.owner) ?? 0, record.createdAt));
     const adoptNext = async (): Promise<void> => {
       for (let id = work.shift(); id !== undefined; id = work.shift()) {
-        const record = await readSessionRecord(join(this.sessionsDir, id));
-        const ended = this.endedWhileDown(record, now);
+        const record = records.get(id);
+        const ended =
+          record?.owner && newest.get(record.owner) !== record.createdAt
+            ? "the learner has a newer session"
+            : this.endedWhileDown(record, now);
         if (!record || ended) {
           this.log.info(
             { session: id, reason: ended ?? "no record" },

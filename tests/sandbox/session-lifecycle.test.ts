@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { SESSION_RECORD_FILE } from "../../sandbox/sessions/session-record.ts";
 import { join } from "node:path";
 import { networkInterfaces } from "node:os";
 import { ApiClient, startTestServer } from "../../tools/sandbox-server.ts";
@@ -156,9 +157,11 @@ describe("session lifecycle", () => {
     const first = await startTestServer();
     const client = new ApiClient(first.url);
     const { body } = await client.call("POST", "/api/sessions");
+    const older = (await new ApiClient(first.url).call("POST", "/api/sessions")).body.id as string;
     const instance = first.config.instance;
     // Its check container is made just after it is handed out.
     await expect.poll(async () => (await engineObjects(body.id)).containers).toBe(2);
+    await expect.poll(async () => (await engineObjects(older)).containers).toBe(2);
     // Simulate a crash: stop serving without ending the sessions.
     first.server.closeAllConnections();
     first.server.close();
@@ -172,9 +175,23 @@ describe("session lifecycle", () => {
       Labels: { [LABEL_INSTANCE]: instance, [LABEL_SESSION]: halfMade },
     });
     await mkdir(join(first.dataDir, "sessions", halfMade));
+    // Two records naming the same learner (possible only when a start found the engine down and
+    // the learner got a new sandbox meanwhile): the older one is not adopted.
+    const recordOf = (id: string) => join(first.dataDir, "sessions", id, SESSION_RECORD_FILE);
+    const mine = JSON.parse(await readFile(recordOf(body.id), "utf8")) as {
+      owner: string;
+      createdAt: number;
+    };
+    const olderRecord = JSON.parse(await readFile(recordOf(older), "utf8")) as object;
+    await writeFile(
+      recordOf(older),
+      JSON.stringify({ ...olderRecord, owner: mine.owner, createdAt: mine.createdAt - 1000 }),
+    );
     const second = await startTestServer({ instance, dataDir: first.dataDir });
     try {
       expect(second.sessions.get(body.id)?.owner).toBeTruthy();
+      expect(second.sessions.get(older)).toBeUndefined();
+      expect(await engineObjects(older)).toEqual({ containers: 0, volumes: 0, networks: 0 });
       expect((await engineObjects(body.id)).containers).toBe(2);
       expect(await engineObjects(halfMade)).toEqual({ containers: 0, volumes: 0, networks: 0 });
       expect(existsSync(join(first.dataDir, "sessions", halfMade))).toBe(false);
