@@ -231,7 +231,7 @@ export async function removeSessionImages(engine: Engine, sessionId: string): Pr
 export async function removeInstanceImages(
   engine: Engine,
   instance: string,
-  keep: ReadonlySet<string> = new Set(),
+  keep: { has(sessionId: string): boolean } = new Set<string>(),
 ): Promise<void> {
   const { body } = await engineJson<ImageSummary[]>(engine, {
     method: "GET",

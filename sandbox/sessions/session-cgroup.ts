@@ -88,13 +88,15 @@ export async function removeSessionCgroup(host: CgroupHost, path: string): Promi
 export async function removeInstanceCgroups(
   host: CgroupHost,
   instance: string,
-  keep: ReadonlySet<string> = new Set(),
+  keep: { has(sessionId: string): boolean } = new Set<string>(),
 ): Promise<void> {
   for (const dir of await groupDirs(host, `/stowage/${instance}`)) {
     const sessions = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const entry of sessions)
       if (entry.isDirectory() && !keep.has(entry.name)) await rmdirWhenEmpty(join(dir, entry.name));
-    if (keep.size === 0) await rmdirWhenEmpty(dir);
+    // The instance's own group goes once it holds no session's group (a kept one stays).
+    const left = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    if (!left.some((entry) => entry.isDirectory())) await rmdirWhenEmpty(dir);
   }
 }
 

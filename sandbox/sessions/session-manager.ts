@@ -346,28 +346,13 @@ export class SessionManager {
     await mkdir(this.sessionsDir, { recursive: true, mode: 0o700 });
     await chmod(this.sessionsDir, 0o700);
     try {
-      const info = (await this.engine.docker.info()) as {
-        SecurityOptions?: string[];
-        DockerRootDir?: string;
-      };
-      this.uidOffset = await hostUidOffset(
-        (info.SecurityOptions ?? []).some((o) => o.includes("userns")),
-      );
-      this.engineRootDir = info.DockerRootDir;
-      this.cgroups = cgroupHostFor(
-        info as { CgroupDriver?: string; CgroupVersion?: string },
-        this.config.dockerHost,
-      );
-      if (!this.cgroups)
-        this.log.warn(
-          "the engine is remote or uses the systemd cgroup driver: each container is capped, but no session is bounded as a whole",
-        );
-      await this.adoptOrRemove();
+      await this.prepareEngine();
     } catch (error) {
       this.log.warn(
         { err: (error as Error).message },
-        "engine not answering at start; a previous run's sessions are neither adopted nor removed",
+        "engine not answering at start; a previous run's sessions are adopted once it answers",
       );
+      this.retryPreparingEngine();
     }
     await closeHostToSandboxes(this.log);
     this.unsubscribe = this.events.subscribe((event) => this.route(event));
@@ -376,6 +361,45 @@ export class SessionManager {
     this.sweepTimer = setInterval(() => void this.sweep(), 5000);
     this.sweepTimer.unref();
     void this.refill();
+  }
+
+  /** Reads the engine's setup, then adopts a previous run's live sessions and removes the rest. */
+  private async prepareEngine(): Promise<void> {
+    const info = (await this.engine.docker.info()) as {
+      SecurityOptions?: string[];
+      DockerRootDir?: string;
+    };
+    this.uidOffset = await hostUidOffset(
+      (info.SecurityOptions ?? []).some((o) => o.includes("userns")),
+    );
+    this.engineRootDir = info.DockerRootDir;
+    this.cgroups = cgroupHostFor(
+      info as { CgroupDriver?: string; CgroupVersion?: string },
+      this.config.dockerHost,
+    );
+    if (!this.cgroups)
+      this.log.warn(
+        "the engine is remote or uses the systemd cgroup driver: each container is capped, but no session is bounded as a whole",
+      );
+    await this.adoptOrRemove();
+  }
+
+  /**
+   * The engine did not answer at start (a host restarting, the server up before dockerd): its
+   * setup is read and the previous run's sessions adopted as soon as it answers, the server
+   * running meanwhile (new sandboxes wait for the engine as they always do).
+   */
+  private retryPreparingEngine(): void {
+    setTimeout(() => {
+      if (this.stopped) return;
+      this.prepareEngine().then(
+        () => {
+          this.log.info("the engine answers: the previous run's sessions were taken back");
+          for (const work of this.afterStart.splice(0)) work();
+        },
+        () => this.retryPreparingEngine(),
+      );
+    }, 3000).unref();
   }
 
   /**
@@ -895,7 +919,7 @@ export class SessionManager {
   /** Removes every container, volume and network carrying the given label filter, except those of the sessions in `keep`. */
   private async removeEngineObjects(
     filters: Record<string, string[]>,
-    keep: ReadonlySet<string> = new Set(),
+    keep: { has(sessionId: string): boolean } = new Set<string>(),
   ): Promise<void> {
     const docker = this.engine.docker;
     const kept = (labels: Record<string, string> | null | undefined) =>
@@ -946,8 +970,9 @@ export class SessionManager {
     const docker = this.engine.docker;
     const byInstance = { label: [`${LABEL_INSTANCE}=${this.config.instance}`] };
     const containers = await docker.listContainers({ all: true, filters: byInstance });
-    const folders = (await readdir(this.sessionsDir).catch(() => [] as string[])).filter((f) =>
-      /^[a-f0-9]{12}$/.test(f),
+    // Sessions this run already holds (an adoption retried once the engine answered) stay as they are.
+    const folders = (await readdir(this.sessionsDir).catch(() => [] as string[])).filter(
+      (f) => /^[a-f0-9]{12}$/.test(f) && !this.sessions.has(f),
     );
     const now = Date.now();
     const adopted = new Set<string>();
@@ -959,6 +984,8 @@ export class SessionManager {
     }
     // One sandbox per learner: should two records name the same one, the newer is kept.
     const newest = new Map<string, number>();
+    for (const session of this.sessions.values())
+      if (session.owner) newest.set(session.owner, session.createdAt);
     for (const record of records.values())
       if (record?.owner)
         newest.set(record.owner, Math.max(newest.get(record.owner) ?? 0, record.createdAt));
@@ -980,13 +1007,6 @@ export class SessionManager {
         try {
           if (await this.adopt(record, ofSession)) adopted.add(id);
         } catch (error) {
-          // What adoption had started for it goes; its objects and folder are removed below.
-          const failed = this.sessions.get(id);
-          this.sessions.delete(id);
-          failed?.quota?.stop();
-          failed?.logFlood?.stop();
-          failed?.terminal?.dispose();
-          await failed?.proxy?.close().catch(() => undefined);
           this.log.warn(
             { session: id, err: (error as Error).message },
             "previous run's session could not be adopted; removing it",
@@ -996,16 +1016,18 @@ export class SessionManager {
     };
     // A few at a time: each is an exec in its workstation and a socket, and a class has many.
     await Promise.all(Array.from({ length: 8 }, adoptNext));
-    await this.removeEngineObjects(byInstance, adopted);
-    await removeInstanceImages(this.engine, this.config.instance, adopted); // [builds hook] images ended sessions built (own-images.ts)
+    // Kept: the adopted ones and every session this run holds, asked at each removal (one being
+    // made meanwhile is listed before it makes anything: createSession).
+    const keep = { has: (id: string) => adopted.has(id) || this.sessions.has(id) };
+    const keptHomes = new Set([...this.keptHomes.values()]);
+    await this.removeEngineObjects(byInstance, keep);
+    await removeInstanceImages(this.engine, this.config.instance, keep); // [builds hook] images ended sessions built (own-images.ts)
     if (this.cgroups)
-      await removeInstanceCgroups(this.cgroups, this.config.instance, adopted).catch(
-        () => undefined,
-      );
+      await removeInstanceCgroups(this.cgroups, this.config.instance, keep).catch(() => undefined);
     const leftFolders = await readdir(this.sessionsDir).catch(() => [] as string[]);
     await Promise.all(
       leftFolders
-        .filter((f) => !adopted.has(f))
+        .filter((f) => !keep.has(f) && !keptHomes.has(join(this.sessionsDir, f)))
         .map((f) => removeWorkspace(join(this.sessionsDir, f))),
     );
     if (adopted.size > 0 || folders.length > 0)
@@ -1054,31 +1076,40 @@ export class SessionManager {
     session.expiresAt = record.expiresAt;
     session.lastActiveAt = record.lastActiveAt;
     session.client = record.client;
-    this.sessions.set(id, session);
-    await ensureHomeMounts(scope);
-    if (this.cgroups) {
-      // Still there after a crash; made again (with today's limits) after a host restart.
-      const path = sessionCgroupPath(this.config.instance, id);
-      await createSessionCgroup(this.cgroups, path, {
-        memoryBytes: this.config.sessionMemoryMb * 1024 * 1024,
-        nanoCpus: this.config.sessionCpus * 1e9,
-        pids: this.config.sessionPids,
-      });
-      scope.cgroupParent = path;
+    // Listed only once whole: when adoption waited for the engine, requests already come in.
+    try {
+      await ensureHomeMounts(scope);
+      if (this.cgroups) {
+        // Still there after a crash; made again (with today's limits) after a host restart.
+        const path = sessionCgroupPath(this.config.instance, id);
+        await createSessionCgroup(this.cgroups, path, {
+          memoryBytes: this.config.sessionMemoryMb * 1024 * 1024,
+          nanoCpus: this.config.sessionCpus * 1e9,
+          pids: this.config.sessionPids,
+        });
+        scope.cgroupParent = path;
+      }
+      session.proxy = this.makeProxy(session);
+      await session.proxy.listen();
+      if (!workstation) {
+        // Removed while the server was down: rebuilt, home kept, once the server runs (recover).
+        session.workstationId = record.workstationId;
+        this.sessions.set(id, session);
+        this.afterStart.push(() => void this.recover(id).catch(() => undefined));
+        return true;
+      }
+      if (workstation.State === "running") await this.endOrphanShells(workstation.Id);
+      const screen = await readFile(join(sessionDir, SCREEN_FILE), "utf8").catch(() => undefined);
+      await rm(join(sessionDir, SCREEN_FILE), { force: true });
+      this.wireWorkstation(session, workstation.Id, screen);
+    } catch (error) {
+      // What adoption had opened for it goes; its objects and folder are removed by the caller.
+      session.quota?.stop();
+      session.logFlood?.stop();
+      session.terminal?.dispose();
+      await session.proxy?.close().catch(() => undefined);
+      throw error;
     }
-    session.proxy = this.makeProxy(session);
-    await session.proxy.listen();
-    if (!workstation) {
-      // Removed while the server was down: rebuilt, home kept, once the server runs (recover).
-      session.workstationId = record.workstationId;
-      this.afterStart.push(() => void this.recover(id).catch(() => undefined));
-      return true;
-    }
-    const running = workstation.State === "running";
-    if (running) await this.endOrphanShells(workstation.Id);
-    const screen = await readFile(join(sessionDir, SCREEN_FILE), "utf8").catch(() => undefined);
-    await rm(join(sessionDir, SCREEN_FILE), { force: true });
-    this.wireWorkstation(session, workstation.Id, screen);
     session.terminal!.notice(
       "the course server restarted: this is a new shell; your files, containers, volumes and progress are as you left them",
     );
@@ -1098,6 +1129,7 @@ export class SessionManager {
         void session.logFlood?.watch(c.Id).catch(() => undefined);
       });
     }
+    this.sessions.set(id, session);
     if (!record.owner) {
       this.pool.push(session);
       this.afterStart.push(() => void session.terminal?.ensureShell().catch(() => undefined));
