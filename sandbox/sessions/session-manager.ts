@@ -1019,7 +1019,11 @@ export class SessionManager {
     // Kept: the adopted ones and every session this run holds, asked at each removal (one being
     // made meanwhile is listed before it makes anything: createSession).
     const keep = { has: (id: string) => adopted.has(id) || this.sessions.has(id) };
-    const keptHomes = new Set([...this.keptHomes.values()]);
+    // A reset's kept home (kept-home-<id>) stays while it is waited for or a reset is under way.
+    const homeInUse = (folder: string) =>
+      folder.startsWith("kept-home-") &&
+      (this.replacing.size > 0 ||
+        [...this.keptHomes.values()].includes(join(this.sessionsDir, folder)));
     await this.removeEngineObjects(byInstance, keep);
     await removeInstanceImages(this.engine, this.config.instance, keep); // [builds hook] images ended sessions built (own-images.ts)
     if (this.cgroups)
@@ -1027,7 +1031,7 @@ export class SessionManager {
     const leftFolders = await readdir(this.sessionsDir).catch(() => [] as string[]);
     await Promise.all(
       leftFolders
-        .filter((f) => !keep.has(f) && !keptHomes.has(join(this.sessionsDir, f)))
+        .filter((f) => !keep.has(f) && !homeInUse(f))
         .map((f) => removeWorkspace(join(this.sessionsDir, f))),
     );
     if (adopted.size > 0 || folders.length > 0)
