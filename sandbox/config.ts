@@ -79,6 +79,12 @@ const ConfigSchema = z.object({
     .describe(
       "STOWAGE_POOL_SIZE: ready sessions kept warm, so a new student gets a prompt at once",
     ),
+  stopEndsSessions: z
+    .union([z.boolean(), z.stringbool()])
+    .default(false)
+    .describe(
+      "STOWAGE_STOP_ENDS_SESSIONS: true ends every sandbox when the server stops (SIGTERM, SIGINT); by default they stay on the engine and the next start adopts them",
+    ),
   diskQuotaMb: z.coerce
     .number()
     .int()
@@ -266,6 +272,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<keyof Config, string | undefine
     anonymousPerAddress: read("STOWAGE_ANONYMOUS_PER_ADDRESS"),
     classWarmLeadSeconds: read("STOWAGE_CLASS_WARM_LEAD_SECONDS"),
     poolSize: read("STOWAGE_POOL_SIZE"),
+    stopEndsSessions: read("STOWAGE_STOP_ENDS_SESSIONS"),
     sessionSubnets: read("STOWAGE_SESSION_SUBNETS"),
     engineStarts: read("STOWAGE_ENGINE_STARTS"),
     diskQuotaMb: read("STOWAGE_DISK_QUOTA_MB"),

@@ -54,7 +54,11 @@ export interface RunningServer {
   config: Config;
   /** This server's hold on its port's neighbours: the data folder and the instance name (sessions/instance-claim.ts). */
   claim: InstanceClaim;
-  close(): Promise<void>;
+  /**
+   * Stops the server. Its sessions end, unless `keepSessions` (a restart: the next start with
+   * the same instance and data folder adopts them; docs/decisions/restarts-keep-sandboxes.md).
+   */
+  close(options?: { keepSessions?: boolean }): Promise<void>;
 }
 
 export async function startServer(overrides: Partial<Config> = {}): Promise<RunningServer> {
@@ -119,9 +123,9 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     },
   });
   try {
-    await sessions.start();
-    // The start-up cleanup removed every sandbox of this instance: their owners go with them.
+    // The owners recorded by a previous run go; the sessions adopted again record theirs anew.
     await owners.forgetInstance(config.instance);
+    await sessions.start();
   } catch (error) {
     await progress.close();
     await claim.release();
@@ -256,13 +260,13 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     config,
     pools,
     claim,
-    async close() {
-      terminals.close();
+    async close(options: { keepSessions?: boolean } = {}) {
+      terminals.close({ restarting: options.keepSessions });
       watch.close();
       await pools.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await sessions.stop();
+      await sessions.stop(options);
       await progress.close();
       await claim.release();
     },
@@ -293,8 +297,10 @@ if (import.meta.main) {
   });
   log.info(`Stowage is at ${running.url.replace("127.0.0.1", "localhost")}`);
   process.stderr.write(`\n  Stowage is running at http://localhost:${running.port}\n\n`);
+  // A restart keeps every sandbox for the next start to adopt (deploying during a class:
+  // docs/classes.md); STOWAGE_STOP_ENDS_SESSIONS=true ends them instead.
   const stop = async () => {
-    await running.close();
+    await running.close({ keepSessions: !running.config.stopEndsSessions });
     process.exit(0);
   };
   process.once("SIGINT", () => void stop());

@@ -15,6 +15,7 @@ export const FIXTURE_LESSONS = join(ROOT, "tests/e2e/fixtures/lessons");
 export interface CourseInBrowser {
   /** The server's address as the page sees it (localhost: the origin the server accepts). */
   base: string;
+  /** The server under test; a test that restarts it puts the new one here, to be closed. */
   server: Awaited<ReturnType<typeof startTestServer>>;
   browser: Browser;
   close(): Promise<void>;
@@ -32,16 +33,17 @@ export async function startCourseInBrowser(
     ...(options.instructorToken ? { instructorToken: options.instructorToken } : {}),
   });
   const browser = await launchBrowser();
-  return {
+  const course: CourseInBrowser = {
     base: `http://localhost:${server.port}`,
     server,
     browser,
     async close() {
       await browser.close();
-      await server.close();
+      await course.server.close();
       rmSync(out, { recursive: true, force: true });
     },
   };
+  return course;
 }
 
 /** What the page's terminal shows now, as text (the terminal element's own screenText()). */

@@ -21,15 +21,36 @@ export async function startTestServer(
     poolSize: 0,
     ...overrides,
   });
+  return removingDataDir(server, dataDir);
+}
+
+/** close() ends the sessions and removes the data folder; close({ keepSessions }) keeps both (a restart). */
+function removingDataDir(
+  server: RunningServer,
+  dataDir: string,
+): RunningServer & { dataDir: string } {
   const closeServer = server.close.bind(server);
   return Object.assign(server, {
     dataDir,
-    close: async () => {
-      await closeServer();
+    close: async (options: { keepSessions?: boolean } = {}) => {
+      await closeServer(options);
+      if (options.keepSessions) return;
       await unmountBelow(dataDir); // sessions' bind views, were any left by a failed close
       await rm(dataDir, { recursive: true, force: true });
     },
   });
+}
+
+/**
+ * The server restarts as an operator's deploy does: stopped keeping its sessions, then started
+ * again with the same port, instance and data folder (and the other settings it had).
+ */
+export async function restartTestServer(
+  server: RunningServer & { dataDir: string },
+): Promise<RunningServer & { dataDir: string }> {
+  await server.close({ keepSessions: true });
+  const restarted = await startServer({ ...server.config, port: server.port });
+  return removingDataDir(restarted, server.dataDir);
 }
 
 /** A browser-like API client with its own learner cookie. */

@@ -147,8 +147,14 @@ export class TerminalSockets {
     );
   }
 
-  close(): void {
-    for (const ws of this.wss.clients) ws.terminate();
+  /**
+   * Ends every terminal connection. A restart (`restarting`) says so with 1012 (Service Restart),
+   * so the page reconnects soon and says why; otherwise the connections are cut at once.
+   */
+  close(options: { restarting?: boolean } = {}): void {
+    for (const ws of this.wss.clients)
+      if (options.restarting) ws.close(1012, "the course server is restarting");
+      else ws.terminate();
     this.wss.close();
   }
 }

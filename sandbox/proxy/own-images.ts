@@ -224,10 +224,15 @@ export async function removeSessionImages(engine: Engine, sessionId: string): Pr
 
 /**
  * A previous run of this server may have died with sessions' images on the engine: every image
- * built by it (its instance label) goes, with its sessions' other tags. Tags made by `docker tag`
+ * built by it (its instance label) goes, with its sessions' other tags, except the images of the
+ * sessions in `keep` (adopted by the restarted server). Tags made by `docker tag`
  * of a course image carry no label and are only found by their session (removeSessionImages).
  */
-export async function removeInstanceImages(engine: Engine, instance: string): Promise<void> {
+export async function removeInstanceImages(
+  engine: Engine,
+  instance: string,
+  keep: { has(sessionId: string): boolean } = new Set<string>(),
+): Promise<void> {
   const { body } = await engineJson<ImageSummary[]>(engine, {
     method: "GET",
     path: "/images/json",
@@ -240,5 +245,6 @@ export async function removeInstanceImages(engine: Engine, instance: string): Pr
       .map((i) => i.Labels?.[LABEL_SESSION])
       .filter((s): s is string => !!s && /^[a-f0-9]{12}$/.test(s)),
   );
-  for (const session of sessions) await removeSessionImages(engine, session);
+  for (const session of sessions)
+    if (!keep.has(session)) await removeSessionImages(engine, session);
 }

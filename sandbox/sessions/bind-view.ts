@@ -48,6 +48,25 @@ export async function mountHome(workspaceDir: string): Promise<void> {
   }
 }
 
+/**
+ * A restarted server adopting a session: the home's own mount and the bind view are still there
+ * after the server died (mounts belong to the host), but not after the host restarted; each
+ * missing one is made again, so the workstation's next start and the student's binds get them.
+ */
+export async function ensureHomeMounts(scope: {
+  workspaceDir: string;
+  bindDir: string;
+}): Promise<void> {
+  const mounted = await mountPoints();
+  if (!mounted.has(scope.workspaceDir)) await mountHome(scope.workspaceDir);
+  if (!mounted.has(scope.bindDir)) await mountBindView(scope.workspaceDir, scope.bindDir);
+}
+
+async function mountPoints(): Promise<Set<string>> {
+  const mountinfo = await readFile("/proc/self/mountinfo", "utf8").catch(() => "");
+  return new Set(mountinfo.split("\n").map((line) => unescapeMountPath(line.split(" ")[4] ?? "")));
+}
+
 /** Unmounts every mount point at or below `dir`, deepest first (a session's view, also after a crash). */
 export async function unmountBelow(dir: string): Promise<void> {
   const mountinfo = await readFile("/proc/self/mountinfo", "utf8").catch(() => "");

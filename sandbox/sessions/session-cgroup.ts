@@ -81,13 +81,22 @@ export async function removeSessionCgroup(host: CgroupHost, path: string): Promi
   for (const dir of await groupDirs(host, path)) await rmdirWhenEmpty(dir);
 }
 
-/** Removes every session group of an instance, and the instance's own (a dead run's leftovers, or at stop). */
-export async function removeInstanceCgroups(host: CgroupHost, instance: string): Promise<void> {
+/**
+ * Removes every session group of an instance but those of the sessions in `keep` (adopted by a
+ * restarted server), and the instance's own when none is kept (a dead run's leftovers, or at stop).
+ */
+export async function removeInstanceCgroups(
+  host: CgroupHost,
+  instance: string,
+  keep: { has(sessionId: string): boolean } = new Set<string>(),
+): Promise<void> {
   for (const dir of await groupDirs(host, `/stowage/${instance}`)) {
     const sessions = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const entry of sessions)
-      if (entry.isDirectory()) await rmdirWhenEmpty(join(dir, entry.name));
-    await rmdirWhenEmpty(dir);
+      if (entry.isDirectory() && !keep.has(entry.name)) await rmdirWhenEmpty(join(dir, entry.name));
+    // The instance's own group goes once it holds no session's group (a kept one stays).
+    const left = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    if (!left.some((entry) => entry.isDirectory())) await rmdirWhenEmpty(dir);
   }
 }
 

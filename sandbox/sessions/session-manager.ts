@@ -2,13 +2,16 @@
  * Sessions: one student's sandbox on the shared engine. A session is a private internal network
  * (no route out), a workspace folder (the student's home), a Docker API proxy socket, and the
  * workstation container where the student's shell runs. Ending a session removes all of it and
- * everything the student made; starting the server removes what a previous run left behind.
+ * everything the student made. A restart keeps sessions: stopping with `keepSessions` lets them
+ * go untouched, and starting adopts the live ones a previous run left (by their labels and their
+ * record, session-record.ts) and removes the rest (docs/decisions/restarts-keep-sandboxes.md).
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, chmod, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, chmod, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import type Docker from "dockerode";
 import type { Engine } from "../docker/engine.ts";
 import { EngineFleet } from "../docker/engine-fleet.ts";
 import { EventHub, type EngineEvent } from "../docker/event-hub.ts";
@@ -24,6 +27,7 @@ import {
   LABEL_ANON_VOLUMES,
   LABEL_AUTOREMOVE,
   LABEL_INSTANCE,
+  LABEL_OWNER,
   LABEL_PORTS,
   LABEL_ROLE,
   LABEL_SESSION,
@@ -35,14 +39,22 @@ import {
 } from "../naming/scope.ts";
 import { hostUidOffset } from "../docker/id-offset.ts";
 import { createWorkspace, removeWorkspace } from "./workspace.ts";
-import { unmountBelow } from "./bind-view.ts";
+import { ensureHomeMounts, unmountBelow } from "./bind-view.ts";
+import {
+  SCREEN_FILE,
+  SESSION_RECORD_FILE,
+  readSessionRecord,
+  writeSessionRecord,
+  type SessionRecord,
+} from "./session-record.ts";
+import { runInWorkstation } from "./workstation-exec.ts";
 import { closeHostToSandboxes } from "./host-firewall.ts";
 import { SubnetPool } from "./subnets.ts";
 import { startDiskQuota, type DiskQuota } from "./disk-quota.ts";
 import { startLogFloodGuard, type LogFloodGuard } from "./log-flood.ts";
 import { HISTORY_LIMITS, eventBytes, keptAttributes } from "./event-history.ts";
 import { WorkBudget } from "./work-budget.ts";
-import { createCheckContainer } from "./check-container.ts";
+import { CHECK_CONTAINER_ROLE, createCheckContainer } from "./check-container.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 import { copyCourseImages } from "../images/build.ts";
 import { publicLearnerId } from "../progress/store.ts";
@@ -89,6 +101,8 @@ const WORKSTATION_LIMITS = { memoryBytes: 512 * 1024 * 1024, pids: 256, nanoCpus
  * workstation again and again): a later request waits its turn instead of another full start.
  */
 const REPLACE_INTERVAL_MS = 5000;
+/** A terminal with new output has its screen saved this often at most (what a `kill -9` can lose of it). */
+const SCREEN_SAVE_MS = 5000;
 
 /** What a student on an engine that stopped answering is told (terminal, API, state stream). */
 export const ENGINE_LOST =
@@ -132,6 +146,11 @@ export class Session {
   client = "";
   /** When the student was last told their container start waits for the engine (at most once a minute). */
   queueNoticeAt = 0;
+  /** The lastActiveAt its record on disk holds (session-record.ts): the sweep writes a newer one now and then. */
+  persistedActiveAt = 0;
+  /** When the terminal screen was last saved for a restarted server (SessionManager.saveScreen). */
+  screenSavedAt = 0;
+  savingScreen = false;
   readonly view: StudentView;
   /** The session's Docker events, oldest first, in the student's names, slimmed and bounded (event-history.ts): for checks. */
   readonly history: SessionEvent[] = [];
@@ -203,6 +222,12 @@ export class Session {
   async closeCheckContainer(): Promise<void> {
     this.checksClosed = true;
     await this.checkContainerId?.catch(() => undefined);
+  }
+
+  /** A restarted server found the session's check container still running: it is used, not made again. */
+  adoptCheckContainer(id: string): void {
+    this.currentCheckContainer = id;
+    this.checkContainerId = Promise.resolve(id);
   }
 
   /** The id the current check container has once made (to tell a stale failure from a fresh one). */
@@ -437,7 +462,7 @@ export class SessionManager {
     return this.side(engine).pool;
   }
 
-  /** Reads the engine's setup, removes a previous run's leftovers, starts the clocks. */
+  /** Reads the engine's setup, adopts a previous run's live sessions and removes the rest, starts the clocks. */
   async start(): Promise<void> {
     await mkdir(this.sessionsDir, { recursive: true, mode: 0o700 });
     await chmod(this.sessionsDir, 0o700);
@@ -447,6 +472,7 @@ export class SessionManager {
       side.unsubscribe = side.events.subscribe((event) => this.route(event, side.engine));
       await side.events.start();
     }
+    for (const work of this.afterStart.splice(0)) work();
     await this.fleet.start();
     this.unwatchFleet = this.fleet.onChange((engine, answers) =>
       answers ? this.engineBack(engine) : this.engineLost(engine),
@@ -456,34 +482,61 @@ export class SessionManager {
     void this.refill();
   }
 
-  /** Reads one engine's setup and removes a previous run's leftovers there. */
+  /** Reads one engine's setup and adopts a previous run's sessions there (or retries until it answers). */
   private async startSide(side: EngineSide): Promise<void> {
     try {
-      const info = (await side.engine.docker.info()) as {
-        SecurityOptions?: string[];
-        DockerRootDir?: string;
-      };
-      side.uidOffset = await hostUidOffset(
-        (info.SecurityOptions ?? []).some((o) => o.includes("userns")),
-      );
-      side.engineRootDir = info.DockerRootDir;
-      side.cgroups = cgroupHostFor(
-        info as { CgroupDriver?: string; CgroupVersion?: string },
-        side.engine.address.address,
-      );
-      if (!side.cgroups)
-        this.log.warn(
-          { engine: side.engine.name },
-          "the engine is remote or uses the systemd cgroup driver: each container is capped, but no session is bounded as a whole",
-        );
-      await this.removeLeftovers(side.engine);
-      await this.copyImagesTo(side.engine);
+      await this.prepareSide(side);
     } catch (error) {
       this.log.warn(
         { engine: side.engine.name, err: (error as Error).message },
-        "engine not answering at start; leftovers will be removed later",
+        "engine not answering at start; a previous run's sessions there are adopted once it answers",
       );
+      this.retryPreparingSide(side);
     }
+  }
+
+  /** Reads the engine's setup, adopts a previous run's live sessions there and removes the rest. */
+  private async prepareSide(side: EngineSide): Promise<void> {
+    const info = (await side.engine.docker.info()) as {
+      SecurityOptions?: string[];
+      DockerRootDir?: string;
+    };
+    side.uidOffset = await hostUidOffset(
+      (info.SecurityOptions ?? []).some((o) => o.includes("userns")),
+    );
+    side.engineRootDir = info.DockerRootDir;
+    side.cgroups = cgroupHostFor(
+      info as { CgroupDriver?: string; CgroupVersion?: string },
+      side.engine.address.address,
+    );
+    if (!side.cgroups)
+      this.log.warn(
+        { engine: side.engine.name },
+        "the engine is remote or uses the systemd cgroup driver: each container is capped, but no session is bounded as a whole",
+      );
+    await this.adoptOrRemove(side);
+    await this.copyImagesTo(side.engine);
+  }
+
+  /**
+   * The engine did not answer at start (a host restarting, the server up before dockerd): its
+   * setup is read and the previous run's sessions there adopted as soon as it answers, the
+   * server running meanwhile (new sandboxes wait for, or avoid, the engine as they always do).
+   */
+  private retryPreparingSide(side: EngineSide): void {
+    setTimeout(() => {
+      if (this.stopped) return;
+      this.prepareSide(side).then(
+        () => {
+          this.log.info(
+            { engine: side.engine.name },
+            "the engine answers: the previous run's sessions there were taken back",
+          );
+          for (const work of this.afterStart.splice(0)) work();
+        },
+        () => this.retryPreparingSide(side),
+      );
+    }, 3000).unref();
   }
 
   /**
@@ -579,7 +632,11 @@ export class SessionManager {
     return side.refilling;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the manager. By default every session ends (tests, `STOWAGE_STOP_ENDS_SESSIONS`); with
+   * `keepSessions` (a restart: SIGTERM, SIGINT) they stay on the engine for the next start to adopt.
+   */
+  async stop(options: { keepSessions?: boolean } = {}): Promise<void> {
     this.stopped = true;
     await Promise.all([...this.sides.values()].map((side) => side.refilling));
     clearInterval(this.sweepTimer);
@@ -592,10 +649,31 @@ export class SessionManager {
     // Creations and resets in flight finish first, so the sessions they make are ended too
     // (a reset racing the stop left its new workstation on the engine).
     await Promise.allSettled([...this.creating.values(), ...this.replacing.values()]);
+    if (options.keepSessions) {
+      await Promise.all([...this.sessions.values()].map((session) => this.letGo(session)));
+      return;
+    }
     await Promise.all([...this.sessions.keys()].map((id) => this.destroy(id, "server stopping")));
     for (const side of this.sides.values())
       if (side.cgroups)
         await removeInstanceCgroups(side.cgroups, this.config.instance).catch(() => undefined);
+  }
+
+  /**
+   * The server stops but the session stays on the engine for the next start to adopt: its
+   * record and terminal screen are saved, the server's side (shell stream, proxy socket,
+   * guards) is closed. Nothing on the engine, in the home or in the cgroup is touched.
+   */
+  private async letGo(session: Session): Promise<void> {
+    if (this.destroying.has(session.id)) return this.destroying.get(session.id);
+    session.quota?.stop();
+    session.logFlood?.stop();
+    await this.persist(session);
+    await this.saveScreen(session);
+    session.terminal?.dispose(1012, "the course server is restarting");
+    await session.proxy?.close().catch(() => undefined);
+    this.sessions.delete(session.id);
+    this.log.info({ session: session.id }, "session kept for the next start");
   }
 
   get(id: string): Session | undefined {
@@ -661,12 +739,14 @@ export class SessionManager {
           client: classPool ? "" : client,
         });
         await this.restoreKeptHome(owner, session);
+        await this.persist(session);
         return session;
       }
       ready.assign(owner, this.config.maxLifetimeSeconds);
       ready.client = classPool ? "" : client;
       void this.refill();
       await this.restoreKeptHome(owner, ready);
+      await this.persist(ready);
       return ready;
     })();
     this.creating.set(owner, promise);
@@ -786,25 +866,7 @@ export class SessionManager {
         Labels: scope.ownedLabels(),
         Options: { "com.docker.network.bridge.name": bridgeName(id) },
       });
-      session.proxy = new SandboxProxy({
-        scope,
-        engine,
-        log: this.log,
-        engineRootDir: side.engineRootDir,
-        workstationId: () => session.workstationId,
-        onStartQueued: (waiting) => {
-          if (Date.now() - session.queueNoticeAt < 60_000) return;
-          session.queueNoticeAt = Date.now();
-          session.terminal?.notice(
-            `the engine is busy starting containers for this class (${waiting} waiting): yours starts when its turn comes; nothing to do`,
-          );
-        },
-        onContainerStarted: async (containerId) => {
-          const info = await engine.docker.getContainer(containerId).inspect();
-          await session.ports?.start(containerId, parsePorts(info.Config.Labels?.[LABEL_PORTS]));
-          await session.logFlood?.watch(containerId);
-        },
-      });
+      session.proxy = this.makeProxy(session);
       await session.proxy.listen();
       const workstation = await engine.docker.createContainer({
         name: scope.workstationName,
@@ -837,9 +899,7 @@ export class SessionManager {
           LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
         },
       });
-      session.workstationId = workstation.id;
-      session.makeCheckContainer = () => createCheckContainer(engine, scope);
-      session.ports = new PortForwards(engine.docker, () => session.workstationId);
+      this.wireWorkstation(session, workstation.id);
       await engine.starts.run(id, () => workstation.start());
       // Not awaited: the student's prompt does not wait for it; a Check made before it is ready waits for it.
       void session
@@ -850,21 +910,7 @@ export class SessionManager {
             "check container could not start",
           ),
         );
-      session.terminal = new TerminalSession(engine.docker, workstation.id);
-      session.terminal.onInput = () => session.touch();
-      session.terminal.reviveWorkstation = () => this.reviveWorkstation(session);
-      session.quota = startDiskQuota({
-        docker: engine.docker,
-        scope,
-        limitBytes: this.config.diskQuotaMb * 1024 * 1024,
-        onOver: (message) => session.terminal?.notice(message),
-      });
-      session.proxy.archiveAllowance = session.quota; // docker cp is bounded by what the quota has left
-      session.logFlood = startLogFloodGuard({
-        docker: engine.docker,
-        scope,
-        onFlood: (message) => session.terminal?.notice(message),
-      });
+      await this.persist(session);
       this.log.info(
         { session: id, engine: engine.name, ms: Date.now() - started },
         "session created",
@@ -877,6 +923,100 @@ export class SessionManager {
     }
   }
 
+  /** The session's Docker API proxy (listening once `listen()` is called): for a new session and an adopted one. */
+  private makeProxy(session: Session): SandboxProxy {
+    const engine = session.engine;
+    return new SandboxProxy({
+      scope: session.scope,
+      engine,
+      log: this.log,
+      engineRootDir: this.side(engine).engineRootDir,
+      workstationId: () => session.workstationId,
+      onStartQueued: (waiting) => {
+        if (Date.now() - session.queueNoticeAt < 60_000) return;
+        session.queueNoticeAt = Date.now();
+        session.terminal?.notice(
+          `the engine is busy starting containers for this class (${waiting} waiting): yours starts when its turn comes; nothing to do`,
+        );
+      },
+      onContainerStarted: async (containerId) => {
+        const info = await engine.docker.getContainer(containerId).inspect();
+        await session.ports?.start(containerId, parsePorts(info.Config.Labels?.[LABEL_PORTS]));
+        await session.logFlood?.watch(containerId);
+      },
+    });
+  }
+
+  /** What the server holds for a session's workstation: its terminal, port forwards, check container and guards. */
+  private wireWorkstation(session: Session, workstationId: string, screen?: string): void {
+    const scope = session.scope;
+    session.workstationId = workstationId;
+    session.makeCheckContainer = () => createCheckContainer(session.engine, scope);
+    session.ports = new PortForwards(session.engine.docker, () => session.workstationId);
+    session.terminal = new TerminalSession(session.engine.docker, workstationId, screen);
+    session.terminal.onInput = () => session.touch();
+    session.terminal.reviveWorkstation = () => this.reviveWorkstation(session);
+    session.quota = startDiskQuota({
+      docker: session.engine.docker,
+      scope,
+      limitBytes: this.config.diskQuotaMb * 1024 * 1024,
+      onOver: (message) => session.terminal?.notice(message),
+    });
+    session.proxy!.archiveAllowance = session.quota; // docker cp is bounded by what the quota has left
+    session.logFlood = startLogFloodGuard({
+      docker: session.engine.docker,
+      scope,
+      onFlood: (message) => session.terminal?.notice(message),
+    });
+  }
+
+  /**
+   * Saves the terminal's mirrored screen into the session's folder, for a restarted server to
+   * redraw: at a stop, and every SCREEN_SAVE_MS while output comes (so even a `kill -9` loses at
+   * most that much of it). Written to a temporary name and renamed.
+   */
+  private async saveScreen(session: Session): Promise<void> {
+    if (!session.terminal || session.savingScreen) return;
+    session.savingScreen = true;
+    session.screenSavedAt = Date.now();
+    try {
+      const screen = await session.terminal.snapshot();
+      if (!screen || this.destroying.has(session.id)) return;
+      const path = join(session.sessionDir, SCREEN_FILE);
+      await writeFile(`${path}.tmp`, screen, { mode: 0o600 });
+      await rename(`${path}.tmp`, path);
+    } catch {
+      // The folder is gone (the session ended meanwhile) or the disk is full: the next save tries again.
+    } finally {
+      session.savingScreen = false;
+    }
+  }
+
+  /**
+   * Writes the session's record (session-record.ts), which a restarted server adopts it by. A
+   * failed write is logged, not thrown: the session works; only a restart would not keep it.
+   */
+  private async persist(session: Session): Promise<void> {
+    if (this.destroying.has(session.id) || !this.sessions.has(session.id)) return;
+    session.persistedActiveAt = session.lastActiveAt;
+    await writeSessionRecord(session.sessionDir, {
+      version: 1,
+      id: session.id,
+      owner: session.owner,
+      client: session.client,
+      createdAt: session.createdAt,
+      expiresAt: session.expiresAt,
+      lastActiveAt: session.lastActiveAt,
+      workstationId: session.workstationId,
+      engine: session.engine.name,
+    }).catch((error: Error) =>
+      this.log.warn(
+        { session: session.id, err: error.message },
+        "session record not written; a restart of the server would not keep this session",
+      ),
+    );
+  }
+
   /** Ends a session: its shell, proxy, every object it made on the engine, its folders. */
   async destroy(id: string, reason: string, keepHomeAt?: string): Promise<void> {
     const running = this.destroying.get(id);
@@ -886,6 +1026,8 @@ export class SessionManager {
     const pooledAt = session ? pool.indexOf(session) : -1;
     if (pooledAt >= 0) pool.splice(pooledAt, 1);
     const done = (async () => {
+      // The record first: a server killed halfway through an ending never adopts the rest again.
+      await rm(join(this.sessionsDir, id, SESSION_RECORD_FILE), { force: true });
       session?.stopTimers();
       session?.quota?.stop();
       session?.logFlood?.stop();
@@ -959,6 +1101,7 @@ export class SessionManager {
         fresh = ready;
       } else fresh = await this.createSession(owner, engine);
       await this.restoreKeptHome(owner, fresh);
+      await this.persist(fresh);
       this.log.info(
         {
           session: fresh.id,
@@ -1026,13 +1169,18 @@ export class SessionManager {
     return this.replace(id, { keepHome: true, reason: "workstation vanished" });
   }
 
-  /** Removes every container, volume and network carrying the given label filter. */
+  /** Removes every container, volume and network carrying the given label filter, except those of the sessions in `keep`. */
   private async removeEngineObjects(
     engine: Engine,
     filters: Record<string, string[]>,
+    keep: { has(sessionId: string): boolean } = new Set<string>(),
   ): Promise<void> {
     const docker = engine.docker;
-    const containers = await docker.listContainers({ all: true, filters }).catch(() => []);
+    const kept = (labels: Record<string, string> | null | undefined) =>
+      keep.has(labels?.[LABEL_SESSION] ?? "");
+    const containers = (await docker.listContainers({ all: true, filters }).catch(() => [])).filter(
+      (c) => !kept(c.Labels),
+    );
     await Promise.all(
       containers.map((c) =>
         docker
@@ -1041,8 +1189,9 @@ export class SessionManager {
           .catch(() => undefined),
       ),
     );
-    const volumes =
-      (await docker.listVolumes({ filters }).catch(() => ({ Volumes: [] }))).Volumes ?? [];
+    const volumes = (
+      (await docker.listVolumes({ filters }).catch(() => ({ Volumes: [] }))).Volumes ?? []
+    ).filter((v) => !kept(v.Labels));
     await Promise.all(
       volumes.map((v) =>
         docker
@@ -1051,7 +1200,9 @@ export class SessionManager {
           .catch(() => undefined),
       ),
     );
-    const networks = await docker.listNetworks({ filters }).catch(() => []);
+    const networks = (await docker.listNetworks({ filters }).catch(() => [])).filter(
+      (n) => !kept(n.Labels),
+    );
     await Promise.all(
       networks.map((n) =>
         docker
@@ -1103,20 +1254,240 @@ export class SessionManager {
     }
   }
 
-  /** A previous run of this server (same instance name) may have died: remove what it left. */
-  async removeLeftovers(engine: Engine = this.engine): Promise<void> {
-    await this.removeEngineObjects(engine, {
-      label: [`${LABEL_INSTANCE}=${this.config.instance}`],
-    });
-    await removeInstanceImages(engine, this.config.instance); // [builds hook] images a dead run's sessions built (own-images.ts)
-    const cgroups = this.side(engine).cgroups;
-    if (cgroups) await removeInstanceCgroups(cgroups, this.config.instance).catch(() => undefined);
-    const folders = await readdir(this.sessionsDir).catch(() => []);
+  /**
+   * A previous run of this server (same instance name) stopped or died: every session its records
+   * say is live and whose objects are still on the engine is adopted again (docs/decisions/
+   * restarts-keep-sandboxes.md); what belongs to no such session is removed: sessions that
+   * expired or went idle meanwhile, pooled ones beyond the pool's size, half-made ones (no
+   * record), and whatever carries this instance's label but no live session's.
+   */
+  private async adoptOrRemove(side: EngineSide): Promise<void> {
+    const engine = side.engine;
+    const byInstance = { label: [`${LABEL_INSTANCE}=${this.config.instance}`] };
+    const containers = await engine.docker.listContainers({ all: true, filters: byInstance });
+    // Sessions this run already holds (an adoption retried once the engine answered) stay as they are.
+    const folders = (await readdir(this.sessionsDir).catch(() => [] as string[])).filter(
+      (f) => /^[a-f0-9]{12}$/.test(f) && !this.sessions.has(f),
+    );
+    const records = new Map<string, SessionRecord | undefined>();
+    for (const id of folders) {
+      const record = await readSessionRecord(join(this.sessionsDir, id));
+      records.set(id, record?.id === id ? record : undefined);
+    }
+    // Each engine adopts the sessions its records name; the default engine also takes the
+    // folders with no record, or naming an engine no longer configured (removed as ended).
+    const known = new Set(this.fleet.engines.map((e) => e.name));
+    const engineOf = (record: SessionRecord | undefined) =>
+      record?.engine && known.has(record.engine) ? record.engine : this.engine.name;
+    const mine = folders.filter((id) => engineOf(records.get(id)) === engine.name);
+    const elsewhere = new Set(folders.filter((id) => !mine.includes(id)));
+    const now = Date.now();
+    const adopted = new Set<string>();
+    const work = [...mine];
+    // One sandbox per learner: should two records name the same one, the newer is kept.
+    const newest = new Map<string, number>();
+    for (const session of this.sessions.values())
+      if (session.owner) newest.set(session.owner, session.createdAt);
+    for (const record of records.values())
+      if (record?.owner)
+        newest.set(record.owner, Math.max(newest.get(record.owner) ?? 0, record.createdAt));
+    const adoptNext = async (): Promise<void> => {
+      for (let id = work.shift(); id !== undefined; id = work.shift()) {
+        const record = records.get(id);
+        const ended =
+          record?.engine && !known.has(record.engine)
+            ? `its engine ${record.engine} is no longer configured`
+            : record?.owner && newest.get(record.owner) !== record.createdAt
+              ? "the learner has a newer session"
+              : this.endedWhileDown(record, now);
+        if (!record || ended) {
+          this.log.info(
+            { session: id, reason: ended ?? "no record" },
+            "previous run's session removed",
+          );
+          continue;
+        }
+        const ofSession = containers.filter((c) => c.Labels[LABEL_SESSION] === record.id);
+        try {
+          if (await this.adopt(record, ofSession, side)) adopted.add(id);
+        } catch (error) {
+          this.log.warn(
+            { session: id, err: (error as Error).message },
+            "previous run's session could not be adopted; removing it",
+          );
+        }
+      }
+    };
+    // A few at a time: each is an exec in its workstation and a socket, and a class has many.
+    await Promise.all(Array.from({ length: 8 }, adoptNext));
+    // Kept: the adopted ones, every session this run holds, asked at each removal (one being
+    // made meanwhile is listed before it makes anything: createSession), and the sessions of the
+    // other engines (theirs to adopt: cgroups are this host's, shared by its engines).
+    const keep = {
+      has: (id: string) => adopted.has(id) || this.sessions.has(id) || elsewhere.has(id),
+    };
+    await this.removeEngineObjects(engine, byInstance, keep);
+    await removeInstanceImages(engine, this.config.instance, keep); // [builds hook] images ended sessions built (own-images.ts)
+    if (side.cgroups)
+      await removeInstanceCgroups(side.cgroups, this.config.instance, keep).catch(() => undefined);
+    // Folders: this engine's ended ones; the default engine also the kept homes no reset waits for.
+    const homeInUse = (folder: string) =>
+      this.replacing.size > 0 ||
+      [...this.keptHomes.values()].includes(join(this.sessionsDir, folder));
+    const leftFolders = await readdir(this.sessionsDir).catch(() => [] as string[]);
     await Promise.all(
-      folders
-        .filter((f) => !this.sessions.has(f))
+      leftFolders
+        .filter((f) =>
+          f.startsWith("kept-home-")
+            ? engine === this.engine && !homeInUse(f)
+            : mine.includes(f) && !keep.has(f),
+        )
         .map((f) => removeWorkspace(join(this.sessionsDir, f))),
     );
+    if (adopted.size > 0 || mine.length > 0)
+      this.log.info(
+        { engine: engine.name, adopted: adopted.size, removed: mine.length - adopted.size },
+        "previous run's sessions adopted",
+      );
+  }
+
+  /** Why a previous run's session counts as ended now (it would have been swept meanwhile), or undefined. */
+  private endedWhileDown(record: SessionRecord | undefined, now: number): string | undefined {
+    if (!record) return undefined;
+    if (!record.owner) return undefined; // pooled: its clocks have not started
+    if (now >= record.expiresAt) return "maximum lifetime reached while the server was down";
+    if (now - record.lastActiveAt >= this.config.idleTimeoutSeconds * 1000)
+      return "idle timeout reached while the server was down";
+    return undefined;
+  }
+
+  /**
+   * Takes a previous run's session back: its home's mounts, its cgroup, a new proxy socket at
+   * the same path (the workstation mounts the socket's folder, so it sees the new socket), its
+   * terminal (the old shell is ended: nothing can attach to it again), guards and forwards.
+   * A workstation gone from the engine is rebuilt with the home kept (recover). Returns false
+   * when the session is not kept (a pooled one beyond the pool, or one with no workstation).
+   */
+  private async adopt(
+    record: SessionRecord,
+    containers: Docker.ContainerInfo[],
+    side: EngineSide,
+  ): Promise<boolean> {
+    const id = record.id;
+    const workstation = containers.find((c) => c.Labels[LABEL_ROLE] === "workstation");
+    if (!record.owner) {
+      // A slot of the pool is taken here, before any await: adoptions run side by side.
+      if (!workstation || this.adoptedIntoPool >= this.config.poolSize) return false;
+      this.adoptedIntoPool++;
+    }
+    const sessionDir = join(this.sessionsDir, id);
+    const scope = new SessionScope(id, this.config.instance, sessionDir);
+    const session = new Session(
+      id,
+      record.owner,
+      scope,
+      sessionDir,
+      0,
+      new StudentView(scope, side.engineRootDir),
+      side.engine,
+    );
+    session.createdAt = record.createdAt;
+    session.expiresAt = record.expiresAt;
+    session.lastActiveAt = record.lastActiveAt;
+    session.client = record.client;
+    // Listed only once whole: when adoption waited for the engine, requests already come in.
+    try {
+      await ensureHomeMounts(scope);
+      if (side.cgroups) {
+        // Still there after a crash; made again (with today's limits) after a host restart.
+        const path = sessionCgroupPath(this.config.instance, id);
+        await createSessionCgroup(side.cgroups, path, {
+          memoryBytes: this.config.sessionMemoryMb * 1024 * 1024,
+          nanoCpus: this.config.sessionCpus * 1e9,
+          pids: this.config.sessionPids,
+        });
+        scope.cgroupParent = path;
+      }
+      session.proxy = this.makeProxy(session);
+      await session.proxy.listen();
+      if (!workstation) {
+        // Removed while the server was down: rebuilt, home kept, once the server runs (recover).
+        session.workstationId = record.workstationId;
+        this.sessions.set(id, session);
+        this.afterStart.push(() => void this.recover(id).catch(() => undefined));
+        return true;
+      }
+      if (workstation.State === "running") await this.endOrphanShells(side.engine, workstation.Id);
+      const screen = await readFile(join(sessionDir, SCREEN_FILE), "utf8").catch(() => undefined);
+      await rm(join(sessionDir, SCREEN_FILE), { force: true });
+      this.wireWorkstation(session, workstation.Id, screen);
+    } catch (error) {
+      // What adoption had opened for it goes; its objects and folder are removed by the caller.
+      session.quota?.stop();
+      session.logFlood?.stop();
+      session.terminal?.dispose();
+      await session.proxy?.close().catch(() => undefined);
+      throw error;
+    }
+    session.terminal!.notice(
+      "the course server restarted: this is a new shell; your files, containers, volumes and progress are as you left them",
+    );
+    const checks = containers.find(
+      (c) => c.Labels[LABEL_ROLE] === CHECK_CONTAINER_ROLE && c.State === "running",
+    );
+    if (checks) session.adoptCheckContainer(checks.Id);
+    // The student's running containers: their port forwards (made again) and the log-flood guard.
+    for (const c of containers) {
+      if (c.Labels[LABEL_OWNER] !== id || c.State !== "running") continue;
+      this.afterStart.push(() => {
+        void session.ports
+          ?.start(c.Id, parsePorts(c.Labels[LABEL_PORTS]))
+          .catch((err: Error) =>
+            this.log.warn({ session: id, err: err.message }, "port forward failed"),
+          );
+        void session.logFlood?.watch(c.Id).catch(() => undefined);
+      });
+    }
+    this.sessions.set(id, session);
+    if (!record.owner) {
+      side.pool.push(session);
+      this.afterStart.push(() => void session.terminal?.ensureShell().catch(() => undefined));
+    }
+    await this.persist(session);
+    if (record.owner) await this.recordOwner(session);
+    this.log.info(
+      { session: id, engine: side.engine.name, owner: Boolean(record.owner) },
+      "session adopted",
+    );
+    return true;
+  }
+
+  /** Pooled sessions of the previous run taken back at start (at most the pool's size). */
+  private adoptedIntoPool = 0;
+
+  /** Work for adopted sessions that waits until the event stream runs (a rebuild, port forwards). */
+  private afterStart: (() => void)[] = [];
+
+  /**
+   * The previous run's shells in a workstation: the engine cannot attach a new client to an
+   * exec, and the old one keeps running with its stream gone (measured: `bash -l` and its jobs
+   * stay after the server is killed), so each is sent SIGHUP, which ends it and its jobs as a
+   * closed terminal would. Only exec'd `bash -l` processes (parent 0 in the container): the
+   * workstation's init and the port forwarders (socat) stay.
+   */
+  private async endOrphanShells(engine: Engine, workstationId: string): Promise<void> {
+    const script = `for s in /proc/[0-9]*/status; do
+  p=\${s#/proc/}; p=\${p%/status}
+  [ "$p" = "$$" ] && continue
+  grep -q '^PPid:[[:space:]]*0$' "$s" 2>/dev/null || continue
+  [ "$(tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null)" = "bash -l " ] && kill -HUP "$p" 2>/dev/null
+done
+true`;
+    const result = await runInWorkstation(engine.docker, workstationId, script, {
+      timeoutMs: 10_000,
+    });
+    if (result.exitCode !== 0)
+      this.log.warn({ output: result.output.slice(0, 500) }, "the previous shells were not ended");
   }
 
   private async sweep(): Promise<void> {
@@ -1130,6 +1501,12 @@ export class SessionManager {
       if (now >= session.expiresAt) await this.destroy(session.id, "maximum lifetime reached");
       else if (now - session.lastActiveAt >= this.config.idleTimeoutSeconds * 1000)
         await this.destroy(session.id, "idle timeout");
+      // The idle clock survives a crash to within this much (a restart removes who went idle meanwhile).
+      else {
+        if (session.lastActiveAt - session.persistedActiveAt >= 30_000) await this.persist(session);
+        if (session.terminal?.changedSinceSnapshot && now - session.screenSavedAt >= SCREEN_SAVE_MS)
+          void this.saveScreen(session);
+      }
     }
   }
 

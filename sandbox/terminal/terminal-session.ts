@@ -109,6 +109,8 @@ export class TerminalSession {
   /** Set while the shell is paused for having used its window's output budget. */
   private rateTimer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
+  /** Output came since the last snapshot() (the session manager saves the screen now and then). */
+  changedSinceSnapshot = false;
   /** Called on every keystroke: the session's idle clock. */
   onInput: () => void = () => {};
   /**
@@ -118,7 +120,8 @@ export class TerminalSession {
    */
   reviveWorkstation: (() => Promise<void>) | undefined;
 
-  constructor(docker: Docker, containerId: string) {
+  /** `screen`: a previous server's mirrored screen (snapshot()), drawn first, so a reconnecting browser sees what it showed. */
+  constructor(docker: Docker, containerId: string, screen?: string) {
     this.docker = docker;
     this.containerId = containerId;
     this.mirror = new Terminal({
@@ -129,6 +132,16 @@ export class TerminalSession {
     });
     this.serializer = new SerializeAddon();
     this.mirror.loadAddon(this.serializer);
+    if (screen) this.mirror.write(screen);
+  }
+
+  /** The mirrored screen and scrollback as escape sequences (what a reconnecting browser is sent). */
+  async snapshot(): Promise<string> {
+    this.flush();
+    this.changedSinceSnapshot = false;
+    if (this.disposed) return "";
+    await new Promise<void>((resolve) => this.mirror.write("", resolve));
+    return this.disposed ? "" : this.serializer.serialize();
   }
 
   /** Starts the shell if it is not running (first connect, or after the student typed exit). */
@@ -206,6 +219,7 @@ export class TerminalSession {
     const data = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch);
     this.batch = [];
     if (this.disposed) return;
+    this.changedSinceSnapshot = true;
     this.client?.sendOutput(data);
     for (const watcher of this.watchers) watcher.sendOutput(data);
     const mirrored = mirrorPart(data, this.rows + SCROLLBACK);
@@ -323,6 +337,7 @@ export class TerminalSession {
     this.flush();
     const line = `\r\n\x1b[33m[sandbox] ${text.replace(/\n/g, "\r\n")}\x1b[0m\r\n`;
     this.mirror.write(line);
+    this.changedSinceSnapshot = true;
     this.client?.sendOutput(Buffer.from(line));
     for (const watcher of this.watchers) watcher.sendOutput(Buffer.from(line));
     this.client?.sendControl({ type: "notice", message: text });
@@ -364,12 +379,13 @@ export class TerminalSession {
     await this.exec?.resize({ h: rows, w: cols }).catch(() => undefined);
   }
 
-  dispose(): void {
+  /** The server's side ends: the browser and viewers are told why (the session ended, or the server restarts). */
+  dispose(code = 4001, reason = "the session ended"): void {
     this.disposed = true;
     clearTimeout(this.rateTimer);
-    this.client?.close(4001, "the session ended");
+    this.client?.close(code, reason);
     this.client = undefined;
-    for (const watcher of this.watchers) watcher.close(4001, "the session ended");
+    for (const watcher of this.watchers) watcher.close(code, reason);
     this.watchers.clear();
     this.stream?.destroy();
     this.stream = undefined;

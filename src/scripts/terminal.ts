@@ -18,6 +18,8 @@ interface Options {
 
 const ACK_EVERY = 32 * 1024;
 const MAX_BACKOFF_MS = 15_000;
+/** The longest wait between tries while the server restarts (it said so: close code 1012). */
+const RESTART_BACKOFF_MS = 2_000;
 
 const THEME: ITheme = {
   background: "#111418",
@@ -130,11 +132,15 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
       ws.send(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff));
   });
 
+  // The server said it restarts (close code 1012): it keeps the sandbox, so ask again every
+  // second or two until it is back rather than backing off to MAX_BACKOFF_MS.
+  let serverRestarting = false;
   const scheduleReconnect = (why: string, atLeastMs = 0) => {
     if (disposed) return;
+    const ceiling = serverRestarting ? RESTART_BACKOFF_MS : MAX_BACKOFF_MS;
     const delay = Math.max(
       atLeastMs,
-      Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt) * (0.8 + Math.random() * 0.4),
+      Math.min(ceiling, 500 * 2 ** attempt) * (0.8 + Math.random() * 0.4),
     );
     attempt++;
     opts.status(`${why} Reconnecting in ${Math.ceil(delay / 1000)} s…`, true);
@@ -175,6 +181,7 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
     socket.onopen = () => {
       opened = true;
       attempt = 0;
+      serverRestarting = false;
       unacked = 0;
       opts.status("Connected.");
       opts.showReconnect(false);
@@ -240,9 +247,13 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
       // The session may be gone: ask the server again on the next attempt (it returns the live one).
       forgetSession();
       if (disposed) return;
-      const why = opened
-        ? "Disconnected."
-        : `Could not connect to the terminal${event.reason ? ` (${event.reason})` : ""}.`;
+      if (event.code === 1012) serverRestarting = true;
+      const why =
+        event.code === 1012
+          ? "The course server is restarting; your sandbox is kept."
+          : opened
+            ? "Disconnected."
+            : `Could not connect to the terminal${event.reason ? ` (${event.reason})` : ""}.`;
       scheduleReconnect(why);
     };
   }

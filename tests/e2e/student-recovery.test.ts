@@ -2,7 +2,9 @@
  * The student's way out, in Chromium on the real server and engine: a workstation removed behind
  * the server's back recovers by itself, or with one click on "Reset my sandbox" when the server
  * missed it; the reset keeps the files when asked and always the progress; and a failed check's
- * message no longer passes for current once the student fixed the task in the terminal.
+ * message no longer passes for current once the student fixed the task in the terminal; and
+ * when the server restarts (a deploy), the open page's terminal comes back by itself, without a
+ * reload, redrawing the screen the student had, in the same sandbox.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +15,7 @@ import {
   type CourseInBrowser,
 } from "../../tools/course-in-browser.ts";
 import { artifact } from "../../tools/site.ts";
+import { restartTestServer } from "../../tools/sandbox-server.ts";
 
 let course: CourseInBrowser;
 let server: CourseInBrowser["server"];
@@ -157,6 +160,61 @@ describe("a failed check the student fixed in the terminal", () => {
       "(checked automatically)",
     );
     expect(await exercise.getAttribute("data-stale")).toBeNull();
+    await page.close();
+  }, 120_000);
+});
+
+describe("a server restart during a class", () => {
+  it("gets the page's terminal back by itself, redrawn, without a reload", async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const { id, progress } = await openLessonWithWork(page);
+    await typeInTerminal(page, "echo before-restart-$((6*7))");
+    await expect.poll(() => screen(page), { timeout: 15_000 }).toMatch(/^before-restart-42\s*$/m);
+    // Marks this very document: a reload would lose it.
+    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+    const statuses: string[] = [];
+    page.on("console", () => undefined);
+    await page.exposeFunction("sawStatus", (text: string) => statuses.push(text));
+    await page.evaluate(() => {
+      const status = document.querySelector("[data-term-status]")!;
+      new MutationObserver(() =>
+        (window as unknown as { sawStatus(t: string): void }).sawStatus(status.textContent ?? ""),
+      ).observe(status, { childList: true, characterData: true, subtree: true });
+    });
+
+    server = await restartTestServer(server);
+    course.server = server; // closed with the course
+    expect(server.port).toBe(Number(new URL(base).port));
+    await expect
+      .poll(() => page.locator("[data-term-status]").textContent(), { timeout: 30_000 })
+      .toBe("Connected.");
+    expect(statuses.join("\n")).toContain("The course server is restarting; your sandbox is kept.");
+    // The screen the student had, then the server's word on what happened, then a new prompt.
+    await expect
+      .poll(() => screen(page), { timeout: 30_000 })
+      .toMatch(/before-restart-42[\s\S]*the course server restarted[\s\S]*\$\s*$/);
+    await page.screenshot({ path: artifact("restart-1-redrawn.png") });
+    expect(await page.evaluate(() => (window as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(await sessionOf(page)).toBe(id);
+    await expectNotesIn(page, true);
+    await typeInTerminal(page, "clear; docker volume ls -q");
+    await expect.poll(() => screen(page), { timeout: 15_000 }).toMatch(/^demo\s*$/m);
+    // The state stream is back (the adopted session's events reach the page), and a Check runs.
+    await typeInTerminal(page, "docker volume create after-restart");
+    await expect
+      .poll(() => page.locator("[data-state-diagram]").textContent(), { timeout: 15_000 })
+      .toContain("after-restart");
+    const exercise = page.locator('section.exercise[data-exercise="make-a-volume"]');
+    await exercise.locator("[data-check]").click();
+    await expect
+      .poll(() => exercise.locator('li[data-task="demo-exists"]').getAttribute("data-state"), {
+        timeout: 30_000,
+      })
+      .toBe("passed");
+    // Progress from before the restart is all there (the passed check adds to it).
+    expect(JSON.parse(await (await page.request.get(`${base}/api/progress`)).text())).toMatchObject(
+      JSON.parse(progress) as object,
+    );
     await page.close();
   }, 120_000);
 });

@@ -63,6 +63,8 @@ let relayDir = "";
 let student: ApiClient;
 let id = "";
 let terminal: TerminalClient | undefined;
+/** The same instance started again on the same data folder (the last test). */
+let restarted: Server | undefined;
 
 beforeAll(async () => {
   relayDir = await mkdtemp(join(tmpdir(), "stowage-relay-"));
@@ -76,6 +78,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await terminal?.close();
   await relay?.start().catch(() => undefined); // the server cleans up through it
+  await restarted?.close();
   await server?.close();
   await relay?.stop();
   await rm(relayDir, { recursive: true, force: true });
@@ -177,5 +180,32 @@ describe("the Docker engine goes away and comes back", () => {
     );
     expect(r.stdout, r.output).toMatch(/hello-after\nok/);
     expect((await other.call("DELETE", `/api/sessions/${created.body.id}`)).status).toBe(204);
+  }, 60_000);
+
+  it("a server restarted while the engine is down adopts its sessions once the engine answers", async () => {
+    await terminal?.close();
+    terminal = undefined;
+    // The server dies (as kill -9: nothing ended) and the engine is down when it starts again.
+    server.server.closeAllConnections();
+    server.server.close();
+    server.sessions.events.stop();
+    await server.claim.release();
+    await relay.stop();
+    restarted = await startTestServer({
+      instance: server.config.instance,
+      dataDir: server.dataDir,
+      dockerHost: `unix://${relay.path}`,
+    });
+    expect(restarted.sessions.get(id)).toBeUndefined(); // nothing to adopt it from yet
+    await relay.start();
+    await expect.poll(() => restarted!.sessions.get(id)?.owner, { timeout: 20_000 }).toBeTruthy();
+    const again = await fetch(`${restarted.url}/api/sessions`, {
+      method: "POST",
+      headers: { cookie: student.cookie },
+    });
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { id: string }).id).toBe(id);
+    const r = await studentShell(restarted, id, "docker ps --format '{{.Names}}:kept'");
+    expect(r.stdout, r.output).toMatch(/web:kept/);
   }, 60_000);
 });

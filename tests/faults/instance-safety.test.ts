@@ -51,7 +51,14 @@ function run(
   command = process.execPath,
 ): Promise<{ code: number | null; stderr: string; child: ChildProcess }> {
   const child = spawn(command, args, {
-    env: { ...process.env, STOWAGE_POOL_SIZE: "0", STOWAGE_LOG_LEVEL: "warn", ...env },
+    // SIGTERM at the end ends the sessions (by default a stop keeps them for the next start).
+    env: {
+      ...process.env,
+      STOWAGE_POOL_SIZE: "0",
+      STOWAGE_LOG_LEVEL: "warn",
+      STOWAGE_STOP_ENDS_SESSIONS: "true",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);

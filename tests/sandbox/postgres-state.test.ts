@@ -228,6 +228,8 @@ async function startChild(options: {
       STOWAGE_INSTANCE: options.instance,
       STOWAGE_DATA_DIR: options.dataDir,
       STOWAGE_DATABASE_URL: options.databaseUrl,
+      // This test's last SIGTERM is its cleanup: the sessions end (a restart would keep them).
+      STOWAGE_STOP_ENDS_SESSIONS: "true",
       STOWAGE_POOL_SIZE: "0",
       STOWAGE_CREATE_PER_MINUTE: "100",
     },

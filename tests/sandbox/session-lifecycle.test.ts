@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { SESSION_RECORD_FILE } from "../../sandbox/sessions/session-record.ts";
+import { join } from "node:path";
 import { networkInterfaces } from "node:os";
 import { ApiClient, countSessionObjects, startTestServer } from "../../tools/sandbox-server.ts";
 import { LABEL_INSTANCE, LABEL_ROLE, LABEL_SESSION } from "../../sandbox/naming/scope.ts";
@@ -143,30 +146,107 @@ describe("session lifecycle", () => {
     }
   });
 
-  it("removes what a previous run of the same instance left behind when it starts", async () => {
+  it("adopts a previous run's live session when it starts, and removes what no live session owns", async () => {
     const first = await startTestServer();
     const client = new ApiClient(first.url);
     const { body } = await client.call("POST", "/api/sessions");
+    const older = (await new ApiClient(first.url).call("POST", "/api/sessions")).body.id as string;
     const instance = first.config.instance;
-    // Its check container is made in the background after the prompt: a crashed run leaves both.
-    // (Waiting for it here: otherwise the still-running "crashed" server may create it after the
-    // second one's cleanup, which a dead process never does.)
-    await first.sessions.get(body.id)!.checkContainer();
+    // Its check container is made just after it is handed out.
+    await expect.poll(async () => (await countSessionObjects(server, body.id)).containers).toBe(2);
+    await expect.poll(async () => (await countSessionObjects(server, older)).containers).toBe(2);
     // Simulate a crash: stop serving without ending the sessions.
     first.server.closeAllConnections();
     first.server.close();
     first.sessions.events.stop();
     await first.claim.release(); // a crashed process holds nothing (instance-claim.ts)
-    expect((await countSessionObjects(server, body.id)).containers).toBe(2);
+    expect((await countSessionObjects(server, body.id)).containers).toBe(2); // workstation, check container
+    // What the crashed run left of a session that never got a record (cut off while being made).
+    const halfMade = "0123456789ab";
+    await first.engine.docker.createVolume({
+      Name: `stw-${halfMade}-data`,
+      Labels: { [LABEL_INSTANCE]: instance, [LABEL_SESSION]: halfMade },
+    });
+    await mkdir(join(first.dataDir, "sessions", halfMade));
+    // Two records naming the same learner (possible only when a start found the engine down and
+    // the learner got a new sandbox meanwhile): the older one is not adopted.
+    const recordOf = (id: string) => join(first.dataDir, "sessions", id, SESSION_RECORD_FILE);
+    const mine = JSON.parse(await readFile(recordOf(body.id), "utf8")) as {
+      owner: string;
+      createdAt: number;
+    };
+    const olderRecord = JSON.parse(await readFile(recordOf(older), "utf8")) as object;
+    await writeFile(
+      recordOf(older),
+      JSON.stringify({ ...olderRecord, owner: mine.owner, createdAt: mine.createdAt - 1000 }),
+    );
     const second = await startTestServer({ instance, dataDir: first.dataDir });
     try {
-      expect(await countSessionObjects(server, body.id)).toEqual({
+      expect(second.sessions.get(body.id)?.owner).toBeTruthy();
+      expect(second.sessions.get(older)).toBeUndefined();
+      expect(await countSessionObjects(server, older)).toEqual({
         containers: 0,
         volumes: 0,
         networks: 0,
       });
+      expect((await countSessionObjects(server, body.id)).containers).toBe(2);
+      expect(await countSessionObjects(server, halfMade)).toEqual({
+        containers: 0,
+        volumes: 0,
+        networks: 0,
+      });
+      expect(existsSync(join(first.dataDir, "sessions", halfMade))).toBe(false);
+      // The same learner, now talking to the second server, gets the same session.
+      const mine = await fetch(`${second.url}/api/sessions`, {
+        method: "POST",
+        headers: { cookie: client.cookie },
+      });
+      expect(mine.status).toBe(200);
+      expect(((await mine.json()) as { id: string }).id).toBe(body.id);
     } finally {
       await second.close();
+      await rm(first.dataDir, { recursive: true, force: true }); // second.close() removes only its own
+    }
+    expect(await countSessionObjects(server, body.id)).toEqual({
+      containers: 0,
+      volumes: 0,
+      networks: 0,
+    });
+  });
+
+  it("takes a previous run's warm sandbox back into the pool, ready with a prompt", async () => {
+    const first = await startTestServer({ poolSize: 1 });
+    await expect.poll(() => first.sessions.pooled, { timeout: 30_000 }).toBe(1);
+    const [pooledId] = (
+      await first.engine.docker.listContainers({
+        filters: {
+          label: [`${LABEL_INSTANCE}=${first.config.instance}`, `${LABEL_ROLE}=workstation`],
+        },
+      })
+    ).map((c) => c.Labels[LABEL_SESSION]);
+    // A crash, as above.
+    first.server.closeAllConnections();
+    first.server.close();
+    first.sessions.events.stop();
+    await first.claim.release();
+    const second = await startTestServer({
+      instance: first.config.instance,
+      dataDir: first.dataDir,
+      poolSize: 1,
+    });
+    try {
+      expect(second.sessions.pooled).toBe(1);
+      const client = new ApiClient(second.url);
+      const { status, body } = await client.call("POST", "/api/sessions");
+      expect(status).toBe(201);
+      expect(body.id).toBe(pooledId);
+      const { TerminalClient, PROMPT } = await import("../../tools/terminal-client.ts");
+      const term = await TerminalClient.open(second.url, body.id, client.cookie);
+      await term.waitFor(PROMPT, 15_000);
+      await term.close();
+    } finally {
+      await second.close();
+      await rm(first.dataDir, { recursive: true, force: true }); // second.close() removes only its own
     }
   });
 
