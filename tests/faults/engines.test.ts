@@ -4,14 +4,20 @@
  * stops. Sessions spread over both; a student on one engine cannot see or touch what a student on
  * the other made; draining sends new sessions elsewhere; killing the private engine (kill -9)
  * touches only its students, who are told and start again on the other engine with their files
- * and progress; /api/health lists both throughout.
+ * and progress; a server restart takes every session back on its own engine; /api/health lists
+ * both throughout.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import Docker from "dockerode";
-import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
+import {
+  ApiClient,
+  restartTestServer,
+  startTestServer,
+  studentShell,
+} from "../../tools/sandbox-server.ts";
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 import { ensureImagesOnEngines } from "../../sandbox/images/build.ts";
 import { WORKSTATION_IMAGE } from "../../sandbox/images/catalog.ts";
@@ -173,6 +179,21 @@ describe("two engines", () => {
     // What the student on the private engine made is all still there.
     const still = await studentShell(server, onPrivate.id, "docker exec private-web cat /data/x");
     expect(still.stdout.trim()).toBe("s3cret");
+  });
+
+  it("take both engines' sessions back after a server restart, each on its own engine", async () => {
+    server = await restartTestServer(server);
+    expect(engineOf(onPrivate.id)).toBe("e26b");
+    expect(engineOf(onDefault.id)).toBe("default");
+    for (const learner of [onPrivate, onDefault]) {
+      const again = await learner.client.call("POST", "/api/sessions");
+      expect(again.status, JSON.stringify(again.body)).toBe(200);
+      expect(again.body.id).toBe(learner.id);
+    }
+    const still = await studentShell(server, onPrivate.id, "docker exec private-web cat /data/x");
+    expect(still.stdout.trim(), still.output).toBe("s3cret");
+    const other = await studentShell(server, onDefault.id, "docker ps -q | wc -l");
+    expect(other.exitCode, other.output).toBe(0);
   });
 
   it("send no new session to a draining engine, and keep the sessions it has", async () => {
