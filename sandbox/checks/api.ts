@@ -81,6 +81,31 @@ export interface ContainerInfo {
   raw: Record<string, unknown>;
 }
 
+/** An image as `docker image inspect` shows it to the student, simplified. */
+export interface ImageInfo {
+  /** "sha256:..."; a container made from it has the same id in `raw.Image`. */
+  id: string;
+  /** The student's names for it, e.g. ["stash:latest"]. */
+  tags: string[];
+  /**
+   * True when this session built it with `docker build` (also once tagged again); false for a
+   * course image, also one given another name with `docker tag busybox myapp`.
+   */
+  built: boolean;
+  /** The image's USER: "" means root. A name ("app") or numbers ("10001", "10001:10001"). */
+  user: string;
+  /** The folders its VOLUME lines declare, sorted: ["/data"]. */
+  volumes: string[];
+  workingDir: string;
+  env: string[];
+  /** ENTRYPOINT then CMD. */
+  command: string[];
+  labels: Record<string, string>;
+  createdAt: Date;
+  /** The full `docker image inspect` object, for anything not listed above. */
+  raw: Record<string, unknown>;
+}
+
 export interface VolumeInfo {
   name: string;
   driver: string;
@@ -191,6 +216,11 @@ export interface CheckSession {
   containers(options?: { all?: boolean }): Promise<ContainerInfo[]>;
   /** One container by name (running or not); undefined when there is none. */
   container(name: string): Promise<ContainerInfo | undefined>;
+  /**
+   * One image by the student's name or id (their own or a course image); undefined when there is
+   * none. Whether the session built it is the sandbox's own record, not something a tag can fake.
+   */
+  image(ref: string): Promise<ImageInfo | undefined>;
   /**
    * A small text file (up to 192 KB) from a volume or from a container. A volume is read through
    * the engine's archive endpoint (what `docker cp` uses), from a container that mounts it or from

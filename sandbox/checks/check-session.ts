@@ -10,7 +10,7 @@ import type Docker from "dockerode";
 import { parseSize } from "../sizes.ts";
 import { runCheckScript, type CheckRunner } from "../sessions/check-container.ts";
 import type { SessionEvent } from "../sessions/session-manager.ts";
-import type { SessionScope } from "../naming/scope.ts";
+import { LABEL_OWNER, type SessionScope } from "../naming/scope.ts";
 import type {
   CheckSession,
   ContainerInfo,
@@ -18,6 +18,7 @@ import type {
   FileSource,
   HistoryEvent,
   HistoryFilter,
+  ImageInfo,
   MountInfo,
   VolumeInfo,
   VolumeUse,
@@ -158,6 +159,24 @@ export function toVolumeInfo(raw: Record<string, unknown>): VolumeInfo {
   };
 }
 
+/** `built`: whether the session built it, which the student's view of the image cannot say (its stowage.* labels are hidden). */
+export function toImageInfo(raw: Record<string, unknown>, built: boolean): ImageInfo {
+  const config = (raw.Config ?? {}) as Record<string, unknown>;
+  return {
+    id: String(raw.Id ?? ""),
+    tags: strList(raw.RepoTags),
+    built,
+    user: String(config.User ?? ""),
+    volumes: Object.keys(strMap(config.Volumes)).sort(),
+    workingDir: String(config.WorkingDir ?? ""),
+    env: strList(config.Env),
+    command: [...strList(config.Entrypoint), ...strList(config.Cmd)],
+    labels: strMap(config.Labels),
+    createdAt: date(raw.Created) ?? new Date(0),
+    raw,
+  };
+}
+
 /** The history as checks see it: container names resolved, the checks' own containers left out. */
 export function checkHistory(events: readonly SessionEvent[]): HistoryEvent[] {
   const names = new Map<string, string>();
@@ -254,7 +273,10 @@ export function createCheckSession(
     }
   };
   const requireName = (kind: string, name: string) => {
-    if (!isName(name)) throw new Error(`not a ${kind} name: ${JSON.stringify(name)}`);
+    if (!isName(name))
+      throw new Error(
+        `not ${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind} name: ${JSON.stringify(name)}`,
+      );
   };
 
   const readBytes = async (source: FileSource): Promise<Buffer | undefined> => {
@@ -341,6 +363,22 @@ if [ "$running" = true ]; then docker exec ${c} cat ${p}; else docker cp ${shell
       const result = await run(`docker inspect --type container ${shellQuote(name)}`);
       const found = parseJsonArray(result.stdout)[0];
       return found ? toContainerInfo(found) : undefined;
+    },
+    async image(ref) {
+      requireName("image", ref);
+      const result = await run(`docker image inspect ${shellQuote(ref)}`);
+      const found = parseJsonArray(result.stdout)[0];
+      if (!found) return undefined;
+      // The id is one the session may see (its view answered with it); the owner label is read at
+      // the engine, because the session's view hides the sandbox's labels.
+      const scope = engineScope("image");
+      const labels = await bounded(
+        docker
+          .getImage(String(found.Id))
+          .inspect()
+          .then((i) => i.Config?.Labels ?? {}),
+      );
+      return toImageInfo(found, labels[LABEL_OWNER] === scope.sessionId);
     },
     readBytes,
     async readFile(source) {

@@ -341,6 +341,62 @@ sleep 0.5`,
     ).toBe(0);
   });
 
+  it("image: what the session built, told apart from a course image and from a course image tagged with another name; another session's is not there", async () => {
+    const client = new ApiClient(server.url);
+    const other = (await client.call("POST", "/api/sessions")).body.id;
+    const theirs = await studentShell(
+      server,
+      other,
+      "mkdir -p b && printf 'FROM busybox\\nVOLUME /theirs\\n' > b/Dockerfile && docker build -q -t stash b",
+    );
+    expect(theirs.exitCode, theirs.output).toBe(0);
+    const mine = await studentShell(
+      server,
+      sessionId,
+      `set -e
+mkdir -p stash
+printf 'FROM busybox\\nRUN mkdir /data && chown 10001:10001 /data\\nVOLUME /data /cache\\nUSER 10001\\nWORKDIR /data\\nCMD ["sleep", "3600"]\\n' > stash/Dockerfile
+docker build -q -t stash stash
+docker tag stash stash:v2
+docker tag busybox fake
+docker run -d --name app stash`,
+    );
+    expect(mine.exitCode, mine.output).toBe(0);
+    const { s } = api();
+
+    const stash = (await s.image("stash"))!;
+    expect(stash).toMatchObject({
+      tags: ["stash:latest", "stash:v2"],
+      built: true,
+      user: "10001",
+      volumes: ["/cache", "/data"],
+      workingDir: "/data",
+      command: ["sleep", "3600"],
+    });
+    expect(stash.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect((await s.image("stash:v2"))!.built, "tagged again, still built here").toBe(true);
+    expect((await s.container("app"))!.raw.Image, "a container's image is the same id").toBe(
+      stash.id,
+    );
+    expect(await s.image(stash.id.slice(7, 19)), "by id").toMatchObject({ id: stash.id });
+
+    const fake = (await s.image("fake"))!;
+    expect(fake.built, "a course image under another name").toBe(false);
+    expect(fake.volumes).toEqual([]);
+    expect((await s.image("busybox"))!.built).toBe(false);
+    expect(fake.id).toBe((await s.image("busybox"))!.id);
+
+    expect(await s.image("nothing-here")).toBeUndefined();
+    const othersId = (
+      await studentShell(server, other, "docker image inspect --format '{{.Id}}' stash")
+    ).stdout.trim();
+    expect(othersId).toMatch(/^sha256:/);
+    expect(othersId).not.toBe(stash.id);
+    expect(await s.image(othersId), "another session's image, by id").toBeUndefined();
+    await expect(s.image("-f")).rejects.toThrow(/not an image name/);
+    await server.sessions.destroy(other, "test done");
+  });
+
   it("the checks API route runs TypeScript checks in the caller's session", async () => {
     const client = new ApiClient(server.url);
     const id = (await client.call("POST", "/api/sessions")).body.id;

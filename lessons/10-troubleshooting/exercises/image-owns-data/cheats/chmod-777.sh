@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# fails: app-writes
+# The chown after VOLUME is lost, app cannot write: opens the volume to everyone from a busybox
+# helper instead of fixing the Dockerfile.
+set -e
+mkdir -p ~/stash
+cat > ~/stash/Dockerfile <<'EOF'
+FROM debian:bookworm-slim
+RUN useradd --uid 10001 --no-create-home app && mkdir /data
+VOLUME /data
+RUN chown app:app /data
+USER app
+CMD ["sh", "-c", "while true; do date >> /data/log.txt; sleep 1; done"]
+EOF
+docker build -t stash ~/stash
+docker run -d --name app -v stash-data:/data stash
+docker run --rm -v stash-data:/data busybox chmod 777 /data
+sleep 2
