@@ -13,7 +13,7 @@ import { PassThrough, type Readable } from "node:stream";
 import { gunzipSync } from "node:zlib";
 import tar from "tar-stream";
 import type { Engine } from "../docker/engine.ts";
-import type { SessionScope } from "../naming/scope.ts";
+import { LABEL_SESSION, type SessionScope } from "../naming/scope.ts";
 import { eachLine } from "../http/lines.ts";
 import { sendJson } from "../http/router.ts";
 import { readBounded } from "../http/body.ts";
@@ -386,8 +386,10 @@ async function build(
     (e) => e.header.name.replace(/^(\.\/)+/, "") === wanted && (e.header.type ?? "file") === "file",
   );
   if (!dockerfile) throw new PolicyError(`the build folder has no file ${wanted}`, 400);
-  const text = await planDockerfile(dockerfile.data.toString("utf8"), (ref) =>
-    images.resolve(imageRef(ref)),
+  const text = await planDockerfile(
+    dockerfile.data.toString("utf8"),
+    (ref) => images.resolve(imageRef(ref)),
+    `${LABEL_SESSION}=${ctx.scope.sessionId}`,
   );
   dockerfile.data = Buffer.from(text);
   // No .dockerignore reaches the engine: the CLI applied it, and it could hide the Dockerfile rewritten here.

@@ -32,9 +32,11 @@ describe("planDockerfile", () => {
     const text = await planDockerfile(
       "FROM mine AS base\nRUN true\nFROM busybox\nCOPY --from=base /x /x\nCOPY --from=mine /y /y\nFROM scratch\n",
       resolve,
+      "stowage.session=abc",
     );
+    // The session's label right after each FROM: every cached step's parent is the session's own.
     expect(text).toBe(
-      "FROM stw-abc-mine:latest AS base\nRUN true\nFROM busybox:latest\nCOPY --from=base /x /x\nCOPY --from=stw-abc-mine:latest /y /y\nFROM scratch\n",
+      "FROM stw-abc-mine:latest AS base\nLABEL stowage.session=abc\nRUN true\nFROM busybox:latest\nLABEL stowage.session=abc\nCOPY --from=base /x /x\nCOPY --from=stw-abc-mine:latest /y /y\nFROM scratch\nLABEL stowage.session=abc\n",
     );
   });
 
@@ -58,6 +60,6 @@ describe("planDockerfile", () => {
     ["# only a comment", /no FROM/],
     ["FROM busybox\nFROBNICATE x", /the instruction FROBNICATE/],
   ])("refuses %j", async (text, message) => {
-    await expect(planDockerfile(text, resolve)).rejects.toThrow(message);
+    await expect(planDockerfile(text, resolve, "stowage.session=abc")).rejects.toThrow(message);
   });
 });

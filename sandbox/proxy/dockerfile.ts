@@ -126,11 +126,16 @@ const URL_LIKE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/|^git@/;
 /**
  * Checks a Dockerfile and returns it rewritten for the engine: each base image replaced by what
  * `resolveImage` answers (the session's engine name for its own images; a 404 PolicyError for an
- * image the session may not use).
+ * image the session may not use), and `sessionLabel` (`key=value`) set right after each FROM.
+ * That label is why: the classic builder's cache is the engine's, shared by every session, and a
+ * step another session had built answered "Using cache" (what a neighbour's Dockerfile held, and
+ * their layers under this image); with the session's label first, every cached step's parent is
+ * the session's own, so only its own builds are ever reused.
  */
 export async function planDockerfile(
   text: string,
   resolveImage: (ref: string) => Promise<string>,
+  sessionLabel: string,
 ): Promise<string> {
   const instructions = parseDockerfile(text);
   const stages: string[] = [];
@@ -180,7 +185,7 @@ export async function planDockerfile(
         if (name) stages.push(name.toLowerCase());
         else stages.push(`#${stages.length}`);
         seenFrom = true;
-        lines.push(`FROM ${engineRef}${name ? ` AS ${name}` : ""}`);
+        lines.push(`FROM ${engineRef}${name ? ` AS ${name}` : ""}`, `LABEL ${sessionLabel}`);
         continue;
       }
       case "RUN":

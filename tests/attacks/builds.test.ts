@@ -51,6 +51,24 @@ afterAll(async () => {
 const port = () => (listener.address() as { port: number }).port;
 
 describe("docker build: what the Dockerfile may do", () => {
+  attack(
+    w,
+    "a step another session built is never reused from the cache (no oracle on it)",
+    async () => {
+      // The victim built `RUN echo victim-image > /owner` on busybox in beforeAll: the same step here
+      // must be built afresh, not answered "Using cache" (which tells the Dockerfile's line was built).
+      const r = await w.sh(buildScript("FROM busybox\nRUN echo victim-image > /owner", "-t same"));
+      expect(r.stdout).toContain("exit=0");
+      expect(r.output).not.toMatch(/Using cache/);
+      // The attacker's own second build of it is cached as usual.
+      const again = await w.sh(
+        buildScript("FROM busybox\nRUN echo victim-image > /owner", "-t same2"),
+      );
+      expect(again.output).toMatch(/Using cache/);
+      await w.sh("docker rmi same same2 >/dev/null 2>&1");
+    },
+  );
+
   attack(w, "FROM another session's image is refused", async () => {
     const r = await w.sh(buildScript(`FROM stw-${w.victim}-vimg`, "-t stolen"));
     expect(r.output).toMatch(/builds only from the course's images/);
