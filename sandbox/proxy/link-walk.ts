@@ -41,7 +41,10 @@ export async function walkLinks<R>(path: string, walk: LinkWalk<R>): Promise<R> 
     if (!stat) return walk.missing(current, pending);
     if (stat.isSymbolicLink()) {
       if (++hops > 40) return walk.tooManyLinks;
-      const target = await readlink(onDisk);
+      // Gone (or no longer a link) since the lstat: a student swapping links in a loop. Read as
+      // missing, as the lstat would have said a moment later; never a server error.
+      const target = await readlink(onDisk).catch(() => undefined);
+      if (target === undefined) return walk.missing(current, pending);
       resolved.pop();
       if (target.startsWith("/")) resolved.length = 0;
       pending = [...target.split("/").filter(Boolean), ...pending];

@@ -83,7 +83,8 @@ describe("accessibility of every built page", () => {
                 // Open the Files panel (when the workbench shows) so its form is audited too.
                 const filesToggle = page.locator("[data-files-toggle]");
                 if (lesson && (await filesToggle.isVisible())) {
-                  await page.waitForSelector("[data-files][data-ready]");
+                  // Generous: four pages at a time on a loaded 2-core machine (it took 30 s once).
+                  await page.waitForSelector("[data-files][data-ready]", { timeout: 90_000 });
                   if ((await filesToggle.getAttribute("aria-expanded")) === "false")
                     await filesToggle.click();
                   await expect
