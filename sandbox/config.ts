@@ -7,6 +7,15 @@ import { parseEngineList } from "./naming/engine-addresses.ts";
  * Every setting of the server, read once from the environment and validated here.
  * Names are STOWAGE_* except DOCKER_HOST, which names the engine as the docker CLI does.
  */
+/** `value` as a URL, or undefined when it is none (the settings that take one name what is wrong). */
+function parsedUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
 const ConfigSchema = z.object({
   port: z.coerce
     .number()
@@ -159,12 +168,7 @@ const ConfigSchema = z.object({
     .optional()
     .transform((value, ctx) => {
       if (value === undefined) return undefined;
-      let url: URL | undefined;
-      try {
-        url = new URL(value);
-      } catch {
-        url = undefined;
-      }
+      const url = parsedUrl(value);
       if (!url || !["postgres:", "postgresql:"].includes(url.protocol) || !url.pathname.slice(1)) {
         ctx.addIssue({
           code: "custom",
@@ -188,12 +192,7 @@ const ConfigSchema = z.object({
     .optional()
     .transform((value, ctx) => {
       if (value === undefined) return undefined;
-      let url: URL | undefined;
-      try {
-        url = new URL(value);
-      } catch {
-        url = undefined;
-      }
+      const url = parsedUrl(value);
       if (
         !url ||
         !["http:", "https:"].includes(url.protocol) ||

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -117,4 +118,28 @@ export async function countSessionObjects(
     volumes: volumes.Volumes?.length ?? 0,
     networks: networks.length,
   };
+}
+
+/**
+ * `node sandbox/server.ts` as a child process, as an operator runs it (for tests that kill it,
+ * SIGTERM it or start it again), with `env` over the test defaults; resolves once it says it runs.
+ */
+export async function startServerProcess(env: Record<string, string>): Promise<ChildProcess> {
+  const proc = spawn(process.execPath, ["sandbox/server.ts"], {
+    env: { ...process.env, STOWAGE_POOL_SIZE: "0", STOWAGE_CREATE_PER_MINUTE: "100", ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let err = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 60_000);
+    proc.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+      if (err.includes("Stowage is running")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.on("exit", (code) => reject(new Error(`server exited ${code}: ${err}`)));
+  });
+  return proc;
 }

@@ -849,15 +849,7 @@ export class SessionManager {
     const started = Date.now();
     try {
       await createWorkspace(sessionDir, scope, side.uidOffset);
-      if (side.cgroups) {
-        const path = sessionCgroupPath(this.config.instance, id);
-        await createSessionCgroup(side.cgroups, path, {
-          memoryBytes: this.config.sessionMemoryMb * 1024 * 1024,
-          nanoCpus: this.config.sessionCpus * 1e9,
-          pids: this.config.sessionPids,
-        });
-        scope.cgroupParent = path;
-      }
+      await this.placeInSessionCgroup(side, scope);
       await side.subnets.createNetwork(engine.docker, {
         Name: scope.networkName,
         Driver: "bridge",
@@ -921,6 +913,18 @@ export class SessionManager {
       await this.destroy(id, "creation failed");
       throw error;
     }
+  }
+
+  /** Makes (or finds) the session's own cgroup and puts its containers under it, where the engine allows. */
+  private async placeInSessionCgroup(side: EngineSide, scope: SessionScope): Promise<void> {
+    if (!side.cgroups) return;
+    const path = sessionCgroupPath(this.config.instance, scope.sessionId);
+    await createSessionCgroup(side.cgroups, path, {
+      memoryBytes: this.config.sessionMemoryMb * 1024 * 1024,
+      nanoCpus: this.config.sessionCpus * 1e9,
+      pids: this.config.sessionPids,
+    });
+    scope.cgroupParent = path;
   }
 
   /** The session's Docker API proxy (listening once `listen()` is called): for a new session and an adopted one. */
@@ -1398,16 +1402,8 @@ export class SessionManager {
     // Listed only once whole: when adoption waited for the engine, requests already come in.
     try {
       await ensureHomeMounts(scope);
-      if (side.cgroups) {
-        // Still there after a crash; made again (with today's limits) after a host restart.
-        const path = sessionCgroupPath(this.config.instance, id);
-        await createSessionCgroup(side.cgroups, path, {
-          memoryBytes: this.config.sessionMemoryMb * 1024 * 1024,
-          nanoCpus: this.config.sessionCpus * 1e9,
-          pids: this.config.sessionPids,
-        });
-        scope.cgroupParent = path;
-      }
+      // Still there after a crash; made again (with today's limits) after a host restart.
+      await this.placeInSessionCgroup(side, scope);
       session.proxy = this.makeProxy(session);
       await session.proxy.listen();
       if (!workstation) {

@@ -11,7 +11,7 @@
  * with STOWAGE_STOP_ENDS_SESSIONS=true a SIGTERM ends them all.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
 import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { existsSync, mkdirSync } from "node:fs";
@@ -23,6 +23,7 @@ import { engineFrom } from "../../sandbox/docker/engine.ts";
 import { SCREEN_FILE, SESSION_RECORD_FILE } from "../../sandbox/sessions/session-record.ts";
 import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
+import { startServerProcess } from "../../tools/sandbox-server.ts";
 
 // The engine the tests run on (DOCKER_HOST, as the server under test reads it).
 const docker = engineFrom(process.env.DOCKER_HOST || "unix:///var/run/docker.sock", {
@@ -54,31 +55,13 @@ async function startChild(
   dataDir: string,
   env: Record<string, string> = {},
 ): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, ["sandbox/server.ts"], {
-    env: {
-      ...process.env,
-      STOWAGE_PORT: String(port),
-      STOWAGE_INSTANCE: instance,
-      STOWAGE_DATA_DIR: dataDir,
-      STOWAGE_POOL_SIZE: "0",
-      STOWAGE_CREATE_PER_MINUTE: "100",
-      ...env,
-    },
-    stdio: ["ignore", "ignore", "pipe"],
+  const proc = await startServerProcess({
+    STOWAGE_PORT: String(port),
+    STOWAGE_INSTANCE: instance,
+    STOWAGE_DATA_DIR: dataDir,
+    ...env,
   });
   children.push(proc);
-  let err = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 60_000);
-    proc.stderr!.on("data", (d: Buffer) => {
-      err += d.toString();
-      if (err.includes("Stowage is running")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.on("exit", (code) => reject(new Error(`server exited ${code}: ${err}`)));
-  });
   return proc;
 }
 

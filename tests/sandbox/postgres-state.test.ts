@@ -3,7 +3,7 @@
  * and session owners in a private PostgreSQL cluster (tools/postgres-cluster.ts), and a server
  * started again, with a new empty data folder, finds the learner's progress and seat there.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCHEMA_VERSION } from "../../sandbox/progress/migrations.ts";
 import { publicLearnerId } from "../../sandbox/progress/store.ts";
 import { startPostgresCluster, type PostgresCluster } from "../../tools/postgres-cluster.ts";
-import { ApiClient, startTestServer } from "../../tools/sandbox-server.ts";
+import { ApiClient, startServerProcess, startTestServer } from "../../tools/sandbox-server.ts";
 
 const TOKEN = "t".repeat(24);
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -221,31 +221,12 @@ async function startChild(options: {
   dataDir: string;
   databaseUrl: string;
 }): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, ["sandbox/server.ts"], {
-    env: {
-      ...process.env,
-      STOWAGE_PORT: String(options.port),
-      STOWAGE_INSTANCE: options.instance,
-      STOWAGE_DATA_DIR: options.dataDir,
-      STOWAGE_DATABASE_URL: options.databaseUrl,
-      // This test's last SIGTERM is its cleanup: the sessions end (a restart would keep them).
-      STOWAGE_STOP_ENDS_SESSIONS: "true",
-      STOWAGE_POOL_SIZE: "0",
-      STOWAGE_CREATE_PER_MINUTE: "100",
-    },
-    stdio: ["ignore", "ignore", "pipe"],
+  return startServerProcess({
+    STOWAGE_PORT: String(options.port),
+    STOWAGE_INSTANCE: options.instance,
+    STOWAGE_DATA_DIR: options.dataDir,
+    STOWAGE_DATABASE_URL: options.databaseUrl,
+    // This test's last SIGTERM is its cleanup: the sessions end (a restart would keep them).
+    STOWAGE_STOP_ENDS_SESSIONS: "true",
   });
-  let err = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 60_000);
-    proc.stderr!.on("data", (d: Buffer) => {
-      err += d.toString();
-      if (err.includes("Stowage is running")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.on("exit", (code) => reject(new Error(`server exited ${code}: ${err}`)));
-  });
-  return proc;
 }
