@@ -1,6 +1,13 @@
 import Docker from "dockerode";
 import { readFileSync } from "node:fs";
-import { request, type RequestOptions } from "node:http";
+import {
+  request as httpRequest,
+  type ClientRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from "node:http";
+import { request as httpsRequest } from "node:https";
+import { isIP } from "node:net";
 import { join } from "node:path";
 import { EngineAdmission } from "./engine-admission.ts";
 import {
@@ -20,8 +27,18 @@ export interface Engine {
   address: EngineAddress;
   /** dockerode client for the server's own calls. */
   docker: Docker;
-  /** Where raw HTTP for the engine goes: the proxy forwards students' requests here. */
-  httpTarget: Pick<RequestOptions, "socketPath" | "host" | "port">;
+  /**
+   * Where raw HTTP for the engine goes: the proxy forwards students' requests here. Carries the
+   * TLS material (ca, cert, key) of a `tls=` engine; send through `rawEngineRequest`.
+   */
+  httpTarget: Pick<RequestOptions, "socketPath" | "host" | "port"> & {
+    tls?: { ca: Buffer; cert: Buffer; key: Buffer };
+  };
+  /**
+   * Nothing of the engine's host is this server's: no shared files (the home is a volume on the
+   * engine), no cgroupfs, no iptables (tcp:// engines, and unix:// ones with remote=1).
+   */
+  remote: boolean;
   /**
    * The API version of the server's own calls and of students' requests without one: 1.41, or
    * the engine's oldest when newer (settleApiVersion, at start and at each probe until settled).
@@ -50,33 +67,63 @@ export function engineFrom(
   }
   // Engines of one host may share one admission: their starts use the same cores.
   const starts = options.starts ?? new EngineAdmission(options.concurrentStarts);
-  const common = { name: address.name, address, apiVersion: OLDEST_API_VERSION, starts };
+  const common = {
+    name: address.name,
+    address,
+    apiVersion: OLDEST_API_VERSION,
+    starts,
+    remote: address.remote,
+  };
   if (address.protocol === "unix")
     return {
       ...common,
       docker: new Docker({ socketPath: address.socketPath!, version: `v${OLDEST_API_VERSION}` }),
       httpTarget: { socketPath: address.socketPath! },
     };
-  const tls = address.tlsDir
+  const material = address.tlsDir
     ? {
-        protocol: "https" as const,
         ca: readFileSync(join(address.tlsDir, "ca.pem")),
         cert: readFileSync(join(address.tlsDir, "cert.pem")),
         key: readFileSync(join(address.tlsDir, "key.pem")),
       }
-    : { protocol: "http" as const };
+    : undefined;
   return {
     ...common,
     docker: new Docker({
       host: address.host!,
       port: address.port!,
       version: `v${OLDEST_API_VERSION}`,
-      ...tls,
+      ...(material ? { protocol: "https" as const, ...material } : { protocol: "http" as const }),
     }),
-    // The proxy's raw requests (proxy/engine-http.ts) speak plain HTTP: a TLS engine is refused
-    // for sessions until they speak HTTPS too (docs/decisions/engines.md).
-    httpTarget: { host: address.host!, port: address.port! },
+    httpTarget: { host: address.host!, port: address.port!, tls: material },
   };
+}
+
+/**
+ * One raw HTTP request to the engine (the proxy's relays, upgrades and version probes): over its
+ * unix socket, plain TCP, or HTTPS with the engine's `tls=` material (its certificate checked
+ * against ca.pem, ours presented as the client's).
+ */
+export function rawEngineRequest(
+  engine: Pick<Engine, "httpTarget">,
+  options: Omit<RequestOptions, "socketPath" | "host" | "port">,
+  onResponse?: (res: IncomingMessage) => void,
+): ClientRequest {
+  const { tls, ...target } = engine.httpTarget;
+  if (tls)
+    return httpsRequest(
+      // The certificate names the engine's host; "docker" in the Host header is what the CLI sends.
+      {
+        ...options,
+        ...target,
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+        servername: target.host && !isIP(target.host) ? target.host : undefined,
+      },
+      onResponse,
+    );
+  return httpRequest({ ...options, ...target }, onResponse);
 }
 
 /**
@@ -100,9 +147,9 @@ export function askEngineVersion(
   timeoutMs = 5000,
 ): Promise<{ ApiVersion?: string; MinAPIVersion?: string; Version?: string } | undefined> {
   return new Promise((resolve) => {
-    const req = request(
+    const req = rawEngineRequest(
+      engine,
       {
-        ...engine.httpTarget,
         method: "GET",
         path: "/version",
         headers: { host: "docker" },

@@ -12,6 +12,9 @@
  * - tls: a folder holding ca.pem, cert.pem and key.pem, as DOCKER_CERT_PATH does for the docker
  *   CLI; with it the engine is reached over HTTPS and its certificate checked against ca.pem.
  * - drain=1: the engine starts draining (no new sessions; the drain API can end it).
+ * - remote=1: the engine's host is not this one, though its socket is here (a socket forwarded
+ *   over SSH, say): nothing of its host is used (no shared files, cgroupfs or iptables), as for
+ *   every tcp:// engine. The tests use it to run the remote path against an engine of this host.
  *
  * Only parsing and checking here (pure): engine.ts makes the clients.
  */
@@ -32,6 +35,8 @@ export interface EngineAddress {
   isDefault: boolean;
   /** Starts draining (drain=1). */
   drain: boolean;
+  /** Its host is not this one: tcp://, or unix:// with remote=1 (docker/engine.ts `remote`). */
+  remote: boolean;
 }
 
 export const DEFAULT_ENGINE_NAME = "default";
@@ -53,13 +58,17 @@ export function parseEngineAddress(
   } catch {
     return fail("not an address; expected unix:///path/docker.sock or tcp://host:port");
   }
-  const known = new Set(["name", "subnets", "tls", "drain"]);
+  const known = new Set(["name", "subnets", "tls", "drain", "remote"]);
   for (const key of url.searchParams.keys())
-    if (!known.has(key)) fail(`unknown option ${key}= (known: name, subnets, tls, drain)`);
-  const drainValue = url.searchParams.get("drain");
-  if (drainValue !== null && !["0", "1", "true", "false"].includes(drainValue))
-    fail(`drain=${drainValue}: use drain=1 (or 0)`);
-  const drain = drainValue === "1" || drainValue === "true";
+    if (!known.has(key)) fail(`unknown option ${key}= (known: name, subnets, tls, drain, remote)`);
+  const flag = (key: string): boolean => {
+    const value = url.searchParams.get(key);
+    if (value !== null && !["0", "1", "true", "false"].includes(value))
+      fail(`${key}=${value}: use ${key}=1 (or 0)`);
+    return value === "1" || value === "true";
+  };
+  const drain = flag("drain");
+  const remoteFlag = flag("remote");
   const name = url.searchParams.get("name") ?? defaults.name;
   if (!NAME.test(name)) fail(`name=${name}: use 1-20 lower-case letters, digits or dashes`);
   const subnets = url.searchParams.get("subnets") ?? defaults.subnets;
@@ -79,6 +88,7 @@ export function parseEngineAddress(
       subnets,
       isDefault,
       drain,
+      remote: remoteFlag,
     };
   }
   if (url.protocol === "tcp:" || url.protocol === "http:") {
@@ -98,6 +108,7 @@ export function parseEngineAddress(
       subnets,
       isDefault,
       drain,
+      remote: true,
     };
   }
   return fail(`${url.protocol}// engines are not supported (unix:// or tcp://)`);
@@ -135,9 +146,7 @@ export function parseEngineList(settings: {
         `${JSON.stringify(entry)}: ${clash.name === engine.name ? `the name ${engine.name}` : `the address ${engine.address}`} is already the ${clash.isDefault ? "default engine's (DOCKER_HOST)" : `engine ${clash.name}'s`}`,
       );
     // Engines on this host share its routes: two with one range would hand out the same subnets.
-    const local = list.find(
-      (e) => e.protocol === "unix" && engine.protocol === "unix" && e.subnets === engine.subnets,
-    );
+    const local = list.find((e) => !e.remote && !engine.remote && e.subnets === engine.subnets);
     if (local)
       throw new Error(
         `${JSON.stringify(entry)}: engines on this host need their own subnets= (${engine.subnets} is already ${local.name}'s)`,

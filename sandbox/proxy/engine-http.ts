@@ -1,5 +1,5 @@
-import { request, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
-import type { Engine } from "../docker/engine.ts";
+import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import { rawEngineRequest, type Engine } from "../docker/engine.ts";
 import { readBounded } from "../http/body.ts";
 import { requestApiVersion } from "./api-versions.ts";
 
@@ -27,9 +27,9 @@ export function engineRequest(engine: Engine, req: EngineRequest): Promise<Incom
       headers["content-type"] = "application/json";
       headers["content-length"] = body.length;
     }
-    const outgoing = request(
+    const outgoing = rawEngineRequest(
+      engine,
       {
-        ...engine.httpTarget,
         method: req.method,
         path: enginePath(engine, req.path, req.query),
         headers,

@@ -4,8 +4,9 @@
  * route (routes.ts) says which engine path to upgrade (its `upgrade` handler); anything else is
  * refused. Both sockets are kept in `streams`, so closing the proxy ends them.
  */
-import { request, type IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+import { rawEngineRequest } from "../docker/engine.ts";
 import { checkEngineSpeaks, withApiVersion } from "./api-versions.ts";
 import type { SessionContext } from "./context.ts";
 import { enginePath, readAll } from "./engine-http.ts";
@@ -50,8 +51,7 @@ async function upgradeVersioned(
     head = target.head;
     const body = target.body;
     const payload = body ? Buffer.from(JSON.stringify(body)) : undefined;
-    const upstream = request({
-      ...s.engine.httpTarget,
+    const upstream = rawEngineRequest(s.engine, {
       agent: false,
       method: "POST",
       path: enginePath(s.engine, target.path, matched.query),
