@@ -12,11 +12,20 @@ export interface EngineEvent {
   timeNano: number;
 }
 
-type Listener = (event: EngineEvent) => void;
+/** `replayed`: the event happened before this server started (asked for with `start({ since })`). */
+type Listener = (event: EngineEvent, replayed: boolean) => void;
+
+/** The engine's `since=` form of a time in nanoseconds: seconds, a dot, nine digits. */
+export function sinceParameter(nanos: number): string {
+  const seconds = Math.floor(nanos / 1e9);
+  return `${seconds}.${String(Math.max(0, Math.round(nanos - seconds * 1e9))).padStart(9, "0")}`;
+}
 
 /**
  * The server's one stream of engine events, shared by every session: the proxy's cleanups, the
- * checks' history and the state panel all read from it. Reconnects by itself if the engine goes.
+ * checks' history and the state panel all read from it. Reconnects by itself if the engine goes,
+ * asking for what happened meanwhile (`since` the last event it passed on: the engine keeps a
+ * short buffer of recent events), so a broken stream loses none that buffer still holds.
  */
 export class EventHub {
   private readonly listeners = new Set<Listener>();
@@ -27,6 +36,10 @@ export class EventHub {
   private retrying = false;
   private readonly engine: Engine;
   private readonly log: Logger;
+  /** The newest event passed on (nanoseconds): reconnects ask `since` it and drop what is not newer. */
+  private lastNano = 0;
+  /** When start() was called (nanoseconds): older events come from the engine's buffer (replayed). */
+  private startedNano = 0;
 
   constructor(engine: Engine, log: Logger) {
     this.engine = engine;
@@ -38,14 +51,24 @@ export class EventHub {
     return () => this.listeners.delete(listener);
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts listening. With `since` (nanoseconds), the engine first replays what it still holds
+   * from then on: a restarted server hears what its sessions did while it was down.
+   */
+  async start(options: { since?: number } = {}): Promise<void> {
     this.stopped = false;
+    this.startedNano = Date.now() * 1e6;
+    if (options.since && options.since > this.lastNano) this.lastNano = options.since;
     await this.connect();
   }
 
   private async connect(): Promise<void> {
     try {
-      const stream = (await this.engine.docker.getEvents({})) as unknown as IncomingMessage;
+      // dockerode types `since` as a number; the engine takes "seconds.nanoseconds" (exact).
+      const since = this.lastNano ? { since: sinceParameter(this.lastNano) } : {};
+      const stream = (await this.engine.docker.getEvents(
+        since as { since?: number },
+      )) as unknown as IncomingMessage;
       this.stream = stream;
       this.connected = true;
       this.retrying = false;
@@ -54,7 +77,12 @@ export class EventHub {
         if (!line) return;
         try {
           const event = JSON.parse(line) as EngineEvent;
-          for (const listener of this.listeners) listener(event);
+          const nano = event.timeNano || event.time * 1e9;
+          // `since` is inclusive, and a reconnect replays what was passed on already.
+          if (this.lastNano && nano <= this.lastNano) return;
+          this.lastNano = nano;
+          const replayed = nano < this.startedNano;
+          for (const listener of this.listeners) listener(event, replayed);
         } catch (error) {
           this.log.warn({ err: error, line }, "unreadable engine event");
         }

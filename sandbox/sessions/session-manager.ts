@@ -53,6 +53,7 @@ import { SubnetPool } from "./subnets.ts";
 import { startDiskQuota, type DiskQuota } from "./disk-quota.ts";
 import { startLogFloodGuard, type LogFloodGuard } from "./log-flood.ts";
 import { HISTORY_LIMITS, eventBytes, keptAttributes } from "./event-history.ts";
+import { readHistoryFile, writeHistoryFile, type SavedHistory } from "./history-file.ts";
 import { WorkBudget } from "./work-budget.ts";
 import { CHECK_CONTAINER_ROLE, createCheckContainer } from "./check-container.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
@@ -157,6 +158,11 @@ export class Session {
   private readonly historySizes: number[] = [];
   /** What the history holds now, as eventBytes counts it. */
   historyBytes = 0;
+  /** The engine time (ns) of the newest event in the history: a replay after a restart adds only newer ones. */
+  lastEventNano = 0;
+  /** When the history last changed, and when it was last saved for a restarted server (history-file.ts). */
+  historyChangedAt = 0;
+  historySavedAt = 0;
   private readonly listeners = new Set<(event: SessionEvent) => void>();
 
   constructor(
@@ -279,12 +285,26 @@ export class Session {
     return () => this.listeners.delete(listener);
   }
 
-  record(event: SessionEvent): void {
+  record(event: SessionEvent, nano = event.time * 1e6): void {
     const kept: SessionEvent = {
       ...event,
       name: event.name?.slice(0, HISTORY_LIMITS.attributeChars),
       attributes: keptAttributes(event.attributes),
     };
+    this.keep(kept);
+    if (nano > this.lastEventNano) this.lastEventNano = nano;
+    this.historyChangedAt = Date.now();
+    for (const listener of this.listeners) listener(kept);
+  }
+
+  /** A previous run's history (history-file.ts), before any new event: kept as it was saved, bounded again. */
+  restoreHistory(saved: SavedHistory): void {
+    for (const event of saved.events) this.keep({ ...event, name: event.name });
+    this.lastEventNano = Math.max(this.lastEventNano, saved.lastEventNano);
+    this.historySavedAt = this.historyChangedAt = Date.now();
+  }
+
+  private keep(kept: SessionEvent): void {
     const size = eventBytes(kept);
     this.history.push(kept);
     this.historySizes.push(size);
@@ -300,7 +320,6 @@ export class Session {
       this.history.splice(0, drop);
       this.historySizes.splice(0, drop);
     }
-    for (const listener of this.listeners) listener(kept);
   }
 
   describe(): Record<string, unknown> {
@@ -469,8 +488,17 @@ export class SessionManager {
     await Promise.all([...this.sides.values()].map((side) => this.startSide(side)));
     await closeHostToSandboxes(this.log);
     for (const side of this.sides.values()) {
-      side.unsubscribe = side.events.subscribe((event) => this.route(event, side.engine));
-      await side.events.start();
+      side.unsubscribe = side.events.subscribe((event, replayed) =>
+        this.route(event, side.engine, replayed),
+      );
+      // What the engine still holds from before: since the oldest newest event of an adopted session.
+      const adopted = [...this.sessions.values()].filter(
+        (session) => session.engine === side.engine && session.lastEventNano > 0,
+      );
+      const since = adopted.length
+        ? Math.min(...adopted.map((session) => session.lastEventNano))
+        : undefined;
+      await side.events.start({ since });
     }
     for (const work of this.afterStart.splice(0)) work();
     await this.fleet.start();
@@ -670,6 +698,7 @@ export class SessionManager {
     session.logFlood?.stop();
     await this.persist(session);
     await this.saveScreen(session);
+    await this.saveHistory(session);
     session.terminal?.dispose(1012, "the course server is restarting");
     await session.proxy?.close().catch(() => undefined);
     this.sessions.delete(session.id);
@@ -971,6 +1000,23 @@ export class SessionManager {
       docker: session.engine.docker,
       scope,
       onFlood: (message) => session.terminal?.notice(message),
+    });
+  }
+
+  /**
+   * Saves the session's event history into its folder (history-file.ts), for a restarted server's
+   * checks: every sweep (5 s) while it changes, and at a stop; what a `kill -9` loses of the last
+   * seconds, the adopting server's replay from the engine brings back.
+   */
+  private async saveHistory(session: Session): Promise<void> {
+    const changedAt = session.historyChangedAt;
+    session.historySavedAt = changedAt;
+    await writeHistoryFile(session.sessionDir, {
+      events: session.history,
+      lastEventNano: session.lastEventNano,
+    }).catch(() => {
+      // The folder is gone (the session ended meanwhile) or the disk is full: the next sweep tries again.
+      if (session.historySavedAt === changedAt) session.historySavedAt = 0;
     });
   }
 
@@ -1399,6 +1445,8 @@ export class SessionManager {
     session.expiresAt = record.expiresAt;
     session.lastActiveAt = record.lastActiveAt;
     session.client = record.client;
+    const saved = await readHistoryFile(sessionDir);
+    if (saved) session.restoreHistory(saved);
     // Listed only once whole: when adoption waited for the engine, requests already come in.
     try {
       await ensureHomeMounts(scope);
@@ -1500,14 +1548,19 @@ true`;
       // The idle clock survives a crash to within this much (a restart removes who went idle meanwhile).
       else {
         if (session.lastActiveAt - session.persistedActiveAt >= 30_000) await this.persist(session);
+        if (session.historyChangedAt > session.historySavedAt) void this.saveHistory(session);
         if (session.terminal?.changedSinceSnapshot && now - session.screenSavedAt >= SCREEN_SAVE_MS)
           void this.saveScreen(session);
       }
     }
   }
 
-  /** Hands an engine event to the session it belongs to, in the student's names. */
-  private route(event: EngineEvent, from: Engine): void {
+  /**
+   * Hands an engine event to the session it belongs to, in the student's names. A `replayed` one
+   * (from before this server started) only joins the history, when newer than what it holds: the
+   * adoption has already acted on the engine's present state (workstations, forwards).
+   */
+  private route(event: EngineEvent, from: Engine, replayed = false): void {
     const attributes = event.Actor.Attributes ?? {};
     const sessionId =
       attributes[LABEL_SESSION] ??
@@ -1515,7 +1568,10 @@ true`;
     const found = sessionId ? this.sessions.get(sessionId) : undefined;
     // Another engine's event never reaches a session: ids and names are only unique per engine.
     const session = found?.engine === from ? found : undefined;
+    const nano = event.timeNano || event.time * 1e9;
+    if (replayed && (!session || nano <= session.lastEventNano)) return;
     if (
+      !replayed &&
       session &&
       event.Type === "container" &&
       event.Actor.ID === session.workstationId &&
@@ -1537,15 +1593,18 @@ true`;
       Actor: { ID: event.Actor.ID, Attributes: keptAttributes(attributes) },
     }) as EngineEvent;
     const shownAttributes = shown.Actor.Attributes ?? {};
-    session.record({
-      type: shown.Type,
-      action: shown.Action,
-      id: shown.Actor.ID,
-      name: event.Type === "volume" ? shown.Actor.ID : shownAttributes.name,
-      attributes: shownAttributes,
-      time: event.timeNano ? Math.floor(event.timeNano / 1e6) : event.time * 1000,
-    });
-    if (event.Type === "container" && attributes[LABEL_PORTS]) {
+    session.record(
+      {
+        type: shown.Type,
+        action: shown.Action,
+        id: shown.Actor.ID,
+        name: event.Type === "volume" ? shown.Actor.ID : shownAttributes.name,
+        attributes: shownAttributes,
+        time: Math.floor(nano / 1e6),
+      },
+      nano,
+    );
+    if (!replayed && event.Type === "container" && attributes[LABEL_PORTS]) {
       const ports = parsePorts(attributes[LABEL_PORTS]);
       if (event.Action === "start")
         void session.ports
