@@ -223,6 +223,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     watch,
     instructorToken: () => config.instructorToken,
     maxSessions: config.maxSessions,
+    links: { publicOrigin: config.publicOrigin, trustProxy: config.trustProxy },
   });
   pools.start();
   server.on("upgrade", (req, socket, head) => {

@@ -72,14 +72,16 @@ export interface ClassDeps {
   watch: WatchSockets;
   instructorToken: () => string | undefined;
   maxSessions: number;
+  /** Where the join link points (config STOWAGE_PUBLIC_ORIGIN, STOWAGE_TRUST_PROXY). */
+  links: { publicOrigin: string | undefined; trustProxy: boolean };
 }
 
-function joinUrl(req: IncomingMessage, code: string): string {
-  const proto =
-    process.env.STOWAGE_TRUST_PROXY && req.headers["x-forwarded-proto"] === "https"
-      ? "https"
-      : "http";
-  return new URL(`/join/?code=${code}`, `${proto}://${req.headers.host ?? "localhost"}`).toString();
+/** The class's join link: on the configured public origin, else where the instructor reached us. */
+function joinUrl(req: IncomingMessage, code: string, links: ClassDeps["links"]): string {
+  const path = `/join/?code=${code}`;
+  if (links.publicOrigin) return new URL(path, links.publicOrigin).toString();
+  const proto = links.trustProxy && req.headers["x-forwarded-proto"] === "https" ? "https" : "http";
+  return new URL(path, `${proto}://${req.headers.host ?? "localhost"}`).toString();
 }
 
 /**
@@ -164,7 +166,7 @@ export function registerClassRoutes(router: Router, deps: ClassDeps): void {
   };
   const view = async (record: ClassRecord, req: IncomingMessage) => ({
     ...(await classView(record, classes, progress, sessions, pools.warm(record.code))),
-    joinUrl: joinUrl(req, record.code),
+    joinUrl: joinUrl(req, record.code, deps.links),
   });
   const studentSession = async (
     code: string,
@@ -209,7 +211,7 @@ export function registerClassRoutes(router: Router, deps: ClassDeps): void {
       classes: await Promise.all(
         recent.map(async (r) => ({
           ...r,
-          joinUrl: joinUrl(ctx.req, r.code),
+          joinUrl: joinUrl(ctx.req, r.code, deps.links),
           joined: (await classes.members(r.code)).length,
           warm: pools.warm(r.code),
           ended: Date.now() >= Date.parse(r.endsAt),

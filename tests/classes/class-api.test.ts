@@ -57,6 +57,25 @@ describe("classes", () => {
     }
   });
 
+  it("points the join link at the configured public origin, else where the instructor came from", async () => {
+    const behindProxy = await startTestServer({
+      instructorToken: TOKEN,
+      publicOrigin: "https://course.example.org",
+    });
+    try {
+      const made = await new ApiClient(behindProxy.url).call(
+        "POST",
+        "/api/instructor/classes",
+        { name: "Evening", seats: 1, startsAt: new Date(Date.now() + 86_400_000).toISOString() },
+        auth,
+      );
+      expect(made.status).toBe(201);
+      expect(made.body.joinUrl).toBe(`https://course.example.org/join/?code=${made.body.code}`);
+    } finally {
+      await behindProxy.close();
+    }
+  });
+
   it("warms a sandbox per seat, seats students by name, refuses unknown codes and a full class", async () => {
     const teacher = new ApiClient(server.url);
     const created = await teacher.call(
