@@ -8,6 +8,7 @@ import {
 } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
+import { checkServerIdentity } from "node:tls";
 import { join } from "node:path";
 import { EngineAdmission } from "./engine-admission.ts";
 import {
@@ -110,19 +111,25 @@ export function rawEngineRequest(
   onResponse?: (res: IncomingMessage) => void,
 ): ClientRequest {
   const { tls, ...target } = engine.httpTarget;
-  if (tls)
+  if (tls) {
+    const host = target.host ?? "";
     return httpsRequest(
-      // The certificate names the engine's host; "docker" in the Host header is what the CLI sends.
       {
         ...options,
         ...target,
         ca: tls.ca,
         cert: tls.cert,
         key: tls.key,
-        servername: target.host && !isIP(target.host) ? target.host : undefined,
+        // The certificate names the engine's host, not "docker", the Host header the CLI sends:
+        // without these Node takes the Host header as the name to check (and to send as SNI),
+        // and every raw request to a certificate made out to 127.0.0.1 failed
+        // (ERR_TLS_CERT_ALTNAME_INVALID; tests/faults/engine-tls.test.ts).
+        servername: isIP(host) ? "" : host,
+        checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert),
       },
       onResponse,
     );
+  }
   return httpRequest({ ...options, ...target }, onResponse);
 }
 
@@ -234,13 +241,42 @@ export async function probeEngine(
       memTotalBytes: info.MemTotal,
     };
   } catch (error) {
+    const name = engine.address.isDefault ? "" : `${engine.name} `;
     return {
       answers: false,
-      message: `the Docker engine at ${describeTarget(engine)} does not answer: ${(error as Error).message}`,
+      message: `the Docker engine ${name}at ${describeTarget(engine)} does not answer: ${whyNoAnswer(engine, error as Error & { code?: string })}`,
     };
   }
 }
 
 function describeTarget(engine: Engine): string {
   return engine.httpTarget.socketPath ?? `${engine.httpTarget.host}:${engine.httpTarget.port}`;
+}
+
+/** A failed call's reason, said in the operator's terms when it is the engine's TLS (tls= material, or none given). */
+function whyNoAnswer(engine: Engine, error: Error & { code?: string }): string {
+  // Node's advice about the system's CA store does not apply: the engine's CA is tls=<dir>/ca.pem.
+  const reason = error.message.replace(/; if the root CA is installed locally.*$/s, "").trim();
+  const dir = engine.address.tlsDir;
+  const code = error.code ?? "";
+  if (!dir)
+    return /HTTP request to an HTTPS server/.test(reason)
+      ? `it speaks TLS at that port (it answered "Client sent an HTTP request to an HTTPS server"): give the entry tls=<a folder with ca.pem, cert.pem and key.pem>`
+      : reason;
+  if (
+    /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_SIGNATURE_FAILURE)$/.test(
+      code,
+    )
+  )
+    return `its certificate is not signed by the CA in ${join(dir, "ca.pem")} (${reason})`;
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID")
+    return `its certificate is not made out to ${engine.httpTarget.host} (${reason})`;
+  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID")
+    return `its certificate is not valid now (${reason})`;
+  const alert = /alert (unknown ca|bad certificate|certificate required|certificate expired)/i.exec(
+    reason,
+  );
+  if (alert)
+    return `it refused the client certificate ${join(dir, "cert.pem")}: it is not signed by a CA the engine trusts, or not valid (TLS alert: ${alert[1]})`;
+  return reason;
 }
