@@ -21,6 +21,12 @@ const TEST_ENGINE = join(ROOT, "scripts/test-engine.sh");
 /** The docker CLI of Engine 26 (the workstation's release), unpacked by scripts/engine26.sh. */
 export const DOCKER_CLI_26 = join(ROOT, ".tools/docker26/bin/docker");
 
+/**
+ * 26t's own unix socket, for the script's waits and image copies and the benchmark's comparison
+ * of the two transports on one engine. The tests reach the engine by TCP only.
+ */
+export const TLS_ENGINE_OWN_SOCKET = "/run/stowage-e26t/docker.sock";
+
 export interface TlsEngine {
   /** tcp://127.0.0.1:<port>, as DOCKER_HOST says it. */
   address: string;
