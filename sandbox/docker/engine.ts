@@ -6,7 +6,7 @@ import {
   type IncomingMessage,
   type RequestOptions,
 } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions } from "node:https";
 import { isIP } from "node:net";
 import { checkServerIdentity } from "node:tls";
 import { join } from "node:path";
@@ -32,9 +32,7 @@ export interface Engine {
    * Where raw HTTP for the engine goes: the proxy forwards students' requests here. Carries the
    * TLS material (ca, cert, key) of a `tls=` engine; send through `rawEngineRequest`.
    */
-  httpTarget: Pick<RequestOptions, "socketPath" | "host" | "port"> & {
-    tls?: { ca: Buffer; cert: Buffer; key: Buffer };
-  };
+  httpTarget: Pick<RequestOptions, "socketPath" | "host" | "port"> & { tls?: TlsMaterial };
   /**
    * Nothing of the engine's host is this server's: no shared files (the home is a volume on the
    * engine), no cgroupfs, no iptables (tcp:// engines, and unix:// ones with remote=1).
@@ -47,6 +45,13 @@ export interface Engine {
   apiVersion: string;
   /** Container starts in flight, bounded across every session (engine-admission.ts). */
   starts: EngineAdmission;
+}
+
+/** A `tls=` engine's ca.pem, cert.pem and key.pem. */
+export interface TlsMaterial {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
 }
 
 export function engineFrom(
@@ -101,6 +106,32 @@ export function engineFrom(
 }
 
 /**
+ * What a TLS connection to the engine presents and checks: our client certificate, and the
+ * engine's checked against its CA and the entry's host. Not against "docker", the Host header
+ * the CLI sends: without `servername` and `checkServerIdentity` Node takes the Host header as the
+ * name to check (and to send as SNI), and every raw request to a certificate made out to
+ * 127.0.0.1 failed with ERR_TLS_CERT_ALTNAME_INVALID (tests/faults/engine-tls.test.ts).
+ */
+function tlsCheck(host: string, tls: TlsMaterial): AgentOptions {
+  return {
+    ca: tls.ca,
+    cert: tls.cert,
+    key: tls.key,
+    servername: isIP(host) ? "" : host,
+    checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert),
+  };
+}
+
+/** One keep-alive agent per engine's TLS material (its connections are reused between requests). */
+const tlsAgents = new WeakMap<TlsMaterial, HttpsAgent>();
+function engineTlsAgent(host: string, tls: TlsMaterial): HttpsAgent {
+  let agent = tlsAgents.get(tls);
+  if (!agent)
+    tlsAgents.set(tls, (agent = new HttpsAgent({ keepAlive: true, ...tlsCheck(host, tls) })));
+  return agent;
+}
+
+/**
  * One raw HTTP request to the engine (the proxy's relays, upgrades and version probes): over its
  * unix socket, plain TCP, or HTTPS with the engine's `tls=` material (its certificate checked
  * against ca.pem, ours presented as the client's).
@@ -113,19 +144,15 @@ export function rawEngineRequest(
   const { tls, ...target } = engine.httpTarget;
   if (tls) {
     const host = target.host ?? "";
+    // A request given no agent (all but the upgrades, which take their own connection) goes
+    // through the engine's keep-alive agent: Node pools no connection of a request that brings
+    // its own certificate check, so each would have paid a TLS handshake (18 per `docker run`).
+    const own = options.agent === undefined;
     return httpsRequest(
       {
         ...options,
         ...target,
-        ca: tls.ca,
-        cert: tls.cert,
-        key: tls.key,
-        // The certificate names the engine's host, not "docker", the Host header the CLI sends:
-        // without these Node takes the Host header as the name to check (and to send as SNI),
-        // and every raw request to a certificate made out to 127.0.0.1 failed
-        // (ERR_TLS_CERT_ALTNAME_INVALID; tests/faults/engine-tls.test.ts).
-        servername: isIP(host) ? "" : host,
-        checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert),
+        ...(own ? { agent: engineTlsAgent(host, tls) } : tlsCheck(host, tls)),
       },
       onResponse,
     );

@@ -129,17 +129,23 @@ describe("an engine on tcp://127.0.0.1 with --tlsverify", () => {
     expect((engine.docker.modem as { version?: string }).version).toBe(`v${OLDEST_API_VERSION}`);
   });
 
-  it("carries the proxy's raw requests over TLS", async () => {
-    const ping = await new Promise<string>((resolve, reject) => {
-      const req = rawEngineRequest(
-        engine,
-        { method: "GET", path: "/_ping", headers: { host: "docker" } },
-        (res) => void readAll(res).then((b) => resolve(`${res.statusCode} ${b.toString()}`)),
-      );
-      req.on("error", reject);
-      req.end();
-    });
-    expect(ping).toBe("200 OK");
+  it("carries the proxy's raw requests over TLS, on kept-alive connections", async () => {
+    const ping = () =>
+      new Promise<string>((resolve, reject) => {
+        const req = rawEngineRequest(
+          engine,
+          { method: "GET", path: "/_ping", headers: { host: "docker" } },
+          (res) =>
+            void readAll(res).then((b) =>
+              resolve(`${res.statusCode} ${b.toString()} reused=${req.reusedSocket}`),
+            ),
+        );
+        req.on("error", reject);
+        req.end();
+      });
+    expect(await ping()).toMatch(/^200 OK reused=/);
+    // The next one goes on the same TLS connection (no handshake per request).
+    expect(await ping()).toBe("200 OK reused=true");
     const info = await engineJson<{ ServerVersion?: string; Name?: string }>(engine, {
       method: "GET",
       path: "/info",
@@ -211,6 +217,23 @@ describe("an engine on tcp://127.0.0.1 with --tlsverify", () => {
       new RegExp(
         `^the Docker engine e26t at 127\\.0\\.0\\.1:\\d+ does not answer: it refused the client certificate ${stranger}/cert\\.pem: .*\\(TLS alert: (unknown ca|bad certificate|certificate required)\\)$`,
       ),
+    );
+  });
+
+  it("refuses an engine whose certificate is not made out to the entry's host", async () => {
+    // Same engine, same CA, named localhost: its certificate names only IP 127.0.0.1.
+    const address = parseEngineAddress(
+      `${tlsEngine.address.replace("127.0.0.1", "localhost")}?name=e26t&tls=${tlsEngine.tlsDir}`,
+      { name: "engine-2", subnets: tlsEngine.sessionSubnets },
+    );
+    const byName = engineFrom(address, { concurrentStarts: 1 });
+    const probe = await probeEngine(byName, 10_000);
+    expect(!probe.answers && probe.message).toMatch(
+      /^the Docker engine e26t at localhost:\d+ does not answer: its certificate is not made out to localhost \(/,
+    );
+    // The proxy's own requests check the same: against the entry's host, not the Host header.
+    await expect(engineRequest(byName, { method: "GET", path: "/_ping" })).rejects.toThrow(
+      /ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate's altnames/,
     );
   });
 
