@@ -167,9 +167,10 @@ ${row("`docker run --rm busybox true` by the docker CLI 26 through a session's p
 How: one engine, \`scripts/test-engine.sh 26t\` (Engine 26, \`--tlsverify\`, ECDSA P-256 certificates), reached
 by its own unix socket and by its TLS port on 127.0.0.1 with the client set the script made (\`tls=<dir>\`). Both on
 this host: the difference is what TCP and TLS cost, not a network's latency, which a real remote engine adds to
-every request (a \`docker run\` through the proxy is several engine requests, and an attach). The probe and the
-proxy's requests use the clients as the server makes them (Node's default agents); upgrades open a new connection
-each. Each side has its own session proxy (sandbox/bench/remote.ts).`
+every request (a \`docker run --rm\` through the proxy is 18 engine requests, one of them the attach). The probe and
+the proxy's requests go through the clients the server makes, which keep their connections; each attach or exec
+upgrade opens a new one (one TLS handshake per \`docker run\`). Each side has its own session proxy
+(sandbox/bench/remote.ts).`
     : "not measured"
 }
 <!-- /remote-bench -->
