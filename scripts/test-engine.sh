@@ -264,7 +264,7 @@ case "${1:-}" in
     engine26_answers "$DIR" "$SOCKET" && started=0
     start_engine
     if [ -n "${TLS_PORT:-}" ]; then
-      engine26_log "Engine $ENGINE answers at $TLS_ADDRESS over TLS only; the client's ca.pem, cert.pem and key.pem are in $TLS_CLIENT"
+      engine26_log "Engine $ENGINE answers at $TLS_ADDRESS with TLS (tests reach it there; its unix socket is this script's); the client's ca.pem, cert.pem and key.pem are in $TLS_CLIENT"
       engine26_log "As an extra engine: STOWAGE_ENGINES='$TLS_ADDRESS?name=e$ENGINE&subnets=$SESSION_SUBNETS&tls=$TLS_CLIENT'"
       echo "export DOCKER_HOST=$TLS_ADDRESS DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$TLS_CLIENT STOWAGE_SESSION_SUBNETS=$SESSION_SUBNETS STOWAGE_TEST_ENGINE_STARTED=$started"
     else
