@@ -11,6 +11,13 @@
 #                                    # (left running if it was running before)
 #   scripts/test-engine.sh 26b start  # a second private Engine 26 beside the first (own name, bridge
 #                                     # e26bbr0, pools 10.234-236.x): the multi-engine tests use it
+#   scripts/test-engine.sh 26t start  # a third, reached over TCP with TLS as a remote engine would be:
+#                                     # tcp://127.0.0.1:12376 with --tlsverify (bridge e26tbr0, pools
+#                                     # 10.238-240.x); certificates made with openssl at first start,
+#                                     # the client's (ca.pem, cert.pem, key.pem: what tls= and
+#                                     # DOCKER_CERT_PATH name) in /var/lib/stowage-e26t/tls/client.
+#                                     # Its unix socket is for this script only (waits, image copies);
+#                                     # tests/faults/engine-tls.test.ts reaches it by TCP.
 # It touches nothing of the other engine: own socket, data-root, exec-root, pidfile, containerd,
 # config file, address pools and bridge (never `--bridge none`: moby then deletes the host's
 # docker0), and --iptables=false, because moby deletes and recreates its DOCKER chains when it
@@ -24,8 +31,9 @@ ENGINE="${1:-}"
 case "$ENGINE" in
   26) N=0 ;;
   26b) N=8; INSTALL=26 ;;
+  26t) N=12; INSTALL=26; TLS_PORT="${STOWAGE_TEST_ENGINE_TLS_PORT:-12376}" ;;
   20) N=4; STOWAGE_ENGINE26_SUITE=bookworm; ENGINE26_PACKAGES=(docker.io containerd runc tini) ;;
-  *) echo "usage: $0 26|26b|20 start|stop|images|run" >&2; exit 2 ;;
+  *) echo "usage: $0 26|26b|26t|20 start|stop|images|run" >&2; exit 2 ;;
 esac
 shift
 . "$ROOT/scripts/engine26.sh"
@@ -38,6 +46,10 @@ BRIDGE="e${ENGINE}br0"
 BRIDGE_CIDR="10.$((227 + N)).0.1/24"
 POOL="10.$((228 + N)).0.0/16"
 SESSION_SUBNETS="10.$((226 + N)).0.0/16"
+# 26t: the engine's CA and server certificate here, the client's set in $TLS_CLIENT (root only).
+TLS_DIR="$STATE/tls"
+TLS_CLIENT="$TLS_DIR/client"
+TLS_ADDRESS="tcp://127.0.0.1:${TLS_PORT:-}"
 
 # Each rule as iptables arguments after the table/verb: $1 is -C (check), -I (insert) or -D.
 nat_rules() {
@@ -55,8 +67,74 @@ nat_rules() {
   return $ok
 }
 
+# 26t's certificates, made once with Debian's openssl (installed when missing) and kept with the
+# engine's data: a CA, the engine's certificate for IP 127.0.0.1 and a client certificate, all
+# ECDSA P-256, for ten years; made again (with a new CA) when one is missing or expires within a
+# day. The CA's key is deleted once both are signed: nothing else is ever signed with it.
+# Sets TLS_MADE=1 when it made new ones (a running engine still presents the old).
+TLS_MADE=0
+make_tls_material() {
+  local file ok=1
+  for file in "$TLS_DIR"/{ca,server-cert,server-key}.pem "$TLS_CLIENT"/{ca,cert,key}.pem; do
+    [ -s "$file" ] || ok=0
+  done
+  if [ "$ok" = 1 ] && openssl x509 -checkend 86400 -noout -in "$TLS_DIR/server-cert.pem" >/dev/null &&
+    openssl x509 -checkend 86400 -noout -in "$TLS_CLIENT/cert.pem" >/dev/null; then
+    return 0
+  fi
+  if ! command -v openssl >/dev/null 2>&1; then
+    engine26_log "Installing Debian's openssl for Engine $ENGINE's certificates"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >&2 ||
+      { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >&2; }
+  fi
+  engine26_log "Making Engine $ENGINE's TLS certificates in $TLS_DIR"
+  rm -rf "$TLS_DIR"
+  mkdir -p "$STATE" # before the umask: the remapped root must traverse it to the data-root
+  (
+    umask 077
+    mkdir -p "$TLS_CLIENT"
+    cd "$TLS_DIR"
+    key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
+    # $1 key, $2 certificate, $3 subject, $4 extensions; signed by the CA (random serial).
+    sign() {
+      key "$1"
+      printf '%b\n' "$4" > "$2.ext"
+      openssl req -new -key "$1" -subj "$3" -out "$2.csr"
+      openssl x509 -req -in "$2.csr" -CA ca.pem -CAkey ca-key.pem -sha256 -days 3650 \
+        -extfile "$2.ext" -out "$2" 2>/dev/null
+      rm -f "$2.csr" "$2.ext"
+    }
+    key ca-key.pem
+    openssl req -x509 -new -key ca-key.pem -sha256 -days 3650 \
+      -subj "/CN=Stowage test engine $ENGINE CA" -out ca.pem
+    sign server-key.pem server-cert.pem "/CN=127.0.0.1" \
+      "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1"
+    sign client/key.pem client/cert.pem "/CN=stowage-tests" \
+      "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth"
+    cp ca.pem client/ca.pem
+    rm -f ca-key.pem
+  )
+  TLS_MADE=1
+}
+
+# 26t: what the docker CLI needs to reach it over TLS (as DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$TLS_CLIENT).
+tls_client() {
+  "$DIR/bin/docker" -H "$TLS_ADDRESS" --tlsverify --tlscacert "$TLS_CLIENT/ca.pem" \
+    --tlscert "$TLS_CLIENT/cert.pem" --tlskey "$TLS_CLIENT/key.pem" "$@"
+}
+
 start_engine() {
   engine26_install "$DIR"
+  local listen=()
+  if [ -n "${TLS_PORT:-}" ]; then
+    make_tls_material
+    if [ "$TLS_MADE" = 1 ] && engine26_answers "$DIR" "$SOCKET"; then
+      engine26_log "Engine $ENGINE runs with the certificates made before these: restarting it"
+      stop_engine
+    fi
+    listen=(-H "$TLS_ADDRESS" --tlsverify --tlscacert "$TLS_DIR/ca.pem"
+      --tlscert "$TLS_DIR/server-cert.pem" --tlskey "$TLS_DIR/server-key.pem")
+  fi
   if ! engine26_answers "$DIR" "$SOCKET"; then
     if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
       ip link add "$BRIDGE" type bridge
@@ -77,11 +155,17 @@ start_engine() {
       --config-file "$RUN/daemon.json" \
       --data-root "$STATE/data" --exec-root "$RUN/exec" \
       --userns-remap=default --bridge "$BRIDGE" --iptables=false --ip-masq=false \
-      --default-address-pool "base=$POOL,size=26"
+      --default-address-pool "base=$POOL,size=26" "${listen[@]}"
     if [ "$had_docker0" = 1 ] && ! ip link show docker0 >/dev/null 2>&1; then
       echo "starting Engine $ENGINE removed the host's docker0: restart the default engine" >&2
       exit 1
     fi
+  fi
+  # The TLS side answers too, with the client's set checked against the engine's certificate.
+  if [ -n "${TLS_PORT:-}" ] && ! tls_client version >/dev/null 2>&1; then
+    tls_client version >&2 || true
+    echo "Engine $ENGINE answers on $SOCKET but not over TLS at $TLS_ADDRESS (see $STATE/dockerd.log)" >&2
+    exit 1
   fi
 }
 
@@ -179,7 +263,13 @@ case "${1:-}" in
     started=1
     engine26_answers "$DIR" "$SOCKET" && started=0
     start_engine
-    echo "export DOCKER_HOST=unix://$SOCKET STOWAGE_SESSION_SUBNETS=$SESSION_SUBNETS STOWAGE_TEST_ENGINE_STARTED=$started"
+    if [ -n "${TLS_PORT:-}" ]; then
+      engine26_log "Engine $ENGINE answers at $TLS_ADDRESS with TLS (tests reach it there; its unix socket is this script's); the client's ca.pem, cert.pem and key.pem are in $TLS_CLIENT"
+      engine26_log "As an extra engine: STOWAGE_ENGINES='$TLS_ADDRESS?name=e$ENGINE&subnets=$SESSION_SUBNETS&tls=$TLS_CLIENT'"
+      echo "export DOCKER_HOST=$TLS_ADDRESS DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$TLS_CLIENT STOWAGE_SESSION_SUBNETS=$SESSION_SUBNETS STOWAGE_TEST_ENGINE_STARTED=$started"
+    else
+      echo "export DOCKER_HOST=unix://$SOCKET STOWAGE_SESSION_SUBNETS=$SESSION_SUBNETS STOWAGE_TEST_ENGINE_STARTED=$started"
+    fi
     ;;
   stop)
     stop_engine
@@ -190,10 +280,14 @@ case "${1:-}" in
   run)
     shift
     [ $# -gt 0 ] || { echo "usage: $0 26|26b|20 run <test files...>" >&2; exit 2; }
+    if [ -n "${TLS_PORT:-}" ]; then
+      echo "Engine $ENGINE is for tests that reach it over TCP with TLS (tests/faults/engine-tls.test.ts start and stop it); sessions cannot run on a tcp:// engine yet: use 26 or 26b to run tests against a private engine" >&2
+      exit 2
+    fi
     run_tests "$@"
     ;;
   *)
-    echo "usage: $0 26|26b|20 start|stop|images|run <test files...>" >&2
+    echo "usage: $0 26|26b|26t|20 start|stop|images|run <test files...>" >&2
     exit 2
     ;;
 esac

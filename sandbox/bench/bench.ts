@@ -10,8 +10,9 @@
  * Knobs (environment): BENCH_SESSIONS (20), BENCH_ECHO (1000 keys), BENCH_DIND_RUNS (5),
  * BENCH_CHECK_RUNS (20), BENCH_NEIGHBOURS (20), BENCH_RAMP ("50,100,200,300"),
  * BENCH_CLASS_SEATS ("30": a comma list of class sizes), BENCH_ONLY (comma list of phases:
- * ready,dind,echo,check,class,ramp,js,abuse,engines; BENCH_ONLY=class, =engines or =class,engines
- * rewrite only those sections of the report), BENCH_ENGINE_ROUNDS (2), BENCH_OUT (docs/benchmarks.md).
+ * ready,dind,echo,check,class,ramp,js,abuse,engines,remote; BENCH_ONLY=class, =engines, =remote or a
+ * list of those rewrite only those sections of the report), BENCH_ENGINE_ROUNDS (2),
+ * BENCH_REMOTE_RUNS (20), BENCH_OUT (docs/benchmarks.md).
  */
 import { execFile, fork, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -42,6 +43,7 @@ import {
   processTable,
   type ContainerMemory,
 } from "./memory.ts";
+import { measureRemoteTransport, remoteSection, type RemoteResult } from "./remote.ts";
 
 const run = promisify(execFile);
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -58,7 +60,7 @@ const RAMP = (process.env.BENCH_RAMP ?? "50,100,200,300")
 /** BENCH_RAMP_STOP=0: keep ramping past a step whose echo p99 passed 50 ms (the capacity figure is unchanged). */
 const RAMP_STOP = process.env.BENCH_RAMP_STOP !== "0";
 const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? "ready,dind,echo,check,class,ramp,js,abuse,engines").split(","),
+  (process.env.BENCH_ONLY ?? "ready,dind,echo,check,class,ramp,js,abuse,engines,remote").split(","),
 );
 const CLASS_SEATS = (process.env.BENCH_CLASS_SEATS ?? "30")
   .split(",")
@@ -66,6 +68,7 @@ const CLASS_SEATS = (process.env.BENCH_CLASS_SEATS ?? "30")
   .filter((n) => n > 0);
 const ANONYMOUS_GROUP = 10;
 const ENGINE_ROUNDS = env("BENCH_ENGINE_ROUNDS", 2);
+const REMOTE_RUNS = env("BENCH_REMOTE_RUNS", 20);
 /** Container starts per second: this many `docker run --rm busybox true`, ENGINE_PARALLEL at a time. */
 const ENGINE_RUNS = 40;
 const ENGINE_PARALLEL = 4;
@@ -1050,6 +1053,8 @@ const results: {
   /** Engine 20.10 and Engine 26 side by side: each engine's rounds, alternating which goes first. */
   engines?: { engines: PrivateEngine[]; rounds: Map<PrivateEngine, EngineRound[]> };
   enginesLoad?: { start: number; end: number };
+  /** One engine by its unix socket and by TCP with TLS (remote.ts). */
+  remote?: RemoteResult;
   errors: string[];
 } = { errors: [] };
 
@@ -1229,6 +1234,11 @@ await phase("engines", 40 * 60_000, async () => {
     results.enginesLoad = { start: load0, end: loadavg()[0]! };
     await stopPrivateEngines();
   }
+});
+
+// A remote engine's transport: one engine by its unix socket and by TCP with TLS (remote.ts).
+await phase("remote", 10 * 60_000, async () => {
+  results.remote = await measureRemoteTransport(REMOTE_RUNS, log, () => loadavg()[0]!);
 });
 
 await cleanup();
@@ -1519,6 +1529,12 @@ host's docker CLI, the same for both. Engines a bench started are stopped at its
 <!-- /engines-bench -->
 `;
 
+const remoteBenchSection = remoteSection(
+  r.remote,
+  ms,
+  `, on ${cpus().length} cores${process.env.BENCH_NOTE ? `; ${process.env.BENCH_NOTE}` : ""}`,
+);
+
 const report = `# Benchmarks
 
 Written by \`npm run bench\` (sandbox/bench/bench.ts); every figure below is from one run.
@@ -1544,6 +1560,7 @@ STOWAGE_SESSION_SUBNETS (10.213.0.0/16, 1024 networks; sandbox/sessions/subnets.
 ${keysParagraph()}
 ${classSection}
 ${enginesSection}
+${remoteBenchSection}
 ## Idle sessions, step by step
 
 ${rampTable}
@@ -1610,10 +1627,11 @@ ${r.abuse ?? "not measured"}
   exists: see docs/decisions/terminal.md.
 `;
 
-// Run alone, the class and engines phases replace only their own sections of the existing report.
+// Run alone, the class, engines and remote phases replace only their own sections of the existing report.
 const sections: Record<string, { marker: string; text: string }> = {
   class: { marker: "class-bench", text: classSection },
   engines: { marker: "engines-bench", text: enginesSection },
+  remote: { marker: "remote-bench", text: remoteBenchSection },
 };
 if ([...ONLY].every((name) => name in sections)) {
   let existing = await readFile(OUT, "utf8").catch(() => "");

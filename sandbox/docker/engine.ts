@@ -6,8 +6,9 @@ import {
   type IncomingMessage,
   type RequestOptions,
 } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions } from "node:https";
 import { isIP } from "node:net";
+import { checkServerIdentity } from "node:tls";
 import { join } from "node:path";
 import { EngineAdmission } from "./engine-admission.ts";
 import {
@@ -31,9 +32,7 @@ export interface Engine {
    * Where raw HTTP for the engine goes: the proxy forwards students' requests here. Carries the
    * TLS material (ca, cert, key) of a `tls=` engine; send through `rawEngineRequest`.
    */
-  httpTarget: Pick<RequestOptions, "socketPath" | "host" | "port"> & {
-    tls?: { ca: Buffer; cert: Buffer; key: Buffer };
-  };
+  httpTarget: Pick<RequestOptions, "socketPath" | "host" | "port"> & { tls?: TlsMaterial };
   /**
    * Nothing of the engine's host is this server's: no shared files (the home is a volume on the
    * engine), no cgroupfs, no iptables (tcp:// engines, and unix:// ones with remote=1).
@@ -46,6 +45,13 @@ export interface Engine {
   apiVersion: string;
   /** Container starts in flight, bounded across every session (engine-admission.ts). */
   starts: EngineAdmission;
+}
+
+/** A `tls=` engine's ca.pem, cert.pem and key.pem. */
+export interface TlsMaterial {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
 }
 
 export function engineFrom(
@@ -100,6 +106,32 @@ export function engineFrom(
 }
 
 /**
+ * What a TLS connection to the engine presents and checks: our client certificate, and the
+ * engine's checked against its CA and the entry's host. Not against "docker", the Host header
+ * the CLI sends: without `servername` and `checkServerIdentity` Node takes the Host header as the
+ * name to check (and to send as SNI), and every raw request to a certificate made out to
+ * 127.0.0.1 failed with ERR_TLS_CERT_ALTNAME_INVALID (tests/faults/engine-tls.test.ts).
+ */
+function tlsCheck(host: string, tls: TlsMaterial): AgentOptions {
+  return {
+    ca: tls.ca,
+    cert: tls.cert,
+    key: tls.key,
+    servername: isIP(host) ? "" : host,
+    checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert),
+  };
+}
+
+/** One keep-alive agent per engine's TLS material (its connections are reused between requests). */
+const tlsAgents = new WeakMap<TlsMaterial, HttpsAgent>();
+function engineTlsAgent(host: string, tls: TlsMaterial): HttpsAgent {
+  let agent = tlsAgents.get(tls);
+  if (!agent)
+    tlsAgents.set(tls, (agent = new HttpsAgent({ keepAlive: true, ...tlsCheck(host, tls) })));
+  return agent;
+}
+
+/**
  * One raw HTTP request to the engine (the proxy's relays, upgrades and version probes): over its
  * unix socket, plain TCP, or HTTPS with the engine's `tls=` material (its certificate checked
  * against ca.pem, ours presented as the client's).
@@ -110,19 +142,21 @@ export function rawEngineRequest(
   onResponse?: (res: IncomingMessage) => void,
 ): ClientRequest {
   const { tls, ...target } = engine.httpTarget;
-  if (tls)
+  if (tls) {
+    const host = target.host ?? "";
+    // A request given no agent (all but the upgrades, which take their own connection) goes
+    // through the engine's keep-alive agent: Node pools no connection of a request that brings
+    // its own certificate check, so each would have paid a TLS handshake (18 per `docker run`).
+    const own = options.agent === undefined;
     return httpsRequest(
-      // The certificate names the engine's host; "docker" in the Host header is what the CLI sends.
       {
         ...options,
         ...target,
-        ca: tls.ca,
-        cert: tls.cert,
-        key: tls.key,
-        servername: target.host && !isIP(target.host) ? target.host : undefined,
+        ...(own ? { agent: engineTlsAgent(host, tls) } : tlsCheck(host, tls)),
       },
       onResponse,
     );
+  }
   return httpRequest({ ...options, ...target }, onResponse);
 }
 
@@ -234,13 +268,42 @@ export async function probeEngine(
       memTotalBytes: info.MemTotal,
     };
   } catch (error) {
+    const name = engine.address.isDefault ? "" : `${engine.name} `;
     return {
       answers: false,
-      message: `the Docker engine at ${describeTarget(engine)} does not answer: ${(error as Error).message}`,
+      message: `the Docker engine ${name}at ${describeTarget(engine)} does not answer: ${whyNoAnswer(engine, error as Error & { code?: string })}`,
     };
   }
 }
 
 function describeTarget(engine: Engine): string {
   return engine.httpTarget.socketPath ?? `${engine.httpTarget.host}:${engine.httpTarget.port}`;
+}
+
+/** A failed call's reason, said in the operator's terms when it is the engine's TLS (tls= material, or none given). */
+function whyNoAnswer(engine: Engine, error: Error & { code?: string }): string {
+  // Node's advice about the system's CA store does not apply: the engine's CA is tls=<dir>/ca.pem.
+  const reason = error.message.replace(/; if the root CA is installed locally.*$/s, "").trim();
+  const dir = engine.address.tlsDir;
+  const code = error.code ?? "";
+  if (!dir)
+    return /HTTP request to an HTTPS server/.test(reason)
+      ? `it speaks TLS at that port (it answered "Client sent an HTTP request to an HTTPS server"): give the entry tls=<a folder with ca.pem, cert.pem and key.pem>`
+      : reason;
+  if (
+    /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_SIGNATURE_FAILURE)$/.test(
+      code,
+    )
+  )
+    return `its certificate is not signed by the CA in ${join(dir, "ca.pem")} (${reason})`;
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID")
+    return `its certificate is not made out to ${engine.httpTarget.host} (${reason})`;
+  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID")
+    return `its certificate is not valid now (${reason})`;
+  const alert = /alert (unknown ca|bad certificate|certificate required|certificate expired)/i.exec(
+    reason,
+  );
+  if (alert)
+    return `it refused the client certificate ${join(dir, "cert.pem")}: it is not signed by a CA the engine trusts, or not valid (TLS alert: ${alert[1]})`;
+  return reason;
 }
