@@ -14,7 +14,11 @@ import { randomBytes } from "node:crypto";
 import pino from "pino";
 import { ApiClient, startTestServer } from "../../tools/sandbox-server.ts";
 import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
-import { startSocketRelay, type SocketRelay } from "../../sandbox/sessions/socket-relay.ts";
+import {
+  keepSocketRelay,
+  startSocketRelay,
+  type SocketRelay,
+} from "../../sandbox/sessions/socket-relay.ts";
 import {
   LABEL_INSTANCE,
   LABEL_SESSION,
@@ -42,16 +46,17 @@ const SOCKET = `${PROXY_SOCKET_DIR_IN_WORKSTATION}/docker.sock`;
 const sh = (script: string, timeoutMs = 60_000) =>
   runInWorkstation(server.engine.docker, fixtureId, script, { timeoutMs });
 
-function startRelay(): Promise<SocketRelay> {
+function relayOptions() {
   const path = server.sessions.get(sessionId)!.scope.proxySocketPath;
-  return startSocketRelay({
+  return {
     docker: server.engine.docker,
     workstationId: fixtureId,
     socketPathInWorkstation: SOCKET,
     connect: () => connect({ path, allowHalfOpen: true }),
     log,
-  });
+  };
 }
+const startRelay = () => startSocketRelay(relayOptions());
 
 /** Whether `promise` settles within `ms`. */
 const settlesWithin = (promise: Promise<unknown>, ms: number) =>
@@ -176,31 +181,51 @@ describe("the workstation's docker socket through the relay", () => {
   });
 
   it("ends on garbage the student writes into the agent's output, with a log line and bounded memory", async () => {
-    // The student can open their own process's stdout pipe: a header announcing a 4 GiB frame,
-    // then 30 MB the server must not wait for, nor keep.
+    // The student can open their own process's stdout pipe: a channel opened, then a header
+    // announcing a 4 GiB frame on it, then 30 MB the server must not wait for, nor keep.
     const before = process.memoryUsage().arrayBuffers;
     logged.length = 0;
     const r = await sh(
-      "pid=$(pgrep -n -u student -x perl) && printf '\\000\\000\\000\\001\\002\\377\\377\\377\\377' > /proc/$pid/fd/1 && (timeout 5 head -c 30000000 /dev/zero > /proc/$pid/fd/1 || true) && echo written",
+      "pid=$(pgrep -n -u student -x perl) && printf '\\001\\000\\000\\000\\001\\000\\000\\000\\000\\001\\000\\000\\000\\002\\377\\377\\377\\377' > /proc/$pid/fd/1 && (timeout 5 head -c 30000000 /dev/zero > /proc/$pid/fd/1 || true) && echo written",
     );
     expect(r.stdout.trim(), r.output).toBe("written");
     expect(await settlesWithin(relay!.done, 10_000), "done settled").toBe(true);
-    expect(logged.join("")).toContain("malformed frame from the workstation's agent");
+    expect(logged.join("")).toContain(
+      "malformed frame from the workstation's agent: DATA of 4294967295 bytes",
+    );
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
 
     // Well-formed frames that break the flow control end it too: credit beyond the window.
     relay = await startRelay();
     logged.length = 0;
     const flood = await sh(
-      "pid=$(pgrep -n -u student -x perl) && printf '\\000\\000\\000\\011\\001\\000\\000\\000\\000\\000\\000\\000\\011\\005\\000\\000\\000\\004\\000\\000\\000\\001' > /proc/$pid/fd/1 && echo written",
+      "pid=$(pgrep -n -u student -x perl) && printf '\\002\\000\\000\\000\\001\\000\\000\\000\\000\\002\\000\\000\\000\\005\\000\\000\\000\\004\\000\\000\\000\\001' > /proc/$pid/fd/1 && echo written",
     );
     expect(flood.stdout.trim(), flood.output).toBe("written");
     expect(await settlesWithin(relay.done, 10_000), "done settled").toBe(true);
-    expect(logged.join("")).toContain("credit above the window on channel 9");
+    expect(logged.join("")).toContain("credit above the window on channel 33554432");
 
     // And the server is still fine: a new relay serves the student.
     relay = await startRelay();
     const again = await sh("docker version --format ok");
     expect(again.stdout.trim(), again.output).toBe("ok");
   }, 60_000);
+
+  it("is started again by keepSocketRelay after the student kills the agent", async () => {
+    relay?.close();
+    relay = undefined;
+    const kept = keepSocketRelay(relayOptions());
+    try {
+      expect(await kept.ready).toBe(true);
+      await sh("pkill -u student -x perl");
+      // Back within the first retry (0.5 s) and the agent's start.
+      const r = await sh(
+        "for i in $(seq 50); do docker ps -q >/dev/null 2>&1 && echo ok && exit 0; sleep 0.2; done; echo never",
+      );
+      expect(r.stdout.trim(), r.output).toBe("ok");
+      expect(logged.join("")).toContain("socket relay ended");
+    } finally {
+      kept.close();
+    }
+  });
 });
