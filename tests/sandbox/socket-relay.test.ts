@@ -8,9 +8,7 @@
  * a real session's, so nothing they make escapes the test's instance.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect } from "node:net";
 import { Writable } from "node:stream";
-import { randomBytes } from "node:crypto";
 import pino from "pino";
 import { ApiClient, startTestServer } from "../../tools/sandbox-server.ts";
 import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
@@ -20,10 +18,10 @@ import {
   type SocketRelay,
 } from "../../sandbox/sessions/socket-relay.ts";
 import {
-  LABEL_INSTANCE,
-  LABEL_SESSION,
-  PROXY_SOCKET_DIR_IN_WORKSTATION,
-} from "../../sandbox/naming/scope.ts";
+  createRelayWorkstation,
+  RELAY_SOCKET as SOCKET,
+  relayOptions,
+} from "../../tools/relay-workstation.ts";
 import type { Logger } from "../../sandbox/log.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -41,22 +39,12 @@ const log = pino(
     },
   }),
 ) as unknown as Logger;
-const SOCKET = `${PROXY_SOCKET_DIR_IN_WORKSTATION}/docker.sock`;
 
 const sh = (script: string, timeoutMs = 60_000) =>
   runInWorkstation(server.engine.docker, fixtureId, script, { timeoutMs });
 
-function relayOptions() {
-  const path = server.sessions.get(sessionId)!.scope.proxySocketPath;
-  return {
-    docker: server.engine.docker,
-    workstationId: fixtureId,
-    socketPathInWorkstation: SOCKET,
-    connect: () => connect({ path, allowHalfOpen: true }),
-    log,
-  };
-}
-const startRelay = () => startSocketRelay(relayOptions());
+const options = () => relayOptions(server, sessionId, fixtureId, log);
+const startRelay = () => startSocketRelay(options());
 
 /** Whether `promise` settles within `ms`. */
 const settlesWithin = (promise: Promise<unknown>, ms: number) =>
@@ -68,27 +56,7 @@ const settlesWithin = (promise: Promise<unknown>, ms: number) =>
 beforeAll(async () => {
   server = await startTestServer();
   sessionId = (await new ApiClient(server.url).call("POST", "/api/sessions")).body.id;
-  const fixture = await server.engine.docker.createContainer({
-    name: `stowage-relay-test-${randomBytes(4).toString("hex")}`,
-    Image: "stowage/workstation:latest",
-    User: "1000:1000",
-    Cmd: ["sleep", "infinity"],
-    Labels: { [LABEL_INSTANCE]: server.config.instance, [LABEL_SESSION]: sessionId },
-    HostConfig: {
-      NetworkMode: "none",
-      ReadonlyRootfs: true,
-      Tmpfs: {
-        "/tmp": "rw,nosuid,nodev,size=96m",
-        [PROXY_SOCKET_DIR_IN_WORKSTATION]: "rw,nosuid,nodev,size=1m,uid=1000,gid=1000,mode=0755",
-      },
-      CapDrop: ["ALL"],
-      SecurityOpt: ["no-new-privileges"],
-      Init: true,
-      Memory: 512 * 1024 * 1024,
-    },
-  });
-  fixtureId = fixture.id;
-  await fixture.start();
+  fixtureId = await createRelayWorkstation(server, sessionId);
   relay = await startRelay();
 }, 60_000);
 
@@ -214,7 +182,7 @@ describe("the workstation's docker socket through the relay", () => {
   it("is started again by keepSocketRelay after the student kills the agent", async () => {
     relay?.close();
     relay = undefined;
-    const kept = keepSocketRelay(relayOptions());
+    const kept = keepSocketRelay(options());
     try {
       expect(await kept.ready).toBe(true);
       await sh("pkill -u student -x perl");
