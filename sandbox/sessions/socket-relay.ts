@@ -97,6 +97,17 @@ export async function startSocketRelay(options: SocketRelayOptions): Promise<Soc
     Env: ["PATH=/usr/bin:/bin"],
   });
   const stream = (await exec.start({ hijack: true, stdin: true })) as unknown as Duplex;
+  return relayOverExec(stream, options);
+}
+
+/**
+ * The server's side over an exec's hijacked, non-TTY stream (stdin in, the engine's framed
+ * stdout/stderr out); resolves once the agent says READY. startSocketRelay's second half.
+ */
+export async function relayOverExec(
+  stream: Duplex,
+  options: Pick<SocketRelayOptions, "workstationId" | "connect" | "log">,
+): Promise<SocketRelay> {
   const relay = new Relay(stream, options);
   await relay.ready;
   return relay;
@@ -176,7 +187,7 @@ class Relay implements SocketRelay {
   readonly done: Promise<void>;
   readonly ready: Promise<void>;
   private readonly stream: Duplex;
-  private readonly options: SocketRelayOptions;
+  private readonly options: Pick<SocketRelayOptions, "workstationId" | "connect" | "log">;
   private readonly log: Logger;
   private readonly channels = new Map<number, Channel>();
   private lastOpened = 0;
@@ -200,7 +211,10 @@ class Relay implements SocketRelay {
   private frameId = 0;
   private frameType = 0;
 
-  constructor(stream: Duplex, options: SocketRelayOptions) {
+  constructor(
+    stream: Duplex,
+    options: Pick<SocketRelayOptions, "workstationId" | "connect" | "log">,
+  ) {
     this.stream = stream;
     this.options = options;
     this.log = options.log.child({ workstation: options.workstationId.slice(0, 12) });
