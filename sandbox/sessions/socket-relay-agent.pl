@@ -66,11 +66,12 @@ sub settle {
 }
 
 sub from_server {
-  while (length $from_server >= HEADER) {
-    my ($id, $type, $len) = unpack('NCN', $from_server);
-    last if length $from_server < HEADER + $len;
-    my $payload = substr($from_server, HEADER, $len);
-    substr($from_server, 0, HEADER + $len) = '';
+  my $at = 0;    # whole frames are taken from $at on, and cut off once at the end
+  while (length($from_server) - $at >= HEADER) {
+    my ($id, $type, $len) = unpack('NCN', substr($from_server, $at, HEADER));
+    last if length($from_server) - $at < HEADER + $len;
+    my $payload = substr($from_server, $at + HEADER, $len);
+    $at += HEADER + $len;
     my $c = $channels{$id} or next;
     if ($type == DATA) { $c->{out} .= $payload }
     elsif ($type == CREDIT) { $c->{credit} += unpack('N', $payload) }
@@ -78,6 +79,7 @@ sub from_server {
     elsif ($type == CLOSE) { $c->{close} = 1 }
     settle($id);
   }
+  substr($from_server, 0, $at) = '';
 }
 
 frame(0, READY, pack('N', 1));
