@@ -195,5 +195,10 @@ describe("the workstation's docker socket through the relay", () => {
     } finally {
       kept.close();
     }
+    // Closed, the agent sees its stdin end and exits: no agent outlives the server's relay.
+    const left = await sh(
+      "for i in $(seq 50); do pgrep -u student -x perl >/dev/null || { echo gone; exit 0; }; sleep 0.1; done; ps -o pid,args -u student",
+    );
+    expect(left.stdout.trim(), left.output).toBe("gone");
   });
 });
