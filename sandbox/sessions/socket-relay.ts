@@ -115,8 +115,10 @@ export async function relayOverExec(
 
 /**
  * Keeps a relay running: started again after it ends (the student killed the agent, the
- * workstation restarted), waiting 0.5 s, doubling to 30 s while starts keep failing.
- * `ready` is true once a first relay listens, false if close() came first.
+ * workstation stopped), after 1 s, doubling to 30 s while starts fail or relays end within a
+ * minute (a student killing the agent in a loop gets one exec per 30 s). `ready` is true once a
+ * first relay listens, false if close() came first. A restarted workstation is served at the
+ * next retry: call close() and keep a new one to serve it at once.
  */
 export function keepSocketRelay(options: SocketRelayOptions): {
   readonly ready: Promise<boolean>;

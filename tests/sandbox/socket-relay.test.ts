@@ -78,11 +78,19 @@ describe("the workstation's docker socket through the relay", () => {
 
   it("passes attached streams untouched, and the CLI's half-close of its input", async () => {
     const r = await sh(
-      "docker run --rm busybox echo hi && echo data | docker run -i --rm busybox cat && head -c 300000 /dev/urandom > /tmp/in && docker run -i --rm busybox cat < /tmp/in | cmp - /tmp/in && echo same",
+      [
+        "docker run --rm busybox echo hi",
+        "echo data | docker run -i --rm busybox cat",
+        "head -c 300000 /dev/urandom > /tmp/in",
+        "docker run -i --rm busybox cat < /tmp/in | cmp - /tmp/in && echo same",
+        "docker run -d --name halfclose busybox sleep 60 >/dev/null",
+        "echo exec | docker exec -i halfclose cat",
+        "docker rm -f halfclose >/dev/null",
+      ].join(" && "),
       30_000,
     );
     expect(r.timedOut, r.output).toBe(false);
-    expect(r.stdout.trim().split("\n"), r.output).toEqual(["hi", "data", "same"]);
+    expect(r.stdout.trim().split("\n"), r.output).toEqual(["hi", "data", "same", "exec"]);
   });
 
   it("carries 40 concurrent commands", async () => {
