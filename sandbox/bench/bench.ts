@@ -640,7 +640,8 @@ async function classRun(server: ServerProcess, seats: number): Promise<ClassRun>
           headers: { cookie: s.api.cookie, "content-type": "application/octet-stream" },
           body: solution,
         });
-        if (up.status !== 201) throw new Error(`upload of solution.sh: ${up.status}`);
+        if (up.status !== 201)
+          throw new Error(`upload of solution.sh: ${up.status} ${await up.text()}`);
         const mark = s.term.output.length;
         s.term.type("bash solution.sh >/dev/null 2>&1; echo SOLUTION-EXIT=$?\r");
         await waitForOutput(s.term, /SOLUTION-EXIT=\d+/, 300_000, mark);
