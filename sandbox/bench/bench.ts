@@ -1554,7 +1554,7 @@ const classSection = `<!-- class-bench: BENCH_ONLY=class rewrites only this sect
 
 ${
   r.classes?.length || r.anonymous
-    ? `Measured ${new Date().toISOString()}; load average (1 min) at the start ${loadAtStart[0]!.toFixed(1)} on ${cpus().length} cores${process.env.BENCH_NOTE ? `; ${process.env.BENCH_NOTE}` : ""}.
+    ? `Measured ${new Date().toISOString()}; load average (1 min) at the start ${loadAtStart[0]!.toFixed(1)}, at the end ${loadavg()[0]!.toFixed(1)}, on ${cpus().length} cores${process.env.BENCH_NOTE ? `; ${process.env.BENCH_NOTE}` : ""}.
 
 | measure | value | target | |
 |---|---|---|---|
@@ -1597,6 +1597,11 @@ engine's events of the session's objects: before, two shell checks and the CLI b
 machine's CPU per Check (runc, shims, dockerd, the CLI) and p50 310–410 ms alone; now no exec (2 archive reads per Check),
 some 20 ms of CPU (the server and dockerd) and p50 14–20 ms alone. A class of 30 checking 3 times is 90 Checks on 2 cores: at
 ~300 ms each, 14 s of both cores behind the class's container starts (p95 2.9 s on a quiet machine); now under 2 s in all.
+Reading the echo figures: every key goes through the one server process, dockerd and the workstation's shim, so a
+moment when the host's CPU is taken (a container start's runc, the network hook, iptables; another program) delays
+every student typing then, all at once. When the bare host process above woke late by about as much as the late keys,
+the delay was the host's scheduling, not the server's; the server's own event-loop delay is given beside it. The
+server saves the terminal screens one after another (30 saved together held its event loop ~40 ms every 5 s).
 The history's settling no longer waits 150 quiet ms when an event stamped after the Check began has come (the Check's own
 archive read, as a rule). Other exercises' shell checks still cost an exec and a CLI process per \`docker\` command.
 
