@@ -398,9 +398,14 @@ if [ "$running" = true ]; then docker exec ${c} cat ${p}; else docker cp ${shell
       let found: Record<string, unknown>[];
       if (proxy) {
         const list = await bounded(proxy.listContainers({ all: options.all === true }));
-        found = (
-          await Promise.all(list.map((c) => inspected(proxy.getContainer(c.Id).inspect())))
-        ).filter((c) => c !== undefined);
+        // A few at a time: the proxy handles 4 of a session's requests at once, and each
+        // waiting one would hold a connection of the session's 64.
+        found = [];
+        for (let i = 0; i < list.length; i += 4)
+          for (const c of await Promise.all(
+            list.slice(i, i + 4).map((c) => inspected(proxy.getContainer(c.Id).inspect())),
+          ))
+            if (c) found.push(c);
       } else {
         const result = await run(
           `docker ps -q --no-trunc ${options.all ? "-a" : ""} | xargs -r docker inspect --type container`,
