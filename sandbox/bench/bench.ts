@@ -1591,19 +1591,21 @@ ${(r.classes ?? [])
 
 A Check of ${CHECK_EXERCISE} starts no container and runs no process: its three TypeScript checks ask the session's own
 proxy from the server (the policy and names the student's CLI gets) and read app-data through the engine's archive
-endpoint (sandbox/checks/check-session.ts). Measured on one session, 20 Checks in a row, with \`perf record -a\` and the
-engine's events of the session's objects: before, two shell checks and the CLI behind the API made 57 execs in 20 Checks
-(an exec in the check container each, a docker CLI process per command, and \`docker exec reader\`), 230–315 ms of the
-machine's CPU per Check (runc, shims, dockerd, the CLI) and p50 310–410 ms alone; now no exec (2 archive reads per Check),
-some 20 ms of CPU (the server and dockerd) and p50 14–20 ms alone. A class of 30 checking 3 times is 90 Checks on 2 cores: at
-~300 ms each, 14 s of both cores behind the class's container starts (p95 2.9 s on a quiet machine); now under 2 s in all.
+endpoint (sandbox/checks/check-session.ts). Measured alone with \`node sandbox/bench/check-cost.ts\` (20 Checks in one
+session, \`perf record -a\`, the engine's events; quiet machine): before, two shell checks and the CLI behind the API made
+71 execs in 20 Checks (an exec in the check container each, a docker CLI process per command, and \`docker exec reader\`),
+316 ms of the machine's CPU per Check (the CLI 85, runc 110, the server 40, dockerd 29, shims 20), p50 366 ms alone; now no
+exec (2 archive reads per Check), 23 ms of CPU (the server 16, dockerd 6), p50 14 ms alone. A class of 30 checking 3 times
+is 90 Checks on 2 cores: at 316 ms each, 14 s of both cores behind the class's container starts (p95 2.9 s on a quiet
+machine); now about 1 s in all. The history counts as settled once an event stamped after the Check began has come (the
+Check's own archive read, as a rule), not after 150 quiet ms. Other exercises' shell checks still cost an exec and a CLI
+process per \`docker\` command.
+
 Reading the echo figures: every key goes through the one server process, dockerd and the workstation's shim, so a
 moment when the host's CPU is taken (a container start's runc, the network hook, iptables; another program) delays
 every student typing then, all at once. When the bare host process above woke late by about as much as the late keys,
 the delay was the host's scheduling, not the server's; the server's own event-loop delay is given beside it. The
 server saves the terminal screens one after another (30 saved together held its event loop ~40 ms every 5 s).
-The history's settling no longer waits 150 quiet ms when an event stamped after the Check began has come (the Check's own
-archive read, as a rule). Other exercises' shell checks still cost an exec and a CLI process per \`docker\` command.
 
 How: the server under test runs with STOWAGE_POOL_SIZE=0 and the instructor token; the bench creates the class
 (\`POST /api/instructor/classes\`), waits until \`warm\` equals the seats, runs the bare \`docker run --rm ${WORKSTATION_IMAGE} true\`
