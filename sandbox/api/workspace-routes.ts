@@ -99,7 +99,7 @@ async function studentExec(docker: Docker, workstationId: string, cmd: string[],
     // The stream can end a moment before the engine records the exit code.
     do {
       const info = await exec.inspect();
-      if (!info.Running) return info.ExitCode ?? undefined;
+      if (!info.Running) return info.ExitCode ?? -1; // ended, but the engine kept no code
       await new Promise((r) => setTimeout(r, 20));
     } while (Date.now() < deadline);
     return undefined;
@@ -221,7 +221,7 @@ export function registerWorkspaceRoutes(
       if (code !== 0)
         throw new HttpError(
           409,
-          `the file could not be written: ${message.trim() || `exit ${code}`}`,
+          `the file could not be written: ${message.trim() || (code === -1 ? "the engine did not say how the writer ended" : `exit ${code}`)}`,
         );
       sendJson(res, 201, { path, size });
     },
