@@ -22,6 +22,8 @@ import type { WorkBudget } from "../sessions/work-budget.ts";
 export const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
 const MAX_LISTED = 2000;
 const SETUP_TIMEOUT_MS = 180_000;
+/** How long an upload's writer may take to finish once the body is in (a loaded engine starts execs late). */
+const UPLOAD_FINISH_MS = 60_000;
 
 /** A path inside the home, as the browser names it: relative, no `..`, no control characters. */
 const hasControlCharacter = (p: string) => [...p].some((c) => c.charCodeAt(0) < 0x20);
@@ -69,17 +71,38 @@ async function studentExec(docker: Docker, workstationId: string, cmd: string[],
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   docker.modem.demuxStream(stream, stdout, stderr);
-  stream.on("end", () => {
-    stdout.end();
-    stderr.end();
+  const ended = new Promise<void>((resolve) => {
+    let done = false;
+    const end = () => {
+      if (done) return;
+      done = true;
+      stdout.end();
+      stderr.end();
+      resolve();
+    };
+    stream.once("end", end);
+    stream.once("close", end);
+    stream.once("error", end);
   });
-  const exitCode = async () => {
-    for (let i = 0; i < 100; i++) {
+  /**
+   * The exit code once the process has ended, or undefined when it has not ended within
+   * `finishMs`. Waits for the output stream to end first: on a loaded engine the process can
+   * start (and so end) seconds after the request's body is in, and asking for the exit code
+   * before then read a running exec as a failed write (a class of 100 got 409s).
+   */
+  const exitCode = async (finishMs: number): Promise<number | undefined> => {
+    const deadline = Date.now() + finishMs;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ended, new Promise((r) => (timer = setTimeout(r, finishMs)))]).finally(() =>
+      clearTimeout(timer),
+    );
+    // The stream can end a moment before the engine records the exit code.
+    do {
       const info = await exec.inspect();
-      if (!info.Running) return info.ExitCode ?? -1;
+      if (!info.Running) return info.ExitCode ?? -1; // ended, but the engine kept no code
       await new Promise((r) => setTimeout(r, 20));
-    }
-    return -1;
+    } while (Date.now() < deadline);
+    return undefined;
   };
   return { stream, stdout, stderr, exitCode };
 }
@@ -187,13 +210,18 @@ export function registerWorkspaceRoutes(
           let message = "";
           stderr.on("data", (c: Buffer) => (message += c.toString()));
           const size = await pipeLimited(req, stream, MAX_UPLOAD_BYTES);
-          return { size, code: await exitCode(), message };
+          return { size, code: await exitCode(UPLOAD_FINISH_MS), message };
         },
       );
+      if (code === undefined)
+        throw new HttpError(
+          504,
+          `the file was sent, but writing ${path} did not finish within ${UPLOAD_FINISH_MS / 1000} s (is it a pipe nothing reads?)`,
+        );
       if (code !== 0)
         throw new HttpError(
           409,
-          `the file could not be written: ${message.trim() || `exit ${code}`}`,
+          `the file could not be written: ${message.trim() || (code === -1 ? "the engine did not say how the writer ended" : `exit ${code}`)}`,
         );
       sendJson(res, 201, { path, size });
     },

@@ -198,24 +198,24 @@ printf '{"Name":"fake","Metadata":{},"Endpoints":{"docker":{"Host":"unix:///home
 
   it("a ~/.jq that redefines select() does not change what a check's jq filter means", async () => {
     const { api, id } = await learner();
-    // reader mounts another volume, not app-data: the check must see that.
+    // db mounts another volume, not pgdata: the check (a shell check's jq filter) must see that.
     const made = await studentShell(
       server,
       id,
       `echo 'def select(f): .;' > ~/.jq
-docker run -d --name reader -v elsewhere:/data busybox sh -c 'echo hi > /data/greeting.txt; sleep 3600' >/dev/null`,
+docker run -d --name db -v elsewhere:/var/lib/postgresql/data busybox sleep 3600 >/dev/null`,
       60_000,
     );
     expect(made.exitCode, made.output).toBe(0);
     const checked = await api.call("POST", `/api/sessions/${id}/checks`, {
-      lesson: "02-named-volumes",
-      exercise: "keep-the-data",
+      lesson: "03-anonymous-volumes",
+      exercise: "find-the-strays",
     });
-    const reader = (checked.body.tasks as { id: string; passed: boolean; message: string }[]).find(
-      (t) => t.id === "reader-finds-it",
+    const db = (checked.body.tasks as { id: string; passed: boolean; message: string }[]).find(
+      (t) => t.id === "db-named-volume",
     )!;
-    expect(reader.passed).toBe(false);
-    expect(reader.message).toMatch(/app-data is not mounted at \/data/);
+    expect(db.passed).toBe(false);
+    expect(db.message).toMatch(/pgdata is not mounted at \/var\/lib\/postgresql\/data/);
   });
 
   it("the student's processes cannot see, trace or stop a running check", async () => {

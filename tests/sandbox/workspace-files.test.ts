@@ -93,6 +93,33 @@ describe("workspace files", () => {
     expect(seen.stdout).toBe("uploaded bytes\nstudent\n");
   });
 
+  it("answers an upload whose writer finishes seconds after the body is in (a loaded engine), with its real outcome", async () => {
+    // A pipe whose reader comes 7 s later holds the writer (cat) as a loaded engine does when
+    // it starts the exec late: the answer must wait for the writer, not read it as failed. A
+    // class of 100 got "409 the file could not be written: exit -1" from the engine's load alone.
+    const made = await studentShell(
+      server,
+      id,
+      "mkfifo late.pipe && (sleep 7; cat late.pipe > late-copy.txt) </dev/null >/dev/null 2>&1 &",
+    );
+    expect(made.exitCode).toBe(0);
+    const upload = await fetch(`${server.url}/api/sessions/${id}/files/upload?path=late.pipe`, {
+      method: "PUT",
+      headers: { cookie: api.cookie, "content-type": "application/octet-stream" },
+      body: "written late",
+    });
+    expect({ status: upload.status, body: await upload.json() }).toEqual({
+      status: 201,
+      body: { path: "late.pipe", size: 12 },
+    });
+    const copy = await studentShell(
+      server,
+      id,
+      "sleep 0.5; cat late-copy.txt; rm -f late.pipe late-copy.txt",
+    );
+    expect(copy.stdout).toBe("written late");
+  });
+
   it("refuses paths outside the home, other learners, and missing files", async () => {
     for (const path of ["../etc/passwd", "/etc/passwd", "a/../../x", ""]) {
       expect(
