@@ -60,7 +60,19 @@ async function inspectOrUndefined(name: string) {
     .catch(() => undefined);
 }
 
+const ruleLine = `-A ${HOST_FIREWALL_RULE.join(" ")}`;
+const rules = async () => (await run("iptables", ["-w", "-S", "INPUT"])).stdout.trim().split("\n");
+let copiesAtStart = 0;
+beforeAll(async () => {
+  copiesAtStart = (await rules()).filter((line) => line === ruleLine).length;
+});
+
 afterAll(async () => {
+  // Were the check before the insert broken, the copies it added on the host go again
+  // (identical rules: only the extra ones; the one every server relies on stays).
+  const copies = (await rules()).filter((line) => line === ruleLine).length;
+  for (let extra = copies - Math.max(1, copiesAtStart); extra > 0; extra--)
+    await run("iptables", ["-w", "-D", ...HOST_FIREWALL_RULE]);
   for (const helper of helpers) await helper.remove().catch(() => undefined);
   // Whatever a failed test left in cgroupfs (this host's own: the engine is this host's).
   const info = await local.docker.info();
@@ -218,8 +230,6 @@ describe("the session cgroup on the engine's host", () => {
 });
 
 describe("the firewall rule on the engine's host", () => {
-  const ruleLine = `-A ${HOST_FIREWALL_RULE.join(" ")}`;
-
   it("is added once at the top of INPUT of the helper's network, every other rule untouched", async () => {
     // A network namespace of the helper's own: what it adds there is seen from outside with
     // this host's iptables (nsenter), without adding rules to the host at will.
