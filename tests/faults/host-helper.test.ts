@@ -387,10 +387,15 @@ describe("a server with a remote engine (remote=1 on this host's engine)", () =>
         `docker ps -a -q --no-trunc --filter label=${LABEL_ROLE}=${HOST_HELPER_ROLE} --filter label=${LABEL_INSTANCE}=${instance}`,
         "docker images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}'",
         "docker system df -v",
+        // The helper's execs (exec_create, exec_start, exec_die) are on the engine's event stream;
+        // the student's own container's are shown (the stream answered), the helper's not.
+        "docker create --name mine busybox true >/dev/null",
+        "docker events --since 10m --until $(($(date +%s) + 1))",
       ].join("; "),
     );
     expect(listed.exitCode, listed.output).toBe(0);
     expect(listed.output).toContain("workstation"); // the lists answered (docker system df names images)
+    expect(listed.output).toMatch(/container create \S+ .*name=mine/);
     expect(listed.output).not.toContain(helper.Id.slice(0, 12));
     expect(listed.output).not.toContain(hostHelperName(instance));
     expect(listed.output).not.toContain("host-tools");
