@@ -107,7 +107,10 @@ export class HostHelper implements HostCommands {
 
   /** The host's MemAvailable in bytes, or undefined when it says none. */
   async memAvailableBytes(): Promise<number | undefined> {
-    return parseMemAvailable((await this.run(["cat", "/proc/meminfo"])).stdout);
+    // Placement may wait for the first reading: a short bound.
+    return parseMemAvailable(
+      (await this.run(["cat", "/proc/meminfo"], { timeoutMs: 5000 })).stdout,
+    );
   }
 
   /** Removes this instance's helper from the engine (the server's clean stop); none is made after. */
