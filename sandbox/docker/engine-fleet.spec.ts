@@ -61,3 +61,46 @@ describe("engine placement", () => {
     ]);
   });
 });
+
+describe("free memory of a remote engine's host", () => {
+  /** Two engines of another host (remote=1), the second with a helper reporting `free` bytes. */
+  function remoteFleet(free: number) {
+    const engines = ["a", "b"].map((name, i) =>
+      engineFrom(
+        parseEngineAddress(`unix:///nonexistent/${name}.sock?remote=1`, {
+          name,
+          subnets: `10.${240 + i}.0.0/16`,
+          isDefault: i === 0,
+        }),
+        { concurrentStarts: 1 },
+      ),
+    );
+    const fleet = new EngineFleet(engines, pino({ level: "silent" }));
+    for (const engine of engines) fleet.state(engine).memTotalBytes = 8 * GiB;
+    const reads = { count: 0 };
+    // Pure placement logic: the helper's answer is given (the real one: tests/faults/host-helper.test.ts).
+    fleet.useHostHelper(engines[1]!, {
+      memAvailableBytes: () => {
+        reads.count++;
+        return Promise.resolve(free);
+      },
+    });
+    return { fleet, engines: engines as [Engine, Engine], reads };
+  }
+
+  it("sends no session to a remote host without a session's memory free, and reads it at most every 30 s", async () => {
+    const { fleet, engines, reads } = remoteFleet(GiB / 2);
+    const [a, b] = engines;
+    // b holds fewer sessions, but its host has half a GiB free for a 1 GiB session: a takes it.
+    const live = (e: Engine) => (e === a ? 3 : 0);
+    expect((await fleet.place(live, GiB))?.name).toBe("a");
+    expect((await fleet.place(live, GiB))?.name).toBe("a");
+    expect(reads.count).toBe(1);
+    // With room there (a 256 MiB session), b again.
+    expect((await fleet.place(live, GiB / 4))?.name).toBe("b");
+    expect(reads.count).toBe(1);
+    // a has no helper: its free memory is unknown, which counts as room (as before).
+    expect(await fleet.memAvailableBytes(a)).toBeUndefined();
+    expect(b.remote).toBe(true);
+  });
+});

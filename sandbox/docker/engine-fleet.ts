@@ -9,10 +9,22 @@
  * memory cap), so sessions per GiB spreads both the memory and the container starts, which each
  * engine admits on its own (engine-admission.ts). When no engine has room, the least loaded one
  * still takes the session (as the one engine did before): each session is capped anyway.
+ * Free memory: this host's /proc/meminfo for its engines (read at each placement, as before); a
+ * remote engine's host's through its helper (host-helper.ts), read at most every 30 s.
  */
 import { readFile } from "node:fs/promises";
 import type { Logger } from "../log.ts";
 import { probeEngine, type Engine } from "./engine.ts";
+import { parseMemAvailable, type HostHelper } from "./host-helper.ts";
+
+/** How long a remote host's free memory is used before it is read again. */
+export const REMOTE_MEMORY_TTL_MS = 30_000;
+
+interface RemoteMemory {
+  bytes: number | undefined;
+  at: number;
+  reading: Promise<number | undefined> | undefined;
+}
 
 export interface EngineStatus {
   engine: Engine;
@@ -40,6 +52,8 @@ export class EngineFleet {
   private timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   private probing: Promise<void> | undefined;
+  private readonly helpers = new Map<Engine, Pick<HostHelper, "memAvailableBytes">>();
+  private readonly remoteMemory = new Map<Engine, RemoteMemory>();
 
   constructor(engines: Engine[], log: Logger, drained: string[] = []) {
     if (engines.length === 0) throw new Error("no engine");
@@ -75,6 +89,41 @@ export class EngineFleet {
     return s.answers && !s.draining;
   }
 
+  /** Where a remote engine's host is asked for its free memory (SessionManager sets it). */
+  useHostHelper(engine: Engine, helper: Pick<HostHelper, "memAvailableBytes">): void {
+    this.helpers.set(engine, helper);
+  }
+
+  /**
+   * The free memory (MemAvailable) of the engine's host, or undefined when unknown. This host's
+   * for a local engine, read now; a remote one's through its helper: the last reading while it
+   * is under 30 s old (then read again in the background), awaited only for the first.
+   */
+  async memAvailableBytes(engine: Engine): Promise<number | undefined> {
+    if (!engine.remote) return hostMemAvailable();
+    const helper = this.helpers.get(engine);
+    if (!helper) return undefined;
+    let memory = this.remoteMemory.get(engine);
+    if (!memory)
+      this.remoteMemory.set(engine, (memory = { bytes: undefined, at: 0, reading: undefined }));
+    const entry = memory;
+    if (Date.now() - entry.at < REMOTE_MEMORY_TTL_MS) return entry.bytes;
+    entry.reading ??= helper
+      .memAvailableBytes()
+      .catch((error: unknown) => {
+        this.log.warn(
+          { engine: engine.name, err: (error as Error).message },
+          "free memory of the engine's host not read",
+        );
+        return undefined;
+      })
+      .then((bytes) => {
+        Object.assign(entry, { bytes, at: Date.now(), reading: undefined });
+        return bytes;
+      });
+    return entry.at === 0 ? entry.reading : entry.bytes;
+  }
+
   /** Called when an engine stops answering (false) or answers again (true). */
   onChange(listener: (engine: Engine, answers: boolean) => void): () => void {
     this.listeners.add(listener);
@@ -101,14 +150,15 @@ export class EngineFleet {
   ): Promise<Engine | undefined> {
     const candidates = this.engines.filter((e) => this.usable(e));
     if (candidates.length <= 1) return candidates[0];
-    const available = await hostMemAvailable();
-    const scored = candidates.map((engine) => {
+    // Local engines share this host's memory (read once); a remote one's is its host's.
+    const local = candidates.some((e) => !e.remote) ? await hostMemAvailable() : undefined;
+    const available = await Promise.all(
+      candidates.map((e) => (e.remote ? this.memAvailableBytes(e) : local)),
+    );
+    const scored = candidates.map((engine, i) => {
       const memory = this.state(engine).memTotalBytes ?? 1;
-      // Local engines share this host's memory; a remote engine's would be read on its host (not built yet).
-      const room =
-        engine.address.protocol !== "unix" ||
-        available === undefined ||
-        available >= sessionMemoryBytes;
+      const free = available[i];
+      const room = free === undefined || free >= sessionMemoryBytes;
       return {
         engine,
         room,
@@ -173,7 +223,5 @@ export class EngineFleet {
 
 /** This host's MemAvailable (/proc/meminfo), or undefined where there is none. */
 async function hostMemAvailable(): Promise<number | undefined> {
-  const text = await readFile("/proc/meminfo", "utf8").catch(() => "");
-  const kib = /^MemAvailable:\s+(\d+) kB/m.exec(text)?.[1];
-  return kib ? Number(kib) * 1024 : undefined;
+  return parseMemAvailable(await readFile("/proc/meminfo", "utf8").catch(() => ""));
 }

@@ -17,10 +17,17 @@ export interface CourseImage {
   description: string;
   /** True when an operator may `docker pull` the official image instead (STOWAGE_IMAGE_SOURCE=pull). */
   pullable: boolean;
+  /**
+   * The server's own tool, never a student's: left out of what students see and may run
+   * (COURSE_REFS in proxy/own-images.ts), of what lessons may name, and of the help page.
+   */
+  internal?: boolean;
 }
 
 export const WORKSTATION_IMAGE = "stowage/workstation:latest";
 export const NOTES_IMAGE = "stowage/notes:latest";
+/** The image of a remote engine's host helper (docker/host-helper.ts). */
+export const HOST_TOOLS_IMAGE = "stowage/host-tools:latest";
 
 /** Image label holding the hash of the recipe an image was built from. */
 export const RECIPE_HASH_LABEL = "stowage.recipe-hash";
@@ -91,6 +98,16 @@ export const COURSE_IMAGES: readonly CourseImage[] = [
       "Your terminal: bash, the docker CLI 26, docker compose (Compose v2), docker buildx, vi, nano, less, curl, jq and sqlite3.",
     pullable: false,
   },
+  {
+    name: "stowage/host-tools",
+    tag: "latest",
+    aliases: [],
+    recipe: "host-tools",
+    description:
+      "The server's helper on a remote engine's host (iptables, cgroupfs, free memory); not for students.",
+    pullable: false,
+    internal: true,
+  },
 ];
 
 /** `name:tag` of an image's primary reference. */
@@ -103,16 +120,26 @@ export function imageRefs(image: CourseImage): string[] {
   return [imageRef(image), ...image.aliases.map((tag) => `${image.name}:${tag}`)];
 }
 
-/** Every reference the course provides (what a lesson's `images:` may name). */
-export const COURSE_IMAGE_REFS: readonly string[] = COURSE_IMAGES.flatMap(imageRefs);
+/** The images students see and may run (every one but the server's own tools). */
+export const STUDENT_IMAGES: readonly CourseImage[] = COURSE_IMAGES.filter((i) => !i.internal);
+
+/** Every reference the course provides to students (what a lesson's `images:` may name). */
+export const COURSE_IMAGE_REFS: readonly string[] = STUDENT_IMAGES.flatMap(imageRefs);
 
 /**
  * Finds the catalog entry for a reference as a student or lesson writes it:
- * "busybox" (means :latest), "debian:bookworm", "postgres:15-bookworm"...
+ * "busybox" (means :latest), "debian:bookworm", "postgres:15-bookworm"... The server's own
+ * images are found too (the builder needs them); `findStudentImage` leaves them out.
  */
 export function findCourseImage(ref: string): CourseImage | undefined {
   const full = normalizeRef(ref);
   return COURSE_IMAGES.find((image) => imageRefs(image).includes(full));
+}
+
+/** A course image a student or lesson may use, or undefined (the server's own tools are not). */
+export function findStudentImage(ref: string): CourseImage | undefined {
+  const image = findCourseImage(ref);
+  return image?.internal ? undefined : image;
 }
 
 /** Adds ":latest" when no tag is given and strips a "docker.io/library/" prefix. */

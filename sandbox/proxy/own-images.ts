@@ -6,7 +6,7 @@
  * FROM or docker run, not removable.
  */
 import type { Engine } from "../docker/engine.ts";
-import { COURSE_IMAGES } from "../images/catalog.ts";
+import { STUDENT_IMAGES } from "../images/catalog.ts";
 import {
   LABEL_INSTANCE,
   LABEL_OWNER,
@@ -21,9 +21,9 @@ import { imageRef } from "./fields.ts";
 /** What one session's own images may hold (count of tags and bytes of the images they name). */
 export const OWN_IMAGE_QUOTA = { tags: 10, bytes: 1024 * 1024 * 1024 } as const;
 
-/** Every `name:tag` a course image answers to. */
+/** Every `name:tag` a course image answers to (not the server's own tools: docker/host-helper.ts). */
 export const COURSE_REFS: ReadonlySet<string> = new Set(
-  COURSE_IMAGES.flatMap((i) => [i.tag, ...i.aliases].map((t) => `${i.name}:${t}`)),
+  STUDENT_IMAGES.flatMap((i) => [i.tag, ...i.aliases].map((t) => `${i.name}:${t}`)),
 );
 
 interface ImageSummary {

@@ -38,6 +38,7 @@ import {
   sessionIdOfName,
 } from "../naming/scope.ts";
 import { hostUidOffset } from "../docker/id-offset.ts";
+import { HostHelper } from "../docker/host-helper.ts";
 import { createWorkspace, removeWorkspace } from "./workspace.ts";
 import { ensureHomeMounts, unmountBelow } from "./bind-view.ts";
 import {
@@ -61,8 +62,8 @@ import { copyCourseImages } from "../images/build.ts";
 import { publicLearnerId } from "../progress/store.ts";
 import { LIMITS } from "../proxy/limits.ts";
 import {
-  cgroupHostFor,
   createSessionCgroup,
+  engineCgroupHost,
   removeInstanceCgroups,
   removeSessionCgroup,
   sessionCgroupPath,
@@ -116,6 +117,8 @@ interface EngineSide {
   engineRootDir: string | undefined;
   /** Where per-session cgroups are made; undefined when the engine does not allow them. */
   cgroups: CgroupHost | undefined;
+  /** A remote engine's: does on its host what the server does on this one (docker/host-helper.ts). */
+  helper: HostHelper | undefined;
   events: EventHub;
   subnets: SubnetPool;
   /** Ready sessions nobody owns yet on this engine: a new learner placed here gets one at once. */
@@ -389,12 +392,17 @@ export class SessionManager {
     this.config = options.config;
     this.log = options.log;
     this.fleet = options.fleet ?? new EngineFleet([options.engine], options.log);
-    for (const engine of this.fleet.engines)
+    for (const engine of this.fleet.engines) {
+      const helper = engine.remote
+        ? new HostHelper(engine, this.config.instance, this.log)
+        : undefined;
+      if (helper) this.fleet.useHostHelper(engine, helper);
       this.sides.set(engine, {
         engine,
         uidOffset: 0,
         engineRootDir: undefined,
         cgroups: undefined,
+        helper,
         events: new EventHub(engine, this.log),
         subnets: new SubnetPool(
           engine === this.fleet.default ? this.config.sessionSubnets : engine.address.subnets,
@@ -403,10 +411,16 @@ export class SessionManager {
         refilling: undefined,
         unsubscribe: undefined,
       });
+    }
   }
 
   private side(engine: Engine): EngineSide {
     return this.sides.get(engine)!;
+  }
+
+  /** A remote engine's host helper (docker/host-helper.ts); undefined for an engine of this host. */
+  hostHelper(engine: Engine): HostHelper | undefined {
+    return this.sides.get(engine)?.helper;
   }
 
   /** The default engine's events (tests stop and start them). */
@@ -486,7 +500,8 @@ export class SessionManager {
     await mkdir(this.sessionsDir, { recursive: true, mode: 0o700 });
     await chmod(this.sessionsDir, 0o700);
     await Promise.all([...this.sides.values()].map((side) => this.startSide(side)));
-    await closeHostToSandboxes(this.log);
+    // This host's firewall only when an engine is here (a remote one's host: prepareSide).
+    if ([...this.sides.values()].some((side) => !side.helper)) await closeHostToSandboxes(this.log);
     for (const side of this.sides.values()) {
       side.unsubscribe = side.events.subscribe((event, replayed) =>
         this.route(event, side.engine, replayed),
@@ -533,15 +548,18 @@ export class SessionManager {
       (info.SecurityOptions ?? []).some((o) => o.includes("userns")),
     );
     side.engineRootDir = info.DockerRootDir;
-    side.cgroups = cgroupHostFor(
+    const cgroups = await engineCgroupHost(
+      side.engine,
       info as { CgroupDriver?: string; CgroupVersion?: string },
-      side.engine.address.address,
+      side.helper,
     );
+    side.cgroups = cgroups.host;
     if (!side.cgroups)
       this.log.warn(
-        { engine: side.engine.name },
-        "the engine is remote or uses the systemd cgroup driver: each container is capped, but no session is bounded as a whole",
+        { engine: side.engine.name, why: cgroups.problem },
+        "no session cgroup on this engine (the systemd cgroup driver, or a remote host the helper cannot write): each container is capped, but no session is bounded as a whole",
       );
+    if (side.helper) await closeHostToSandboxes(this.log, side.helper);
     await this.adoptOrRemove(side);
     await this.copyImagesTo(side.engine);
   }
@@ -679,12 +697,30 @@ export class SessionManager {
     await Promise.allSettled([...this.creating.values(), ...this.replacing.values()]);
     if (options.keepSessions) {
       await Promise.all([...this.sessions.values()].map((session) => this.letGo(session)));
+      await this.removeHostHelpers(); // the next start makes them again when needed
       return;
     }
     await Promise.all([...this.sessions.keys()].map((id) => this.destroy(id, "server stopping")));
     for (const side of this.sides.values())
       if (side.cgroups)
         await removeInstanceCgroups(side.cgroups, this.config.instance).catch(() => undefined);
+    await this.removeHostHelpers();
+  }
+
+  /** The remote engines' host helpers go with a clean stop (a crash leaves one for the next start's cleanup). */
+  private async removeHostHelpers(): Promise<void> {
+    await Promise.all(
+      [...this.sides.values()].map((side) =>
+        side.helper
+          ?.remove()
+          .catch((err: Error) =>
+            this.log.warn(
+              { engine: side.engine.name, err: err.message },
+              "host helper not removed",
+            ),
+          ),
+      ),
+    );
   }
 
   /**

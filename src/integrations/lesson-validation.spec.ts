@@ -38,11 +38,15 @@ describe("lesson validation", () => {
     try {
       cpSync(join(FIXTURES, "lessons"), dir, { recursive: true });
       const file = join(dir, "01-fixture-volumes/index.mdx");
-      const text = `---\ntitle: T\nsummary: S\nduration: 10\nobjectives: [a, b]\nimages: [mysql]\nexercises: []\n---\n<Exercise id="nope" />\n`;
+      const text = `---\ntitle: T\nsummary: S\nduration: 10\nobjectives: [a, b]\nimages: [mysql, stowage/host-tools]\nexercises: []\n---\n<Exercise id="nope" />\n`;
       writeFileSync(file, text);
       const problems = validateLessons(dir, dir).map(formatProblem);
       expect(problems).toContain(
         `01-fixture-volumes/index.mdx: images.0: expected one of the course images (sandbox/images/catalog.ts), got "mysql"`,
+      );
+      // The server's own helper image is no lesson's to name (docker/host-helper.ts).
+      expect(problems).toContain(
+        `01-fixture-volumes/index.mdx: images.1: expected one of the course images (sandbox/images/catalog.ts), got "stowage/host-tools"`,
       );
       expect(problems).toContainEqual(
         expect.stringContaining(

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import type { AstroIntegration } from "astro";
 import { parse as parseYaml } from "yaml";
-import { findCourseImage } from "../../sandbox/images/catalog.ts";
+import { findStudentImage } from "../../sandbox/images/catalog.ts";
 import { siteBuildSettings } from "../schemas/site-build.ts";
 import {
   formatIssuePath,
@@ -82,7 +82,7 @@ export function validateLesson(dir: string, root = process.cwd()): LessonProblem
   }
   const lesson = parsed.data;
   lesson.images.forEach((ref, i) => {
-    if (!findCourseImage(ref))
+    if (!findStudentImage(ref))
       add(
         `images.${i}`,
         `expected one of the course images (sandbox/images/catalog.ts), got "${ref}"`,
