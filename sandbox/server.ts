@@ -11,7 +11,15 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import sirv from "sirv";
 import { loadConfig, type Config } from "./config.ts";
-import { engineFrom, settleApiVersion, type Engine } from "./docker/engine.ts";
+import {
+  REMOTE_API_FLOOR,
+  askEngineVersion,
+  compareApiVersions,
+  engineFrom,
+  remoteTooOld,
+  settleApiVersion,
+  type Engine,
+} from "./docker/engine.ts";
 import { EngineFleet } from "./docker/engine-fleet.ts";
 import { EngineAdmission } from "./docker/engine-admission.ts";
 import { parseEngineList } from "./naming/engine-addresses.ts";
@@ -96,6 +104,15 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     await settleApiVersion(other).catch((error: unknown) =>
       log.error({ engine: other.name, err: (error as Error).message }, "engine refused"),
     );
+  // A remote engine that answers but is older than API 1.45 stops the start: its sessions'
+  // homes could not be bound (one down now is refused at its probes once it answers).
+  for (const remoteEngine of engines.filter((e) => e.remote)) {
+    const answer = await askEngineVersion(remoteEngine);
+    if (answer?.ApiVersion && compareApiVersions(answer.ApiVersion, REMOTE_API_FLOOR) < 0)
+      throw new Error(
+        `invalid configuration: STOWAGE_ENGINES (engines): ${remoteEngine.address.address} (${remoteEngine.name}): ${remoteTooOld(remoteEngine, answer)}`,
+      );
+  }
   // Before the leftover cleanup in sessions.start(): never another live server's objects.
   await assertPortFree(config.host, config.port);
   await mkdir(config.dataDir, { recursive: true });

@@ -11,6 +11,8 @@
 #                                    # (left running if it was running before)
 #   scripts/test-engine.sh 26b start  # a second private Engine 26 beside the first (own name, bridge
 #                                     # e26bbr0, pools 10.234-236.x): the multi-engine tests use it
+#   scripts/test-engine.sh 26r start  # a third (bridge e26rbr0, pools 10.242-244.x): the remote-home
+#                                     # test uses it as a remote engine (remote=1), beside 26b's tests
 # It touches nothing of the other engine: own socket, data-root, exec-root, pidfile, containerd,
 # config file, address pools and bridge (never `--bridge none`: moby then deletes the host's
 # docker0), and --iptables=false, because moby deletes and recreates its DOCKER chains when it
@@ -24,8 +26,9 @@ ENGINE="${1:-}"
 case "$ENGINE" in
   26) N=0 ;;
   26b) N=8; INSTALL=26 ;;
+  26r) N=16; INSTALL=26 ;;
   20) N=4; STOWAGE_ENGINE26_SUITE=bookworm; ENGINE26_PACKAGES=(docker.io containerd runc tini) ;;
-  *) echo "usage: $0 26|26b|20 start|stop|images|run" >&2; exit 2 ;;
+  *) echo "usage: $0 26|26b|26r|20 start|stop|images|run" >&2; exit 2 ;;
 esac
 shift
 . "$ROOT/scripts/engine26.sh"

@@ -16,12 +16,54 @@
 import { execFile } from "node:child_process";
 import type Docker from "dockerode";
 import type { SessionScope } from "../naming/scope.ts";
+import { rawEngineRequest, type Engine } from "../docker/engine.ts";
 
 export const DISK_QUOTA = {
   /** Home + volumes of one session. */
   limitBytes: 1024 * 1024 * 1024,
   intervalMs: 5000,
+  /**
+   * A remote engine (its host's folders are not this server's): the home volume's and the
+   * student's volumes' sizes come from the engine's `system df`, which walks every volume on
+   * the engine, so it is asked less often (docs/decisions/engines.md: measured).
+   */
+  remoteIntervalMs: 30_000,
 };
+
+/**
+ * Sizes of every volume on an engine, by name, from `GET /system/df?type=volume` (API 1.42+:
+ * only volumes are sized, not every container's layer and image). -1 where the engine did not size it.
+ */
+export function engineVolumeSizes(
+  engine: Pick<Engine, "httpTarget">,
+  timeoutMs = 60_000,
+): Promise<Map<string, number>> {
+  return new Promise((resolve, reject) => {
+    const req = rawEngineRequest(
+      engine,
+      { method: "GET", path: "/v1.45/system/df?type=volume", timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          try {
+            if ((res.statusCode ?? 500) >= 300) throw new Error(`system df: ${res.statusCode}`);
+            const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+              Volumes?: { Name: string; UsageData?: { Size?: number } | null }[] | null;
+            };
+            resolve(new Map((body.Volumes ?? []).map((v) => [v.Name, v.UsageData?.Size ?? -1])));
+          } catch (error) {
+            reject(error as Error);
+          }
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("system df timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}
 
 export interface DiskUsage {
   homeBytes: number;
@@ -39,6 +81,8 @@ export interface DiskQuotaOptions {
   scope: SessionScope;
   limitBytes?: number;
   intervalMs?: number;
+  /** On a remote engine: sizes from the engine (engineVolumeSizes), the home being scope.homeVolumeName there. */
+  remote?: { engine: Pick<Engine, "httpTarget"> };
   /** Called once each time the session goes over the limit, with the text for the student. */
   onOver: (message: string, usage: DiskUsage) => void;
 }
@@ -109,10 +153,18 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
       docker.listContainers({ all: true, size: true, filters: owner }).catch(() => []),
     ]);
     const volumes = volumeList.Volumes ?? [];
-    const [homeBytes, ...sizes] = await Promise.all([
-      duBytes(scope.workspaceDir),
-      ...volumes.map((v) => duBytes(v.Mountpoint)),
-    ]);
+    let homeBytes: number;
+    let sizes: number[];
+    if (options.remote) {
+      const sized = await engineVolumeSizes(options.remote.engine);
+      const size = (name: string) => Math.max(0, sized.get(name) ?? 0);
+      homeBytes = size(scope.homeVolumeName);
+      sizes = volumes.map((v) => size(v.Name));
+    } else
+      [homeBytes, ...sizes] = await Promise.all([
+        duBytes(scope.workspaceDir),
+        ...volumes.map((v) => duBytes(v.Mountpoint)),
+      ]);
     const volumeBytes: Record<string, number> = {};
     volumes.forEach((v, i) => (volumeBytes[scope.studentName(v.Name) ?? v.Name] = sizes[i]!));
     const layerBytes: Record<string, number> = {};
@@ -120,10 +172,10 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
     const layers = Object.values(layerBytes).reduce((a, b) => a + b, 0);
     return {
       usage: {
-        homeBytes: homeBytes!,
+        homeBytes,
         volumeBytes,
         layerBytes,
-        totalBytes: homeBytes! + sizes.reduce((a, b) => a + b, 0) + layers,
+        totalBytes: homeBytes + sizes.reduce((a, b) => a + b, 0) + layers,
       },
       containers,
     };
@@ -159,11 +211,14 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
     return { usage, over, paused };
   };
 
-  const timer = setInterval(() => {
-    running ??= check()
-      .catch(() => undefined)
-      .finally(() => (running = undefined));
-  }, options.intervalMs ?? DISK_QUOTA.intervalMs);
+  const timer = setInterval(
+    () => {
+      running ??= check()
+        .catch(() => undefined)
+        .finally(() => (running = undefined));
+    },
+    options.intervalMs ?? (options.remote ? DISK_QUOTA.remoteIntervalMs : DISK_QUOTA.intervalMs),
+  );
   timer.unref();
   return {
     check,
