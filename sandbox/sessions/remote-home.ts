@@ -29,6 +29,7 @@ import {
 } from "../naming/scope.ts";
 import { filterArchive } from "../proxy/archive-filter.ts";
 import tar from "tar-stream";
+import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 
 /** The role label of a session's home volume on a remote engine. */
 export const HOME_VOLUME_ROLE = "home";
@@ -98,21 +99,58 @@ export class HomeNotKept extends Error {}
  */
 export async function saveHomeArchive(
   engine: Engine,
-  workstationId: string,
+  scope: SessionScope,
+  workstationId: string | undefined,
   file: string,
   limitBytes: number,
 ): Promise<void> {
   let source: Readable;
+  let reader: Docker.Container | undefined;
   try {
-    // "/." : the folder's contents, named relative to it (PUT then extracts them into the new home).
-    source = (await engine.docker
-      .getContainer(workstationId)
-      .getArchive({ path: `${STUDENT_HOME}/.` })) as Readable;
+    source = await homeArchive(engine, workstationId);
   } catch (error) {
-    throw new HomeNotKept(
-      `the engine holding your files did not hand them over (${(error as Error).message})`,
-    );
+    // The workstation is gone (removed behind the server's back) but the engine answers: the
+    // volume is read through a container made for it (never started: the archive endpoint
+    // mounts a created container's volumes).
+    if ((error as { statusCode?: number }).statusCode !== 404 && workstationId)
+      throw notHandedOver(error);
+    try {
+      reader = await engine.docker.createContainer({
+        name: `${scope.homeVolumeName}-copy`,
+        Image: WORKSTATION_IMAGE,
+        Cmd: ["true"],
+        Labels: scope.infraLabels(),
+        NetworkDisabled: true,
+        HostConfig: { NetworkMode: "none", ...remoteWorkstationMounts(scope, true) },
+      });
+      source = await homeArchive(engine, reader.id);
+    } catch (fallbackError) {
+      await reader?.remove({ force: true }).catch(() => undefined);
+      throw notHandedOver(fallbackError);
+    }
   }
+  try {
+    await boundedToFile(source, file, limitBytes);
+  } finally {
+    await reader?.remove({ force: true }).catch(() => undefined);
+  }
+}
+
+function notHandedOver(error: unknown): HomeNotKept {
+  return new HomeNotKept(
+    `the engine holding your files did not hand them over (${(error as Error).message.trim()})`,
+  );
+}
+
+/** "/." : the home's contents, named relative to it (PUT then extracts them into the new home). */
+async function homeArchive(engine: Engine, containerId: string | undefined): Promise<Readable> {
+  if (!containerId) throw Object.assign(new Error("no workstation"), { statusCode: 404 });
+  return (await engine.docker
+    .getContainer(containerId)
+    .getArchive({ path: `${STUDENT_HOME}/.` })) as Readable;
+}
+
+async function boundedToFile(source: Readable, file: string, limitBytes: number): Promise<void> {
   let bytes = 0;
   const bounded = new Transform({
     transform(chunk: Buffer, _encoding, callback) {

@@ -115,6 +115,14 @@ const SCREEN_SAVE_MS = 5000;
 /** What a student on an engine that stopped answering is told (terminal, API, state stream). */
 export const ENGINE_LOST =
   'the Docker engine running your sandbox stopped answering. Your progress is saved: press "Reset my sandbox" (keep my files ticked) to start again on another engine with your files';
+/** The same on a remote engine: the home was a volume there, gone with it (remote-home.ts). */
+export const ENGINE_LOST_REMOTE =
+  'the Docker engine running your sandbox stopped answering. Your progress is saved: press "Reset my sandbox" to start again on another engine; your files were on that engine, so the new sandbox starts with an empty home unless it answers again first';
+
+/** What a student whose engine stopped answering is told. */
+export function engineLostMessage(engine: Engine): string {
+  return engine.remote ? ENGINE_LOST_REMOTE : ENGINE_LOST;
+}
 
 /** What the server knows of one engine: its setup, its events, its subnets and its warm sessions. */
 interface EngineSide {
@@ -316,7 +324,7 @@ export class Session {
       return {
         id: this.id,
         state: "engine-lost",
-        message: ENGINE_LOST,
+        message: engineLostMessage(this.engine),
         restart: {
           method: "POST",
           path: `/api/sessions/${this.id}/reset`,
@@ -567,7 +575,7 @@ export class SessionManager {
     for (const session of this.sessions.values()) {
       if (session.engine !== engine || !session.owner || this.destroying.has(session.id)) continue;
       session.engineLost = true;
-      session.terminal?.notice(ENGINE_LOST);
+      session.terminal?.notice(engineLostMessage(engine));
     }
     void this.refill(); // the pools of the other engines stay as they were
   }
@@ -1218,9 +1226,9 @@ export class SessionManager {
    */
   private async saveRemoteHome(session: Session, keepHomeAt: string): Promise<void> {
     try {
-      if (!session.workstationId) throw new HomeNotKept("the sandbox had no workstation");
       await saveHomeArchive(
         session.engine,
+        session.scope,
         session.workstationId,
         `${keepHomeAt}.tar`,
         this.config.diskQuotaMb * 1024 * 1024,

@@ -13,17 +13,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
-import { readdir } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
+import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
+import { ENGINE_LOST_REMOTE } from "../../sandbox/sessions/session-manager.ts";
 import { ensureImagesOnEngines } from "../../sandbox/images/build.ts";
 import { WORKSTATION_IMAGE } from "../../sandbox/images/catalog.ts";
 
 const run = promisify(execFile);
 const PRIVATE_SOCKET = "/run/stowage-e26r/docker.sock";
 const privateDocker = new Docker({ socketPath: PRIVATE_SOCKET });
+const PRIVATE_PID = "/var/lib/stowage-e26r/dockerd.pid";
 const DOCKER_CLI = join(process.cwd(), ".tools/docker26/bin/docker");
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -54,6 +57,8 @@ beforeAll(async () => {
 afterAll(async () => {
   const instance = server?.config.instance;
   await server?.close();
+  // Started again if the lost-engine test left it killed, so its leftovers can be removed.
+  await engineScript("start");
   if (instance) {
     const filters = { label: [`stowage.instance=${instance}`] };
     for (const c of await privateDocker.listContainers({ all: true, filters }))
@@ -92,6 +97,17 @@ async function learner(): Promise<{ client: ApiClient; id: string }> {
   expect(status, JSON.stringify(body)).toBe(201);
   expect(server.sessions.get(body.id)!.engine.name).toBe("e26r");
   return { client, id: body.id };
+}
+
+async function waitFor<T>(probe: () => Promise<T> | T, ok: (v: T) => boolean, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  let value = await probe();
+  while (!ok(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    value = await probe();
+  }
+  expect(ok(value), String(value)).toBe(true);
+  return value;
 }
 
 async function shell(id: string, script: string) {
@@ -367,4 +383,59 @@ describe("a session on a remote engine", () => {
     const after = await server.sessions.get(a.id)!.quota!.check();
     expect(after.over).toBe(false);
   });
+
+  it("keeps the home when the workstation was removed behind the server's back", async () => {
+    await shell(a.id, "echo survived > ~/survivor.txt");
+    const old = a.id;
+    const owner = server.sessions.get(old)!.owner;
+    await privateDocker
+      .getContainer(server.sessions.get(old)!.workstationId!)
+      .remove({ force: true });
+    const rebuilt = await waitFor(
+      () => server.sessions.forOwner(owner)?.id,
+      (id) => id !== undefined && id !== old,
+    );
+    a = { client: a.client, id: rebuilt! };
+    // Ready once the rebuilt session's record is written (after its home was restored).
+    await waitFor(
+      () =>
+        readFile(join(server.dataDir, "sessions", a.id, "session.json"), "utf8").then(
+          () => true,
+          () => false,
+        ),
+      (written) => written,
+    );
+    expect(await shell(a.id, "cat ~/survivor.txt")).toBe("survived\n");
+  });
+
+  it("says the files could not be kept when the engine holding them is lost, and keeps the progress", async () => {
+    await shell(a.id, "echo gone-with-the-engine > ~/lost.txt");
+    const lesson = "02-named-volumes";
+    expect((await a.client.call("POST", "/api/progress/visits", { lesson })).status).toBe(200);
+    server.sessions.setDraining(server.engine, false);
+    const pid = Number((await readFile(PRIVATE_PID, "utf8")).trim());
+    process.kill(pid, "SIGKILL");
+    await waitFor(
+      () => a.client.call("GET", `/api/sessions/${a.id}`).then((r) => r.body.state as string),
+      (state) => state === "engine-lost",
+    );
+    const lost = await a.client.call("GET", `/api/sessions/${a.id}`);
+    expect(lost.body.message).toBe(ENGINE_LOST_REMOTE);
+    const reset = await a.client.call("POST", `/api/sessions/${a.id}/reset`, { keepHome: true });
+    expect(reset.status, JSON.stringify(reset.body)).toBe(201);
+    const fresh = reset.body.id as string;
+    expect(server.sessions.get(fresh)!.engine.name).toBe("default");
+    const terminal = await TerminalClient.open(server.url, fresh, a.client.cookie);
+    try {
+      await terminal.waitFor(PROMPT, 20_000);
+      await terminal.waitFor(/your files could not be kept/, 10_000);
+    } finally {
+      await terminal.close();
+    }
+    const home = await studentShell(server, fresh, "ls -A ~ | grep -c lost.txt || true");
+    expect(home.stdout.trim()).toBe("0");
+    const progress = await a.client.call("GET", "/api/progress");
+    expect(JSON.stringify(progress.body)).toContain(lesson);
+    await server.sessions.destroy(fresh, "test done");
+  }, 120_000);
 });
