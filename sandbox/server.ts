@@ -74,13 +74,6 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   // Should the host run out of memory, the kernel takes a student's process, then this server, the engine last.
   await putServerBeforeEngine();
   const addresses = parseEngineList(config);
-  const remote = addresses.find((a) => !a.isDefault && a.protocol !== "unix");
-  if (remote)
-    // The home, bind paths, quota, cgroups and firewall still assume the engine's host is this
-    // one; and the proxy's raw requests speak no TLS (docs/decisions/engines.md).
-    throw new Error(
-      `invalid configuration: STOWAGE_ENGINES (engines): ${remote.address} (${remote.name}): tcp:// engines are parsed but sessions cannot run on a remote engine yet; list unix:// engines of this host`,
-    );
   // The engines of this host share its cores, so their container starts share one admission
   // (STOWAGE_ENGINE_STARTS for the host, not per engine).
   const localStarts = new EngineAdmission(config.engineStarts);

@@ -13,13 +13,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
-import { readFile, readdir } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 import { ENGINE_LOST_REMOTE } from "../../sandbox/sessions/session-manager.ts";
+import { startServer } from "../../sandbox/server.ts";
 import { ensureImagesOnEngines } from "../../sandbox/images/build.ts";
 import { WORKSTATION_IMAGE } from "../../sandbox/images/catalog.ts";
 
@@ -438,4 +441,38 @@ describe("a session on a remote engine", () => {
     expect(JSON.stringify(progress.body)).toContain(lesson);
     await server.sessions.destroy(fresh, "test done");
   }, 120_000);
+});
+
+describe("a remote engine older than API 1.45", () => {
+  it("stops the start with the reason (its homes could not be bound)", async () => {
+    // A stand-in that answers /version as Docker Engine 24 does (API 1.43): a remote engine
+    // must mount a subpath of the home volume (VolumeOptions.Subpath, API 1.45).
+    const dir = await mkdtemp(join(tmpdir(), "stowage-old-engine-"));
+    const socket = join(dir, "docker.sock");
+    const engine = createServer((req, res) => {
+      if (/^(\/v[\d.]+)?\/version$/.test(req.url ?? "")) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ Version: "24.0.9", ApiVersion: "1.43", MinAPIVersion: "1.12" }));
+      } else {
+        res.writeHead(404, { "content-type": "application/json" });
+        res.end(JSON.stringify({ message: "not in this stand-in" }));
+      }
+    });
+    await new Promise<void>((resolve) => engine.listen(socket, resolve));
+    try {
+      await expect(
+        startServer({
+          port: 0,
+          dataDir: join(dir, "data"),
+          instance: "toold",
+          engines: `unix://${socket}?name=old&subnets=10.245.0.0/16&remote=1`,
+        }),
+      ).rejects.toThrow(
+        `invalid configuration: STOWAGE_ENGINES (engines): unix://${socket} (old): the Docker engine old (24.0.9, API 1.43) is remote and too old: a remote engine needs API 1.45 (Docker Engine 26) or newer`,
+      );
+    } finally {
+      await new Promise((resolve) => engine.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
