@@ -146,6 +146,7 @@ describe("a session on a remote engine", () => {
 
   it("serves a home folder through -v (read-only kept) and --mount, shown as the student wrote it", async () => {
     await shell(a.id, "mkdir -p ~/site && echo 'hello from home' > ~/site/index.html");
+    const since = String(Math.floor(Date.now() / 1000) - 1);
     const viaV = await studentDocker(a.id, [
       "run",
       "--rm",
@@ -206,6 +207,19 @@ describe("a session on a remote engine", () => {
       expect(text).not.toContain("stowage-e26r");
     }
     expect(ps.stdout).toContain("/home/student/site");
+    // Nor do the student's events: a bind at home makes no volume event.
+    const events = await studentDocker(a.id, [
+      "events",
+      "--since",
+      since,
+      "--until",
+      String(Math.ceil(Date.now() / 1000) + 1),
+      "--format",
+      "{{.Type}} {{.Action}} {{.Actor.ID}}",
+    ]);
+    expect(events.code, events.output).toBe(0);
+    expect(events.stdout).toContain("container create");
+    expect(events.stdout).not.toMatch(/^volume .*home/m);
 
     // A missing folder: -v makes it (as the student), --mount refuses as for a bind.
     const made = await studentDocker(a.id, [
@@ -399,16 +413,15 @@ describe("a session on a remote engine", () => {
       (id) => id !== undefined && id !== old,
     );
     a = { client: a.client, id: rebuilt! };
-    // Ready once the rebuilt session's record is written (after its home was restored).
+    // Ready once its home is restored (the rebuilt session is listed before that).
     await waitFor(
       () =>
-        readFile(join(server.dataDir, "sessions", a.id, "session.json"), "utf8").then(
-          () => true,
-          () => false,
+        studentShell(server, a.id, "cat ~/survivor.txt").then(
+          (r) => r.stdout,
+          (error: Error) => error.message,
         ),
-      (written) => written,
+      (out) => out === "survived\n",
     );
-    expect(await shell(a.id, "cat ~/survivor.txt")).toBe("survived\n");
   });
 
   it("says the files could not be kept when the engine holding them is lost, and keeps the progress", async () => {
