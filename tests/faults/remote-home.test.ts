@@ -23,6 +23,7 @@ import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-se
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 import { ENGINE_LOST_REMOTE } from "../../sandbox/sessions/session-manager.ts";
 import { startServer } from "../../sandbox/server.ts";
+import { runCheckScript } from "../../sandbox/sessions/check-container.ts";
 import { ensureImagesOnEngines } from "../../sandbox/images/build.ts";
 import { WORKSTATION_IMAGE } from "../../sandbox/images/catalog.ts";
 
@@ -363,6 +364,15 @@ describe("a session on a remote engine", () => {
     );
     expect(download.status).toBe(200);
     expect(await download.text()).toBe("hello from home\n");
+    // A check reads the home in the session's check container (the home volume, read-only).
+    const session = server.sessions.get(a.id)!;
+    const check = await runCheckScript(
+      session.engine.docker,
+      session,
+      "cat ~/notes/up.txt; echo; touch ~/check-wrote 2>/dev/null && echo wrote || echo read-only",
+      { timeoutMs: 30_000 },
+    );
+    expect(check.stdout).toBe("uploaded text\nread-only\n");
   });
 
   it("keeps the files across a reset with keep-home, into a new home volume", async () => {
@@ -413,13 +423,16 @@ describe("a session on a remote engine", () => {
       (id) => id !== undefined && id !== old,
     );
     a = { client: a.client, id: rebuilt! };
-    // Ready once its home is restored (the rebuilt session is listed before that).
+    // Ready once its home is restored (the rebuilt session is listed before that; studentShell
+    // throws at once while it has no workstation yet).
     await waitFor(
-      () =>
-        studentShell(server, a.id, "cat ~/survivor.txt").then(
-          (r) => r.stdout,
-          (error: Error) => error.message,
-        ),
+      async () => {
+        try {
+          return (await studentShell(server, a.id, "cat ~/survivor.txt")).stdout;
+        } catch (error) {
+          return (error as Error).message;
+        }
+      },
       (out) => out === "survived\n",
     );
   });
