@@ -288,8 +288,12 @@ describe("a session on a remote engine", () => {
       expect(created.code, created.output).toBe(0);
       await shell(a.id, `rm -rf ~/swap && ln -s ${link} ~/swap`);
       const started = await studentDocker(a.id, ["start", "-a", name]);
-      // Either the engine refuses the start, or what it mounts is inside the home: never the
-      // engine host's /etc (its passwd has the userns-remap user).
+      // The engine refuses the start (its subpath resolution stays inside the volume), in the
+      // student's paths; never the engine host's /etc (its passwd has the userns-remap user).
+      expect(started.code).not.toBe(0);
+      expect(started.output).toContain(
+        "path concatenation escapes the base directory, base: /home/student, subpath: swap",
+      );
       expect(started.output).not.toContain("dockremap");
       expect(started.output).not.toMatch(/root:x:0:0/);
       expect(started.output).not.toContain("hostname");
