@@ -405,13 +405,20 @@ describe("a session on a remote engine", () => {
     expect((await readdir(join(server.dataDir, "sessions"))).sort()).toEqual([a.id]);
   });
 
-  it("counts the home volume in the disk quota", async () => {
-    await shell(a.id, "head -c 40M /dev/zero > ~/big.bin");
-    const result = await server.sessions.get(a.id)!.quota!.check();
-    expect(result.usage.homeBytes).toBeGreaterThanOrEqual(40 * 1024 * 1024);
-    expect(result.over).toBe(true);
+  it("counts the home volume in the disk quota, and tells the student", async () => {
+    const terminal = await TerminalClient.open(server.url, a.id, a.client.cookie);
+    try {
+      await terminal.waitFor(PROMPT, 20_000);
+      await shell(a.id, "head -c 40M /dev/zero > ~/big.bin");
+      const result = await server.sessions.get(a.id)!.quota!.check(true);
+      expect(result.usage.homeBytes).toBeGreaterThanOrEqual(40 * 1024 * 1024);
+      expect(result.over).toBe(true);
+      await terminal.waitFor(/over its limit of 32 MiB; most of it is in your home folder/, 10_000);
+    } finally {
+      await terminal.close();
+    }
     await shell(a.id, "rm ~/big.bin");
-    const after = await server.sessions.get(a.id)!.quota!.check();
+    const after = await server.sessions.get(a.id)!.quota!.check(true);
     expect(after.over).toBe(false);
   });
 
