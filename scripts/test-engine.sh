@@ -90,6 +90,15 @@ start_engine() {
 
 stop_engine() {
   engine26_stop "$STATE"
+  # Shims a killed daemon left behind (containers it was starting or running when it died, which
+  # the daemon started again does not always take back): this engine's only, found by its own
+  # containerd address; each one's children first (a container's init: its pid namespace goes
+  # with it), then the shim.
+  local shim child
+  for shim in $(pgrep -f -- "-address $RUN/exec/containerd/containerd.sock" || true); do
+    for child in $(pgrep -P "$shim" || true); do kill -KILL "$child" 2>/dev/null || true; done
+    kill -KILL "$shim" 2>/dev/null || true
+  done
   # What a killed daemon (the multi-engine test kills one) leaves mounted: its containers'
   # network namespaces and its data-root's own mount. Only this engine's paths.
   awk -v run="$RUN/" -v state="$STATE/" 'index($2, run) == 1 || index($2, state) == 1 { print $2 }' \

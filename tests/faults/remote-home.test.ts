@@ -453,6 +453,9 @@ describe("a session on a remote engine", () => {
     const lesson = "02-named-volumes";
     expect((await a.client.call("POST", "/api/progress/visits", { lesson })).status).toBe(200);
     server.sessions.setDraining(server.engine, false);
+    // No container start in flight when the engine dies (a check container is made lazily): a
+    // start cut off leaves a shim behind, which only the engine script's stop clears.
+    await server.sessions.get(a.id)!.checkContainer();
     const pid = Number((await readFile(PRIVATE_PID, "utf8")).trim());
     process.kill(pid, "SIGKILL");
     await waitFor(
