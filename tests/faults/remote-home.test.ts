@@ -19,7 +19,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
-import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
+import {
+  ApiClient,
+  restartTestServer,
+  startTestServer,
+  studentShell,
+} from "../../tools/sandbox-server.ts";
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 import { ENGINE_LOST_REMOTE } from "../../sandbox/sessions/session-manager.ts";
 import { startServer } from "../../sandbox/server.ts";
@@ -420,6 +425,28 @@ describe("a session on a remote engine", () => {
     await shell(a.id, "rm ~/big.bin");
     const after = await server.sessions.get(a.id)!.quota!.check(true);
     expect(after.over).toBe(false);
+  });
+
+  it("is taken back after a server restart, with its home, and nothing of it on the server's disk but its record", async () => {
+    await shell(a.id, "echo before-restart > ~/site/restart.txt");
+    server = await restartTestServer(server);
+    server.sessions.setDraining(server.engine, true);
+    const again = await a.client.call("POST", "/api/sessions");
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body.id).toBe(a.id);
+    expect(server.sessions.get(a.id)!.engine.name).toBe("e26r");
+    const served = await studentDocker(a.id, [
+      "run",
+      "--rm",
+      "-v",
+      "/home/student/site:/d:ro",
+      "busybox",
+      "cat",
+      "/d/restart.txt",
+    ]);
+    expect(served.stdout, served.output).toBe("before-restart\n");
+    const left = (await readdir(server.sessions.get(a.id)!.sessionDir)).sort();
+    expect(left.filter((f) => !["run", "session.json", "screen.txt"].includes(f))).toEqual([]);
   });
 
   it("keeps the home when the workstation was removed behind the server's back", async () => {
