@@ -73,7 +73,11 @@ export async function homePlace(
   }
   if (exitCode === 3) return { outside: stdout };
   if (exitCode === 2) return { missing: true };
-  throw new PolicyError(`cannot resolve the bind source ${studentPath} in your home`, 500);
+  // realpath failed (a loop of links, a name too long) or the workstation did not answer in time.
+  throw new PolicyError(
+    `the bind source ${studentPath} could not be resolved in your home (a loop of links?)`,
+    400,
+  );
 }
 
 /** A short command in the workstation as the student, its stdout (at most 64 KiB) and exit code. */

@@ -180,6 +180,18 @@ describe("a session on a remote engine", () => {
     expect(viaMount.stdout).toContain("hello from home");
     expect(await shell(a.id, "cat ~/site/back.txt")).toBe("written\n");
 
+    // A single file, as a config file is bound.
+    const file = await studentDocker(a.id, [
+      "run",
+      "--rm",
+      "-v",
+      "/home/student/site/index.html:/etc/page.html:ro",
+      "busybox",
+      "cat",
+      "/etc/page.html",
+    ]);
+    expect(file.stdout, file.output).toBe("hello from home\n");
+
     // docker inspect / ps show the binds as written, never the volume or its path.
     const created = await studentDocker(a.id, [
       "create",
@@ -274,6 +286,18 @@ describe("a session on a remote engine", () => {
         expect(r.output).toContain("bind mounts may only use folders in your home");
       }
     }
+    // A loop of links: refused, not a server error.
+    await shell(a.id, "ln -sfn loop ~/loop");
+    const looped = await studentDocker(a.id, [
+      "run",
+      "--rm",
+      "-v",
+      "/home/student/loop/x:/d",
+      "busybox",
+      "true",
+    ]);
+    expect(looped.code).not.toBe(0);
+    expect(looped.output).toContain("could not be resolved in your home");
     // Checked, created, then the folder swapped for a link (to the root, then to the home's
     // parent): the engine resolves the subpath inside the volume at each start.
     for (const link of ["/etc", "../.."]) {
