@@ -1196,17 +1196,22 @@ export class SessionManager {
     if (!from) return;
     if (from.endsWith(".tar") || session.engine.remote) {
       // Into a home on the engine (remote), or from one (a saved tar): the engine's archive endpoint.
-      this.keptHomes.delete(owner);
-      await restoreHomeArchive(
-        session.engine,
-        session.workstationId!,
-        from.endsWith(".tar") ? { file: from } : { folder: from },
-      ).catch((error: Error) => {
-        this.log.warn({ session: session.id, err: error.message }, "kept home not restored");
-        session.terminal?.notice(
-          `your files could not be copied into the new sandbox (${error.message}). Your progress is saved`,
+      try {
+        await restoreHomeArchive(
+          session.engine,
+          session.workstationId!,
+          from.endsWith(".tar") ? { file: from } : { folder: from },
         );
-      });
+      } catch (error) {
+        // Kept for the next try, as a local home whose move failed.
+        const message = (error as Error).message;
+        this.log.warn({ session: session.id, err: message }, "kept home not restored");
+        session.terminal?.notice(
+          `your files could not be copied into the new sandbox (${message}). Your progress is saved`,
+        );
+        return;
+      }
+      this.keptHomes.delete(owner);
       await rm(from, { recursive: true, force: true });
       return;
     }
