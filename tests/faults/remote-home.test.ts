@@ -499,6 +499,29 @@ describe("a session on a remote engine", () => {
     );
   });
 
+  it("brings a home kept on this host (a local engine's) into a remote one at a reset", async () => {
+    const remoteEngine = server.sessions.get(a.id)!.engine;
+    server.sessions.setDraining(server.engine, false);
+    server.sessions.setDraining(remoteEngine, true);
+    const client = new ApiClient(server.url);
+    const created = await client.call("POST", "/api/sessions");
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(server.sessions.get(created.body.id)!.engine.name).toBe("default");
+    await shell(created.body.id, "mkdir -p ~/local/dir && echo from-local > ~/local/dir/f.txt");
+    server.sessions.setDraining(remoteEngine, false);
+    server.sessions.setDraining(server.engine, true);
+    const reset = await client.call("POST", `/api/sessions/${created.body.id}/reset`, {
+      keepHome: true,
+    });
+    expect(reset.status, JSON.stringify(reset.body)).toBe(201);
+    const moved = reset.body.id as string;
+    expect(server.sessions.get(moved)!.engine.name).toBe("e26r");
+    expect(await shell(moved, "cat ~/local/dir/f.txt; stat -c '%u:%g' ~/local/dir/f.txt")).toBe(
+      "from-local\n1000:1000\n",
+    );
+    await server.sessions.destroy(moved, "test done");
+  });
+
   it("says the files could not be kept when the engine holding them is lost, and keeps the progress", async () => {
     await shell(a.id, "echo gone-with-the-engine > ~/lost.txt");
     const lesson = "02-named-volumes";
