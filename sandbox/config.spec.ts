@@ -153,7 +153,7 @@ describe("configuration", () => {
     expect(() => loadConfig({ DOCKER_HOST: "ssh://h" })).toThrow(
       /DOCKER_HOST \(dockerHost\): "ssh:\/\/h"/,
     );
-    // A tcp:// engine without TLS parses (the server refuses to run sessions on it yet: server.ts).
+    // A tcp:// engine without TLS parses (it is remote: its sessions keep their homes there).
     expect(
       parseEngineList({
         dockerHost: "unix:///s",

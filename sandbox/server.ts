@@ -11,7 +11,15 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import sirv from "sirv";
 import { loadConfig, type Config } from "./config.ts";
-import { engineFrom, settleApiVersion, type Engine } from "./docker/engine.ts";
+import {
+  REMOTE_API_FLOOR,
+  askEngineVersion,
+  compareApiVersions,
+  engineFrom,
+  remoteTooOld,
+  settleApiVersion,
+  type Engine,
+} from "./docker/engine.ts";
 import { EngineFleet } from "./docker/engine-fleet.ts";
 import { EngineAdmission } from "./docker/engine-admission.ts";
 import { parseEngineList } from "./naming/engine-addresses.ts";
@@ -66,13 +74,6 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
   // Should the host run out of memory, the kernel takes a student's process, then this server, the engine last.
   await putServerBeforeEngine();
   const addresses = parseEngineList(config);
-  const remote = addresses.find((a) => !a.isDefault && a.protocol !== "unix");
-  if (remote)
-    // The home, bind paths, quota, cgroups and firewall still assume the engine's host is this
-    // one; and the proxy's raw requests speak no TLS (docs/decisions/engines.md).
-    throw new Error(
-      `invalid configuration: STOWAGE_ENGINES (engines): ${remote.address} (${remote.name}): tcp:// engines are parsed but sessions cannot run on a remote engine yet; list unix:// engines of this host`,
-    );
   // The engines of this host share its cores, so their container starts share one admission
   // (STOWAGE_ENGINE_STARTS for the host, not per engine).
   const localStarts = new EngineAdmission(config.engineStarts);
@@ -96,6 +97,15 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Runn
     await settleApiVersion(other).catch((error: unknown) =>
       log.error({ engine: other.name, err: (error as Error).message }, "engine refused"),
     );
+  // A remote engine that answers but is older than API 1.45 stops the start: its sessions'
+  // homes could not be bound (one down now is refused at its probes once it answers).
+  for (const remoteEngine of engines.filter((e) => e.remote)) {
+    const answer = await askEngineVersion(remoteEngine);
+    if (answer?.ApiVersion && compareApiVersions(answer.ApiVersion, REMOTE_API_FLOOR) < 0)
+      throw new Error(
+        `invalid configuration: STOWAGE_ENGINES (engines): ${remoteEngine.address.address} (${remoteEngine.name}): ${remoteTooOld(remoteEngine, answer)}`,
+      );
+  }
   // Before the leftover cleanup in sessions.start(): never another live server's objects.
   await assertPortFree(config.host, config.port);
   await mkdir(config.dataDir, { recursive: true });

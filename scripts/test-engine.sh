@@ -18,6 +18,8 @@
 #                                     # DOCKER_CERT_PATH name) in /var/lib/stowage-e26t/tls/client.
 #                                     # Its unix socket is for this script only (waits, image copies);
 #                                     # tests/faults/engine-tls.test.ts reaches it by TCP.
+#   scripts/test-engine.sh 26r start  # a third (bridge e26rbr0, pools 10.242-244.x): the remote-home
+#                                     # test uses it as a remote engine (remote=1), beside 26b's tests
 # It touches nothing of the other engine: own socket, data-root, exec-root, pidfile, containerd,
 # config file, address pools and bridge (never `--bridge none`: moby then deletes the host's
 # docker0), and --iptables=false, because moby deletes and recreates its DOCKER chains when it
@@ -33,7 +35,8 @@ case "$ENGINE" in
   26b) N=8; INSTALL=26 ;;
   26t) N=12; INSTALL=26; TLS_PORT="${STOWAGE_TEST_ENGINE_TLS_PORT:-12376}" ;;
   20) N=4; STOWAGE_ENGINE26_SUITE=bookworm; ENGINE26_PACKAGES=(docker.io containerd runc tini) ;;
-  *) echo "usage: $0 26|26b|26t|20 start|stop|images|run" >&2; exit 2 ;;
+  26r) N=16; INSTALL=26 ;;
+  *) echo "usage: $0 26|26b|26t|26r|20 start|stop|images|run" >&2; exit 2 ;;
 esac
 shift
 . "$ROOT/scripts/engine26.sh"
@@ -171,6 +174,15 @@ start_engine() {
 
 stop_engine() {
   engine26_stop "$STATE"
+  # Shims a killed daemon left behind (containers it was starting or running when it died, which
+  # the daemon started again does not always take back): this engine's only, found by its own
+  # containerd address; each one's children first (a container's init: its pid namespace goes
+  # with it), then the shim.
+  local shim child
+  for shim in $(pgrep -f -- "-address $RUN/exec/containerd/containerd.sock" || true); do
+    for child in $(pgrep -P "$shim" || true); do kill -KILL "$child" 2>/dev/null || true; done
+    kill -KILL "$shim" 2>/dev/null || true
+  done
   # What a killed daemon (the multi-engine test kills one) leaves mounted: its containers'
   # network namespaces and its data-root's own mount. Only this engine's paths.
   awk -v run="$RUN/" -v state="$STATE/" 'index($2, run) == 1 || index($2, state) == 1 { print $2 }' \

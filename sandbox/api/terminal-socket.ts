@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { z } from "zod";
 import { readLearnerId } from "../http/learner.ts";
 import { originAllowed } from "../http/origin.ts";
-import { ENGINE_LOST, type SessionManager } from "../sessions/session-manager.ts";
+import { engineLostMessage, type SessionManager } from "../sessions/session-manager.ts";
 import { ENGINE_GONE, type TerminalClient } from "../terminal/terminal-session.ts";
 
 const MAX_TEXT_FRAME = 4 * 1024;
@@ -94,7 +94,7 @@ export class TerminalSockets {
     if (!session || !terminal) return ws.close(4001, "the session ended");
     if (session.engineLost) {
       // Its engine stopped answering: say what to do instead of a failed shell start.
-      ws.send(JSON.stringify({ type: "error", message: ENGINE_LOST }));
+      ws.send(JSON.stringify({ type: "error", message: engineLostMessage(session.engine) }));
       return ws.close(4003, "the sandbox's engine is not answering");
     }
     const client: TerminalClient = {

@@ -168,6 +168,19 @@ export function rawEngineRequest(
 export const OLDEST_API_VERSION = "1.41";
 export const NEWEST_API_VERSION = "1.45";
 
+/**
+ * The oldest API a remote engine may speak: the session's home is a volume there, and a student's
+ * bind of a home folder a mount of it with VolumeOptions.Subpath (API 1.45, Engine 26).
+ */
+export const REMOTE_API_FLOOR = "1.45";
+
+export function remoteTooOld(
+  engine: Pick<Engine, "name">,
+  answer: { ApiVersion?: string; Version?: string },
+): string {
+  return `the Docker engine ${engine.name} (${answer.Version ?? "?"}, API ${answer.ApiVersion ?? "?"}) is remote and too old: a remote engine needs API ${REMOTE_API_FLOOR} (Docker Engine 26) or newer, because the sandbox's home is a volume there and a student's bind of a home folder is a volume mount with a subpath (VolumeOptions.Subpath, API ${REMOTE_API_FLOOR}); upgrade it or list it without remote`;
+}
+
 /** Compares two "major.minor" versions: negative, zero or positive. */
 export function compareApiVersions(a: string, b: string): number {
   const [aMajor = 0, aMinor = 0] = a.split(".").map(Number);
@@ -227,6 +240,8 @@ export async function settleApiVersion(engine: Engine): Promise<void> {
     throw new Error(
       `the Docker engine ${engine.name} (${answer.Version ?? "?"}) speaks API ${oldest} to ${answer.ApiVersion}; Stowage speaks ${OLDEST_API_VERSION} to ${NEWEST_API_VERSION} (Docker 20.10 to 26 and later engines that still accept 1.45)`,
     );
+  if (engine.remote && compareApiVersions(answer.ApiVersion, REMOTE_API_FLOOR) < 0)
+    throw new Error(remoteTooOld(engine, answer));
   const version = compareApiVersions(oldest, OLDEST_API_VERSION) > 0 ? oldest : OLDEST_API_VERSION;
   engine.apiVersion = version;
   (engine.docker.modem as { version?: string }).version = `v${version}`;

@@ -9,6 +9,7 @@ export const LABEL_ANON_VOLUMES = "stowage.anonymous-volumes"; // on a container
 export const LABEL_AUTOREMOVE = "stowage.autoremove"; // on a container started with --rm
 export const LABEL_ROLE = "stowage.role"; // "workstation" for the student's shell container
 export const LABEL_PORTS = "stowage.ports"; // on a container: its -p mappings, served in the workstation (published-ports.ts)
+export const LABEL_HOME_BINDS = "stowage.home-binds"; // on a container of a remote engine: its binds of home folders as the student wrote them (proxy/home-volume.ts)
 
 /** Every engine name of a session starts with this, then the session id (SessionScope.prefix). */
 export const NAME_PREFIX = "stw-";
@@ -80,6 +81,15 @@ export class SessionScope {
 
   get workstationName(): string {
     return `${NAME_PREFIX}${this.sessionId}--workstation`; // double dash: no student name maps to it
+  }
+
+  /**
+   * The home as a volume, on a remote engine (the engine's host is not this one, so no folder
+   * of this server can be bound): infra-labelled like the workstation, so the student's lists,
+   * inspects and removals never see it.
+   */
+  get homeVolumeName(): string {
+    return `${NAME_PREFIX}${this.sessionId}--home`; // double dash: no student name maps to it
   }
 
   get proxySocketPath(): string {

@@ -17,6 +17,7 @@ import {
   volumeSubpath,
 } from "./mount-options.ts";
 import type { SessionObjects } from "./session-objects.ts";
+import { homeVolumeMount, type HomeBind } from "./home-volume.ts";
 
 const BIND_RULE = `bind mounts may only use folders in your home, ${STUDENT_HOME} (for example "$(pwd)/site" or ~/backup)`;
 
@@ -26,6 +27,30 @@ async function bindSource(objects: SessionObjects, source: string): Promise<stri
   const host = await objects.hostPath(source);
   if (!host) refuse(`the bind mount of ${source}`, BIND_RULE);
   return host!;
+}
+
+/**
+ * On a remote engine: the subpath of the home volume a bind source names (home-volume.ts), made
+ * first when `create` (`-v`); a source outside the home is refused as on this host.
+ */
+async function homeSubpath(
+  objects: SessionObjects,
+  source: string,
+  create: boolean,
+): Promise<string> {
+  if (!source.startsWith("/"))
+    throw new PolicyError(`bind source "${source}" must be an absolute path; ${BIND_RULE}`, 400);
+  const place = await objects.homePlace(source, create);
+  if ("subpath" in place) return place.subpath;
+  if ("missing" in place)
+    throw new PolicyError(
+      `invalid mount config for type "bind": bind source path does not exist: ${source}`,
+      400,
+    );
+  return refuse(
+    `the bind mount of ${source}`,
+    `${BIND_RULE}; it leads to ${place.outside || "a place outside it"}`,
+  );
 }
 
 export function mountTarget(field: string, target: unknown): string {
@@ -82,9 +107,11 @@ const PROPAGATION_REFUSED =
 export async function binds(
   objects: SessionObjects,
   list: string[],
-): Promise<{ binds: string[]; targets: string[] }> {
+): Promise<{ binds: string[]; targets: string[]; mounts: Json[]; homeBinds: HomeBind[] }> {
   const out: string[] = [];
   const targets: string[] = [];
+  const homeMounts: Json[] = [];
+  const homeBinds: HomeBind[] = [];
   for (const entry of list) {
     const parts = entry.split(":");
     if (parts.length < 2 || parts.length > 3)
@@ -103,22 +130,32 @@ export async function binds(
           "allowed are ro, rw, nocopy, private/rprivate and z/Z (no SELinux here: ignored)",
         );
     }
+    if (source.startsWith("/") && objects.homeIsVolume) {
+      // A home folder on a remote engine: the home volume at its subpath (home-volume.ts).
+      const readOnly = options.includes("ro");
+      const subpath = await homeSubpath(objects, source, true);
+      homeMounts.push(homeVolumeMount(objects.scope, subpath, target, readOnly));
+      homeBinds.push({ source, target, form: "bind", readOnly });
+      targets.push(target);
+      continue;
+    }
     const engineSource = source.startsWith("/")
       ? await bindSource(objects, source)
       : await objects.volumeForMount(checkName("volume", source));
     out.push([engineSource, target, options.join(",")].filter(Boolean).join(":"));
     targets.push(target);
   }
-  return { binds: out, targets };
+  return { binds: out, targets, mounts: homeMounts, homeBinds };
 }
 
 /** Resolves `--mount` entries of every type. */
 export async function mounts(
   objects: SessionObjects,
   list: unknown[],
-): Promise<{ mounts: Json[]; targets: string[] }> {
+): Promise<{ mounts: Json[]; targets: string[]; homeBinds: HomeBind[] }> {
   const out: Json[] = [];
   const targets: string[] = [];
+  const homeBinds: HomeBind[] = [];
   for (const [i, raw] of list.entries()) {
     const m = obj(`Mounts[${i}]`, raw);
     onlyKnown(`Mounts[${i}].`, m, [
@@ -152,10 +189,21 @@ export async function mounts(
         ...(!isEmpty(options.NonRecursive) ? { NonRecursive: true } : {}),
         ...bindRecursionOptions(options),
       };
-      if (Object.keys(bindOptions).length) mount.BindOptions = bindOptions;
-      mount.Source = await bindSource(objects, str("--mount source", m.Source));
       if (!isEmpty(m.VolumeOptions) || !isEmpty(m.TmpfsOptions))
         throw new PolicyError("a bind mount takes no volume or tmpfs options", 400);
+      const source = str("--mount source", m.Source);
+      if (objects.homeIsVolume) {
+        // A home folder on a remote engine: the home volume at its subpath (home-volume.ts).
+        // The bind options left are the default propagation and recursion, which a volume
+        // without mounts below it has anyway. A missing source is an error, as for a bind.
+        const subpath = await homeSubpath(objects, source, false);
+        out.push(homeVolumeMount(objects.scope, subpath, target, mount.ReadOnly === true));
+        homeBinds.push({ source, target, form: "mount", readOnly: mount.ReadOnly === true });
+        targets.push(target);
+        continue;
+      }
+      if (Object.keys(bindOptions).length) mount.BindOptions = bindOptions;
+      mount.Source = await bindSource(objects, source);
     } else if (type === "volume") {
       const options = obj("VolumeOptions", m.VolumeOptions);
       onlyKnown("VolumeOptions.", options, ["NoCopy", "Labels", "DriverConfig", "Subpath"]);
@@ -195,5 +243,5 @@ export async function mounts(
     out.push(mount);
     targets.push(target);
   }
-  return { mounts: out, targets };
+  return { mounts: out, targets, homeBinds };
 }

@@ -37,6 +37,8 @@ export class PlannedVolumes {
       imageVolumes: (image) => base.imageVolumes(image),
       resolveImage: (ref) => base.resolveImage(ref), // [builds hook]
       hostPath: (path) => base.hostPath(path),
+      homeIsVolume: base.homeIsVolume,
+      homePlace: (path, create) => base.homePlace(path, create),
       counts: () => base.counts(),
       volumeForMount: (name) => this.volumeForMount(name),
       anonymousVolume: async () =>

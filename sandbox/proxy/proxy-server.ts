@@ -70,7 +70,7 @@ export class SandboxProxy {
       engine: options.engine,
       log: this.log,
       view,
-      objects: new OwnedObjects(options.scope, options.engine, view),
+      objects: new OwnedObjects(options.scope, options.engine, view, options.workstationId),
       workstationId: options.workstationId,
       onContainerStarted: options.onContainerStarted ?? (async () => {}),
       onStartQueued: options.onStartQueued,

@@ -10,6 +10,13 @@ export class StudentView {
 
   constructor(scope: SessionScope, engineRootDir?: string) {
     this.replacements = [
+      // A remote engine's home volume (home-volume.ts): its folder there is the student's home.
+      ...(engineRootDir
+        ? ([[`${engineRootDir}/volumes/${scope.homeVolumeName}/_data`, STUDENT_HOME]] as [
+            string,
+            string,
+          ][])
+        : []),
       [scope.workspaceDir, STUDENT_HOME],
       [scope.bindDir, STUDENT_HOME],
       [scope.runDir, "/run/stowage"],

@@ -11,6 +11,7 @@ import { LIMITS } from "./limits.ts";
 import { PolicyError } from "./refusal.ts";
 import type { StudentView } from "./rewrite.ts";
 import { workspaceHostPath } from "./workspace-paths.ts";
+import { homePlace, type HomePlace } from "./home-volume.ts";
 import { SessionImages } from "./own-images.ts";
 
 /** Lookups the proxy provides; each answers only with the session's own objects. */
@@ -30,6 +31,10 @@ export interface SessionObjects {
   imageVolumes(image: string): Promise<string[]>;
   /** The host path of a student's path in the workspace, or undefined when outside it. */
   hostPath(studentPath: string): Promise<string | undefined>;
+  /** True on a remote engine: the home is the volume scope.homeVolumeName there, not a folder of this server. */
+  readonly homeIsVolume: boolean;
+  /** On a remote engine: where a student's path is in the home volume, resolved in the workstation (home-volume.ts). */
+  homePlace(studentPath: string, create: boolean): Promise<HomePlace>;
   /** How many containers / volumes the session has now. */
   counts(): Promise<{ containers: number; volumes: number; networks: number }>;
 }
@@ -57,11 +62,26 @@ export class OwnedObjects implements SessionObjects {
   readonly scope: SessionScope;
   private readonly engine: Engine;
   private readonly view: StudentView;
+  private readonly workstationId: () => string | undefined;
 
-  constructor(scope: SessionScope, engine: Engine, view: StudentView) {
+  constructor(
+    scope: SessionScope,
+    engine: Engine,
+    view: StudentView,
+    workstationId: () => string | undefined = () => undefined,
+  ) {
     this.scope = scope;
     this.engine = engine;
     this.view = view;
+    this.workstationId = workstationId;
+  }
+
+  get homeIsVolume(): boolean {
+    return this.engine.remote;
+  }
+
+  homePlace(studentPath: string, create: boolean): Promise<HomePlace> {
+    return homePlace(this.engine, this.workstationId(), studentPath, create);
   }
 
   async ownedContainers(): Promise<ContainerSummary[]> {
@@ -200,6 +220,7 @@ export class OwnedObjects implements SessionObjects {
 
   /** The engine's path for a student's bind source: checked in the home, named through the view that follows no link. */
   async hostPath(studentPath: string): Promise<string | undefined> {
+    if (this.engine.remote) return undefined; // no folder of this server is the engine's (home-volume.ts)
     const checked = await workspaceHostPath(studentPath, this.scope.workspaceDir);
     return checked === undefined
       ? undefined

@@ -14,6 +14,7 @@
  */
 import type Docker from "dockerode";
 import type { Engine } from "../docker/engine.ts";
+import { remoteWorkstationMounts } from "./remote-home.ts";
 import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 import { LIMITS } from "../proxy/limits.ts";
 import {
@@ -65,10 +66,16 @@ export async function createCheckContainer(engine: Engine, scope: SessionScope):
     HostConfig: {
       // Read-only: a check reads the student's files, it never writes them; the proxy's socket
       // folder read-only too (nothing in it can be replaced from here).
-      Binds: [
-        `${scope.workspaceDir}:${STUDENT_HOME}:ro`,
-        `${scope.runDir}:${PROXY_SOCKET_DIR_IN_WORKSTATION}:ro`,
-      ],
+      // On a remote engine the home volume, read-only, and an empty /run/stowage: [relay hook] the
+      // checks' docker CLI needs the socket relay there too (socket-relay.ts; the integrator wires it).
+      ...(engine.remote
+        ? { Mounts: remoteWorkstationMounts(scope, true).Mounts }
+        : {
+            Binds: [
+              `${scope.workspaceDir}:${STUDENT_HOME}:ro`,
+              `${scope.runDir}:${PROXY_SOCKET_DIR_IN_WORKSTATION}:ro`,
+            ],
+          }),
       NetworkMode: "none",
       Memory: CHECK_CONTAINER_LIMITS.memoryBytes,
       MemorySwap: CHECK_CONTAINER_LIMITS.memoryBytes,
@@ -76,7 +83,10 @@ export async function createCheckContainer(engine: Engine, scope: SessionScope):
       PidsLimit: CHECK_CONTAINER_LIMITS.pids,
       OomScoreAdj: LIMITS.oomScoreAdjFloor,
       ReadonlyRootfs: true,
-      Tmpfs: { "/tmp": "rw,nosuid,nodev,noexec,size=16m" },
+      Tmpfs: {
+        "/tmp": "rw,nosuid,nodev,noexec,size=16m",
+        ...(engine.remote ? remoteWorkstationMounts(scope).Tmpfs : {}),
+      },
       SecurityOpt: ["no-new-privileges"],
       CapDrop: ["ALL"],
       Init: true,

@@ -16,12 +16,74 @@
 import { execFile } from "node:child_process";
 import type Docker from "dockerode";
 import type { SessionScope } from "../naming/scope.ts";
+import { rawEngineRequest, type Engine } from "../docker/engine.ts";
 
 export const DISK_QUOTA = {
   /** Home + volumes of one session. */
   limitBytes: 1024 * 1024 * 1024,
   intervalMs: 5000,
+  /**
+   * A remote engine (its host's folders are not this server's): the home volume's and the
+   * student's volumes' sizes come from the engine's `system df`, which walks every volume on
+   * the engine (0.6 s for 160 volumes of 2000 files each, measured: docs/decisions/engines.md),
+   * so one measure is shared by all of an engine's sessions and taken every 10 s, not 5.
+   */
+  remoteIntervalMs: 10_000,
 };
+
+const sharedSizes = new WeakMap<object, { at: number; sizes: Promise<Map<string, number>> }>();
+
+/**
+ * engineVolumeSizes shared by every session of an engine: one `system df` per engine at most
+ * every `maxAgeMs` (it walks every volume there, so one per session would cost sessions x
+ * volumes), a fresh one when `maxAgeMs` is 0.
+ */
+export function sharedVolumeSizes(
+  engine: Pick<Engine, "httpTarget">,
+  maxAgeMs: number,
+): Promise<Map<string, number>> {
+  const cached = sharedSizes.get(engine);
+  if (cached && Date.now() - cached.at < maxAgeMs) return cached.sizes;
+  const sizes = engineVolumeSizes(engine);
+  sharedSizes.set(engine, { at: Date.now(), sizes });
+  sizes.catch(() => sharedSizes.delete(engine)); // a failed df is asked again next time
+  return sizes;
+}
+
+/**
+ * Sizes of every volume on an engine, by name, from `GET /system/df?type=volume` (API 1.42+:
+ * only volumes are sized, not every container's layer and image). -1 where the engine did not size it.
+ */
+export function engineVolumeSizes(
+  engine: Pick<Engine, "httpTarget">,
+  timeoutMs = 60_000,
+): Promise<Map<string, number>> {
+  return new Promise((resolve, reject) => {
+    const req = rawEngineRequest(
+      engine,
+      { method: "GET", path: "/v1.45/system/df?type=volume", timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          try {
+            if ((res.statusCode ?? 500) >= 300) throw new Error(`system df: ${res.statusCode}`);
+            const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+              Volumes?: { Name: string; UsageData?: { Size?: number } | null }[] | null;
+            };
+            resolve(new Map((body.Volumes ?? []).map((v) => [v.Name, v.UsageData?.Size ?? -1])));
+          } catch (error) {
+            reject(error as Error);
+          }
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("system df timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}
 
 export interface DiskUsage {
   homeBytes: number;
@@ -39,13 +101,18 @@ export interface DiskQuotaOptions {
   scope: SessionScope;
   limitBytes?: number;
   intervalMs?: number;
+  /** On a remote engine: sizes from the engine (engineVolumeSizes), the home being scope.homeVolumeName there. */
+  remote?: { engine: Pick<Engine, "httpTarget"> };
   /** Called once each time the session goes over the limit, with the text for the student. */
   onOver: (message: string, usage: DiskUsage) => void;
 }
 
 export interface DiskQuota {
-  /** Measures now; pauses and tells the student when over the limit. */
-  check(): Promise<{ usage: DiskUsage; over: boolean; paused: string[] }>;
+  /**
+   * Measures now; pauses and tells the student when over the limit. On a remote engine the
+   * volumes' sizes may be the engine's shared measure of the last interval, unless `fresh`.
+   */
+  check(fresh?: boolean): Promise<{ usage: DiskUsage; over: boolean; paused: string[] }>;
   /**
    * Bytes the session may still write through a path no measurement pauses (`docker cp` into a
    * container that never ran): the limit minus the last measure and what was charged since.
@@ -102,17 +169,29 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
     scope.studentName(c.Names[0] ?? "") ?? c.Id.slice(0, 12);
 
   type Sized = Docker.ContainerInfo & { SizeRw?: number };
-  const measure = async (): Promise<{ usage: DiskUsage; containers: Sized[] }> => {
+  const interval =
+    options.intervalMs ?? (options.remote ? DISK_QUOTA.remoteIntervalMs : DISK_QUOTA.intervalMs);
+  const measure = async (fresh: boolean): Promise<{ usage: DiskUsage; containers: Sized[] }> => {
     const [volumeList, containers] = await Promise.all([
       docker.listVolumes({ filters: owner }).catch(() => ({ Volumes: [] })),
       // size: the engine walks each listed container's layer; only this session's are listed.
       docker.listContainers({ all: true, size: true, filters: owner }).catch(() => []),
     ]);
     const volumes = volumeList.Volumes ?? [];
-    const [homeBytes, ...sizes] = await Promise.all([
-      duBytes(scope.workspaceDir),
-      ...volumes.map((v) => duBytes(v.Mountpoint)),
-    ]);
+    let homeBytes: number;
+    let sizes: number[];
+    if (options.remote) {
+      // Shared by the engine's sessions: a measure at most one interval old (a bit less, so
+      // each session's timer finds a new one).
+      const sized = await sharedVolumeSizes(options.remote.engine, fresh ? 0 : interval * 0.9);
+      const size = (name: string) => Math.max(0, sized.get(name) ?? 0);
+      homeBytes = size(scope.homeVolumeName);
+      sizes = volumes.map((v) => size(v.Name));
+    } else
+      [homeBytes, ...sizes] = await Promise.all([
+        duBytes(scope.workspaceDir),
+        ...volumes.map((v) => duBytes(v.Mountpoint)),
+      ]);
     const volumeBytes: Record<string, number> = {};
     volumes.forEach((v, i) => (volumeBytes[scope.studentName(v.Name) ?? v.Name] = sizes[i]!));
     const layerBytes: Record<string, number> = {};
@@ -120,18 +199,18 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
     const layers = Object.values(layerBytes).reduce((a, b) => a + b, 0);
     return {
       usage: {
-        homeBytes: homeBytes!,
+        homeBytes,
         volumeBytes,
         layerBytes,
-        totalBytes: homeBytes! + sizes.reduce((a, b) => a + b, 0) + layers,
+        totalBytes: homeBytes + sizes.reduce((a, b) => a + b, 0) + layers,
       },
       containers,
     };
   };
 
-  const check = async () => {
+  const check = async (fresh = false) => {
     const charged = chargedBytes;
-    const { usage, containers } = await measure();
+    const { usage, containers } = await measure(fresh);
     measuredBytes = usage.totalBytes;
     chargedBytes -= charged; // what was charged before this measure is in it now
     const over = usage.totalBytes > limitBytes;
@@ -163,7 +242,7 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
     running ??= check()
       .catch(() => undefined)
       .finally(() => (running = undefined));
-  }, options.intervalMs ?? DISK_QUOTA.intervalMs);
+  }, interval);
   timer.unref();
   return {
     check,

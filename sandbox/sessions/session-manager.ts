@@ -7,7 +7,7 @@
  * record, session-record.ts) and removes the rest (docs/decisions/restarts-keep-sandboxes.md).
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, chmod, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, chmod, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -39,7 +39,15 @@ import {
 } from "../naming/scope.ts";
 import { hostUidOffset } from "../docker/id-offset.ts";
 import { HostHelper } from "../docker/host-helper.ts";
-import { createWorkspace, removeWorkspace } from "./workspace.ts";
+import { createSessionFolder, createWorkspace, removeWorkspace } from "./workspace.ts";
+import {
+  HomeNotKept,
+  createHomeVolume,
+  remoteWorkstationMounts,
+  restoreHomeArchive,
+  saveHomeArchive,
+  startWorkstationSocket,
+} from "./remote-home.ts";
 import { ensureHomeMounts, unmountBelow } from "./bind-view.ts";
 import {
   SCREEN_FILE,
@@ -109,6 +117,14 @@ const SCREEN_SAVE_MS = 5000;
 /** What a student on an engine that stopped answering is told (terminal, API, state stream). */
 export const ENGINE_LOST =
   'the Docker engine running your sandbox stopped answering. Your progress is saved: press "Reset my sandbox" (keep my files ticked) to start again on another engine with your files';
+/** The same on a remote engine: the home was a volume there, gone with it (remote-home.ts). */
+export const ENGINE_LOST_REMOTE =
+  'the Docker engine running your sandbox stopped answering. Your progress is saved: press "Reset my sandbox" to start again on another engine; your files were on that engine, so the new sandbox starts with an empty home unless it answers again first';
+
+/** What a student whose engine stopped answering is told. */
+export function engineLostMessage(engine: Engine): string {
+  return engine.remote ? ENGINE_LOST_REMOTE : ENGINE_LOST;
+}
 
 /** What the server knows of one engine: its setup, its events, its subnets and its warm sessions. */
 interface EngineSide {
@@ -330,7 +346,7 @@ export class Session {
       return {
         id: this.id,
         state: "engine-lost",
-        message: ENGINE_LOST,
+        message: engineLostMessage(this.engine),
         restart: {
           method: "POST",
           path: `/api/sessions/${this.id}/reset`,
@@ -372,6 +388,8 @@ export class SessionManager {
   private readonly replacing = new Map<string, Promise<Session>>();
   /** A replaced session's home, by owner, until it is in the learner's next sandbox (a failed rebuild keeps it for the next try). */
   private readonly keptHomes = new Map<string, string>();
+  /** Learners whose reset could not keep their files (a remote engine that did not answer): why. */
+  private readonly homesNotKept = new Map<string, string>();
   /** When each learner's sandbox was last replaced (REPLACE_INTERVAL_MS). */
   private readonly lastReplaced = new Map<string, number>();
   private stopped = false;
@@ -599,7 +617,7 @@ export class SessionManager {
     for (const session of this.sessions.values()) {
       if (session.engine !== engine || !session.owner || this.destroying.has(session.id)) continue;
       session.engineLost = true;
-      session.terminal?.notice(ENGINE_LOST);
+      session.terminal?.notice(engineLostMessage(engine));
     }
     void this.refill(); // the pools of the other engines stay as they were
   }
@@ -860,6 +878,8 @@ export class SessionManager {
       if (state.Paused) await container.unpause();
       else if (!state.Running) await container.start();
     });
+    // A started-again workstation has a fresh tmpfs at /run/stowage: the relay is made again.
+    if (session.engine.remote) await startWorkstationSocket(session); // [relay hook]
   }
 
   /** The server's cap for everyone; for an anonymous visitor (`client` given) the per-address limits too (docs/rate-limits.md). */
@@ -913,7 +933,12 @@ export class SessionManager {
     this.sessions.set(id, session);
     const started = Date.now();
     try {
-      await createWorkspace(sessionDir, scope, side.uidOffset);
+      if (engine.remote) {
+        // The home is a volume on the engine; this server keeps only session.json, the saved
+        // screen and the proxy's socket (remote-home.ts).
+        await createSessionFolder(sessionDir, scope);
+        await createHomeVolume(engine, scope);
+      } else await createWorkspace(sessionDir, scope, side.uidOffset);
       await this.placeInSessionCgroup(side, scope);
       await side.subnets.createNetwork(engine.docker, {
         Name: scope.networkName,
@@ -935,10 +960,14 @@ export class SessionManager {
         Cmd: ["sleep", "infinity"],
         Labels: { ...scope.infraLabels(), [LABEL_ROLE]: "workstation" },
         HostConfig: {
-          Binds: [
-            `${scope.workspaceDir}:${STUDENT_HOME}`,
-            `${scope.runDir}:${PROXY_SOCKET_DIR_IN_WORKSTATION}`,
-          ],
+          ...(engine.remote
+            ? { Mounts: remoteWorkstationMounts(scope).Mounts }
+            : {
+                Binds: [
+                  `${scope.workspaceDir}:${STUDENT_HOME}`,
+                  `${scope.runDir}:${PROXY_SOCKET_DIR_IN_WORKSTATION}`,
+                ],
+              }),
           NetworkMode: scope.networkName,
           Memory: WORKSTATION_LIMITS.memoryBytes,
           MemorySwap: WORKSTATION_LIMITS.memoryBytes,
@@ -947,7 +976,10 @@ export class SessionManager {
           // Like the student's containers (proxy/limits.ts): the OOM killer's choice before the server.
           OomScoreAdj: LIMITS.oomScoreAdjFloor,
           ReadonlyRootfs: true,
-          Tmpfs: { "/tmp": "rw,nosuid,nodev,size=64m" },
+          Tmpfs: {
+            "/tmp": "rw,nosuid,nodev,size=64m",
+            ...(engine.remote ? remoteWorkstationMounts(scope).Tmpfs : {}),
+          },
           SecurityOpt: ["no-new-privileges"],
           CapDrop: ["ALL"],
           Init: true,
@@ -958,6 +990,7 @@ export class SessionManager {
       });
       this.wireWorkstation(session, workstation.id);
       await engine.starts.run(id, () => workstation.start());
+      if (engine.remote) await startWorkstationSocket(session); // [relay hook]
       // Not awaited: the student's prompt does not wait for it; a Check made before it is ready waits for it.
       void session
         .checkContainer()
@@ -1028,6 +1061,7 @@ export class SessionManager {
     session.quota = startDiskQuota({
       docker: session.engine.docker,
       scope,
+      remote: session.engine.remote ? { engine: session.engine } : undefined,
       limitBytes: this.config.diskQuotaMb * 1024 * 1024,
       onOver: (message) => session.terminal?.notice(message),
     });
@@ -1121,6 +1155,7 @@ export class SessionManager {
       await session?.proxy?.close().catch(() => undefined);
       await session?.closeCheckContainer();
       const engine = session?.engine ?? this.engine;
+      if (keepHomeAt && session?.engine.remote) await this.saveRemoteHome(session, keepHomeAt);
       await this.removeEngineObjects(engine, { label: [`${LABEL_SESSION}=${id}`] });
       await removeSessionImages(engine, id); // [builds hook] the session's own images (own-images.ts)
       const cgroups = this.side(engine).cgroups;
@@ -1128,7 +1163,7 @@ export class SessionManager {
         await removeSessionCgroup(cgroups, session.scope.cgroupParent).catch((err: Error) =>
           this.log.warn({ session: id, err: err.message }, "session cgroup not removed"),
         );
-      if (keepHomeAt && session) {
+      if (keepHomeAt && session && !session.engine.remote) {
         // The bind view first (a mount inside the home would otherwise move with it).
         await unmountBelow(session.sessionDir);
         await rename(session.scope.workspaceDir, keepHomeAt).catch((err: NodeJS.ErrnoException) => {
@@ -1176,7 +1211,17 @@ export class SessionManager {
       const keptHome = options.keepHome ? join(this.sessionsDir, `kept-home-${id}`) : undefined;
       await this.dropKeptHome(owner);
       await this.destroy(id, options.reason, keptHome);
-      if (keptHome) this.keptHomes.set(owner, keptHome);
+      if (keptHome) {
+        // A remote engine's home was saved as a tar (saveRemoteHome); a local one renamed.
+        const kept = old.engine.remote ? `${keptHome}.tar` : keptHome;
+        if (
+          await stat(kept).then(
+            () => true,
+            () => false,
+          )
+        )
+          this.keptHomes.set(owner, kept);
+      }
       // Placed anew: a session whose engine stopped answering starts again on another one.
       const engine = await this.placeSession();
       const ready = await this.takeFromPool(engine);
@@ -1219,8 +1264,35 @@ export class SessionManager {
 
   /** Moves a kept home's entries into the owner's new home (same filesystem: owners and times stay). */
   private async restoreKeptHome(owner: string, session: Session): Promise<void> {
+    const notKept = this.homesNotKept.get(owner);
+    this.homesNotKept.delete(owner);
+    if (notKept)
+      session.terminal?.notice(
+        `your files could not be kept: ${notKept}. Your progress is saved; this sandbox starts with an empty home`,
+      );
     const from = this.keptHomes.get(owner);
     if (!from) return;
+    if (from.endsWith(".tar") || session.engine.remote) {
+      // Into a home on the engine (remote), or from one (a saved tar): the engine's archive endpoint.
+      try {
+        await restoreHomeArchive(
+          session.engine,
+          session.workstationId!,
+          from.endsWith(".tar") ? { file: from } : { folder: from },
+        );
+      } catch (error) {
+        // Kept for the next try, as a local home whose move failed.
+        const message = (error as Error).message;
+        this.log.warn({ session: session.id, err: message }, "kept home not restored");
+        session.terminal?.notice(
+          `your files could not be copied into the new sandbox (${message}). Your progress is saved`,
+        );
+        return;
+      }
+      this.keptHomes.delete(owner);
+      await rm(from, { recursive: true, force: true });
+      return;
+    }
     const to = session.scope.workspaceDir;
     for (const entry of await readdir(from).catch(() => [] as string[])) {
       await rm(join(to, entry), { recursive: true, force: true });
@@ -1228,6 +1300,30 @@ export class SessionManager {
     }
     this.keptHomes.delete(owner);
     await rm(from, { recursive: true, force: true });
+  }
+
+  /**
+   * Saves a remote engine's home before its session's objects go (the reset keeps it): a tar
+   * through the engine's archive endpoint, bounded by the disk quota. When the engine does not
+   * answer (lost), the files are gone with it: the next session says so.
+   */
+  private async saveRemoteHome(session: Session, keepHomeAt: string): Promise<void> {
+    try {
+      await saveHomeArchive(
+        session.engine,
+        session.scope,
+        session.workstationId,
+        `${keepHomeAt}.tar`,
+        this.config.diskQuotaMb * 1024 * 1024,
+      );
+    } catch (error) {
+      const reason =
+        error instanceof HomeNotKept
+          ? error.message
+          : `the engine holding them did not answer (${(error as Error).message})`;
+      this.log.warn({ session: session.id, err: reason }, "remote home not kept");
+      if (session.owner) this.homesNotKept.set(session.owner, reason);
+    }
   }
 
   private async dropKeptHome(owner: string): Promise<void> {
@@ -1485,7 +1581,7 @@ export class SessionManager {
     if (saved) session.restoreHistory(saved);
     // Listed only once whole: when adoption waited for the engine, requests already come in.
     try {
-      await ensureHomeMounts(scope);
+      if (!side.engine.remote) await ensureHomeMounts(scope); // a remote home is the engine's volume
       // Still there after a crash; made again (with today's limits) after a host restart.
       await this.placeInSessionCgroup(side, scope);
       session.proxy = this.makeProxy(session);
@@ -1501,6 +1597,8 @@ export class SessionManager {
       const screen = await readFile(join(sessionDir, SCREEN_FILE), "utf8").catch(() => undefined);
       await rm(join(sessionDir, SCREEN_FILE), { force: true });
       this.wireWorkstation(session, workstation.Id, screen);
+      if (side.engine.remote && workstation.State === "running")
+        await startWorkstationSocket(session); // [relay hook] the old relay ended with the old server
     } catch (error) {
       // What adoption had opened for it goes; its objects and folder are removed by the caller.
       session.quota?.stop();

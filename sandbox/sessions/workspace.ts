@@ -30,6 +30,17 @@ export async function createWorkspace(
   await mountBindView(scope.workspaceDir, scope.bindDir);
 }
 
+/**
+ * A session on a remote engine: its folder here holds only session.json, the saved screen and
+ * `run/` with the proxy's socket (reached through the relay, socket-relay.ts); the home is a
+ * volume on the engine (remote-home.ts).
+ */
+export async function createSessionFolder(sessionDir: string, scope: SessionScope): Promise<void> {
+  await mkdir(sessionDir, { recursive: true, mode: 0o700 });
+  await chmod(sessionDir, 0o700);
+  await mkdir(scope.runDir, { mode: 0o700 });
+}
+
 export async function removeWorkspace(sessionDir: string): Promise<void> {
   // First the view (also one a crashed server left): rm would otherwise walk the home twice and
   // stop at a busy mount point.

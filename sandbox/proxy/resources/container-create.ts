@@ -3,7 +3,13 @@
  * `docker update`: every field checked, the request to the engine rebuilt from what passed.
  */
 import { posix } from "node:path";
-import { LABEL_ANON_VOLUMES, LABEL_AUTOREMOVE, LABEL_PORTS } from "../../naming/scope.ts";
+import {
+  LABEL_ANON_VOLUMES,
+  LABEL_AUTOREMOVE,
+  LABEL_HOME_BINDS,
+  LABEL_PORTS,
+} from "../../naming/scope.ts";
+import { homeBindsLabel } from "../home-volume.ts";
 import type { PublishedPort } from "../../naming/published-ports.ts";
 import { boundContainerCreate, boundHealthcheck, boundPublishedPorts } from "../bounds.ts";
 import {
@@ -343,6 +349,8 @@ export async function planContainerCreate(
   };
   if (anonymous.length) labels[LABEL_ANON_VOLUMES] = anonymous.join(",");
   if (autoRemove) labels[LABEL_AUTOREMOVE] = "1";
+  const homeBinds = [...bound.homeBinds, ...mounted.homeBinds];
+  if (homeBinds.length) labels[LABEL_HOME_BINDS] = homeBindsLabel(homeBinds);
   // Published ports are never opened on the host: the workstation forwards localhost:HOST to the
   // container instead (sessions/port-forwards.ts), so `curl localhost:8080` works as at home.
   const published = publishedPorts(
@@ -383,7 +391,7 @@ export async function planContainerCreate(
     ...(body.Shell ? { Shell: strList("Shell", body.Shell) } : {}),
     HostConfig: {
       Binds: bound.binds,
-      Mounts: mounted.mounts,
+      Mounts: [...mounted.mounts, ...bound.mounts],
       Tmpfs: tmpfs,
       VolumesFrom: volumesFrom,
       NetworkMode: networkMode,

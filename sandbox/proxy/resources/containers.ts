@@ -39,6 +39,7 @@ import { relay, relayJson, relayJsonText, relayLines, relayStream } from "../rel
 import { jsonBody, limitStream, noBody } from "../request-body.ts";
 import type { ContainerSummary } from "../session-objects.ts";
 import { planContainerCreate, planContainerUpdate } from "./container-create.ts";
+import { showHomeBinds } from "../home-volume.ts";
 
 /** start, stop, logs...: the last part of the path is the engine's action. */
 function containerAction(streaming: boolean): Handler {
@@ -112,6 +113,7 @@ export const containerRoutes: Route[] = [
         (list) =>
           (list as (ContainerSummary & { State?: string; Ports?: unknown[] })[])
             .filter((c) => c.Labels?.[LABEL_OWNER] === s.scope.sessionId)
+            .map((c) => showHomeBinds(s.scope, c) as typeof c)
             .map((c) =>
               c.State === "running"
                 ? {
@@ -184,7 +186,10 @@ export const containerRoutes: Route[] = [
     "GET",
     `/containers/${ID}/json`,
     forwardOwn("containers", "/json", (s, c) =>
-      withoutCgroupParent(withPublishedPorts(c as Json), s.scope.cgroupParent),
+      withoutCgroupParent(
+        withPublishedPorts(showHomeBinds(s.scope, c) as Json),
+        s.scope.cgroupParent,
+      ),
     ),
     ["size"],
   ),

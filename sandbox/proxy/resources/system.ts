@@ -205,8 +205,14 @@ export function ownsEvent(
   const attributes = event.Actor.Attributes ?? {};
   if (event.Type === "container") return attributes[LABEL_OWNER] === s.scope.sessionId;
   // A check's reader container (created, never started) mounting a volume is not the student's doing.
+  // Nor is the home volume of a remote engine's session (home-volume.ts): at home a bind of a
+  // home folder makes no volume event.
   if (event.Type === "volume")
-    return event.Actor.ID.startsWith(s.scope.prefix) && !isCheckReaderEvent(event);
+    return (
+      event.Actor.ID.startsWith(s.scope.prefix) &&
+      event.Actor.ID !== s.scope.homeVolumeName &&
+      !isCheckReaderEvent(event)
+    );
   if (event.Type === "network")
     return (
       (attributes.name ?? "").startsWith(s.scope.prefix) && attributes.container !== workstation
