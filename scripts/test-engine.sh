@@ -293,7 +293,7 @@ case "${1:-}" in
     shift
     [ $# -gt 0 ] || { echo "usage: $0 26|26b|20 run <test files...>" >&2; exit 2; }
     if [ -n "${TLS_PORT:-}" ]; then
-      echo "Engine $ENGINE is for tests that reach it over TCP with TLS (tests/faults/engine-tls.test.ts start and stop it); sessions cannot run on a tcp:// engine yet: use 26 or 26b to run tests against a private engine" >&2
+      echo "Engine $ENGINE is for tests that reach it over TCP with TLS (tests/faults/engine-tls.test.ts start and stop it); the tests that use it (engine-tls, remote-engine) start and stop it themselves: use 26 or 26b to run a whole suite against a private engine" >&2
       exit 2
     fi
     run_tests "$@"

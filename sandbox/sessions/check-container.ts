@@ -66,8 +66,8 @@ export async function createCheckContainer(engine: Engine, scope: SessionScope):
     HostConfig: {
       // Read-only: a check reads the student's files, it never writes them; the proxy's socket
       // folder read-only too (nothing in it can be replaced from here).
-      // On a remote engine the home volume, read-only, and an empty /run/stowage: [relay hook] the
-      // checks' docker CLI needs the socket relay there too (socket-relay.ts; the integrator wires it).
+      // On a remote engine the home volume, read-only, and an empty /run/stowage where the
+      // session manager's socket relay (socket-relay.ts) makes the proxy's socket.
       ...(engine.remote
         ? { Mounts: remoteWorkstationMounts(scope, true).Mounts }
         : {

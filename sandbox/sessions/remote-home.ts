@@ -73,22 +73,6 @@ export function remoteWorkstationMounts(
   };
 }
 
-/**
- * [relay hook] Makes /run/stowage/docker.sock in the workstation of a session on a remote
- * engine: the socket relay (sandbox/sessions/socket-relay.ts, `startSocketRelay`, built by the
- * relay helper) that carries the student's docker CLI to the session's proxy socket on this
- * server (scope.proxySocketPath). Called after the workstation starts, after a revive and after
- * an adoption. PLACEHOLDER: does nothing yet; the integrator wires startSocketRelay here. Until
- * then the CLI in a remote workstation finds no socket.
- */
-export async function startWorkstationSocket(session: {
-  id: string;
-  engine: Engine;
-  workstationId: string | undefined;
-}): Promise<void> {
-  void session; // no-op until the relay is wired (see above)
-}
-
 /** Why a kept home could not be fetched: shown to the student after the reset. */
 export class HomeNotKept extends Error {}
 

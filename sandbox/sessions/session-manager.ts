@@ -9,6 +9,8 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, chmod, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { connect } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type Docker from "dockerode";
@@ -39,6 +41,7 @@ import {
 } from "../naming/scope.ts";
 import { hostUidOffset } from "../docker/id-offset.ts";
 import { HostHelper } from "../docker/host-helper.ts";
+import { keepSocketRelay } from "./socket-relay.ts";
 import { createSessionFolder, createWorkspace, removeWorkspace } from "./workspace.ts";
 import {
   HomeNotKept,
@@ -46,7 +49,6 @@ import {
   remoteWorkstationMounts,
   restoreHomeArchive,
   saveHomeArchive,
-  startWorkstationSocket,
 } from "./remote-home.ts";
 import { ensureHomeMounts, unmountBelow } from "./bind-view.ts";
 import {
@@ -172,6 +174,8 @@ export class Session {
   screenSavedAt = 0;
   savingScreen = false;
   readonly view: StudentView;
+  /** On a remote engine, the socket relays into its workstation and check container (socket-relay.ts). */
+  readonly relays = new Map<"workstation" | "checks", { close(): void }>();
   /** The session's Docker events, oldest first, in the student's names, slimmed and bounded (event-history.ts): for checks. */
   readonly history: SessionEvent[] = [];
   private readonly historySizes: number[] = [];
@@ -566,6 +570,8 @@ export class SessionManager {
       (info.SecurityOptions ?? []).some((o) => o.includes("userns")),
     );
     side.engineRootDir = info.DockerRootDir;
+    // A remote engine's host helper runs a course image (stowage/host-tools): copied there first.
+    if (side.helper) await this.copyImagesTo(side.engine);
     const cgroups = await engineCgroupHost(
       side.engine,
       info as { CgroupDriver?: string; CgroupVersion?: string },
@@ -579,7 +585,7 @@ export class SessionManager {
       );
     if (side.helper) await closeHostToSandboxes(this.log, side.helper);
     await this.adoptOrRemove(side);
-    await this.copyImagesTo(side.engine);
+    if (!side.helper) await this.copyImagesTo(side.engine);
   }
 
   /**
@@ -754,6 +760,7 @@ export class SessionManager {
     await this.saveScreen(session);
     await this.saveHistory(session);
     session.terminal?.dispose(1012, "the course server is restarting");
+    for (const relay of session.relays.values()) relay.close();
     await session.proxy?.close().catch(() => undefined);
     this.sessions.delete(session.id);
     this.log.info({ session: session.id }, "session kept for the next start");
@@ -879,7 +886,7 @@ export class SessionManager {
       else if (!state.Running) await container.start();
     });
     // A started-again workstation has a fresh tmpfs at /run/stowage: the relay is made again.
-    if (session.engine.remote) await startWorkstationSocket(session); // [relay hook]
+    if (session.engine.remote) await this.relaySocketInto(session, "workstation");
   }
 
   /** The server's cap for everyone; for an anonymous visitor (`client` given) the per-address limits too (docs/rate-limits.md). */
@@ -990,7 +997,7 @@ export class SessionManager {
       });
       this.wireWorkstation(session, workstation.id);
       await engine.starts.run(id, () => workstation.start());
-      if (engine.remote) await startWorkstationSocket(session); // [relay hook]
+      if (engine.remote) await this.relaySocketInto(session, "workstation");
       // Not awaited: the student's prompt does not wait for it; a Check made before it is ready waits for it.
       void session
         .checkContainer()
@@ -1025,6 +1032,35 @@ export class SessionManager {
     scope.cgroupParent = path;
   }
 
+  /**
+   * A remote engine's containers cannot mount this server's proxy socket: a relay
+   * (socket-relay.ts) makes `/run/stowage/docker.sock` in the container and carries each of its
+   * connections to the proxy's socket here; kept running (started again if its agent dies) until
+   * the session ends or the container is replaced. The start waits until it listens (at most 20 s).
+   */
+  private async relaySocketInto(
+    session: Session,
+    role: "workstation" | "checks",
+    containerId = session.workstationId,
+  ): Promise<void> {
+    if (!containerId) return;
+    session.relays.get(role)?.close();
+    const relay = keepSocketRelay({
+      docker: session.engine.docker,
+      workstationId: containerId,
+      socketPathInWorkstation: `${PROXY_SOCKET_DIR_IN_WORKSTATION}/docker.sock`,
+      connect: () => connect({ path: session.scope.proxySocketPath, allowHalfOpen: true }),
+      log: this.log.child({ session: session.id, relay: role }),
+    });
+    session.relays.set(role, relay);
+    const ready = await Promise.race([relay.ready, delay(20_000, false, { ref: false })]);
+    if (!ready)
+      this.log.warn(
+        { session: session.id, role },
+        "the socket relay is not listening yet; retrying",
+      );
+  }
+
   /** The session's Docker API proxy (listening once `listen()` is called): for a new session and an adopted one. */
   private makeProxy(session: Session): SandboxProxy {
     const engine = session.engine;
@@ -1053,7 +1089,11 @@ export class SessionManager {
   private wireWorkstation(session: Session, workstationId: string, screen?: string): void {
     const scope = session.scope;
     session.workstationId = workstationId;
-    session.makeCheckContainer = () => createCheckContainer(session.engine, scope);
+    session.makeCheckContainer = async () => {
+      const id = await createCheckContainer(session.engine, scope);
+      if (session.engine.remote) await this.relaySocketInto(session, "checks", id);
+      return id;
+    };
     session.ports = new PortForwards(session.engine.docker, () => session.workstationId);
     session.terminal = new TerminalSession(session.engine.docker, workstationId, screen);
     session.terminal.onInput = () => session.touch();
@@ -1152,6 +1192,7 @@ export class SessionManager {
       session?.quota?.stop();
       session?.logFlood?.stop();
       session?.terminal?.dispose();
+      for (const relay of session?.relays.values() ?? []) relay.close();
       await session?.proxy?.close().catch(() => undefined);
       await session?.closeCheckContainer();
       const engine = session?.engine ?? this.engine;
@@ -1597,8 +1638,9 @@ export class SessionManager {
       const screen = await readFile(join(sessionDir, SCREEN_FILE), "utf8").catch(() => undefined);
       await rm(join(sessionDir, SCREEN_FILE), { force: true });
       this.wireWorkstation(session, workstation.Id, screen);
+      // The old relay ended with the old server (its agent exits when its stdin ends).
       if (side.engine.remote && workstation.State === "running")
-        await startWorkstationSocket(session); // [relay hook] the old relay ended with the old server
+        await this.relaySocketInto(session, "workstation");
     } catch (error) {
       // What adoption had opened for it goes; its objects and folder are removed by the caller.
       session.quota?.stop();
@@ -1613,7 +1655,10 @@ export class SessionManager {
     const checks = containers.find(
       (c) => c.Labels[LABEL_ROLE] === CHECK_CONTAINER_ROLE && c.State === "running",
     );
-    if (checks) session.adoptCheckContainer(checks.Id);
+    if (checks) {
+      session.adoptCheckContainer(checks.Id);
+      if (side.engine.remote) void this.relaySocketInto(session, "checks", checks.Id);
+    }
     // The student's running containers: their port forwards (made again) and the log-flood guard.
     for (const c of containers) {
       if (c.Labels[LABEL_OWNER] !== id || c.State !== "running") continue;

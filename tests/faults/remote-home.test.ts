@@ -2,10 +2,10 @@
  * A session on a remote engine (`remote=1`: nothing of the engine's host may be used by the
  * server) keeps its home as a volume there. A private Engine 26 this file starts
  * (scripts/test-engine.sh 26r) plays the remote engine; the default engine is drained, so every
- * session lands on it. Until the socket relay exists (socket-relay.ts), the student's docker CLI
+ * session lands on it. The student's docker CLI
  * is driven from this process against the session's proxy socket on the server.
  *
- * Proves: the home is a volume on the engine and the server holds only session.json, the screen
+ * Proves: the home is a volume on the engine and the server holds only session.json, the screen, the event history
  * and the proxy socket; `-v` and `--mount` binds of a home folder serve the home's files
  * (read-only kept) and show as the student wrote them; links out of the home and a folder
  * swapped for a link are refused or confined; another session's home volume cannot be named;
@@ -139,7 +139,11 @@ describe("a session on a remote engine", () => {
     expect(
       workstation.Mounts.map((m) => [m.Type, (m as { Name?: string }).Name, m.Destination]),
     ).toContainEqual(["volume", `stw-${a.id}--home`, "/home/student"]);
-    expect((await readdir(session.sessionDir)).sort()).toEqual(["run", "session.json"]);
+    // (events.json, the event history for a restarted server, comes with the first save.)
+    expect((await readdir(session.sessionDir)).filter((f) => f !== "events.json").sort()).toEqual([
+      "run",
+      "session.json",
+    ]);
     expect(await readdir(join(session.sessionDir, "run"))).toEqual(["docker.sock"]);
     // The student owns the home and the socket folder as the workstation sees them (userns-remap).
     const owners = await shell(
@@ -470,7 +474,9 @@ describe("a session on a remote engine", () => {
     ]);
     expect(served.stdout, served.output).toBe("before-restart\n");
     const left = (await readdir(server.sessions.get(a.id)!.sessionDir)).sort();
-    expect(left.filter((f) => !["run", "session.json", "screen.txt"].includes(f))).toEqual([]);
+    expect(
+      left.filter((f) => !["run", "session.json", "screen.txt", "events.json"].includes(f)),
+    ).toEqual([]);
   });
 
   it("keeps the home when the workstation was removed behind the server's back", async () => {
