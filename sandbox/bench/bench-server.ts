@@ -32,6 +32,14 @@ const handlers: Record<string, (args: unknown) => unknown> = {
   /** Container starts running and queued (docker/engine-admission.ts), without asking the engine anything. */
   starts: () => ({ ...server.engine.starts.load, slots: server.engine.starts.slots }),
   workstation: (sessionId: unknown) => server.sessions.get(String(sessionId))?.workstationId,
+  /** The engine a session was placed on, by name. */
+  engineOf: (sessionId: unknown) => server.sessions.get(String(sessionId))?.engine.name,
+  /** Drains every engine but the one named: new sessions go there. */
+  onlyEngine: (name: unknown) => {
+    for (const engine of server.sessions.fleet.engines)
+      server.sessions.setDraining(engine, engine.name !== name);
+    return true;
+  },
   memory: () => {
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();

@@ -10,7 +10,7 @@
  * Knobs (environment): BENCH_SESSIONS (20), BENCH_ECHO (1000 keys), BENCH_DIND_RUNS (5),
  * BENCH_CHECK_RUNS (20), BENCH_NEIGHBOURS (20), BENCH_RAMP ("50,100,200,300"),
  * BENCH_CLASS_SEATS ("30": a comma list of class sizes), BENCH_ONLY (comma list of phases:
- * ready,dind,echo,check,class,ramp,js,abuse,engines,remote; BENCH_ONLY=class, =engines, =remote or a
+ * ready,dind,echo,check,class,ramp,js,abuse,engines,remote,fleet; BENCH_ONLY=class, =engines, =remote or a
  * list of those rewrite only those sections of the report), BENCH_ENGINE_ROUNDS (2),
  * BENCH_REMOTE_RUNS (20), BENCH_OUT (docs/benchmarks.md).
  */
@@ -44,6 +44,7 @@ import {
   type ContainerMemory,
 } from "./memory.ts";
 import { measureRemoteTransport, remoteSection, type RemoteResult } from "./remote.ts";
+import { startTlsEngine, stopTlsEngine } from "../../tools/tls-engine.ts";
 
 const run = promisify(execFile);
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -66,7 +67,9 @@ const RAMP = (process.env.BENCH_RAMP ?? "50,100,200,300")
 /** BENCH_RAMP_STOP=0: keep ramping past a step whose echo p99 passed 50 ms (the capacity figure is unchanged). */
 const RAMP_STOP = process.env.BENCH_RAMP_STOP !== "0";
 const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? "ready,dind,echo,check,class,ramp,js,abuse,engines,remote").split(","),
+  (
+    process.env.BENCH_ONLY ?? "ready,dind,echo,check,class,ramp,js,abuse,engines,remote,fleet"
+  ).split(","),
 );
 const CLASS_SEATS = (process.env.BENCH_CLASS_SEATS ?? "30")
   .split(",")
@@ -1058,7 +1061,7 @@ async function lessonPageJs(): Promise<JsResult> {
 
 /** A private engine from scripts/test-engine.sh (own socket, data-root, bridge; iptables off). */
 interface PrivateEngine {
-  engine: "20" | "26";
+  engine: "20" | "26" | "26b";
   version: string;
   dockerHost: string;
   sessionSubnets: string;
@@ -1070,7 +1073,7 @@ const TEST_ENGINE = join(ROOT, "scripts/test-engine.sh");
 const privateEngines: PrivateEngine[] = [];
 
 /** Starts (or finds) the private engine and copies the course images into it from the default one. */
-async function startPrivateEngine(engine: "20" | "26"): Promise<PrivateEngine> {
+async function startPrivateEngine(engine: PrivateEngine["engine"]): Promise<PrivateEngine> {
   const { stdout } = await run("bash", [TEST_ENGINE, engine, "start"], { timeout: 300_000 });
   const vars = Object.fromEntries(
     [...stdout.matchAll(/([A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!] as const),
@@ -1139,6 +1142,57 @@ async function engineRound(e: PrivateEngine): Promise<EngineRound> {
   return { pooled, cold, sequential, startsPerSecond };
 }
 
+// ------------------------------------------------------------------ several engines
+
+const FLEET_SESSIONS = env("BENCH_FLEET_SESSIONS", 12);
+const FLEET_SECONDS = env("BENCH_FLEET_SECONDS", 30);
+const FLEET_ECHO_KEYS = 300;
+
+interface FleetRound {
+  engines: number;
+  seconds: number;
+  perEngine: { name: string; sessions: number; starts: number; startsPerSecond: number }[];
+}
+interface RemoteSessionCost {
+  where: string;
+  ready: number[];
+  echo: number[];
+}
+interface FleetResult {
+  rounds: FleetRound[];
+  costs: RemoteSessionCost[];
+  load: [number, number];
+}
+
+/** FLEET_SESSIONS sessions placed by the server, each looping `docker run --rm busybox true`: starts per engine. */
+async function fleetRound(server: ServerProcess, engines: number): Promise<FleetRound> {
+  const sessions = await pool(Array.from({ length: FLEET_SESSIONS }), 4, () => openSession(server));
+  try {
+    const names = await Promise.all(sessions.map((s) => server.call<string>("engineOf", s.id)));
+    // The marker is printed as R-2: the typed command line shows R-$((1+1)), never the marker.
+    const runs = (s: OpenSession) => s.term.output.split("R-2").length - 1;
+    for (const s of sessions)
+      s.term.type(
+        "while :; do docker run --rm busybox true >/dev/null 2>&1 && echo R-$((1+1)); done\r",
+      );
+    await sleep(5000); // every loop past its first start
+    const before = sessions.map(runs);
+    const t0 = performance.now();
+    await sleep(FLEET_SECONDS * 1000);
+    const seconds = (performance.now() - t0) / 1000;
+    const done = sessions.map((s, i) => runs(s) - before[i]!);
+    for (const s of sessions) s.term.type("\x03");
+    const perEngine = [...new Set(names)].sort().map((name) => {
+      const mine = names.map((n, i) => (n === name ? i : -1)).filter((i) => i >= 0);
+      const starts = mine.reduce((sum, i) => sum + done[i]!, 0);
+      return { name, sessions: mine.length, starts, startsPerSecond: starts / seconds };
+    });
+    return { engines, seconds, perEngine };
+  } finally {
+    await Promise.all(sessions.map(closeSession));
+  }
+}
+
 const results: {
   pooled?: number[];
   cold?: number[];
@@ -1161,6 +1215,8 @@ const results: {
   enginesLoad?: { start: number; end: number };
   /** One engine by its unix socket and by TCP with TLS (remote.ts). */
   remote?: RemoteResult;
+  /** Sessions and container starts over one, two and three engines; a session's cost on a remote one. */
+  fleet?: FleetResult;
   errors: string[];
 } = { errors: [] };
 
@@ -1345,6 +1401,66 @@ await phase("engines", 40 * 60_000, async () => {
 // A remote engine's transport: one engine by its unix socket and by TCP with TLS (remote.ts).
 await phase("remote", 10 * 60_000, async () => {
   results.remote = await measureRemoteTransport(REMOTE_RUNS, log, () => loadavg()[0]!);
+});
+
+// Several engines (issue 14): the default, a private one of this host (26b) and a remote one
+// over TCP with TLS (26t), all on this one 2-core host.
+await phase("fleet", 30 * 60_000, async () => {
+  const load0 = loadavg()[0]!;
+  let tlsStartedHere = false;
+  try {
+    log("several engines: starting 26b (unix) and 26t (TCP with TLS)...");
+    const local = await startPrivateEngine("26b");
+    const tls = await startTlsEngine();
+    tlsStartedHere = tls.startedHere;
+    const entries = [
+      `${local.dockerHost}?name=e26b&subnets=${local.sessionSubnets}`,
+      `${tls.address}?name=e26t&tls=${tls.tlsDir}&subnets=${tls.sessionSubnets}`,
+    ];
+    const rounds: FleetRound[] = [];
+    for (let n = 1; n <= 3; n++) {
+      log(
+        `  ${n} engine(s): ${FLEET_SESSIONS} sessions looping docker run for ${FLEET_SECONDS} s...`,
+      );
+      const round = await withServer(
+        { poolSize: 0, engines: entries.slice(0, n - 1).join(",") },
+        (server) => fleetRound(server, n),
+      );
+      log(
+        `    ${round.perEngine.map((e) => `${e.name}: ${e.sessions} sessions, ${e.startsPerSecond.toFixed(2)}/s`).join("; ")}`,
+      );
+      rounds.push(round);
+    }
+    const costs: RemoteSessionCost[] = [];
+    for (const [name, where] of [
+      ["e26b", "this host's engine by its unix socket (26b)"],
+      ["e26t", "a remote engine over TCP with TLS (26t, on this host)"],
+    ] as const) {
+      log(`  session ready and echo on ${name}...`);
+      costs.push(
+        await withServer({ poolSize: 0, engines: entries.join(",") }, async (server) => {
+          await server.call("onlyEngine", name);
+          const ready = await readyTimes(server, false);
+          const s = await openSession(server);
+          try {
+            if ((await server.call<string>("engineOf", s.id)) !== name)
+              throw new Error(`a session meant for ${name} was placed elsewhere`);
+            const echo = await echoLatency(s.term, FLEET_ECHO_KEYS);
+            return { where, ready, echo };
+          } finally {
+            await closeSession(s);
+          }
+        }),
+      );
+      log(
+        `    ready p50 ${ms(pct(costs.at(-1)!.ready, 50))}, echo p99 ${ms(pct(costs.at(-1)!.echo, 99))}`,
+      );
+    }
+    results.fleet = { rounds, costs, load: [load0, loadavg()[0]!] };
+  } finally {
+    await stopPrivateEngines();
+    if (tlsStartedHere) await stopTlsEngine().catch(() => undefined);
+  }
 });
 
 await cleanup();
@@ -1669,6 +1785,32 @@ host's docker CLI, the same for both. Engines a bench started are stopped at its
 <!-- /engines-bench -->
 `;
 
+const fleetSection = `<!-- fleet-bench: BENCH_ONLY=fleet rewrites only this section -->
+## Several engines: one, two and three (issue 14)
+
+${
+  r.fleet
+    ? `Measured ${new Date().toISOString()}; load average (1 min) ${r.fleet.load[0].toFixed(1)} at the start, ${r.fleet.load[1].toFixed(1)} at the end, on ${cpus().length} cores${process.env.BENCH_NOTE ? `; ${process.env.BENCH_NOTE}` : ""}. **All three engines run on this one ${cpus().length}-core host**: they share its cores, so more engines here cannot add start throughput; what they add is room, draining and failover. A separate host per engine is what adds throughput (not measured here: one machine).
+
+| engines | sessions placed, per engine | container starts per second, per engine | in total |
+|---|---|---|---|
+${r.fleet.rounds
+  .map(
+    (round) =>
+      `| ${round.engines} | ${round.perEngine.map((e) => `${e.name} ${e.sessions}`).join(", ")} | ${round.perEngine.map((e) => `${e.name} ${e.startsPerSecond.toFixed(2)}/s`).join(", ")} | ${round.perEngine.reduce((sum, e) => sum + e.startsPerSecond, 0).toFixed(2)}/s |`,
+  )
+  .join("\n")}
+
+| a session on | session ready cold (POST → first prompt byte), p50 / p95 (${SESSIONS} sessions) | keystroke echo, idle, p50 / p99 (${FLEET_ECHO_KEYS} keys) |
+|---|---|---|
+${r.fleet.costs.map((c) => `| ${c.where} | ${ms(pct(c.ready, 50))} / ${ms(pct(c.ready, 95))} | ${ms(pct(c.echo, 50))} / ${ms(pct(c.echo, 99))} |`).join("\n")}
+
+How: a server under test with \`default\` (the shared Engine 26), then with \`e26b\` (\`scripts/test-engine.sh 26b\`, a unix socket of this host), then with \`e26t\` too (\`scripts/test-engine.sh 26t\`: TCP with TLS on 127.0.0.1, a **remote** engine to the server: home volume, socket relay, host helper). ${FLEET_SESSIONS} sessions are placed by the server (its placement, docs/decisions/engines.md) and each loops \`docker run --rm busybox true\` in its terminal; the runs finished in ${FLEET_SECONDS} s after a 5 s warm-up are counted per engine. The engines of this host share one start admission (one start at a time per two cores); a remote engine has its own, so with \`e26t\` two starts run at once on these two cores. The second table drains every engine but one and measures a new session there and an idle student's echo: the remote row is the cost of TCP + TLS + the socket relay + a home volume on one host, not of a network.`
+    : "not measured"
+}
+<!-- /fleet-bench -->
+`;
+
 const remoteBenchSection = remoteSection(
   r.remote,
   ms,
@@ -1701,6 +1843,7 @@ ${keysParagraph()}
 ${classSection}
 ${enginesSection}
 ${remoteBenchSection}
+${fleetSection}
 ## Idle sessions, step by step
 
 ${rampTable}
@@ -1767,11 +1910,12 @@ ${r.abuse ?? "not measured"}
   exists: see docs/decisions/terminal.md.
 `;
 
-// Run alone, the class, engines and remote phases replace only their own sections of the existing report.
+// Run alone, the class, engines, remote and fleet phases replace only their own sections of the existing report.
 const sections: Record<string, { marker: string; text: string }> = {
   class: { marker: "class-bench", text: classSection },
   engines: { marker: "engines-bench", text: enginesSection },
   remote: { marker: "remote-bench", text: remoteBenchSection },
+  fleet: { marker: "fleet-bench", text: fleetSection },
 };
 if ([...ONLY].every((name) => name in sections)) {
   let existing = await readFile(OUT, "utf8").catch(() => "");
