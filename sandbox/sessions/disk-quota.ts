@@ -15,7 +15,7 @@
  */
 import { execFile } from "node:child_process";
 import type Docker from "dockerode";
-import type { SessionScope } from "../naming/scope.ts";
+import { LABEL_OWNER, LABEL_ROLE, LABEL_SESSION, type SessionScope } from "../naming/scope.ts";
 import { rawEngineRequest, type Engine } from "../docker/engine.ts";
 
 export const DISK_QUOTA = {
@@ -161,6 +161,13 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
   const { docker, scope } = options;
   const limitBytes = options.limitBytes ?? DISK_QUOTA.limitBytes;
   const owner = { label: [scope.ownerFilter()] };
+  // The session's containers, its own and a build's RUN steps: the classic builder's step
+  // containers carry no label of ours but inherit the image's, and the proxy puts the session's
+  // right after each FROM (proxy/dockerfile.ts), so they are the session-labelled ones with
+  // neither an owner nor a role (the workstation and check container have a role).
+  const session = { label: [`${LABEL_SESSION}=${scope.sessionId}`] };
+  const isBuildStep = (c: Docker.ContainerInfo) =>
+    !c.Labels?.[LABEL_OWNER] && !c.Labels?.[LABEL_ROLE];
   let wasOver = false;
   let measuredBytes = 0;
   let chargedBytes = 0;
@@ -175,7 +182,12 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
     const [volumeList, containers] = await Promise.all([
       docker.listVolumes({ filters: owner }).catch(() => ({ Volumes: [] })),
       // size: the engine walks each listed container's layer; only this session's are listed.
-      docker.listContainers({ all: true, size: true, filters: owner }).catch(() => []),
+      docker
+        .listContainers({ all: true, size: true, filters: session })
+        .then((all) =>
+          all.filter((c) => c.Labels?.[LABEL_OWNER] === scope.sessionId || isBuildStep(c)),
+        )
+        .catch(() => []),
     ]);
     const volumes = volumeList.Volumes ?? [];
     let homeBytes: number;
@@ -195,7 +207,9 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
     const volumeBytes: Record<string, number> = {};
     volumes.forEach((v, i) => (volumeBytes[scope.studentName(v.Name) ?? v.Name] = sizes[i]!));
     const layerBytes: Record<string, number> = {};
-    for (const c of containers as Sized[]) layerBytes[containerName(c)] = c.SizeRw ?? 0;
+    for (const c of containers as Sized[])
+      layerBytes[isBuildStep(c) ? `a build step (${c.Id.slice(0, 12)})` : containerName(c)] =
+        c.SizeRw ?? 0;
     const layers = Object.values(layerBytes).reduce((a, b) => a + b, 0);
     return {
       usage: {
@@ -219,6 +233,18 @@ export function startDiskQuota(options: DiskQuotaOptions): DiskQuota {
       // The listing measure() made: no second round trip to the engine.
       for (const c of containers) {
         if (c.State !== "running") continue;
+        if (isBuildStep(c)) {
+          // A paused step would hold its build forever: it is stopped, and the build fails there.
+          const stopped = await docker
+            .getContainer(c.Id)
+            .kill()
+            .then(
+              () => true,
+              () => false,
+            );
+          if (stopped) paused.push("a build step (RUN), stopped: its build fails");
+          continue;
+        }
         const writesLayer = (c.SizeRw ?? 0) >= LAYER_WRITER_BYTES;
         if (!writesLayer && !(c.Mounts ?? []).some((m) => m.Type === "volume" || m.Type === "bind"))
           continue;
