@@ -8,13 +8,21 @@
  *
  * Proves, through the student's own terminal: the CLI answers with the remote engine's version;
  * a bind of a home folder serves a file written in the home; a lesson exercise whose checks run
- * the docker CLI in the check container passes (and fails before it is done); after a server
- * restart the session is adopted and its CLI works again through a new relay.
+ * the docker CLI in the check container passes (and fails before it is done), its containers in
+ * the session's cgroup made on that host; a student on the default engine and the one on the
+ * remote engine cannot name, inspect, remove or mount each other's containers or the remote
+ * home volume; after a server restart the session is adopted and its CLI works again through a
+ * new relay.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ApiClient, restartTestServer, startTestServer } from "../../tools/sandbox-server.ts";
+import {
+  ApiClient,
+  restartTestServer,
+  startTestServer,
+  studentShell,
+} from "../../tools/sandbox-server.ts";
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 import { startTlsEngine, stopTlsEngine, type TlsEngine } from "../../tools/tls-engine.ts";
 import { engineFrom } from "../../sandbox/docker/engine.ts";
@@ -138,6 +146,68 @@ describe("a session on a remote engine over TLS", () => {
       after.map((t) => [t.id, t.passed, t.message]),
       JSON.stringify(after),
     ).toEqual(after.map((t) => [t.id, true, t.message]));
+  });
+
+  it("keeps a student on the remote engine and one on the default engine apart, both ways", async () => {
+    // A student on the default engine, beside the remote one's.
+    const remoteEngine = server.sessions.get(student.id)!.engine;
+    server.sessions.setDraining(server.engine, false);
+    server.sessions.setDraining(remoteEngine, true);
+    const neighbour = new ApiClient(server.url);
+    const made = await neighbour.call("POST", "/api/sessions");
+    server.sessions.setDraining(remoteEngine, false);
+    server.sessions.setDraining(server.engine, true);
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const neighbourId: string = made.body.id;
+    expect(server.sessions.get(neighbourId)!.engine.name).toBe("default");
+    const secret = await studentShell(
+      server,
+      neighbourId,
+      "docker run -d --name local-secret busybox sh -c 'echo l0cal > /x; sleep 600' && echo ok",
+    );
+    expect(secret.stdout, secret.output).toContain("ok");
+    const producer = await remote.getContainer(`stw-${student.id}-producer`).inspect();
+    const remoteRefs = [
+      "producer",
+      producer.Id,
+      producer.Id.slice(0, 12),
+      `stw-${student.id}-producer`,
+    ];
+    for (const ref of remoteRefs) {
+      const r = await studentShell(
+        server,
+        neighbourId,
+        `docker inspect ${ref}; docker logs ${ref}; docker rm -f ${ref}`,
+      );
+      expect(r.output).not.toMatch(/"Id": "[0-9a-f]{64}"/);
+    }
+    // The remote student's home volume: neither named nor mounted from the other engine, nor
+    // from their own (it is infrastructure, not theirs to name).
+    for (const id of [neighbourId, student.id]) {
+      const r = await studentShell(
+        server,
+        id,
+        `docker run --rm -v stw-${student.id}--home:/h busybox ls /h; docker volume inspect stw-${student.id}--home; docker volume rm stw-${student.id}--home`,
+      );
+      // The name is scoped to the caller: at most a new, empty volume of their own.
+      expect(r.output).not.toContain("index.html");
+    }
+    const home = await studentShell(server, student.id, "cat ~/site/index.html");
+    expect(home.stdout.trim(), home.output).toBe("remote-hi");
+    const fromRemote = await studentShell(
+      server,
+      student.id,
+      "docker inspect local-secret; docker exec local-secret cat /x; docker ps -a --format '{{.Names}}'",
+    );
+    expect(fromRemote.output).not.toContain("l0cal");
+    expect(fromRemote.stdout).not.toContain("local-secret");
+    // Both students' things are still there.
+    expect((await remote.getContainer(`stw-${student.id}-producer`).inspect()).State.Running).toBe(
+      true,
+    );
+    await remote.getVolume(`stw-${student.id}--home`).inspect();
+    const still = await studentShell(server, neighbourId, "docker exec local-secret cat /x");
+    expect(still.stdout.trim(), still.output).toBe("l0cal");
   });
 
   it("is adopted by a restarted server, whose new relay carries the CLI again", async () => {
