@@ -4,8 +4,12 @@
  * volume's tmpfs) carries host ids, which the proxy and the checks turn back into the ids the
  * student's containers see. Asked once per engine.
  */
+import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import type { Readable } from "node:stream";
 import type Docker from "dockerode";
+import { extract } from "tar-stream";
+import { WORKSTATION_IMAGE } from "../images/catalog.ts";
 
 const offsets = new WeakMap<Docker, Promise<number>>();
 
@@ -13,14 +17,46 @@ const offsets = new WeakMap<Docker, Promise<number>>();
 export function engineIdOffset(docker: Docker): Promise<number> {
   let offset = offsets.get(docker);
   if (!offset) {
-    offset = docker
-      .info()
-      .then((info: { SecurityOptions?: string[] }) =>
-        hostUidOffset((info.SecurityOptions ?? []).some((o) => o.includes("userns"))),
-      );
+    offset = docker.info().then(async (info: { SecurityOptions?: string[] }) => {
+      if (!(info.SecurityOptions ?? []).some((o) => o.includes("userns"))) return 0;
+      return (await engineRootOwner(docker).catch(() => undefined)) ?? hostUidOffset(true);
+    });
     offsets.set(docker, offset);
   }
   return offset;
+}
+
+/**
+ * Asks the engine itself what uid 0 of its containers is on its host: the archive endpoint
+ * hands out a remapped container's files with their host owners, so a root-owned file of the
+ * workstation image comes back owned by the remapped root. A remote engine's host has its own
+ * /etc/subuid, which this server cannot read. A container is made for it (never started) and
+ * removed.
+ */
+export async function engineRootOwner(docker: Docker): Promise<number | undefined> {
+  const container = await docker.createContainer({
+    name: `stowage-id-probe-${randomBytes(4).toString("hex")}`,
+    Image: WORKSTATION_IMAGE,
+    Cmd: ["true"],
+    NetworkDisabled: true,
+  });
+  try {
+    const archive = (await container.getArchive({ path: "/etc/debian_version" })) as Readable;
+    return await new Promise<number | undefined>((resolve, reject) => {
+      const entries = extract();
+      entries.on("entry", (header, stream) => {
+        resolve(header.uid);
+        stream.resume();
+        archive.destroy();
+      });
+      entries.on("finish", () => resolve(undefined));
+      entries.on("error", reject);
+      archive.on("error", reject);
+      archive.pipe(entries);
+    });
+  } finally {
+    await container.remove({ force: true }).catch(() => undefined);
+  }
 }
 
 /**
