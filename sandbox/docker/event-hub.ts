@@ -36,7 +36,7 @@ export class EventHub {
   private retrying = false;
   private readonly engine: Engine;
   private readonly log: Logger;
-  /** The newest event passed on (nanoseconds): reconnects ask `since` it and drop what is not newer. */
+  /** The newest event passed on (nanoseconds): a reconnect asks `since` it and drops what is not newer. */
   private lastNano = 0;
   /** When start() was called (nanoseconds): older events come from the engine's buffer (replayed). */
   private startedNano = 0;
@@ -65,7 +65,8 @@ export class EventHub {
   private async connect(): Promise<void> {
     try {
       // dockerode types `since` as a number; the engine takes "seconds.nanoseconds" (exact).
-      const since = this.lastNano ? { since: sinceParameter(this.lastNano) } : {};
+      const seenUntil = this.lastNano;
+      const since = seenUntil ? { since: sinceParameter(seenUntil) } : {};
       const stream = (await this.engine.docker.getEvents(
         since as { since?: number },
       )) as unknown as IncomingMessage;
@@ -78,9 +79,10 @@ export class EventHub {
         try {
           const event = JSON.parse(line) as EngineEvent;
           const nano = event.timeNano || event.time * 1e9;
-          // `since` is inclusive, and a reconnect replays what was passed on already.
-          if (this.lastNano && nano <= this.lastNano) return;
-          this.lastNano = nano;
+          // `since` is inclusive, and a reconnect replays what was passed on already: only those
+          // are dropped (nanosecond times lose precision as numbers; two live events may tie).
+          if (seenUntil && nano <= seenUntil) return;
+          if (nano > this.lastNano) this.lastNano = nano;
           const replayed = nano < this.startedNano;
           for (const listener of this.listeners) listener(event, replayed);
         } catch (error) {
