@@ -20,11 +20,11 @@
  * stop (`remove`). Another instance's helper is never touched: all lookups go by name and label
  * of this instance.
  */
-import { PassThrough } from "node:stream";
 import type { Logger } from "../log.ts";
 import { HOST_TOOLS_IMAGE } from "../images/catalog.ts";
 import { LABEL_INSTANCE, LABEL_ROLE } from "../naming/scope.ts";
 import type { Engine } from "./engine.ts";
+import { runExec } from "./exec-run.ts";
 
 /** `stowage.role` of a host helper container. */
 export const HOST_HELPER_ROLE = "host-helper";
@@ -197,51 +197,15 @@ export class HostHelper implements HostCommands {
     argv: readonly string[],
     timeoutMs: number,
   ): Promise<HostCommandResult> {
-    const docker = this.engine.docker;
     this.execCount++;
-    const exec = await docker.getContainer(containerId).exec({
-      Cmd: [...argv],
-      AttachStdout: true,
-      AttachStderr: true,
-      Tty: false,
-      Env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"],
-    });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = "";
-    let err = "";
-    stdout.on("data", (c: Buffer) => (out += c.toString()));
-    stderr.on("data", (c: Buffer) => (err += c.toString()));
-    docker.modem.demuxStream(stream, stdout, stderr);
-    let timedOut = false;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        timedOut = true;
-        stream.destroy();
-        resolve();
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      stream.on("end", done);
-      stream.on("close", done);
-      stream.on("error", done);
-    });
-    // The stream can end a moment before the engine records the exit code.
-    let exitCode: number | null = null;
-    for (let i = 0; !timedOut && i < 50; i++) {
-      const info = await exec.inspect().catch(() => undefined);
-      if (!info) break;
-      if (!info.Running) {
-        exitCode = info.ExitCode ?? null;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    if (exitCode !== 0) throw new HostCommandError(argv[0] ?? "", exitCode, err);
-    return { stdout: out, stderr: err };
+    const { exitCode, stdout, stderr } = await runExec(
+      this.engine.docker,
+      containerId,
+      { Cmd: [...argv], Env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"] },
+      { timeoutMs },
+    );
+    if (exitCode !== 0) throw new HostCommandError(argv[0] ?? "", exitCode, stderr);
+    return { stdout, stderr };
   }
 }
 

@@ -11,8 +11,8 @@
  * a swap reaches is another folder of the same home. Answers show the bind as it was written
  * (LABEL_HOME_BINDS), never the volume.
  */
-import { PassThrough } from "node:stream";
 import type { Engine } from "../docker/engine.ts";
+import { runExec } from "../docker/exec-run.ts";
 import { LABEL_HOME_BINDS, STUDENT_HOME, type SessionScope } from "../naming/scope.ts";
 import { requestApiVersion } from "./api-versions.ts";
 import { compareApiVersions } from "../docker/engine.ts";
@@ -86,42 +86,18 @@ async function execAsStudent(
   workstationId: string,
   cmd: string[],
 ): Promise<{ exitCode: number | null; stdout: string }> {
-  const exec = await engine.docker.getContainer(workstationId).exec({
-    Cmd: cmd,
-    AttachStdout: true,
-    AttachStderr: true,
-    Tty: false,
-    User: "1000:1000",
-    WorkingDir: STUDENT_HOME,
-    Env: ["PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"],
-  });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const out = new PassThrough();
-  let stdout = "";
-  out.on("data", (chunk: Buffer) => {
-    if (stdout.length < 65536) stdout += chunk.toString("utf8");
-  });
-  engine.docker.modem.demuxStream(stream, out, new PassThrough().resume());
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      stream.destroy();
-      resolve();
-    }, 10_000);
-    const done = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    stream.on("end", done);
-    stream.on("close", done);
-    stream.on("error", done);
-  });
-  for (let i = 0; i < 50; i++) {
-    const info = await exec.inspect().catch(() => undefined);
-    if (!info) break;
-    if (!info.Running) return { exitCode: info.ExitCode ?? null, stdout };
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { exitCode: null, stdout };
+  const { exitCode, stdout } = await runExec(
+    engine.docker,
+    workstationId,
+    {
+      Cmd: cmd,
+      User: "1000:1000",
+      WorkingDir: STUDENT_HOME,
+      Env: ["PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"],
+    },
+    { timeoutMs: 10_000, limit: 65536 },
+  );
+  return { exitCode, stdout };
 }
 
 /** The engine's mount for a bind of a home folder: the home volume at its subpath, never copied into. */
