@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { HttpError, readJsonBody, sendJson, type Router } from "../http/router.ts";
-import type { SessionManager } from "../sessions/session-manager.ts";
+import { engineLostMessage, type SessionManager } from "../sessions/session-manager.ts";
 import type { Engine } from "../docker/engine.ts";
 import { ownedSession } from "./session-routes.ts";
 import type { ProgressStore } from "../progress/store.ts";
@@ -28,6 +28,8 @@ export function registerCheckRoutes(
   router.add("POST", "/api/sessions/:id/checks", async ({ req, res, params, learnerId }) => {
     const session = ownedSession(sessions, params.id!, learnerId);
     const { lesson, exercise } = await readJsonBody(req, CheckRequest);
+    // Checks read the engine's state: on an engine that stopped answering they would only wait.
+    if (session.engineLost) throw new HttpError(503, engineLostMessage(session.engine));
     session.touch();
     const run = await session.checkRuns.run(() =>
       session.whileChecking(() =>

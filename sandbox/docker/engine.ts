@@ -229,8 +229,8 @@ export function askEngineVersion(
  * is newer. An engine this server cannot speak to is an error naming both ranges; one that does
  * not answer keeps the version it had (asked again at its next probe).
  */
-export async function settleApiVersion(engine: Engine): Promise<void> {
-  const answer = await askEngineVersion(engine);
+export async function settleApiVersion(engine: Engine, timeoutMs?: number): Promise<void> {
+  const answer = await askEngineVersion(engine, timeoutMs);
   if (!answer?.ApiVersion) return;
   const oldest = answer.MinAPIVersion ?? OLDEST_API_VERSION;
   if (
@@ -247,6 +247,14 @@ export async function settleApiVersion(engine: Engine): Promise<void> {
   (engine.docker.modem as { version?: string }).version = `v${version}`;
 }
 
+/** dockerode passes an abortSignal on to every call; its types leave it out of version() and info(). */
+interface AbortableDocker {
+  version(options: { abortSignal: AbortSignal }): Promise<Docker.DockerVersion>;
+  info(options: {
+    abortSignal: AbortSignal;
+  }): Promise<{ SecurityOptions?: string[]; MemTotal?: number }>;
+}
+
 /** Answers within `timeoutMs` whether the engine responds, with its version when it does. */
 export async function probeEngine(
   engine: Engine,
@@ -261,16 +269,19 @@ export async function probeEngine(
     }
   | { answers: false; message: string }
 > {
+  // The probe's calls are aborted with it: an engine that hangs (rather than refuses) would
+  // otherwise hold two more open requests after every probe, every two seconds, until it answers.
+  const signal = AbortSignal.timeout(timeoutMs);
   const timeout = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref(),
+    signal.addEventListener("abort", () => reject(new Error(`no answer within ${timeoutMs} ms`))),
   );
   try {
     const [version, info] = await Promise.race([
       // The version first (unversioned): an engine upgraded since may have dropped the old one.
-      settleApiVersion(engine).then(() =>
+      settleApiVersion(engine, timeoutMs).then(() =>
         Promise.all([
-          engine.docker.version(),
-          engine.docker.info() as Promise<{ SecurityOptions?: string[]; MemTotal?: number }>,
+          (engine.docker as AbortableDocker).version({ abortSignal: signal }),
+          (engine.docker as AbortableDocker).info({ abortSignal: signal }),
         ]),
       ),
       timeout,

@@ -110,7 +110,13 @@ export function startLogFloodGuard(options: {
       .finally(() => (running = undefined));
   }, options.intervalMs ?? LOG_FLOOD.intervalMs);
   timer.unref();
-  const resyncTimer = setInterval(() => void resync(), LOG_FLOOD.resyncMs);
+  // One at a time: on an engine that hangs, each round would add one more open request.
+  let resyncing: Promise<unknown> | undefined;
+  const resyncTimer = setInterval(() => {
+    resyncing ??= resync()
+      .catch(() => undefined)
+      .finally(() => (resyncing = undefined));
+  }, LOG_FLOOD.resyncMs);
   resyncTimer.unref();
   return {
     watch,

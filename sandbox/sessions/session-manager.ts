@@ -115,6 +115,22 @@ const WORKSTATION_LIMITS = { memoryBytes: 512 * 1024 * 1024, pids: 256, nanoCpus
 const REPLACE_INTERVAL_MS = 5000;
 /** A terminal with new output has its screen saved this often at most (what a `kill -9` can lose of it). */
 const SCREEN_SAVE_MS = 5000;
+/**
+ * How long a session's ending, or the server's stop, waits on an engine that stops answering
+ * (it is marked down after two missed probes, about 6 s; from then on nothing waits on it).
+ */
+const ENGINE_CLEANUP_DEADLINE_MS = 20_000;
+
+/**
+ * Whether `work` finished within ENGINE_CLEANUP_DEADLINE_MS (an engine that hangs would hold it);
+ * its failure, when it fails in time, is the caller's.
+ */
+async function finishedInTime(work: Promise<unknown>): Promise<boolean> {
+  return Promise.race([
+    work.then(() => true),
+    delay(ENGINE_CLEANUP_DEADLINE_MS, false, { ref: false }),
+  ]);
+}
 
 /** What a student on an engine that stopped answering is told (terminal, API, state stream). */
 export const ENGINE_LOST =
@@ -708,7 +724,18 @@ export class SessionManager {
    */
   async stop(options: { keepSessions?: boolean } = {}): Promise<void> {
     this.stopped = true;
-    await Promise.all([...this.sides.values()].map((side) => side.refilling));
+    // Work in flight on an engine that hangs is not waited for past the deadline.
+    const waitFor = async (work: Promise<unknown>, what: string) => {
+      if (!(await finishedInTime(work)))
+        this.log.warn(
+          { deadlineMs: ENGINE_CLEANUP_DEADLINE_MS },
+          `stopping without waiting longer for ${what} (an engine does not answer)`,
+        );
+    };
+    await waitFor(
+      Promise.all([...this.sides.values()].map((side) => side.refilling)),
+      "warm sessions being made",
+    );
     clearInterval(this.sweepTimer);
     this.unwatchFleet?.();
     this.fleet.stop();
@@ -718,23 +745,34 @@ export class SessionManager {
     }
     // Creations and resets in flight finish first, so the sessions they make are ended too
     // (a reset racing the stop left its new workstation on the engine).
-    await Promise.allSettled([...this.creating.values(), ...this.replacing.values()]);
+    await waitFor(
+      Promise.allSettled([...this.creating.values(), ...this.replacing.values()]),
+      "sessions being made or reset",
+    );
+    // Only engines that answer are asked to tidy up (a crash leaves the rest for the next start).
+    const answering = [...this.sides.values()].filter(
+      (side) => this.fleet.state(side.engine).answers,
+    );
     if (options.keepSessions) {
       await Promise.all([...this.sessions.values()].map((session) => this.letGo(session)));
-      await this.removeHostHelpers(); // the next start makes them again when needed
+      // The next start makes the host helpers again when needed.
+      await waitFor(this.removeHostHelpers(answering), "host helpers to be removed");
       return;
     }
     await Promise.all([...this.sessions.keys()].map((id) => this.destroy(id, "server stopping")));
-    for (const side of this.sides.values())
-      if (side.cgroups)
-        await removeInstanceCgroups(side.cgroups, this.config.instance).catch(() => undefined);
-    await this.removeHostHelpers();
+    const tidy = async () => {
+      for (const side of answering)
+        if (side.cgroups)
+          await removeInstanceCgroups(side.cgroups, this.config.instance).catch(() => undefined);
+      await this.removeHostHelpers(answering);
+    };
+    await waitFor(tidy(), "session cgroups and host helpers to be removed");
   }
 
   /** The remote engines' host helpers go with a clean stop (a crash leaves one for the next start's cleanup). */
-  private async removeHostHelpers(): Promise<void> {
+  private async removeHostHelpers(sides: EngineSide[]): Promise<void> {
     await Promise.all(
-      [...this.sides.values()].map((side) =>
+      sides.map((side) =>
         side.helper
           ?.remove()
           .catch((err: Error) =>
@@ -1194,16 +1232,25 @@ export class SessionManager {
       session?.terminal?.dispose();
       for (const relay of session?.relays.values() ?? []) relay.close();
       await session?.proxy?.close().catch(() => undefined);
-      await session?.closeCheckContainer();
       const engine = session?.engine ?? this.engine;
-      if (keepHomeAt && session?.engine.remote) await this.saveRemoteHome(session, keepHomeAt);
-      await this.removeEngineObjects(engine, { label: [`${LABEL_SESSION}=${id}`] });
-      await removeSessionImages(engine, id); // [builds hook] the session's own images (own-images.ts)
-      const cgroups = this.side(engine).cgroups;
-      if (cgroups && session?.scope.cgroupParent)
-        await removeSessionCgroup(cgroups, session.scope.cgroupParent).catch((err: Error) =>
-          this.log.warn({ session: id, err: err.message }, "session cgroup not removed"),
+      // The engine's part: skipped on an engine that does not answer, and bounded on one that
+      // stops answering meanwhile (a hung host would hold a student's "Reset" or a server's stop
+      // for minutes). What it leaves there is removed when the engine answers again (engineBack)
+      // or at the next start (adoptOrRemove: the record is gone).
+      if (this.fleet.state(engine).answers) {
+        if (!(await finishedInTime(this.removeFromEngine(engine, id, session, keepHomeAt))))
+          this.log.warn(
+            { session: id, engine: engine.name, deadlineMs: ENGINE_CLEANUP_DEADLINE_MS },
+            "the engine did not finish removing the session's objects in time; they are removed when it answers again",
+          );
+      } else {
+        this.log.warn(
+          { session: id, engine: engine.name },
+          "the engine does not answer: the session's objects there are removed when it answers again",
         );
+        if (keepHomeAt && session?.engine.remote && session.owner)
+          this.homesNotKept.set(session.owner, "the engine holding them does not answer");
+      }
       if (keepHomeAt && session && !session.engine.remote) {
         // The bind view first (a mount inside the home would otherwise move with it).
         await unmountBelow(session.sessionDir);
@@ -1227,6 +1274,24 @@ export class SessionManager {
     })().finally(() => this.destroying.delete(id));
     this.destroying.set(id, done);
     return done;
+  }
+
+  /** A session's objects on its engine: its saved remote home first (a reset that keeps it), then containers, volumes, networks, images, cgroup. */
+  private async removeFromEngine(
+    engine: Engine,
+    id: string,
+    session: Session | undefined,
+    keepHomeAt: string | undefined,
+  ): Promise<void> {
+    await session?.closeCheckContainer();
+    if (keepHomeAt && session?.engine.remote) await this.saveRemoteHome(session, keepHomeAt);
+    await this.removeEngineObjects(engine, { label: [`${LABEL_SESSION}=${id}`] });
+    await removeSessionImages(engine, id); // [builds hook] the session's own images (own-images.ts)
+    const cgroups = this.side(engine).cgroups;
+    if (cgroups && session?.scope.cgroupParent)
+      await removeSessionCgroup(cgroups, session.scope.cgroupParent).catch((err: Error) =>
+        this.log.warn({ session: id, err: err.message }, "session cgroup not removed"),
+      );
   }
 
   /**
