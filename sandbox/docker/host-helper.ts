@@ -80,6 +80,8 @@ export class HostHelper implements HostCommands {
   private removed = false;
   /** Commands run so far (the tests see whether a path went through the helper). */
   execCount = 0;
+  /** Helper containers this object made (the tests see that a start makes one, not two). */
+  madeCount = 0;
 
   constructor(engine: Engine, instance: string, log?: Logger, options: HostHelperOptions = {}) {
     this.engine = engine;
@@ -111,6 +113,14 @@ export class HostHelper implements HostCommands {
     return parseMemAvailable(
       (await this.run(["cat", "/proc/meminfo"], { timeoutMs: 5000 })).stdout,
     );
+  }
+
+  /**
+   * The container this run made or found running (undefined before the first command): the
+   * start's cleanup of the instance's objects keeps it rather than remove the helper it just made.
+   */
+  async currentId(): Promise<string | undefined> {
+    return this.ready?.catch(() => undefined);
   }
 
   /** Removes this instance's helper from the engine (the server's clean stop); none is made after. */
@@ -163,7 +173,13 @@ export class HostHelper implements HostCommands {
         throw new Error(
           `a container named ${this.name} on engine ${this.engine.name} is not this server's host helper; remove it`,
         );
-      if (existing.State.Running) return existing.Id;
+      // A previous run's helper is used while it runs the image this server has (a deploy that
+      // changed stowage/host-tools gets a new one).
+      const image = await docker
+        .getImage(this.options.image)
+        .inspect()
+        .catch(() => undefined);
+      if (existing.State.Running && existing.Image === image?.Id) return existing.Id;
       await docker
         .getContainer(existing.Id)
         .remove({ force: true })
@@ -185,6 +201,7 @@ export class HostHelper implements HostCommands {
       throw error;
     }
     await container.start();
+    this.madeCount++;
     this.log?.info(
       { engine: this.engine.name, ms: Date.now() - started },
       "host helper container started on the engine",

@@ -1457,17 +1457,21 @@ export class SessionManager {
     return this.replace(id, { keepHome: true, reason: "workstation vanished" });
   }
 
-  /** Removes every container, volume and network carrying the given label filter, except those of the sessions in `keep`. */
+  /**
+   * Removes every container, volume and network carrying the given label filter, except those
+   * of the sessions in `keep` and the containers in `spare`.
+   */
   private async removeEngineObjects(
     engine: Engine,
     filters: Record<string, string[]>,
     keep: { has(sessionId: string): boolean } = new Set<string>(),
+    spare: ReadonlySet<string> = new Set<string>(),
   ): Promise<void> {
     const docker = engine.docker;
     const kept = (labels: Record<string, string> | null | undefined) =>
       keep.has(labels?.[LABEL_SESSION] ?? "");
     const containers = (await docker.listContainers({ all: true, filters }).catch(() => [])).filter(
-      (c) => !kept(c.Labels),
+      (c) => !kept(c.Labels) && !spare.has(c.Id),
     );
     await Promise.all(
       containers.map((c) =>
@@ -1614,7 +1618,9 @@ export class SessionManager {
     const keep = {
       has: (id: string) => adopted.has(id) || this.sessions.has(id) || elsewhere.has(id),
     };
-    await this.removeEngineObjects(engine, byInstance, keep);
+    // This run's host helper (made by prepareSide a moment ago) stays: removing it cost a new one.
+    const helperId = await side.helper?.currentId();
+    await this.removeEngineObjects(engine, byInstance, keep, new Set(helperId ? [helperId] : []));
     await removeInstanceImages(engine, this.config.instance, keep); // [builds hook] images ended sessions built (own-images.ts)
     if (side.cgroups)
       await removeInstanceCgroups(side.cgroups, this.config.instance, keep).catch(() => undefined);

@@ -100,6 +100,15 @@ describe("a remote engine that hangs", () => {
 
   it("before: one student on the remote engine, one on the default, both with a terminal", async () => {
     const s = server!;
+    // The host helper the start made for the remote engine is the one running there (the
+    // start's cleanup of the instance's leftovers used to remove it, and it was made again).
+    const helper = s.sessions.hostHelper(s.sessions.fleet.byName("e26t")!)!;
+    const helpers = await remote.listContainers({
+      filters: { label: [`stowage.instance=${s.config.instance}`, "stowage.role=host-helper"] },
+    });
+    expect(helpers.map((c) => c.Id)).toEqual([await helper.currentId()]);
+    expect(helper.madeCount).toBe(1);
+
     s.sessions.setDraining(s.engine, true);
     remoteStudent.client = new ApiClient(s.url);
     remoteStudent.id = (await remoteStudent.client.call("POST", "/api/sessions")).body.id;

@@ -16,6 +16,7 @@ import pino from "pino";
 import { engineFrom, type Engine } from "../../sandbox/docker/engine.ts";
 import { EngineFleet } from "../../sandbox/docker/engine-fleet.ts";
 import { HOST_HELPER_ROLE, HostHelper, hostHelperName } from "../../sandbox/docker/host-helper.ts";
+import { WORKSTATION_IMAGE } from "../../sandbox/images/catalog.ts";
 import {
   LOCAL_CGROUP_FILES,
   createSessionCgroup,
@@ -46,7 +47,10 @@ const tag = () => randomBytes(4).toString("hex");
 const helpers: HostHelper[] = [];
 const instances: string[] = [];
 
-function helperFor(instance: string, options?: { network?: "host" | "none" }): HostHelper {
+function helperFor(
+  instance: string,
+  options?: { network?: "host" | "none"; image?: string },
+): HostHelper {
   const helper = new HostHelper(engine, instance, log, options);
   helpers.push(helper);
   instances.push(instance);
@@ -313,8 +317,9 @@ describe("a server with a remote engine (remote=1 on this host's engine)", () =>
 
   beforeAll(async () => {
     instances.push(instance, other);
-    // A previous run's helper of this instance (a crash), and another instance's live one.
-    const leftover = helperFor(instance);
+    // A previous run's helper of this instance (a crash, and a deploy since that changed the
+    // helper's image: here another course image), and another instance's live one.
+    const leftover = helperFor(instance, { image: WORKSTATION_IMAGE });
     await leftover.run(["true"]);
     leftoverId = (await local.docker.getContainer(hostHelperName(instance)).inspect()).Id;
     await helperFor(other).run(["true"]);
@@ -334,7 +339,9 @@ describe("a server with a remote engine (remote=1 on this host's engine)", () =>
 
   it("found the previous run's helper by its labels at start, and never touched another instance's", async () => {
     const now = await inspectOrUndefined(hostHelperName(instance));
-    expect(now?.Id).not.toBe(leftoverId); // removed (a new one may run: the server made its own)
+    expect(now?.Id).not.toBe(leftoverId); // replaced: it ran another image than this server's
+    expect(now?.State.Running).toBe(true);
+    expect(server.sessions.hostHelper(server.engine)!.madeCount).toBe(1);
     expect(await inspectOrUndefined(leftoverId)).toBeUndefined();
     const theirs = await inspectOrUndefined(hostHelperName(other));
     expect(theirs?.Id).toBe(otherId);
