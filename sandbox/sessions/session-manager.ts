@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, chmod, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { connect } from "node:net";
+import { Writable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -1512,9 +1513,18 @@ export class SessionManager {
   private async copyImagesTo(engine: Engine): Promise<void> {
     if (engine === this.engine) return;
     const started = Date.now();
+    // Each image's copy is logged as it goes: a new engine's first copy takes minutes.
+    const progress = new Writable({
+      write: (chunk: Buffer, _encoding, done) => {
+        for (const line of chunk.toString().split("\n"))
+          if (line.trim()) this.log.info({ engine: engine.name }, line.trim());
+        done();
+      },
+    });
     const copied = await copyCourseImages(
       { name: this.engine.name, docker: this.engine.docker },
       { name: engine.name, docker: engine.docker },
+      progress,
     );
     if (copied)
       this.log.info(
