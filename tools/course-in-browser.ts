@@ -23,7 +23,7 @@ export interface CourseInBrowser {
 
 export async function startCourseInBrowser(
   name: string,
-  options: { instructorToken?: string } = {},
+  options: { instructorToken?: string; engines?: string } = {},
 ): Promise<CourseInBrowser> {
   const out = mkdtempSync(join(tmpdir(), `stowage-${name}-`));
   await buildSite(out, FIXTURE_LESSONS);
@@ -31,6 +31,7 @@ export async function startCourseInBrowser(
     siteDir: out,
     lessonsDir: FIXTURE_LESSONS,
     ...(options.instructorToken ? { instructorToken: options.instructorToken } : {}),
+    ...(options.engines ? { engines: options.engines } : {}),
   });
   const browser = await launchBrowser();
   const course: CourseInBrowser = {

@@ -135,10 +135,10 @@ async function finishedInTime(work: Promise<unknown>): Promise<boolean> {
 
 /** What a student on an engine that stopped answering is told (terminal, API, state stream). */
 export const ENGINE_LOST =
-  'the Docker engine running your sandbox stopped answering. Your progress is saved: press "Reset my sandbox" (keep my files ticked) to start again on another engine with your files';
+  'the Docker engine running your sandbox stopped answering. Your progress is saved: press "Start again on another engine" (or "Reset my sandbox" with keep my files ticked) for a new sandbox with your files';
 /** The same on a remote engine: the home was a volume there, gone with it (remote-home.ts). */
 export const ENGINE_LOST_REMOTE =
-  'the Docker engine running your sandbox stopped answering. Your progress is saved: press "Reset my sandbox" to start again on another engine; your files were on that engine, so the new sandbox starts with an empty home unless it answers again first';
+  'the Docker engine running your sandbox stopped answering. Your progress is saved: press "Start again on another engine" (or "Reset my sandbox") for a new sandbox; your files were on that engine, so the new sandbox starts with an empty home unless it answers again first';
 
 /** What a student whose engine stopped answering is told. */
 export function engineLostMessage(engine: Engine): string {

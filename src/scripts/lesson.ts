@@ -85,6 +85,7 @@ function loadTerminal(): Promise<TerminalController> {
   terminal ??= import("./terminal.ts").then(({ mountTerminal }) =>
     mountTerminal(termHost, {
       status: setTermStatus,
+      serverSaid: () => void showIfEngineLost(),
       showReconnect: (show) => (reconnectButton.hidden = !show),
     }),
   );
@@ -97,9 +98,9 @@ reconnectButton.addEventListener("click", () => void loadTerminal().then((t) => 
 const resetButton = document.querySelector<HTMLButtonElement>("[data-term-reset]")!;
 const keepHome = document.querySelector<HTMLInputElement>("[data-reset-keep-home]")!;
 resetButton.addEventListener("click", () => void resetSandbox());
-async function resetSandbox() {
+async function resetSandbox(keep = keepHome.checked) {
   resetButton.disabled = true;
-  const keep = keepHome.checked;
+  engineLost.hidden = true;
   setTermStatus("Resetting your sandbox…");
   try {
     const id = await ensureSession();
@@ -109,6 +110,8 @@ async function resetSandbox() {
     if (!(error instanceof ApiError && error.status === 404)) {
       setTermStatus(`Could not reset your sandbox: ${describeError(error)}.`, true);
       resetButton.disabled = false;
+      engineLostAskedAt = 0;
+      void showIfEngineLost(); // still lost: the way out stays on the screen
       return;
     }
   }
@@ -123,6 +126,32 @@ async function resetSandbox() {
       ? "Your sandbox was reset: a fresh one with your files. Your progress is kept."
       : "Your sandbox was reset: a fresh one with an empty home folder. Your progress is kept.",
   );
+}
+
+// The Docker engine running the sandbox stopped answering (several engines: docs/decisions/
+// engines.md). The terminal hears it first (a notice, or an error when it connects); the session
+// says so (state "engine-lost", with its message), and the way out is one click: a new sandbox
+// on an engine that answers, the files kept where they can be, the progress always.
+const engineLost = document.querySelector<HTMLElement>("[data-engine-lost]")!;
+const engineLostText = document.querySelector<HTMLElement>("[data-engine-lost-message]")!;
+const engineLostRestart = document.querySelector<HTMLButtonElement>("[data-engine-lost-restart]")!;
+engineLostRestart.addEventListener("click", () => void resetSandbox(true));
+let engineLostAskedAt = 0;
+async function showIfEngineLost() {
+  if (Date.now() - engineLostAskedAt < 2000) return; // a reconnecting terminal hears it again and again
+  engineLostAskedAt = Date.now();
+  try {
+    const id = await ensureSession();
+    const session = await api<{ state?: string; message?: string }>(
+      "GET",
+      `/api/sessions/${encodeURIComponent(id)}`,
+    );
+    const lost = session.state === "engine-lost";
+    if (lost) engineLostText.textContent = session.message ?? "";
+    engineLost.hidden = !lost;
+  } catch {
+    // The terminal's status line already says what went wrong.
+  }
 }
 
 function setPanelOpen(open: boolean) {

@@ -13,6 +13,8 @@ export interface TerminalController {
 
 interface Options {
   status(text: string, bad?: boolean): void;
+  /** The server sent a notice or an error (the page may ask what it means for the sandbox). */
+  serverSaid(): void;
   showReconnect(show: boolean): void;
 }
 
@@ -219,10 +221,12 @@ export function mountTerminal(host: HTMLElement, opts: Options): TerminalControl
       } else if (msg.type === "error") {
         term.write(`\r\n\x1b[1;31m${msg.message ?? "error"}\x1b[0m\r\n`);
         opts.status(msg.message ?? "The server reported an error.", true);
+        opts.serverSaid();
       } else if (msg.type === "notice") {
         // The line is already on the terminal (the server writes it); the status region is
         // where a screen reader hears it (a disk limit reached, a container start waiting).
         opts.status(msg.message ?? "", true);
+        opts.serverSaid();
       } else if (msg.type === "watched") {
         // The teacher opened (or closed) a read-only view of this terminal and sandbox.
         document
