@@ -91,6 +91,22 @@ export interface SessionEvent {
   time: number;
 }
 
+/** The engine a session was being made on stopped answering meanwhile (createSession). */
+class EngineStoppedAnswering extends Error {
+  constructor(engine: Engine) {
+    super(`the engine ${engine.name} stopped answering while a session was made there`);
+  }
+}
+
+/** What the student is told when the engine stopped answering while their sandbox started there. */
+function engineStoppedWhileStarting(): SessionBusyError {
+  return new SessionBusyError(
+    "the Docker engine chosen for your sandbox stopped answering while it started; try again in a few seconds (another engine takes it)",
+    5,
+    503,
+  );
+}
+
 export class SessionBusyError extends Error {
   readonly retryAfterSeconds: number;
   readonly status: number;
@@ -862,7 +878,7 @@ export class SessionManager {
     const promise = (async () => {
       const fromClass = classPool?.take();
       const engine = fromClass ? fromClass.engine : await this.placeSession();
-      const ready = fromClass ?? (await this.takeFromPool(engine));
+      const ready = fromClass ?? (await this.readyFromPool(engine));
       if (!ready) {
         const session = Object.assign(await this.createSession(owner, engine), {
           client: classPool ? "" : client,
@@ -978,65 +994,111 @@ export class SessionManager {
     );
     this.sessions.set(id, session);
     const started = Date.now();
+    // An engine that stops answering while the session is made there (it hangs: no call fails)
+    // must not hold the student: the making is given up when the fleet finds it down, and each
+    // step that completes later (once it answers) stops there (see untilEngineAnswers).
+    let abandoned: Error | undefined;
+    const step = async <T>(work: Promise<T>): Promise<T> => {
+      const value = await work;
+      if (abandoned) throw abandoned;
+      return value;
+    };
+    const making = this.makeSession(session, side, step, started);
+    try {
+      return await this.untilEngineAnswers(engine, making);
+    } catch (error) {
+      if (!(error instanceof EngineStoppedAnswering)) throw error;
+      abandoned = error;
+      this.log.error({ session: id, engine: engine.name }, error.message);
+      await this.destroy(id, "its engine stopped answering while it was made");
+      // What the step in flight makes once the engine answers goes when that step ends.
+      void making.catch(() =>
+        this.removeFromEngine(engine, id, undefined, undefined).catch(() => undefined),
+      );
+      throw engineStoppedWhileStarting();
+    }
+  }
+
+  /** takeFromPool, given up (503, try again) when the engine stops answering meanwhile. */
+  private async readyFromPool(engine: Engine): Promise<Session | undefined> {
+    try {
+      return await this.untilEngineAnswers(engine, this.takeFromPool(engine));
+    } catch (error) {
+      throw error instanceof EngineStoppedAnswering ? engineStoppedWhileStarting() : error;
+    }
+  }
+
+  /** createSession's steps: the home, the cgroup, the network, the proxy, the workstation. */
+  private async makeSession(
+    session: Session,
+    side: EngineSide,
+    step: <T>(work: Promise<T>) => Promise<T>,
+    started: number,
+  ): Promise<Session> {
+    const { id, scope, sessionDir, engine } = session;
     try {
       if (engine.remote) {
         // The home is a volume on the engine; this server keeps only session.json, the saved
         // screen and the proxy's socket (remote-home.ts).
-        await createSessionFolder(sessionDir, scope);
-        await createHomeVolume(engine, scope);
-      } else await createWorkspace(sessionDir, scope, side.uidOffset);
-      await this.placeInSessionCgroup(side, scope);
-      await side.subnets.createNetwork(engine.docker, {
-        Name: scope.networkName,
-        Driver: "bridge",
-        Internal: true,
-        CheckDuplicate: true,
-        Labels: scope.ownedLabels(),
-        Options: { "com.docker.network.bridge.name": bridgeName(id) },
-      });
+        await step(createSessionFolder(sessionDir, scope));
+        await step(createHomeVolume(engine, scope));
+      } else await step(createWorkspace(sessionDir, scope, side.uidOffset));
+      await step(this.placeInSessionCgroup(side, scope));
+      await step(
+        side.subnets.createNetwork(engine.docker, {
+          Name: scope.networkName,
+          Driver: "bridge",
+          Internal: true,
+          CheckDuplicate: true,
+          Labels: scope.ownedLabels(),
+          Options: { "com.docker.network.bridge.name": bridgeName(id) },
+        }),
+      );
       session.proxy = this.makeProxy(session);
-      await session.proxy.listen();
-      const workstation = await engine.docker.createContainer({
-        name: scope.workstationName,
-        Image: WORKSTATION_IMAGE,
-        Hostname: "stowage",
-        User: "1000:1000",
-        WorkingDir: STUDENT_HOME,
-        Env: [`HOME=${STUDENT_HOME}`, "TERM=xterm-256color", "LANG=C.UTF-8"],
-        Cmd: ["sleep", "infinity"],
-        Labels: { ...scope.infraLabels(), [LABEL_ROLE]: "workstation" },
-        HostConfig: {
-          ...(engine.remote
-            ? { Mounts: remoteWorkstationMounts(scope).Mounts }
-            : {
-                Binds: [
-                  `${scope.workspaceDir}:${STUDENT_HOME}`,
-                  `${scope.runDir}:${PROXY_SOCKET_DIR_IN_WORKSTATION}`,
-                ],
-              }),
-          NetworkMode: scope.networkName,
-          Memory: WORKSTATION_LIMITS.memoryBytes,
-          MemorySwap: WORKSTATION_LIMITS.memoryBytes,
-          NanoCpus: WORKSTATION_LIMITS.nanoCpus,
-          PidsLimit: WORKSTATION_LIMITS.pids,
-          // Like the student's containers (proxy/limits.ts): the OOM killer's choice before the server.
-          OomScoreAdj: LIMITS.oomScoreAdjFloor,
-          ReadonlyRootfs: true,
-          Tmpfs: {
-            "/tmp": "rw,nosuid,nodev,size=64m",
-            ...(engine.remote ? remoteWorkstationMounts(scope).Tmpfs : {}),
+      await step(session.proxy.listen());
+      const workstation = await step(
+        engine.docker.createContainer({
+          name: scope.workstationName,
+          Image: WORKSTATION_IMAGE,
+          Hostname: "stowage",
+          User: "1000:1000",
+          WorkingDir: STUDENT_HOME,
+          Env: [`HOME=${STUDENT_HOME}`, "TERM=xterm-256color", "LANG=C.UTF-8"],
+          Cmd: ["sleep", "infinity"],
+          Labels: { ...scope.infraLabels(), [LABEL_ROLE]: "workstation" },
+          HostConfig: {
+            ...(engine.remote
+              ? { Mounts: remoteWorkstationMounts(scope).Mounts }
+              : {
+                  Binds: [
+                    `${scope.workspaceDir}:${STUDENT_HOME}`,
+                    `${scope.runDir}:${PROXY_SOCKET_DIR_IN_WORKSTATION}`,
+                  ],
+                }),
+            NetworkMode: scope.networkName,
+            Memory: WORKSTATION_LIMITS.memoryBytes,
+            MemorySwap: WORKSTATION_LIMITS.memoryBytes,
+            NanoCpus: WORKSTATION_LIMITS.nanoCpus,
+            PidsLimit: WORKSTATION_LIMITS.pids,
+            // Like the student's containers (proxy/limits.ts): the OOM killer's choice before the server.
+            OomScoreAdj: LIMITS.oomScoreAdjFloor,
+            ReadonlyRootfs: true,
+            Tmpfs: {
+              "/tmp": "rw,nosuid,nodev,size=64m",
+              ...(engine.remote ? remoteWorkstationMounts(scope).Tmpfs : {}),
+            },
+            SecurityOpt: ["no-new-privileges"],
+            CapDrop: ["ALL"],
+            Init: true,
+            // The student's forwarders for `-p` may listen on low ports like 80 (this netns only).
+            Sysctls: { "net.ipv4.ip_unprivileged_port_start": "0" },
+            LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
           },
-          SecurityOpt: ["no-new-privileges"],
-          CapDrop: ["ALL"],
-          Init: true,
-          // The student's forwarders for `-p` may listen on low ports like 80 (this netns only).
-          Sysctls: { "net.ipv4.ip_unprivileged_port_start": "0" },
-          LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
-        },
-      });
+        }),
+      );
       this.wireWorkstation(session, workstation.id);
-      await engine.starts.run(id, () => workstation.start());
-      if (engine.remote) await this.relaySocketInto(session, "workstation");
+      await step(engine.starts.run(id, () => workstation.start()));
+      if (engine.remote) await step(this.relaySocketInto(session, "workstation"));
       // Not awaited: the student's prompt does not wait for it; a Check made before it is ready waits for it.
       void session
         .checkContainer()
@@ -1057,6 +1119,21 @@ export class SessionManager {
       await this.destroy(id, "creation failed");
       throw error;
     }
+  }
+
+  /**
+   * `work`, or an EngineStoppedAnswering as soon as the fleet finds `engine` down first (with one
+   * engine there is no fleet to ask: its calls fail as they always did).
+   */
+  private untilEngineAnswers<T>(engine: Engine, work: Promise<T>): Promise<T> {
+    if (this.fleet.engines.length === 1) return work;
+    let unwatch: () => void = () => undefined;
+    const lost = new Promise<never>((_, reject) => {
+      unwatch = this.fleet.onChange((changed, answers) => {
+        if (changed === engine && !answers) reject(new EngineStoppedAnswering(engine));
+      });
+    });
+    return Promise.race([work, lost]).finally(() => unwatch());
   }
 
   /** Makes (or finds) the session's own cgroup and puts its containers under it, where the engine allows. */
@@ -1331,7 +1408,7 @@ export class SessionManager {
       }
       // Placed anew: a session whose engine stopped answering starts again on another one.
       const engine = await this.placeSession();
-      const ready = await this.takeFromPool(engine);
+      const ready = await this.readyFromPool(engine);
       let fresh: Session;
       if (ready) {
         ready.assign(owner, this.config.maxLifetimeSeconds);

@@ -141,7 +141,13 @@ describe("a remote engine that hangs", () => {
 
   it("tells its student within seconds, and nobody else notices", async () => {
     const s = server!;
+    const e26t = s.sessions.fleet.byName("e26t")!;
     await freeze();
+    // A newcomer whose sandbox is being made there as it freezes (before the probes notice).
+    s.sessions.setDraining(s.engine, true);
+    const caught = timed(() => new ApiClient(s.url).call("POST", "/api/sessions"));
+    await expect.poll(() => s.sessions.ownedOn(e26t), { timeout: 5000, interval: 20 }).toBe(2);
+    s.sessions.setDraining(s.engine, false);
     const [, toldMs] = await timed(() => remoteTerminal.waitFor(/stopped answering/, 30_000));
     expect(remoteTerminal.controls).toContainEqual({ type: "notice", message: ENGINE_LOST_REMOTE });
     const state = await remoteStudent.client.call("GET", `/api/sessions/${remoteStudent.id}`);
@@ -181,8 +187,12 @@ describe("a remote engine that hangs", () => {
     );
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(s.sessions.get(created.body.id)!.engine.name).toBe("default");
+    // The one caught starting there is told to try again, not left waiting.
+    const [caughtAnswer, caughtMs] = await caught;
+    expect(caughtAnswer.status, JSON.stringify(caughtAnswer.body)).toBe(503);
+    expect(caughtAnswer.body.error).toMatch(/stopped answering while it started; try again/);
     console.log(
-      `engine hang: told in ${toldMs} ms; health ${healthMs} ms; check ${checkMs} ms; new session ${createMs} ms`,
+      `engine hang: told in ${toldMs} ms; health ${healthMs} ms; check ${checkMs} ms; new session ${createMs} ms; one caught starting there answered in ${caughtMs} ms`,
     );
     await s.sessions.destroy(created.body.id, "test done");
   }, 90_000);
@@ -216,17 +226,22 @@ describe("a remote engine that hangs", () => {
   it("removes the ended session's objects there once the engine answers again", async () => {
     await thaw();
     await expect.poll(() => engineState("e26t"), { timeout: 30_000, interval: 500 }).toBe("up");
-    // Every container and volume of the ended session, its home volume among them.
-    const filters = { label: [`stowage.session=${lostSession}`] };
+    // Every container, volume and network of the ended session (its home volume among them) and
+    // of the one caught starting: nothing of the instance but its host helper.
+    const filters = { label: [`stowage.instance=${server!.config.instance}`] };
     await expect
       .poll(
         async () => [
-          ...(await remote.listContainers({ all: true, filters })).map((c) => c.Names[0]),
+          ...(await remote.listContainers({ all: true, filters }))
+            .filter((c) => c.Labels["stowage.role"] !== "host-helper")
+            .map((c) => c.Names[0]),
           ...((await remote.listVolumes({ filters })).Volumes ?? []).map((v) => v.Name),
+          ...(await remote.listNetworks({ filters })).map((n) => n.Name),
         ],
         { timeout: 60_000, interval: 1000 },
       )
       .toEqual([]);
+    expect(lostSession).not.toBe("");
   }, 120_000);
 
   it("lets the server stop in bounded time while an engine hangs", async () => {
