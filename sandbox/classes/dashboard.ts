@@ -27,6 +27,8 @@ export interface StudentRow {
   name: string;
   joinedAt: string;
   online: boolean;
+  /** The engine running the student's sandbox stopped answering (its name): they start again with one click. */
+  engineLost?: string;
   lastActiveAt?: string;
   lastProgressAt: string;
   stuck: boolean;
@@ -106,6 +108,7 @@ export async function classView(
       name: member.name,
       joinedAt: member.joinedAt,
       online: session !== undefined,
+      ...(session?.engineLost ? { engineLost: session.engine.name } : {}),
       ...(lastActive ? { lastActiveAt: new Date(lastActive).toISOString() } : {}),
       lastProgressAt,
       stuck: stuckReason !== undefined,

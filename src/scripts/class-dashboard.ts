@@ -23,6 +23,7 @@ interface Student {
   name: string;
   joinedAt: string;
   online: boolean;
+  engineLost?: string;
   lastProgressAt: string;
   stuck: boolean;
   stuckReason?: string;
@@ -258,7 +259,13 @@ function render(view: ClassView): void {
         el("span", "stuck", { class: "badge", title: s.stuckReason ?? "" }),
         el("span", `: ${s.stuckReason ?? ""}`, { class: "visually-hidden" }),
       );
-    if (s.online) {
+    if (s.engineLost) {
+      const why = `the Docker engine ${s.engineLost} running this student's sandbox stopped answering; they are told to start again on another engine (one click, progress kept)`;
+      th.append(
+        el("span", "sandbox lost", { class: "badge", title: why }),
+        el("span", `: ${why}`, { class: "visually-hidden" }),
+      );
+    } else if (s.online) {
       const watch = el("button", "Watch", {
         type: "button",
         class: "watch",
