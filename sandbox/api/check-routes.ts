@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { HttpError, readJsonBody, sendJson, type Router } from "../http/router.ts";
-import { engineLostMessage, type SessionManager } from "../sessions/session-manager.ts";
+import type { SessionManager } from "../sessions/session-manager.ts";
+import { engineLostMessage } from "../sessions/session.ts";
 import type { Engine } from "../docker/engine.ts";
 import { ownedSession } from "./session-routes.ts";
 import type { ProgressStore } from "../progress/store.ts";

@@ -4,11 +4,8 @@ import { z } from "zod";
 import { HttpError, readJsonBody, sendJson, type Router } from "../http/router.ts";
 import { probeEngine } from "../docker/engine.ts";
 import { describeEngines } from "./engine-routes.ts";
-import {
-  SessionBusyError,
-  type Session,
-  type SessionManager,
-} from "../sessions/session-manager.ts";
+import { SessionBusyError, type SessionManager } from "../sessions/session-manager.ts";
+import type { Session } from "../sessions/session.ts";
 import { streamState } from "./state-stream.ts";
 import { hasInstructorToken } from "../progress/routes.ts";
 import { JoinBody, type classAdmission } from "../classes/class-routes.ts";

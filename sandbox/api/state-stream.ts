@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Engine } from "../docker/engine.ts";
-import type { Session } from "../sessions/session-manager.ts";
+import type { Session } from "../sessions/session.ts";
 import { CHECK_CONTAINER_PREFIX, LABEL_ANONYMOUS, LABEL_OWNER } from "../naming/scope.ts";
 import { HttpError } from "../http/router.ts";
 

@@ -4,7 +4,8 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { z } from "zod";
 import { readLearnerId } from "../http/learner.ts";
 import { originAllowed } from "../http/origin.ts";
-import { engineLostMessage, type SessionManager } from "../sessions/session-manager.ts";
+import type { SessionManager } from "../sessions/session-manager.ts";
+import { engineLostMessage } from "../sessions/session.ts";
 import { ENGINE_GONE, type TerminalClient } from "../terminal/terminal-session.ts";
 
 const MAX_TEXT_FRAME = 4 * 1024;

@@ -10,7 +10,7 @@ import Docker from "dockerode";
 import { OLDEST_API_VERSION } from "../docker/engine.ts";
 import { parseSize } from "../sizes.ts";
 import { runCheckScript, type CheckRunner } from "../sessions/check-container.ts";
-import type { SessionEvent } from "../sessions/session-manager.ts";
+import type { SessionEvent } from "../sessions/session.ts";
 import { LABEL_OWNER, type SessionScope } from "../naming/scope.ts";
 import type {
   CheckSession,

@@ -10,7 +10,8 @@
  */
 import type { Engine } from "../docker/engine.ts";
 import type { Logger } from "../log.ts";
-import type { Session, SessionManager } from "../sessions/session-manager.ts";
+import type { SessionManager } from "../sessions/session-manager.ts";
+import type { Session } from "../sessions/session.ts";
 import type { ClassRecord, ClassStore } from "./class-store.ts";
 
 const TICK_MS = 5000;

@@ -9,7 +9,8 @@ import {
 } from "../http/router.ts";
 import { requireInstructor } from "../progress/routes.ts";
 import type { ProgressStore } from "../progress/store.ts";
-import type { Session, SessionManager } from "../sessions/session-manager.ts";
+import type { SessionManager } from "../sessions/session-manager.ts";
+import type { Session } from "../sessions/session.ts";
 import type { Engine } from "../docker/engine.ts";
 import { streamState } from "../api/state-stream.ts";
 import { CLASS_CODE, newClassCode, normalizeClassCode } from "./class-code.ts";

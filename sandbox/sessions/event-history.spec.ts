@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { StudentView } from "../proxy/rewrite.ts";
 import { SessionScope } from "../naming/scope.ts";
-import { Session, type SessionEvent } from "./session-manager.ts";
+import { Session, type SessionEvent } from "./session.ts";
 import { HISTORY_LIMITS } from "./event-history.ts";
 import { engineFrom } from "../docker/engine.ts";
 

@@ -22,7 +22,7 @@ import { startTlsEngine, stopTlsEngine } from "../../tools/tls-engine.ts";
 import { engineFrom } from "../../sandbox/docker/engine.ts";
 import { ensureImagesOnEngines } from "../../sandbox/images/build.ts";
 import { WORKSTATION_IMAGE } from "../../sandbox/images/catalog.ts";
-import { ENGINE_LOST_REMOTE } from "../../sandbox/sessions/session-manager.ts";
+import { ENGINE_LOST_REMOTE } from "../../sandbox/sessions/session.ts";
 
 const PID_FILE = "/var/lib/stowage-e26t/dockerd.pid";
 let course: CourseInBrowser;

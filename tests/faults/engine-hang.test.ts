@@ -20,7 +20,7 @@ import { startTlsEngine, stopTlsEngine, type TlsEngine } from "../../tools/tls-e
 import { engineFrom } from "../../sandbox/docker/engine.ts";
 import { ensureImagesOnEngines } from "../../sandbox/images/build.ts";
 import { WORKSTATION_IMAGE } from "../../sandbox/images/catalog.ts";
-import { ENGINE_LOST_REMOTE } from "../../sandbox/sessions/session-manager.ts";
+import { ENGINE_LOST_REMOTE } from "../../sandbox/sessions/session.ts";
 
 const run = promisify(execFile);
 const PID_FILE = "/var/lib/stowage-e26t/dockerd.pid";

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
-import type { Session } from "../../sandbox/sessions/session-manager.ts";
+import type { Session } from "../../sandbox/sessions/session.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 let server: Server;

@@ -21,7 +21,7 @@ import {
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 import { ensureImagesOnEngines } from "../../sandbox/images/build.ts";
 import { WORKSTATION_IMAGE } from "../../sandbox/images/catalog.ts";
-import { ENGINE_LOST } from "../../sandbox/sessions/session-manager.ts";
+import { ENGINE_LOST } from "../../sandbox/sessions/session.ts";
 
 const run = promisify(execFile);
 const PRIVATE_SOCKET = "/run/stowage-e26b/docker.sock";

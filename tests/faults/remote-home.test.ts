@@ -26,7 +26,7 @@ import {
   studentShell,
 } from "../../tools/sandbox-server.ts";
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
-import { ENGINE_LOST_REMOTE } from "../../sandbox/sessions/session-manager.ts";
+import { ENGINE_LOST_REMOTE } from "../../sandbox/sessions/session.ts";
 import { startServer } from "../../sandbox/server.ts";
 import { runCheckScript } from "../../sandbox/sessions/check-container.ts";
 import { ensureImagesOnEngines } from "../../sandbox/images/build.ts";
