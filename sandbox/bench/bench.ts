@@ -10,9 +10,10 @@
  * Knobs (environment): BENCH_SESSIONS (20), BENCH_ECHO (1000 keys), BENCH_DIND_RUNS (5),
  * BENCH_CHECK_RUNS (20), BENCH_NEIGHBOURS (20), BENCH_RAMP ("50,100,200,300"),
  * BENCH_CLASS_SEATS ("30": a comma list of class sizes), BENCH_ONLY (comma list of phases:
- * ready,dind,echo,check,class,ramp,js,abuse,engines,remote,fleet; BENCH_ONLY=class, =engines, =remote or a
- * list of those rewrite only those sections of the report), BENCH_ENGINE_ROUNDS (2),
- * BENCH_REMOTE_RUNS (20), BENCH_OUT (docs/benchmarks.md).
+ * ready,dind,echo,check,class,ramp,js,abuse,engines,remote,fleet,link; BENCH_ONLY=class, =engines,
+ * =remote, =fleet, =link or a list of those rewrite only those sections of the report),
+ * BENCH_ENGINE_ROUNDS (2), BENCH_REMOTE_RUNS (20), BENCH_LINK_MS ("0,5,25": one-way delays of the
+ * remote engine's link), BENCH_OUT (docs/benchmarks.md).
  */
 import { execFile, fork, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -45,6 +46,7 @@ import {
 } from "./memory.ts";
 import { measureRemoteTransport, remoteSection, type RemoteResult } from "./remote.ts";
 import { startTlsEngine, stopTlsEngine } from "../../tools/tls-engine.ts";
+import { startDelayedLink } from "../../tools/delayed-link.ts";
 
 const run = promisify(execFile);
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -68,7 +70,7 @@ const RAMP = (process.env.BENCH_RAMP ?? "50,100,200,300")
 const RAMP_STOP = process.env.BENCH_RAMP_STOP !== "0";
 const ONLY = new Set(
   (
-    process.env.BENCH_ONLY ?? "ready,dind,echo,check,class,ramp,js,abuse,engines,remote,fleet"
+    process.env.BENCH_ONLY ?? "ready,dind,echo,check,class,ramp,js,abuse,engines,remote,fleet,link"
   ).split(","),
 );
 const CLASS_SEATS = (process.env.BENCH_CLASS_SEATS ?? "30")
@@ -1193,6 +1195,45 @@ async function fleetRound(server: ServerProcess, engines: number): Promise<Fleet
   }
 }
 
+/** One-way delays of the remote engine's link (ms): 0 is the engine's own TLS port. */
+const LINK_DELAYS = (process.env.BENCH_LINK_MS ?? "0,5,25")
+  .split(",")
+  .map((v) => Number(v.trim()))
+  .filter((v) => Number.isFinite(v) && v >= 0);
+const LINK_RUNS = 10;
+
+interface LinkRow {
+  oneWayMs: number;
+  ready: number[];
+  echo: number[];
+  /** `docker run --rm busybox true` typed in the terminal, to its prompt's marker (ms). */
+  run: number[];
+}
+
+/** A session on the remote engine e26t: ready, idle echo, and a student's `docker run` (LINK_RUNS). */
+async function linkRow(server: ServerProcess, oneWayMs: number): Promise<LinkRow> {
+  await server.call("onlyEngine", "e26t");
+  const ready = await readyTimes(server, false);
+  const s = await openSession(server);
+  try {
+    if ((await server.call<string>("engineOf", s.id)) !== "e26t")
+      throw new Error("a session meant for e26t was placed elsewhere");
+    const echo = await echoLatency(s.term, FLEET_ECHO_KEYS);
+    const run: number[] = [];
+    for (let i = 0; i < LINK_RUNS; i++) {
+      // The marker is printed as L-10i: the typed line shows L-$((1000+i)), never the marker.
+      const from = s.term.output.length;
+      const t0 = performance.now();
+      s.term.type(`docker run --rm busybox true && echo L-$((1000+${i}))\r`);
+      await waitForOutput(s.term, new RegExp(`L-${1000 + i}`), 120_000, from);
+      run.push(performance.now() - t0);
+    }
+    return { oneWayMs, ready, echo, run };
+  } finally {
+    await closeSession(s);
+  }
+}
+
 const results: {
   pooled?: number[];
   cold?: number[];
@@ -1217,6 +1258,8 @@ const results: {
   remote?: RemoteResult;
   /** Sessions and container starts over one, two and three engines; a session's cost on a remote one. */
   fleet?: FleetResult;
+  /** A remote engine behind a link with a delay (tools/delayed-link.ts). */
+  link?: { rows: LinkRow[]; load: [number, number] };
   errors: string[];
 } = { errors: [] };
 
@@ -1459,6 +1502,42 @@ await phase("fleet", 30 * 60_000, async () => {
     results.fleet = { rounds, costs, load: [load0, loadavg()[0]!] };
   } finally {
     await stopPrivateEngines();
+    if (tlsStartedHere) await stopTlsEngine().catch(() => undefined);
+  }
+});
+
+// A remote engine farther away (issue 14): 26t behind a link that holds every chunk a few ms
+// each way (tools/delayed-link.ts; a model of latency only: this kernel has no netem).
+await phase("link", 20 * 60_000, async () => {
+  const load0 = loadavg()[0]!;
+  let tlsStartedHere = false;
+  try {
+    const tls = await startTlsEngine();
+    tlsStartedHere = tls.startedHere;
+    const target = new URL(tls.address);
+    const rows: LinkRow[] = [];
+    for (const oneWayMs of LINK_DELAYS) {
+      log(`  the remote engine ${oneWayMs} ms away each way (${2 * oneWayMs} ms round trip)...`);
+      const link =
+        oneWayMs > 0
+          ? await startDelayedLink({ host: target.hostname, port: Number(target.port) }, oneWayMs)
+          : undefined;
+      try {
+        const address = link ? `tcp://127.0.0.1:${link.port}` : tls.address;
+        const entry = `${address}?name=e26t&tls=${tls.tlsDir}&subnets=${tls.sessionSubnets}`;
+        const row = await withServer({ poolSize: 0, engines: entry }, (server) =>
+          linkRow(server, oneWayMs),
+        );
+        log(
+          `    ready p50 ${ms(pct(row.ready, 50))}, echo p99 ${ms(pct(row.echo, 99))}, docker run p50 ${ms(pct(row.run, 50))}`,
+        );
+        rows.push(row);
+      } finally {
+        await link?.close();
+      }
+    }
+    results.link = { rows, load: [load0, loadavg()[0]!] };
+  } finally {
     if (tlsStartedHere) await stopTlsEngine().catch(() => undefined);
   }
 });
@@ -1811,6 +1890,23 @@ How: a server under test with \`default\` (the shared Engine 26), then with \`e2
 <!-- /fleet-bench -->
 `;
 
+const linkSection = `<!-- link-bench: BENCH_ONLY=link rewrites only this section -->
+## A remote engine farther away (issue 14)
+
+${
+  r.link
+    ? `Load average (1 min) ${r.link.load[0].toFixed(1)} at the start, ${r.link.load[1].toFixed(1)} at the end.
+
+| the engine's link, each way (round trip) | session ready cold, p50 / p95 (${SESSIONS} sessions) | keystroke echo, idle, p50 / p99 (${FLEET_ECHO_KEYS} keys) | \`docker run --rm busybox true\` in the terminal, p50 / p95 (${LINK_RUNS} runs) |
+|---|---|---|---|
+${r.link.rows.map((row) => `| ${row.oneWayMs} ms (${2 * row.oneWayMs} ms) | ${ms(pct(row.ready, 50))} / ${ms(pct(row.ready, 95))} | ${ms(pct(row.echo, 50))} / ${ms(pct(row.echo, 99))} | ${ms(pct(row.run, 50))} / ${ms(pct(row.run, 95))} |`).join("\n")}
+
+How: a server under test whose only engine for sessions is \`e26t\` (\`scripts/test-engine.sh 26t\`, TCP with TLS, a **remote** engine: home volume, socket relay, host helper), reached directly (0 ms) or through \`tools/delayed-link.ts\`, a TCP relay on this host that holds every chunk the given time in each direction. It models latency only (no loss, no bandwidth limit, no jitter): this kernel refuses \`tc ... netem\`. Every request of the server (its own calls, each student's proxied docker request, the terminal's and the relay's exec streams) crosses the link.`
+    : "not measured"
+}
+<!-- /link-bench -->
+`;
+
 const remoteBenchSection = remoteSection(
   r.remote,
   ms,
@@ -1844,6 +1940,7 @@ ${classSection}
 ${enginesSection}
 ${remoteBenchSection}
 ${fleetSection}
+${linkSection}
 ## Idle sessions, step by step
 
 ${rampTable}
@@ -1910,12 +2007,13 @@ ${r.abuse ?? "not measured"}
   exists: see docs/decisions/terminal.md.
 `;
 
-// Run alone, the class, engines, remote and fleet phases replace only their own sections of the existing report.
+// Run alone, the class, engines, remote, fleet and link phases replace only their own sections of the existing report.
 const sections: Record<string, { marker: string; text: string }> = {
   class: { marker: "class-bench", text: classSection },
   engines: { marker: "engines-bench", text: enginesSection },
   remote: { marker: "remote-bench", text: remoteBenchSection },
   fleet: { marker: "fleet-bench", text: fleetSection },
+  link: { marker: "link-bench", text: linkSection },
 };
 if ([...ONLY].every((name) => name in sections)) {
   let existing = await readFile(OUT, "utf8").catch(() => "");
