@@ -4,9 +4,11 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { startServer, type RunningServer } from "../sandbox/server.ts";
 import { unmountBelow } from "../sandbox/sessions/bind-view.ts";
+import { LABEL_LOCK } from "../sandbox/sessions/instance-claim.ts";
 import { runInWorkstation, type ExecResult } from "../sandbox/sessions/workstation-exec.ts";
+import type Docker from "dockerode";
 import type { Config } from "../sandbox/config.ts";
-import { LABEL_SESSION } from "../sandbox/naming/scope.ts";
+import { LABEL_INSTANCE, LABEL_SESSION } from "../sandbox/naming/scope.ts";
 
 /** A real server on a free port, its own data folder and instance label, against the real engine. */
 export async function startTestServer(
@@ -142,4 +144,26 @@ export async function startServerProcess(env: Record<string, string>): Promise<C
     proc.on("exit", (code) => reject(new Error(`server exited ${code}: ${err}`)));
   });
   return proc;
+}
+
+/**
+ * A test's teardown on one engine: every container (with its anonymous volumes), volume and
+ * network labelled with the server instance, and the instance's claim marker volume
+ * (sessions/instance-claim.ts; a server killed with -9 leaves it). Objects already gone are fine.
+ */
+export async function removeInstanceObjects(docker: Docker, instance: string): Promise<void> {
+  const gone = (error: { statusCode?: number }) => {
+    if (error.statusCode !== 404) throw error;
+  };
+  const filters = { label: [`${LABEL_INSTANCE}=${instance}`] };
+  for (const c of await docker.listContainers({ all: true, filters }))
+    await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(gone);
+  const marker = { label: [`${LABEL_LOCK}=${instance}`] };
+  for (const v of [
+    ...((await docker.listVolumes({ filters })).Volumes ?? []),
+    ...((await docker.listVolumes({ filters: marker })).Volumes ?? []),
+  ])
+    await docker.getVolume(v.Name).remove({ force: true }).catch(gone);
+  for (const n of await docker.listNetworks({ filters }))
+    await docker.getNetwork(n.Id).remove().catch(gone);
 }
