@@ -483,6 +483,10 @@ echo made`,
     await stopServer("SIGKILL");
     await Promise.all(students.map((s) => s.terminal!.close()));
     await startServer(); // 26b is still down: its side waits for it
+    await waitFor(
+      async () => (await health()).engines.map((e) => `${e.name} ${e.state}`),
+      (states) => states.join(", ") === "default up, e26b down, e26r up",
+    );
 
     for (const s of students) {
       expect(await s.client.call("POST", "/api/sessions")).toMatchObject({
@@ -526,6 +530,11 @@ echo made`,
     ]);
     expect(owners.map((r) => `${r.session} ${r.learner}`).sort()).toEqual(
       students.map((s) => `${s.id} ${learnerOf(s)}`).sort(),
+    );
+    // Every session is counted on the engine it is on again.
+    const counted = (await health()).engines.map((e) => [e.name, e.sessions]);
+    expect(counted).toEqual(
+      ENGINE_NAMES.map((name) => [name, [...placed.values()].filter((e) => e === name).length]),
     );
     const dashboard = await new ApiClient(base).call(
       "GET",
