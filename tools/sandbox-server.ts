@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { startServer, type RunningServer } from "../sandbox/server.ts";
 import { unmountBelow } from "../sandbox/sessions/bind-view.ts";
 import { LABEL_LOCK } from "../sandbox/sessions/instance-claim.ts";
+import { LOCAL_CGROUP_FILES, removeInstanceCgroups } from "../sandbox/sessions/session-cgroup.ts";
 import { runInWorkstation, type ExecResult } from "../sandbox/sessions/workstation-exec.ts";
 import type Docker from "dockerode";
 import type { Config } from "../sandbox/config.ts";
@@ -125,12 +127,17 @@ export async function countSessionObjects(
 /**
  * `node sandbox/server.ts` as a child process, as an operator runs it (for tests that kill it,
  * SIGTERM it or start it again), with `env` over the test defaults; resolves once it says it runs.
+ * `onLog` gets its log (stderr) from the start on.
  */
-export async function startServerProcess(env: Record<string, string>): Promise<ChildProcess> {
+export async function startServerProcess(
+  env: Record<string, string>,
+  options: { onLog?: (chunk: Buffer) => void } = {},
+): Promise<ChildProcess> {
   const proc = spawn(process.execPath, ["sandbox/server.ts"], {
     env: { ...process.env, STOWAGE_POOL_SIZE: "0", STOWAGE_CREATE_PER_MINUTE: "100", ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });
+  if (options.onLog) proc.stderr!.on("data", options.onLog);
   let err = "";
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 60_000);
@@ -166,4 +173,15 @@ export async function removeInstanceObjects(docker: Docker, instance: string): P
     await docker.getVolume(v.Name).remove({ force: true }).catch(gone);
   for (const n of await docker.listNetworks({ filters }))
     await docker.getNetwork(n.Id).remove().catch(gone);
+}
+
+/**
+ * A test's teardown on this host: the session cgroups an instance left here (its sessions kept
+ * at a stop, or a group still busy when its session ended), and the instance's own group. Their
+ * containers must be gone first (removeInstanceObjects on every engine of this host).
+ */
+export async function removeInstanceCgroupsHere(instance: string): Promise<void> {
+  const root = "/sys/fs/cgroup";
+  const version = existsSync(join(root, "cgroup.controllers")) ? 2 : 1;
+  await removeInstanceCgroups({ version, root, files: LOCAL_CGROUP_FILES }, instance);
 }

@@ -31,6 +31,7 @@ import Docker from "dockerode";
 import pg from "pg";
 import {
   ApiClient,
+  removeInstanceCgroupsHere,
   removeInstanceObjects,
   startServerProcess,
 } from "../../tools/sandbox-server.ts";
@@ -86,16 +87,18 @@ async function freePort(): Promise<number> {
 
 /** The server as an operator runs it: same instance, data folder, database and engines each time. */
 async function startServer(): Promise<void> {
-  server = await startServerProcess({
-    STOWAGE_PORT: String(port),
-    STOWAGE_INSTANCE: instance,
-    STOWAGE_DATA_DIR: dataDir,
-    STOWAGE_DATABASE_URL: databaseUrl,
-    STOWAGE_INSTRUCTOR_TOKEN: TOKEN,
-    STOWAGE_ENGINES: ENGINES,
-  });
-  // Its log (warnings and errors) kept for a failed run's reader.
-  server.stderr!.on("data", (d: Buffer) => void appendFile(serverLog, d).catch(() => undefined));
+  server = await startServerProcess(
+    {
+      STOWAGE_PORT: String(port),
+      STOWAGE_INSTANCE: instance,
+      STOWAGE_DATA_DIR: dataDir,
+      STOWAGE_DATABASE_URL: databaseUrl,
+      STOWAGE_INSTRUCTOR_TOKEN: TOKEN,
+      STOWAGE_ENGINES: ENGINES,
+    },
+    // Its log (warnings and errors) kept for a failed run's reader.
+    { onLog: (d) => void appendFile(serverLog, d).catch(() => undefined) },
+  );
 }
 
 async function stopServer(signal: NodeJS.Signals): Promise<void> {
@@ -132,6 +135,7 @@ afterAll(async () => {
   // 26b started again if the run stopped while it was killed, so its leftovers can be removed.
   await engineScript("26b", "start");
   for (const name of ENGINE_NAMES) await removeInstanceObjects(dockers[name], instance);
+  await removeInstanceCgroupsHere(instance); // all three engines are on this host
   for (const engine of ["26b", "26r"] as const)
     if (started[engine]) await engineScript(engine, "stop");
   await cluster?.stop();
@@ -404,7 +408,9 @@ echo made`,
   }, 240_000);
 
   it("tells only the killed engine's students, who start again elsewhere with one click, files and progress", async () => {
-    for (const s of students) await typed(await openTerminal(s), "echo ready", `ready-${s.n}`);
+    await Promise.all(
+      students.map(async (s) => typed(await openTerminal(s), "echo ready", `ready-${s.n}`)),
+    );
     const progressBefore = new Map<number, unknown>();
     for (const s of students)
       progressBefore.set(s.n, (await s.client.call("GET", "/api/progress")).body);
@@ -416,22 +422,28 @@ echo made`,
       (state) => state === "down",
     );
 
-    for (const s of onEngine("e26b")) {
-      await s.terminal!.waitFor(/stopped answering/, 20_000);
-      expect(s.terminal!.controls).toContainEqual({ type: "notice", message: ENGINE_LOST });
-      const lost = await s.client.call("GET", `/api/sessions/${s.id}`);
-      expect(lost.body).toMatchObject({ state: "engine-lost", message: ENGINE_LOST });
-    }
+    await Promise.all(
+      onEngine("e26b").map(async (s) => {
+        await s.terminal!.waitFor(/stopped answering/, 20_000);
+        expect(s.terminal!.controls).toContainEqual({ type: "notice", message: ENGINE_LOST });
+        const lost = await s.client.call("GET", `/api/sessions/${s.id}`);
+        expect(lost.body).toMatchObject({ state: "engine-lost", message: ENGINE_LOST });
+      }),
+    );
     // The others work on: their terminal echoes and their docker CLI answers.
-    for (const s of students.filter((x) => x.engine !== "e26b")) {
-      const out = await typed(
-        s.terminal!,
-        `docker exec vault-${s.n} cat /data/secret.txt`,
-        `alive-${s.n}`,
-      );
-      expect(out).toContain(s.secret);
-      expect(s.terminal!.output).not.toContain("stopped answering");
-    }
+    await Promise.all(
+      students
+        .filter((x) => x.engine !== "e26b")
+        .map(async (s) => {
+          const out = await typed(
+            s.terminal!,
+            `docker exec vault-${s.n} cat /data/secret.txt`,
+            `alive-${s.n}`,
+          );
+          expect(out).toContain(s.secret);
+          expect(s.terminal!.output).not.toContain("stopped answering");
+        }),
+    );
     const report = await health();
     expect(report.ok).toBe(true);
     expect(report.engines.map((e) => [e.name, e.state])).toEqual([
@@ -440,39 +452,47 @@ echo made`,
       ["e26r", "up"],
     ]);
 
-    // One click each: the page's "Reset my sandbox" with "keep my files" ticked (its default).
-    for (const s of onEngine("e26b")) {
-      await s.terminal!.close();
-      const reset = await s.client.call("POST", `/api/sessions/${s.id}/reset`, { keepHome: true });
-      expect(reset.status, JSON.stringify(reset.body)).toBe(201);
-      const again = reset.body.id as string;
-      expect(again).not.toBe(s.id);
-      // The page then asks for its session: the new one.
-      expect(await s.client.call("POST", "/api/sessions")).toMatchObject({
-        status: 200,
-        body: { id: again },
-      });
-      s.id = again;
-      expect((await locate(again)).engine).not.toBe("e26b");
-      const home = await shell(
-        again,
-        `cat ~/notes.txt && docker run -d --name again-${s.n} busybox sleep 3600 >/dev/null && echo started`,
-        120_000,
-      );
-      expect(home.stdout, home.output).toBe(`${s.homeSecret}\nstarted\n`);
-      expect((await s.client.call("GET", "/api/progress")).body).toEqual(progressBefore.get(s.n));
-      await openTerminal(s);
-    }
+    // One click each, at the same time: the page's "Reset my sandbox" with "keep my files"
+    // ticked (its default).
+    await Promise.all(
+      onEngine("e26b").map(async (s) => {
+        await s.terminal!.close();
+        const reset = await s.client.call("POST", `/api/sessions/${s.id}/reset`, {
+          keepHome: true,
+        });
+        expect(reset.status, JSON.stringify(reset.body)).toBe(201);
+        const again = reset.body.id as string;
+        expect(again).not.toBe(s.id);
+        // The page then asks for its session: the new one.
+        expect(await s.client.call("POST", "/api/sessions")).toMatchObject({
+          status: 200,
+          body: { id: again },
+        });
+        s.id = again;
+        expect((await locate(again)).engine).not.toBe("e26b");
+        const home = await shell(
+          again,
+          `cat ~/notes.txt && docker run -d --name again-${s.n} busybox sleep 3600 >/dev/null && echo started`,
+          120_000,
+        );
+        expect(home.stdout, home.output).toBe(`${s.homeSecret}\nstarted\n`);
+        expect((await s.client.call("GET", "/api/progress")).body).toEqual(progressBefore.get(s.n));
+        await openTerminal(s);
+      }),
+    );
   }, 240_000);
 
   it("adopts every live session after a kill -9 of the server: same session, containers, a redrawn terminal, progress in PostgreSQL", async () => {
     // What the kill -9 finds on disk: each terminal's screen, saved every few seconds.
-    for (const s of students) await typed(s.terminal!, "echo before-kill", `mark-${s.n}`);
-    for (const s of students)
-      await waitFor(
-        () => readFile(join(dataDir, "sessions", s.id, SCREEN_FILE), "utf8").catch(() => ""),
-        (screen) => screen.includes(`mark-${s.n}-42`),
-      );
+    await Promise.all(
+      students.map(async (s) => {
+        await typed(s.terminal!, "echo before-kill", `mark-${s.n}`);
+        await waitFor(
+          () => readFile(join(dataDir, "sessions", s.id, SCREEN_FILE), "utf8").catch(() => ""),
+          (screen) => screen.includes(`mark-${s.n}-42`),
+        );
+      }),
+    );
     const progressBefore = new Map<number, unknown>();
     for (const s of students)
       progressBefore.set(s.n, (await s.client.call("GET", "/api/progress")).body);
@@ -488,28 +508,35 @@ echo made`,
       (states) => states.join(", ") === "default up, e26b down, e26r up",
     );
 
-    for (const s of students) {
-      expect(await s.client.call("POST", "/api/sessions")).toMatchObject({
-        status: 200,
-        body: { id: s.id },
-      });
-      expect((await locate(s.id)).engine).toBe(placed.get(s.n));
-      const kept =
-        s.engine === "e26b"
-          ? await shell(s.id, `docker ps --format '{{.Names}}'; cat ~/notes.txt`)
-          : await shell(s.id, `docker exec vault-${s.n} cat /data/secret.txt; cat ~/notes.txt`);
-      expect(kept.stdout, kept.output).toBe(
-        s.engine === "e26b" ? `again-${s.n}\n${s.homeSecret}\n` : `${s.secret}\n${s.homeSecret}\n`,
-      );
-      // Redrawn: the screen as saved before the kill, then the server's word on what happened.
-      const term = await TerminalClient.open(base, s.id, s.client.cookie);
-      s.terminal = term;
-      await term.waitFor(new RegExp(`mark-${s.n}-42[\\s\\S]*the course server restarted`), 30_000);
-      await term.waitFor(PROMPT, 30_000);
-      expect(await typed(term, "cat ~/notes.txt", `after-${s.n}`)).toContain(s.homeSecret);
-      await term.close();
-      expect((await s.client.call("GET", "/api/progress")).body).toEqual(progressBefore.get(s.n));
-    }
+    await Promise.all(
+      students.map(async (s) => {
+        expect(await s.client.call("POST", "/api/sessions")).toMatchObject({
+          status: 200,
+          body: { id: s.id },
+        });
+        expect((await locate(s.id)).engine).toBe(placed.get(s.n));
+        const kept =
+          s.engine === "e26b"
+            ? await shell(s.id, `docker ps --format '{{.Names}}'; cat ~/notes.txt`)
+            : await shell(s.id, `docker exec vault-${s.n} cat /data/secret.txt; cat ~/notes.txt`);
+        expect(kept.stdout, kept.output).toBe(
+          s.engine === "e26b"
+            ? `again-${s.n}\n${s.homeSecret}\n`
+            : `${s.secret}\n${s.homeSecret}\n`,
+        );
+        // Redrawn: the screen as saved before the kill, then the server's word on what happened.
+        const term = await TerminalClient.open(base, s.id, s.client.cookie);
+        s.terminal = term;
+        await term.waitFor(
+          new RegExp(`mark-${s.n}-42[\\s\\S]*the course server restarted`),
+          30_000,
+        );
+        await term.waitFor(PROMPT, 30_000);
+        expect(await typed(term, "cat ~/notes.txt", `after-${s.n}`)).toContain(s.homeSecret);
+        await term.close();
+        expect((await s.client.call("GET", "/api/progress")).body).toEqual(progressBefore.get(s.n));
+      }),
+    );
 
     // In PostgreSQL itself: every student's passed tasks, the class's members, the live owners.
     const passes = await dbRows(
