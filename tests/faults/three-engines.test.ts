@@ -10,7 +10,8 @@
  * ordered pair of engines, a student on one cannot inspect, read the logs of, exec into, remove,
  * mount, join the network of or connect to what a student on the other made, by any name it
  * could know (short name, id, id prefix, engine names, workstation, volumes, the remote home
- * volume), and sees no secret and no id; everything is still there afterwards. Killing 26b's
+ * volume), nor see it in their events, and sees no secret and no id; everything is still there
+ * afterwards (the same connection from the victim's own network does get the secret). Killing 26b's
  * dockerd (kill -9) tells only its students (engine-lost, in the terminal too), the others' shells
  * and docker CLI go on, /api/health shows it down; each of its students starts again on another
  * engine with one click (the page's reset with keepHome) with home and progress. Then the server
