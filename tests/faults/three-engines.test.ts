@@ -23,8 +23,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { appendFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { existsSync, mkdirSync } from "node:fs";
+import { appendFile, mkdir, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -166,6 +166,8 @@ interface Student {
 }
 const students: Student[] = [];
 let classCode = "";
+/** The sessions left on 26b when it was killed (their students started again elsewhere). */
+const lostSessions: string[] = [];
 /** When the class began (seconds): the attackers' `docker events --since`. */
 let since = 0;
 
@@ -473,6 +475,7 @@ echo made`,
           status: 200,
           body: { id: again },
         });
+        lostSessions.push(s.id);
         s.id = again;
         expect((await locate(again)).engine).not.toBe("e26b");
         const home = await shell(
@@ -593,6 +596,19 @@ echo made`,
         networks: (await dockers.e26b.listNetworks({ filters })).length,
       }),
       (left) => left.containers + left.volumes + left.networks === 0,
+    );
+    // And their session cgroups on this host, busy until those containers went: removed by the
+    // restarted server once 26b answered (its start-up removal of ended sessions, on that engine).
+    const memoryGroups = existsSync("/sys/fs/cgroup/cgroup.controllers")
+      ? `/sys/fs/cgroup/stowage/${instance}`
+      : `/sys/fs/cgroup/memory/stowage/${instance}`;
+    expect(lostSessions.length).toBe(2);
+    await waitFor(
+      async () =>
+        (await readdir(memoryGroups).catch(() => [] as string[])).filter((d) =>
+          lostSessions.includes(d),
+        ),
+      (left) => left.length === 0,
     );
     // The live sessions elsewhere are untouched.
     for (const s of students) expect((await locate(s.id)).engine).not.toBe("e26b");
