@@ -311,7 +311,7 @@ describe("a class over three engines", () => {
           `${solution}
 docker volume create secret-${s.n} >/dev/null
 docker run --rm -v secret-${s.n}:/data busybox sh -c 'echo ${s.secret} > /data/secret.txt'
-docker run -d --name vault-${s.n} -v secret-${s.n}:/data busybox sh -c 'cat /data/secret.txt; while true; do nc -l -p 8080 < /data/secret.txt; done' >/dev/null
+docker run -d --name vault-${s.n} -v secret-${s.n}:/data busybox sh -c 'cat /data/secret.txt; exec nc -ll -p 8080 -e cat /data/secret.txt' >/dev/null
 echo ${s.homeSecret} > ~/notes.txt
 echo made`,
           180_000,
