@@ -1,12 +1,16 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { startServer, type RunningServer } from "../sandbox/server.ts";
 import { unmountBelow } from "../sandbox/sessions/bind-view.ts";
+import { LABEL_LOCK } from "../sandbox/sessions/instance-claim.ts";
+import { LOCAL_CGROUP_FILES, removeInstanceCgroups } from "../sandbox/sessions/session-cgroup.ts";
 import { runInWorkstation, type ExecResult } from "../sandbox/sessions/workstation-exec.ts";
+import type Docker from "dockerode";
 import type { Config } from "../sandbox/config.ts";
-import { LABEL_SESSION } from "../sandbox/naming/scope.ts";
+import { LABEL_INSTANCE, LABEL_SESSION } from "../sandbox/naming/scope.ts";
 
 /** A real server on a free port, its own data folder and instance label, against the real engine. */
 export async function startTestServer(
@@ -123,12 +127,17 @@ export async function countSessionObjects(
 /**
  * `node sandbox/server.ts` as a child process, as an operator runs it (for tests that kill it,
  * SIGTERM it or start it again), with `env` over the test defaults; resolves once it says it runs.
+ * `onLog` gets its log (stderr) from the start on.
  */
-export async function startServerProcess(env: Record<string, string>): Promise<ChildProcess> {
+export async function startServerProcess(
+  env: Record<string, string>,
+  options: { onLog?: (chunk: Buffer) => void } = {},
+): Promise<ChildProcess> {
   const proc = spawn(process.execPath, ["sandbox/server.ts"], {
     env: { ...process.env, STOWAGE_POOL_SIZE: "0", STOWAGE_CREATE_PER_MINUTE: "100", ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });
+  if (options.onLog) proc.stderr!.on("data", options.onLog);
   let err = "";
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 60_000);
@@ -142,4 +151,37 @@ export async function startServerProcess(env: Record<string, string>): Promise<C
     proc.on("exit", (code) => reject(new Error(`server exited ${code}: ${err}`)));
   });
   return proc;
+}
+
+/**
+ * A test's teardown on one engine: every container (with its anonymous volumes), volume and
+ * network labelled with the server instance, and the instance's claim marker volume
+ * (sessions/instance-claim.ts; a server killed with -9 leaves it). Objects already gone are fine.
+ */
+export async function removeInstanceObjects(docker: Docker, instance: string): Promise<void> {
+  const gone = (error: { statusCode?: number }) => {
+    if (error.statusCode !== 404) throw error;
+  };
+  const filters = { label: [`${LABEL_INSTANCE}=${instance}`] };
+  for (const c of await docker.listContainers({ all: true, filters }))
+    await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(gone);
+  const marker = { label: [`${LABEL_LOCK}=${instance}`] };
+  for (const v of [
+    ...((await docker.listVolumes({ filters })).Volumes ?? []),
+    ...((await docker.listVolumes({ filters: marker })).Volumes ?? []),
+  ])
+    await docker.getVolume(v.Name).remove({ force: true }).catch(gone);
+  for (const n of await docker.listNetworks({ filters }))
+    await docker.getNetwork(n.Id).remove().catch(gone);
+}
+
+/**
+ * A test's teardown on this host: the session cgroups an instance left here (its sessions kept
+ * at a stop, or a group still busy when its session ended), and the instance's own group. Their
+ * containers must be gone first (removeInstanceObjects on every engine of this host).
+ */
+export async function removeInstanceCgroupsHere(instance: string): Promise<void> {
+  const root = "/sys/fs/cgroup";
+  const version = existsSync(join(root, "cgroup.controllers")) ? 2 : 1;
+  await removeInstanceCgroups({ version, root, files: LOCAL_CGROUP_FILES }, instance);
 }

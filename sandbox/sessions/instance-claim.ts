@@ -32,7 +32,7 @@ interface Holder {
   dataDir: string;
 }
 
-const LABEL_LOCK = "stowage.instance-lock";
+export const LABEL_LOCK = "stowage.instance-lock";
 const HOW_TO_RUN_BESIDE =
   "to run a second server beside it, give it its own port, instance and data folder (e.g. STOWAGE_PORT=4331 STOWAGE_INSTANCE=preview STOWAGE_DATA_DIR=.data-preview; `npm run dev` uses instance dev and .data-dev)";
 

@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import Docker from "dockerode";
 import {
   ApiClient,
+  removeInstanceObjects,
   restartTestServer,
   startTestServer,
   studentShell,
@@ -61,15 +62,7 @@ afterAll(async () => {
   // Started again if a failed test left it killed (its shims and containers would outlive it),
   // then this server's leftovers there removed, then stopped.
   await engineScript("start");
-  if (instance) {
-    const filters = { label: [`stowage.instance=${instance}`] };
-    for (const c of await privateDocker.listContainers({ all: true, filters }))
-      await privateDocker.getContainer(c.Id).remove({ force: true, v: true });
-    for (const v of (await privateDocker.listVolumes({ filters })).Volumes ?? [])
-      await privateDocker.getVolume(v.Name).remove({ force: true });
-    for (const n of await privateDocker.listNetworks({ filters }))
-      await privateDocker.getNetwork(n.Id).remove();
-  }
+  if (instance) await removeInstanceObjects(privateDocker, instance);
   await engineScript("stop");
 }, 120_000);
 
