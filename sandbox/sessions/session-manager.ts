@@ -1380,9 +1380,16 @@ export class SessionManager {
       const id = labels?.[LABEL_SESSION];
       if (id && this.sessions.get(id)?.engine !== engine) ended.add(id);
     }
+    const cgroups = this.side(engine).cgroups;
     for (const id of ended) {
       await this.removeEngineObjects(engine, { label: [`${LABEL_SESSION}=${id}`] });
       await removeSessionImages(engine, id);
+      // Its group too: the session ended while the engine was away (its ending skipped the engine).
+      if (cgroups)
+        await removeSessionCgroup(cgroups, sessionCgroupPath(this.config.instance, id)).catch(
+          (err: Error) =>
+            this.log.warn({ session: id, err: err.message }, "session cgroup not removed"),
+        );
     }
   }
 

@@ -9,7 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import {
@@ -75,6 +77,15 @@ async function waitFor<T>(probe: () => Promise<T> | T, ok: (v: T) => boolean, ms
   }
   expect(ok(value), JSON.stringify(value)).toBe(true);
   return value;
+}
+
+/** The folders of a cgroup path on this host (one per cgroup v1 hierarchy, or the v2 one). */
+function cgroupDirs(path: string): string[] {
+  const root = "/sys/fs/cgroup";
+  const hierarchies = existsSync(join(root, "cgroup.controllers"))
+    ? [root]
+    : readdirSync(root).map((h) => join(root, h));
+  return hierarchies.map((h) => join(h, path)).filter((dir) => existsSync(dir));
 }
 
 const engineOf = (id: string) => server.sessions.get(id)?.engine.name;
@@ -164,11 +175,20 @@ describe("two engines", () => {
     const listed = await studentShell(
       server,
       onDefault.id,
-      `docker ps -a --format '{{.Names}}'; docker volume ls -q; docker info --format '{{.Containers}}'; nc -w 2 ${address} 8080 </dev/null || echo unreachable`,
+      // (The workstation has no nc: bash's /dev/tcp.)
+      `docker ps -a --format '{{.Names}}'; docker volume ls -q; docker info --format '{{.Containers}}'; timeout 5 bash -c 'cat </dev/tcp/${address}/8080' || echo unreachable`,
     );
     expect(listed.stdout).not.toContain("private-web");
     expect(listed.stdout).not.toContain("secret-data");
+    expect(listed.stdout).not.toMatch(/^hi$/m);
     expect(listed.stdout).toContain("unreachable");
+    // The same connection from the owner's own shell does answer (the check above can fail).
+    const reached = await studentShell(
+      server,
+      onPrivate.id,
+      `timeout 5 bash -c 'cat </dev/tcp/${address}/8080' || echo unreachable`,
+    );
+    expect(reached.stdout).toMatch(/^hi$/m);
     // What the student on the private engine made is all still there.
     const still = await studentShell(server, onPrivate.id, "docker exec private-web cat /data/x");
     expect(still.stdout.trim()).toBe("s3cret");
@@ -216,6 +236,10 @@ describe("two engines", () => {
       200,
     );
     expect((await studentShell(server, onPrivate.id, "echo my-work > work.txt")).exitCode).toBe(0);
+    // Its session cgroup on this host (removed when the engine answers again, below).
+    const group = server.sessions.get(onPrivate.id)!.scope.cgroupParent!;
+    expect(group).toBeTruthy();
+    expect(cgroupDirs(group).length).toBeGreaterThan(0);
     const terminal = await TerminalClient.open(server.url, onPrivate.id, onPrivate.client.cookie);
     try {
       await terminal.waitFor(PROMPT, 20_000);
@@ -268,6 +292,11 @@ describe("two engines", () => {
           filters: { label: [`stowage.session=${old}`] },
         }),
       (list) => list.length === 0,
+    );
+    // And its cgroup: the session ended while the engine was away.
+    await waitFor(
+      () => cgroupDirs(group),
+      (dirs) => dirs.length === 0,
     );
     await server.sessions.destroy(newcomer, "test done");
   }, 180_000);

@@ -42,7 +42,7 @@ import { ensureImagesOnEngines } from "../../sandbox/images/build.ts";
 import { publicLearnerId } from "../../sandbox/progress/store.ts";
 import { unmountBelow } from "../../sandbox/sessions/bind-view.ts";
 import { SCREEN_FILE } from "../../sandbox/sessions/session-record.ts";
-import { ENGINE_LOST } from "../../sandbox/sessions/session-manager.ts";
+import { ENGINE_LOST } from "../../sandbox/sessions/session.ts";
 import { runInWorkstation, type ExecResult } from "../../sandbox/sessions/workstation-exec.ts";
 
 const run = promisify(execFile);
@@ -458,6 +458,22 @@ echo made`,
       ["e26b", "down"],
       ["e26r", "up"],
     ]);
+    // The teacher's dashboard marks exactly those students' sandboxes lost, naming the engine.
+    const view = await new ApiClient(base).call(
+      "GET",
+      `/api/instructor/classes/${classCode}`,
+      undefined,
+      auth,
+    );
+    const lostOnDashboard = (view.body.students as { name: string; engineLost?: string }[])
+      .filter((row) => row.engineLost !== undefined)
+      .map((row) => [row.name, row.engineLost])
+      .sort();
+    expect(lostOnDashboard).toEqual(
+      onEngine("e26b")
+        .map((x) => [`Student ${x.n}`, "e26b"])
+        .sort(),
+    );
 
     // One click each, at the same time: the page's "Reset my sandbox" with "keep my files"
     // ticked (its default).
