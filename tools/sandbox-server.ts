@@ -157,22 +157,40 @@ export async function startServerProcess(
  * A test's teardown on one engine: every container (with its anonymous volumes), volume and
  * network labelled with the server instance, and the instance's claim marker volume
  * (sessions/instance-claim.ts; a server killed with -9 leaves it). Objects already gone are fine.
+ * Returns how many it found.
  */
-export async function removeInstanceObjects(docker: Docker, instance: string): Promise<void> {
+export async function removeInstanceObjects(docker: Docker, instance: string): Promise<number> {
   const gone = (error: { statusCode?: number }) => {
     if (error.statusCode !== 404) throw error;
   };
   const filters = { label: [`${LABEL_INSTANCE}=${instance}`] };
-  for (const c of await docker.listContainers({ all: true, filters }))
+  const containers = await docker.listContainers({ all: true, filters });
+  for (const c of containers)
     await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(gone);
   const marker = { label: [`${LABEL_LOCK}=${instance}`] };
-  for (const v of [
+  const volumes = [
     ...((await docker.listVolumes({ filters })).Volumes ?? []),
     ...((await docker.listVolumes({ filters: marker })).Volumes ?? []),
-  ])
-    await docker.getVolume(v.Name).remove({ force: true }).catch(gone);
-  for (const n of await docker.listNetworks({ filters }))
-    await docker.getNetwork(n.Id).remove().catch(gone);
+  ];
+  for (const v of volumes) await docker.getVolume(v.Name).remove({ force: true }).catch(gone);
+  const networks = await docker.listNetworks({ filters });
+  for (const n of networks) await docker.getNetwork(n.Id).remove().catch(gone);
+  return containers.length + volumes.length + networks.length;
+}
+
+/**
+ * removeInstanceObjects until a round finds nothing (at most a minute): an engine that was
+ * frozen serves, after it thaws, requests the server sent meanwhile (a check container may
+ * appear after a first removal).
+ */
+export async function removeInstanceObjectsUntilGone(
+  docker: Docker,
+  instance: string,
+): Promise<void> {
+  for (let round = 0; round < 30; round++) {
+    if ((await removeInstanceObjects(docker, instance).catch(() => 1)) === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
 }
 
 /**

@@ -19,6 +19,7 @@ import {
 } from "../../tools/course-in-browser.ts";
 import { artifact, axeSerious } from "../../tools/site.ts";
 import { startTlsEngine, stopTlsEngine } from "../../tools/tls-engine.ts";
+import { removeInstanceObjectsUntilGone } from "../../tools/sandbox-server.ts";
 import { engineFrom } from "../../sandbox/docker/engine.ts";
 import { ensureImagesOnEngines } from "../../sandbox/images/build.ts";
 import { WORKSTATION_IMAGE } from "../../sandbox/images/catalog.ts";
@@ -57,9 +58,7 @@ afterAll(async () => {
   await course?.close();
   // What the server could not remove while the engine was frozen (and requests it sent then,
   // served after the thaw) goes by its labels, until none is left.
-  if (instance && remote)
-    for (let round = 0; round < 30 && (await removeAll(remote, instance)) > 0; round++)
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+  if (instance && remote) await removeInstanceObjectsUntilGone(remote, instance);
   await stopTlsEngine();
 }, 180_000);
 
@@ -114,27 +113,3 @@ describe("the engine running a student's sandbox stops answering", () => {
     await page.close();
   }, 240_000);
 });
-
-/** Removes the instance's containers, volumes and networks on `docker`; how many there were. */
-async function removeAll(docker: Docker, instance: string): Promise<number> {
-  const filters = { label: [`stowage.instance=${instance}`] };
-  const containers = await docker.listContainers({ all: true, filters });
-  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
-  const networks = await docker.listNetworks({ filters });
-  for (const c of containers)
-    await docker
-      .getContainer(c.Id)
-      .remove({ force: true, v: true })
-      .catch(() => undefined);
-  for (const v of volumes)
-    await docker
-      .getVolume(v.Name)
-      .remove({ force: true })
-      .catch(() => undefined);
-  for (const n of networks)
-    await docker
-      .getNetwork(n.Id)
-      .remove()
-      .catch(() => undefined);
-  return containers.length + volumes.length + networks.length;
-}

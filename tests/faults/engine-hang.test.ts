@@ -14,7 +14,13 @@ import { readFile, rm } from "node:fs/promises";
 import { promisify } from "node:util";
 import { unmountBelow } from "../../sandbox/sessions/bind-view.ts";
 import Docker from "dockerode";
-import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
+import {
+  ApiClient,
+  removeInstanceCgroupsHere,
+  removeInstanceObjectsUntilGone,
+  startTestServer,
+  studentShell,
+} from "../../tools/sandbox-server.ts";
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
 import { startTlsEngine, stopTlsEngine, type TlsEngine } from "../../tools/tls-engine.ts";
 import { engineFrom } from "../../sandbox/docker/engine.ts";
@@ -67,9 +73,12 @@ afterAll(async () => {
   await server?.close();
   // Requests the server sent while the engine was frozen are served after it thaws (a check
   // container may appear after a first removal): removed until none is left.
-  if (instance && remote)
-    for (let round = 0; round < 30 && (await removeAll(remote, instance)) > 0; round++)
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+  if (instance && remote) await removeInstanceObjectsUntilGone(remote, instance);
+  // The last test's stop kept the sessions (as a restart does): the default engine's too.
+  if (instance && stoppedInstance) {
+    await removeInstanceObjectsUntilGone(new Docker(), instance);
+    await removeInstanceCgroupsHere(instance);
+  }
   await stopTlsEngine();
   if (stoppedDataDir) {
     await unmountBelow(stoppedDataDir);
@@ -265,30 +274,6 @@ describe("a remote engine that hangs", () => {
     expect(stopMs).toBeLessThan(30_000);
   }, 120_000);
 });
-
-/** Removes the instance's containers, volumes and networks on `docker`; how many there were. */
-async function removeAll(docker: Docker, instance: string): Promise<number> {
-  const filters = { label: [`stowage.instance=${instance}`] };
-  const containers = await docker.listContainers({ all: true, filters });
-  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
-  const networks = await docker.listNetworks({ filters });
-  for (const c of containers)
-    await docker
-      .getContainer(c.Id)
-      .remove({ force: true, v: true })
-      .catch(() => undefined);
-  for (const v of volumes)
-    await docker
-      .getVolume(v.Name)
-      .remove({ force: true })
-      .catch(() => undefined);
-  for (const n of networks)
-    await docker
-      .getNetwork(n.Id)
-      .remove()
-      .catch(() => undefined);
-  return containers.length + volumes.length + networks.length;
-}
 
 /** Open TCP connections (established or connecting) from this host to tcp://host:port. */
 async function openConnections(address: string): Promise<number> {
