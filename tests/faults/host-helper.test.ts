@@ -33,7 +33,12 @@ import {
   LABEL_ROLE,
   LABEL_SESSION,
 } from "../../sandbox/naming/scope.ts";
-import { ApiClient, startTestServer, studentShell } from "../../tools/sandbox-server.ts";
+import {
+  ApiClient,
+  removeInstanceCgroupsHere,
+  startTestServer,
+  studentShell,
+} from "../../tools/sandbox-server.ts";
 
 const run = promisify(execFile);
 const log = pino({ level: "silent" });
@@ -82,6 +87,8 @@ afterAll(async () => {
   const info = await local.docker.info();
   const { host } = await engineCgroupHost(local, info, undefined);
   if (host) for (const i of instances) await removeInstanceCgroups(host, i).catch(() => undefined);
+  // And in every hierarchy of this host (a session group the server made through its helper).
+  for (const i of instances) await removeInstanceCgroupsHere(i).catch(() => undefined);
 });
 
 describe("the helper container", () => {

@@ -23,7 +23,11 @@ import { engineFrom } from "../../sandbox/docker/engine.ts";
 import { SCREEN_FILE, SESSION_RECORD_FILE } from "../../sandbox/sessions/session-record.ts";
 import { runInWorkstation } from "../../sandbox/sessions/workstation-exec.ts";
 import { PROMPT, TerminalClient } from "../../tools/terminal-client.ts";
-import { startServerProcess } from "../../tools/sandbox-server.ts";
+import {
+  removeInstanceCgroupsHere,
+  removeInstanceObjects,
+  startServerProcess,
+} from "../../tools/sandbox-server.ts";
 
 // The engine the tests run on (DOCKER_HOST, as the server under test reads it).
 const docker = engineFrom(process.env.DOCKER_HOST || "unix:///var/run/docker.sock", {
@@ -128,29 +132,12 @@ async function inTerminal(term: TerminalClient, command: string, until: RegExp):
 afterAll(async () => {
   for (const child of children)
     if (child.exitCode === null && child.signalCode === null) await stopChild(child, "SIGKILL");
-  // What a failed run left: only this test's two instances.
-  for (const label of [`${LABEL_INSTANCE}=${instance}`, `${LABEL_INSTANCE}=${otherInstance}`]) {
-    for (const c of await docker.listContainers({ all: true, filters: { label: [label] } }))
-      await docker
-        .getContainer(c.Id)
-        .remove({ force: true, v: true })
-        .catch(() => undefined);
-    for (const v of (await docker.listVolumes({ filters: { label: [label] } })).Volumes ?? [])
-      await docker
-        .getVolume(v.Name)
-        .remove({ force: true })
-        .catch(() => undefined);
-    for (const n of await docker.listNetworks({ filters: { label: [label] } }))
-      await docker
-        .getNetwork(n.Id)
-        .remove()
-        .catch(() => undefined);
+  // What a failed run left, and the session cgroups the kept sessions had: only this test's two
+  // instances.
+  for (const which of [instance, otherInstance]) {
+    await removeInstanceObjects(docker, which);
+    await removeInstanceCgroupsHere(which);
   }
-  for (const name of [`stowage-instance-${instance}`, `stowage-instance-${otherInstance}`])
-    await docker
-      .getVolume(name)
-      .remove()
-      .catch(() => undefined);
   for (const dir of dataDirs) {
     await unmountBelow(dir);
     await rm(dir, { recursive: true, force: true });
